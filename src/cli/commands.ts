@@ -1,0 +1,58 @@
+import { stringify } from "yaml";
+import { redactConfig } from "../config/redact.js";
+import { HaproxyInstance } from "../haproxy/runtime.js";
+import { EXIT } from "../model/result.js";
+import { desiredJson, renderDesiredText, renderRunText } from "../plan/render.js";
+import { resolveDesired, runOnce } from "../reconcile/run.js";
+import { buildSource } from "../sources/index.js";
+import { type GlobalOptions, type Io, loadContext } from "./context.js";
+
+export interface SyncOptions {
+  dryRun: boolean;
+  detailedExitcode: boolean;
+}
+
+export async function syncCommand(global: GlobalOptions, options: SyncOptions, io: Io): Promise<number> {
+  const { config, logger } = await loadContext(global, io);
+  const timeoutMs = config.haproxy.timeoutMs;
+  const result = await runOnce(
+    config,
+    {
+      logger,
+      sources: config.sources.map((s) => buildSource(s)),
+      connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
+    },
+    { dryRun: options.dryRun, detailedExitcode: options.detailedExitcode },
+  );
+  await io.stdout(global.output === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderRunText(result));
+  return result.exitCode;
+}
+
+export async function resolveCommand(global: GlobalOptions, io: Io): Promise<number> {
+  const { config, logger } = await loadContext(global, io);
+  const resolution = await resolveDesired(config, config.sources.map((s) => buildSource(s)), () => new Date());
+  if (!resolution.ok) {
+    logger.error({ err: resolution.error }, "desired set unavailable");
+    if (global.output === "json") {
+      await io.stdout(`${JSON.stringify({ version: 1, sources: resolution.sources, error: { code: resolution.error.code, message: resolution.error.message } }, null, 2)}\n`);
+    } else {
+      io.stderr(`travis-allowlist: ${resolution.error.message}\n`);
+    }
+    return EXIT.failed;
+  }
+  const { desired, sources } = resolution;
+  await io.stdout(global.output === "json" ? `${JSON.stringify({ ...desiredJson(desired), sources }, null, 2)}\n` : renderDesiredText(desired));
+  return EXIT.ok;
+}
+
+export async function configCheckCommand(global: GlobalOptions, io: Io): Promise<number> {
+  const { config, configPath, warnings } = await loadContext(global, io);
+  const effective = redactConfig(config);
+  if (global.output === "json") {
+    await io.stdout(`${JSON.stringify({ valid: true, path: configPath, warnings, config: effective }, null, 2)}\n`);
+  } else {
+    const notes = warnings.map((w) => `# warning: ${w.path}: ${w.message}\n`).join("");
+    await io.stdout(`# ${configPath}: valid\n${notes}${stringify(effective)}`);
+  }
+  return EXIT.ok;
+}

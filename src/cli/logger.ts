@@ -1,0 +1,21 @@
+import { isatty } from "node:tty";
+import { pino, type Logger, type LevelWithSilent } from "pino";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Logs go to stderr as JSON lines (pretty on a terminal), synchronously so nothing is lost on exit. */
+export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logger> {
+  const options = {
+    level,
+    base: { name: "travis-allowlist" },
+    redact: {
+      paths: ["*.headers.*", "headers.*", "*.password", "*.token", "config.alerts.sinks[*].url"],
+      censor: "[redacted]",
+    },
+  };
+  if (isatty(fd)) {
+    const { default: pretty } = await import("pino-pretty");
+    return pino(options, pretty({ destination: fd, sync: true, colorize: true }));
+  }
+  return pino(options, pino.destination({ fd, sync: true }));
+}

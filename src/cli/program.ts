@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { AllowlistError } from "../errors.js";
+import { EXIT } from "../model/result.js";
+import type { GlobalOptions, Io } from "./context.js";
+import { exitCodeForError } from "./exit.js";
+import { LOG_LEVELS } from "./logger.js";
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command("travis-allowlist")
+    .description("Keep an HAProxy IP allowlist equal to the addresses Travis CI publishes for its build workers.")
+    .version(packageVersion(), "--version")
+    .addOption(new Option("--config <file>", "config file (default: $TRAVIS_ALLOWLIST_CONFIG, then ./travis-allowlist.yaml)"))
+    .addOption(new Option("--output <format>", "result format on stdout").choices(["text", "json"]).default("text"))
+    .addOption(new Option("--log-level <level>", "log level on stderr").choices([...LOG_LEVELS]).default("info"))
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.stdout(s), writeErr: (s) => io.stderr(s) });
+
+  const globals = (command: Command) => command.optsWithGlobals() as GlobalOptions;
+  const commands = () => import("./commands.js");
+
+  program
+    .command("sync")
+    .description("make every HAProxy instance hold the desired set")
+    .option("--dry-run", "plan and print the changes without applying them", false)
+    .option("--detailed-exitcode", "exit 2 when a dry run finds changes pending", false)
+    .action(async (options: { dryRun: boolean; detailedExitcode: boolean }, command: Command) => {
+      code = await (await commands()).syncCommand(globals(command), options, io);
+    });
+
+  program
+    .command("resolve")
+    .description("print the desired set with provenance; no HAProxy access")
+    .action(async (_options: unknown, command: Command) => {
+      code = await (await commands()).resolveCommand(globals(command), io);
+    });
+
+  program
+    .command("config")
+    .description("config file tools")
+    .command("check")
+    .description("validate the config and print the effective config, secrets redacted")
+    .action(async (_options: unknown, command: Command) => {
+      code = await (await commands()).configCheckCommand(globals(command), io);
+    });
+
+  for (const command of program.commands) command.exitOverride();
+  program.commands.find((c) => c.name() === "config")?.commands.forEach((c) => c.exitOverride());
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help" ? EXIT.ok : EXIT.usage;
+    }
+    const exit = exitCodeForError(err);
+    io.stderr(`travis-allowlist: ${err instanceof AllowlistError || err instanceof Error ? err.message : String(err)}\n`);
+    return exit;
+  }
+  return code;
+}

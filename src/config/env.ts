@@ -1,0 +1,32 @@
+import type { ConfigIssue } from "../errors.js";
+
+export type Env = Record<string, string | undefined>;
+
+const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * Replaces `${VAR}` inside string values of a parsed document (never in the
+ * raw text, so a variable can not add keys or structure). `$$` is a literal `$`.
+ */
+export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], path = ""): unknown {
+  if (typeof value === "string") {
+    return value.replace(REFERENCE, (match, name: string | undefined) => {
+      if (name === undefined) return "$";
+      const found = env[name];
+      if (found === undefined) {
+        issues.push({ path, message: `environment variable ${name} is not set` });
+        return match;
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) {
+    return value.map((item, i) => substituteEnv(item, env, issues, `${path}[${i}]`));
+  }
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, issues, path ? `${path}.${key}` : key)]),
+    );
+  }
+  return value;
+}

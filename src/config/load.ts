@@ -1,0 +1,24 @@
+import { readFile } from "node:fs/promises";
+import { ConfigError } from "../errors.js";
+import type { Env } from "./env.js";
+import { type ParsedConfig, parseConfig } from "./parse.js";
+
+export const DEFAULT_CONFIG_FILE = "./travis-allowlist.yaml";
+
+export function configPath(explicit: string | undefined, env: Env): string {
+  return explicit ?? env.TRAVIS_ALLOWLIST_CONFIG ?? DEFAULT_CONFIG_FILE;
+}
+
+/** Reads and validates a config file; throws ConfigError naming every bad key. */
+export async function loadConfig(path: string, env: Env = process.env): Promise<Required<Pick<ParsedConfig, "config">> & ParsedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message;
+    throw new ConfigError([{ path: "", message: `cannot read config: ${reason}` }], path);
+  }
+  const parsed = parseConfig(text, env);
+  if (!parsed.config) throw new ConfigError(parsed.issues, path);
+  return { ...parsed, config: parsed.config };
+}

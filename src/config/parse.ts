@@ -1,0 +1,114 @@
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import type { ConfigIssue } from "../errors.js";
+import { type Env, substituteEnv } from "./env.js";
+import { type Config, configSchema } from "./schema.js";
+
+export interface ParsedConfig {
+  config?: Config;
+  issues: ConfigIssue[];
+  /** Keys that are valid but not acted on by this version. */
+  warnings: ConfigIssue[];
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue): ConfigIssue[] {
+  const path = formatPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({
+      path: path ? `${path}.${key}` : key,
+      message: "unknown key (check the spelling: unknown keys are never ignored)",
+    }));
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return [{ path, message: `required: ${issue.message}` }];
+  }
+  return [{ path, message: issue.message }];
+}
+
+/** Rules the schema can not express: cross-field checks and features this version lacks. */
+function checkRules(config: Config, issues: ConfigIssue[]): void {
+  const seen = new Map<string, number>();
+  config.sources.forEach((source, i) => {
+    const first = seen.get(source.name);
+    if (first !== undefined) issues.push({ path: `sources[${i}].name`, message: `duplicate source name "${source.name}" (also sources[${first}])` });
+    seen.set(source.name, i);
+    if (source.type === "http") {
+      issues.push({ path: `sources[${i}].type`, message: 'type "http" is not supported by this version (supported: dns, static)' });
+    }
+    if (source.type === "dns") {
+      source.resolvers?.forEach((resolver, j) => {
+        if (resolver.startsWith("https://")) {
+          issues.push({ path: `sources[${i}].resolvers[${j}]`, message: "DNS over HTTPS is not supported by this version (use host[:port])" });
+        }
+      });
+      const count = source.resolvers?.length;
+      if (count !== undefined && source.quorum > count) {
+        issues.push({ path: `sources[${i}].quorum`, message: `expected at most ${count} (the number of resolvers)` });
+      }
+    }
+  });
+  if (config.haproxy.discover !== undefined) {
+    issues.push({ path: "haproxy.discover", message: "discovery is not supported by this version (list haproxy.sockets)" });
+  }
+}
+
+const NOT_YET_ENFORCED = [
+  "guards.minEntries",
+  "guards.maxAdditions",
+  "guards.maxRemovals",
+  "guards.expected",
+  "guards.removeAfter",
+  "haproxy.persist",
+  "audit",
+  "stateDir",
+  "alerts",
+  "schedule",
+  "metrics",
+];
+
+function present(document: unknown, path: string): boolean {
+  let node: unknown = document;
+  for (const key of path.split(".")) {
+    if (node === null || typeof node !== "object" || !(key in node)) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return true;
+}
+
+/** Parses YAML or JSON config text; reports every problem at once, each with its key path. */
+export function parseConfig(text: string, env: Env = process.env): ParsedConfig {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return {
+      issues: document.errors.map((e) => ({ path: `(line ${(e.linePos?.[0].line ?? 0)})`, message: e.message.split("\n")[0] ?? e.message })),
+      warnings: [],
+    };
+  }
+  const raw: unknown = document.toJS();
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return { issues: [{ path: "", message: "expected a mapping with sources and haproxy" }], warnings: [] };
+  }
+  const issues: ConfigIssue[] = [];
+  const substituted = substituteEnv(raw, env, issues);
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) {
+    issues.push(...result.error.issues.flatMap(describe));
+    return { issues, warnings: [] };
+  }
+  checkRules(result.data, issues);
+  if (issues.length > 0) return { issues, warnings: [] };
+  const warnings = NOT_YET_ENFORCED.filter((path) => present(raw, path)).map((path) => ({
+    path,
+    message: "accepted but not acted on by this version",
+  }));
+  return { config: result.data, issues, warnings };
+}

@@ -1,0 +1,155 @@
+import { z } from "zod";
+import { parseCidr } from "../model/cidr.js";
+import { parseDuration } from "./duration.js";
+
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const IPV6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*$/;
+/** host[:port] with an IP literal host; IPv6 with a port is bracketed. */
+const RESOLVER = /^(?:(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?|\[([0-9A-Fa-f:]+)\](?::(\d{1,5}))?|([0-9A-Fa-f:]*:[0-9A-Fa-f:]*))$/;
+const UNIX_TARGET = /^unix:\/\/(\/[^\s;<>\0]+)$/;
+const TCP_TARGET = /^tcp:\/\/(?:([A-Za-z0-9.-]+)|\[([0-9A-Fa-f:]+)\]):(\d{1,5})$/;
+/** Reaches the runtime socket verbatim, so only characters that cannot split a command. */
+const SOCKET_TOKEN = /^[A-Za-z0-9._\/+@-]+$/;
+const MAP_VALUE = /^[A-Za-z0-9._:-]{1,64}$/;
+const LIMIT = /^(\d+(?:\.\d+)?)%$/;
+
+export function isPort(text: string | undefined): boolean {
+  return text === undefined || (/^\d{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535);
+}
+
+const name = z.string({ error: "expected a non-empty string" }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+  error: "expected a label of letters, digits, '.', '_' or '-' (at most 63 characters)",
+});
+
+const positiveMs = (fallback: number) =>
+  z.number({ error: "expected a number of milliseconds" }).int().min(1).max(600_000).default(fallback);
+
+const hostname = z.string({ error: "expected a DNS name" }).regex(HOSTNAME, { error: "expected a DNS name such as nat.travisci.net" });
+
+const resolver = z
+  .string({ error: "expected host[:port] or https://…/dns-query" })
+  .refine((s) => s.startsWith("https://") || (RESOLVER.test(s) && isPort(RESOLVER.exec(s)?.[2] ?? RESOLVER.exec(s)?.[4])), {
+    error: "expected an IP address with an optional port (127.0.0.1:5353, [::1]:53) or https://…/dns-query",
+  });
+
+const entryText = z.string({ error: "expected an address or CIDR string" });
+
+const cidr = z.string({ error: "expected a CIDR string" }).refine((s) => parseCidr(s).ok, {
+  error: "expected a canonical address or CIDR such as 34.0.0.0/8",
+});
+
+const url = z.string({ error: "expected a URL" }).refine((s) => /^https?:\/\/[^\s]+$/.test(s), { error: "expected an http:// or https:// URL" });
+
+export const dnsSourceSchema = z.strictObject({
+  name,
+  type: z.literal("dns"),
+  names: z.array(hostname, { error: "expected a list of DNS names" }).min(1, { error: "expected at least one name" }),
+  resolvers: z.array(resolver, { error: "expected a list of resolvers" }).min(1, { error: "expected at least one resolver" }).optional(),
+  quorum: z.number({ error: "expected a whole number" }).int().min(1).default(1),
+  timeoutMs: positiveMs(2000),
+  retries: z.number({ error: "expected a whole number" }).int().min(0).max(10).default(2),
+  requireDnssec: z.boolean({ error: "expected true or false" }).default(false),
+});
+
+export const httpSourceSchema = z.strictObject({
+  name,
+  type: z.literal("http"),
+  url,
+  format: z.enum(["dnsjson", "github-meta", "lines", "json"], { error: "expected one of dnsjson, github-meta, lines, json" }),
+  key: z.string().min(1).optional(),
+  timeoutMs: positiveMs(10_000),
+  maxBytes: z.number().int().min(1).default(5 * 1024 * 1024),
+});
+
+export const staticSourceSchema = z.strictObject({
+  name,
+  type: z.literal("static"),
+  entries: z.array(entryText, { error: "expected a list of addresses or CIDRs" }).min(1, { error: "expected at least one entry" }),
+});
+
+const source = z.discriminatedUnion("type", [dnsSourceSchema, httpSourceSchema, staticSourceSchema], {
+  error: "expected a source with type dns, http or static",
+});
+
+const target = z.string({ error: "expected unix:///path or tcp://host:port" }).refine(
+  (s) => UNIX_TARGET.test(s) || (TCP_TARGET.test(s) && isPort(TCP_TARGET.exec(s)?.[3])),
+  { error: "expected unix:///path or tcp://host:port" },
+);
+
+const LIMIT_MESSAGE = 'expected a count (e.g. 10) or a percentage (e.g. "25%")';
+const limit = z.union([z.number().int().min(0), z.string().regex(LIMIT, { error: LIMIT_MESSAGE })], { error: LIMIT_MESSAGE });
+
+const duration = z.string({ error: 'expected a duration such as "1h", "30m" or "0"' }).refine((s) => parseDuration(s) !== undefined, {
+  error: 'expected a duration such as "1h", "30m" or "0"',
+});
+
+export const configSchema = z.strictObject({
+  sources: z.array(source, { error: "expected a list of sources" }).min(1, { error: "expected at least one source" }),
+  exclude: z.array(cidr, { error: "expected a list of CIDRs" }).default([]),
+  haproxy: z
+    .strictObject({
+      sockets: z.array(target, { error: "expected a list of unix:///path or tcp://host:port" }).default([]),
+      discover: z
+        .strictObject({
+          dns: hostname,
+          port: z.number().int().min(1).max(65535).optional(),
+          resolvers: z.array(resolver).min(1).optional(),
+        })
+        .optional(),
+      map: z
+        .string({ error: "expected the map or ACL file path as HAProxy loaded it" })
+        .regex(SOCKET_TOKEN, { error: "expected a file path of letters, digits and . _ / + @ - only" })
+        .refine((s) => !s.startsWith("@"), { error: "expected a file path, not a version reference" }),
+      kind: z.enum(["map", "acl"], { error: "expected map or acl" }).default("map"),
+      value: z.string().regex(MAP_VALUE, { error: "expected a map value of letters, digits and . _ : - (at most 64)" }).default("travis"),
+      persist: z.boolean({ error: "expected true or false" }).default(false),
+      timeoutMs: positiveMs(5000),
+    }, { error: "expected an object with sockets and map" })
+    .refine((h) => h.sockets.length > 0 || h.discover !== undefined, {
+      error: "expected at least one of haproxy.sockets or haproxy.discover",
+    }),
+  guards: z
+    .strictObject({
+      minEntries: z.number({ error: "expected a whole number" }).int().min(1, { error: "expected at least 1" }).default(1),
+      maxAdditions: limit.default("50%"),
+      maxRemovals: limit.default("25%"),
+      minPrefixV4: z.number().int().min(1).max(32, { error: "expected a prefix length from 1 to 32" }).default(16),
+      minPrefixV6: z.number().int().min(1).max(128, { error: "expected a prefix length from 1 to 128" }).default(32),
+      allowReserved: z.boolean({ error: "expected true or false" }).default(false),
+      expected: z.array(cidr).optional(),
+      removeAfter: duration.default("1h"),
+    })
+    .prefault({}),
+  audit: z.strictObject({ path: z.string().min(1) }).optional(),
+  stateDir: z.string().min(1).optional(),
+  alerts: z
+    .strictObject({
+      on: z.array(z.enum(["held", "failed", "unexpected", "changed"])).default(["held", "failed", "unexpected"]),
+      sinks: z
+        .array(
+          z.discriminatedUnion("type", [
+            z.strictObject({ type: z.literal("slack"), url }),
+            z.strictObject({ type: z.literal("alertmanager"), url }),
+            z.strictObject({ type: z.literal("webhook"), url, headers: z.record(z.string(), z.string()).optional() }),
+          ], { error: "expected a sink with type slack, alertmanager or webhook" }),
+        )
+        .default([]),
+    })
+    .optional(),
+  schedule: z.string().optional(),
+  metrics: z
+    .strictObject({
+      listen: z.string().optional(),
+      pushgateway: url.optional(),
+      textfile: z.string().optional(),
+    })
+    .optional(),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type SourceConfig = Config["sources"][number];
+export type DnsSourceConfig = z.output<typeof dnsSourceSchema>;
+export type StaticSourceConfig = z.output<typeof staticSourceSchema>;
+export type HaproxyConfig = Config["haproxy"];
+export type GuardsConfig = Config["guards"];

@@ -1,0 +1,219 @@
+import { randomInt } from "node:crypto";
+import { createSocket, type RemoteInfo } from "node:dgram";
+import { isIPv6, Socket } from "node:net";
+import * as packet from "dns-packet";
+import { DnsError } from "../errors.js";
+import type { ResolverAddress } from "./resolver.js";
+
+export type RecordType = "A" | "AAAA";
+
+export interface DnsQueryOptions {
+  timeoutMs: number;
+  /** Further attempts after a timeout; each uses a fresh random ID. */
+  retries: number;
+  requireDnssec: boolean;
+}
+
+export interface DnsRecord {
+  address: string;
+  ttl: number;
+  /** The owner name of the record at the end of any CNAME chain. */
+  name: string;
+}
+
+export interface DnsAnswer {
+  records: DnsRecord[];
+  /** The CNAME chain followed, starting with the asked name. */
+  chain: string[];
+  authenticated: boolean;
+  transport: "udp" | "tcp";
+}
+
+const MAX_CNAME_DEPTH = 8;
+const EDNS_PAYLOAD = 4096;
+
+/** The fields of a decoded message this client reads (dns-packet's typings omit the flags). */
+interface DecodedRecord {
+  type: string;
+  name: string;
+  ttl?: number;
+  data?: unknown;
+}
+
+interface Decoded {
+  type?: string;
+  id?: number;
+  rcode?: string;
+  flag_tc?: boolean;
+  flag_ad?: boolean;
+  questions?: Array<{ type: string; name: string; class?: string }>;
+  answers?: DecodedRecord[];
+}
+
+interface RawResponse {
+  message: Decoded;
+  transport: "udp" | "tcp";
+}
+
+function sameName(a: string | undefined, b: string): boolean {
+  return (a ?? "").replace(/\.$/, "").toLowerCase() === b.replace(/\.$/, "").toLowerCase();
+}
+
+function encodeQuery(id: number, name: string, type: RecordType, requireDnssec: boolean): Buffer {
+  return packet.encode({
+    type: "query",
+    id,
+    // AD in a query asks the resolver to report whether it validated (RFC 6840 5.7).
+    flags: packet.RECURSION_DESIRED | (requireDnssec ? packet.AUTHENTIC_DATA : 0),
+    questions: [{ type, name, class: "IN" }],
+    additionals: [{ type: "OPT", name: ".", udpPayloadSize: EDNS_PAYLOAD, flags: requireDnssec ? packet.DNSSEC_OK : 0 } as packet.Answer],
+  });
+}
+
+/** An answer counts only when it is a response to exactly our question. */
+function matches(message: Decoded, id: number, name: string, type: RecordType): boolean {
+  const question = message.questions?.[0];
+  return (
+    message.type === "response" &&
+    message.id === id &&
+    message.questions?.length === 1 &&
+    question !== undefined &&
+    sameName(question.name, name) &&
+    question.type === type &&
+    (question.class ?? "IN") === "IN"
+  );
+}
+
+function udpExchange(resolver: ResolverAddress, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
+  const id = randomInt(0, 65536);
+  const query = encodeQuery(id, name, type, options.requireDnssec);
+  return new Promise((resolve, reject) => {
+    const socket = createSocket(isIPv6(resolver.host) ? "udp6" : "udp4");
+    const finish = (outcome: Decoded | "timeout" | Error) => {
+      clearTimeout(timer);
+      socket.close();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const timer = setTimeout(() => finish("timeout"), options.timeoutMs);
+    socket.on("error", (err) => finish(new DnsError("E_DNS_NETWORK", resolver.label, `${name}/${type}`, err.message, { cause: err })));
+    socket.on("message", (data: Buffer, remote: RemoteInfo) => {
+      // Anything from another address, another ID or for another question is ignored: it may be spoofed.
+      if (remote.address !== resolver.host || remote.port !== resolver.port) return;
+      let message: Decoded;
+      try {
+        message = packet.decode(data) as Decoded;
+      } catch {
+        return;
+      }
+      if (matches(message, id, name, type)) finish(message);
+    });
+    socket.send(query, resolver.port, resolver.host);
+  });
+}
+
+function tcpExchange(resolver: ResolverAddress, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded> {
+  const id = randomInt(0, 65536);
+  const body = encodeQuery(id, name, type, options.requireDnssec);
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(body.length);
+  const query = Buffer.concat([length, body]);
+  const question = `${name}/${type}`;
+  return new Promise((resolve, reject) => {
+    const socket = new Socket();
+    let buffer = Buffer.alloc(0);
+    const fail = (code: string, message: string, cause?: unknown) => {
+      socket.destroy();
+      reject(new DnsError(code, resolver.label, question, message, { cause }));
+    };
+    socket.setTimeout(options.timeoutMs, () => fail("E_DNS_TIMEOUT", `no answer over TCP within ${options.timeoutMs} ms`));
+    socket.on("error", (err) => fail("E_DNS_NETWORK", `TCP: ${err.message}`, err));
+    socket.on("close", () => fail("E_DNS_NETWORK", "TCP connection closed before a complete answer"));
+    socket.on("data", (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      while (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) {
+        const length = buffer.readUInt16BE(0);
+        const frame = buffer.subarray(2, 2 + length);
+        buffer = buffer.subarray(2 + length);
+        let message: Decoded;
+        try {
+          message = packet.decode(frame) as Decoded;
+        } catch (err) {
+          fail("E_DNS_MALFORMED", "malformed answer over TCP", err);
+          return;
+        }
+        if (matches(message, id, name, type)) {
+          socket.removeAllListeners("close");
+          socket.end();
+          resolve(message);
+          return;
+        }
+      }
+    });
+    socket.connect(resolver.port, resolver.host, () => socket.write(query));
+  });
+}
+
+async function exchange(resolver: ResolverAddress, name: string, type: RecordType, options: DnsQueryOptions): Promise<RawResponse> {
+  for (let attempt = 0; attempt <= options.retries; attempt++) {
+    const answer = await udpExchange(resolver, name, type, options);
+    if (answer === "timeout") continue;
+    if (answer.flag_tc) return { message: await tcpExchange(resolver, name, type, options), transport: "tcp" };
+    return { message: answer, transport: "udp" };
+  }
+  throw new DnsError(
+    "E_DNS_TIMEOUT",
+    resolver.label,
+    `${name}/${type}`,
+    `no answer within ${options.timeoutMs} ms (${options.retries + 1} attempts)`,
+  );
+}
+
+function checkRcode(message: Decoded, resolver: ResolverAddress, question: string): void {
+  const rcode = message.rcode ?? "NOERROR";
+  if (rcode === "NOERROR") return;
+  const code = rcode === "NXDOMAIN" ? "E_DNS_NXDOMAIN" : rcode === "SERVFAIL" ? "E_DNS_SERVFAIL" : "E_DNS_RCODE";
+  const meaning = rcode === "NXDOMAIN" ? "name does not exist (NXDOMAIN)" : `resolver answered ${rcode}`;
+  throw new DnsError(code, resolver.label, question, meaning);
+}
+
+/**
+ * Asks one resolver for the A or AAAA records of a name, following CNAME
+ * chains. An empty list means the name exists but has no record of that type.
+ */
+export async function resolveRecords(resolver: ResolverAddress, name: string, type: RecordType, options: DnsQueryOptions): Promise<DnsAnswer> {
+  const chain = [name];
+  let current = name;
+  let authenticated = true;
+  let transport: "udp" | "tcp" = "udp";
+  for (let query = 0; query <= MAX_CNAME_DEPTH; query++) {
+    const question = `${current}/${type}`;
+    const { message, transport: used } = await exchange(resolver, current, type, options);
+    if (used === "tcp") transport = "tcp";
+    checkRcode(message, resolver, question);
+    if (!message.flag_ad) authenticated = false;
+    if (options.requireDnssec && !message.flag_ad) {
+      throw new DnsError("E_DNS_INSECURE", resolver.label, question, "answer is not DNSSEC-validated (AD bit not set); requireDnssec needs a validating resolver");
+    }
+    const answers = message.answers ?? [];
+    const before = chain.length;
+    for (let alias = findAlias(answers, current); alias !== undefined; alias = findAlias(answers, current)) {
+      current = alias;
+      if (chain.some((seen) => sameName(seen, current)) || chain.length > MAX_CNAME_DEPTH) {
+        throw new DnsError("E_DNS_CNAME_LOOP", resolver.label, question, `CNAME chain loops or is longer than ${MAX_CNAME_DEPTH} at ${current}`);
+      }
+      chain.push(current);
+    }
+    const records = answers
+      .filter((a) => a.type === type && sameName(a.name, current))
+      .map((a) => ({ address: String(a.data), ttl: a.ttl ?? 0, name: current }));
+    // Records, or a plain "no data": done. An alias whose target was not included: ask for the target.
+    if (records.length > 0 || chain.length === before) return { records, chain, authenticated, transport };
+  }
+  throw new DnsError("E_DNS_CNAME_LOOP", resolver.label, `${name}/${type}`, `CNAME chain longer than ${MAX_CNAME_DEPTH}`);
+}
+
+function findAlias(answers: DecodedRecord[], owner: string): string | undefined {
+  const alias = answers.find((a) => a.type === "CNAME" && sameName(a.name, owner));
+  return alias === undefined ? undefined : String(alias.data).replace(/\.$/, "");
+}

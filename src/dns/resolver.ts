@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+
+export interface ResolverAddress {
+  host: string;
+  port: number;
+  /** As written in the config, used in provenance and messages. */
+  label: string;
+}
+
+/** Parses `127.0.0.1`, `127.0.0.1:5353`, `::1` or `[::1]:53`. */
+export function parseResolver(text: string): ResolverAddress | undefined {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
+  let host: string;
+  let port = 53;
+  if (bracketed) {
+    host = bracketed[1] as string;
+    if (bracketed[2] !== undefined) port = Number(bracketed[2]);
+  } else if (isIP(text) === 6) {
+    host = text;
+  } else {
+    const [h, p, ...rest] = text.split(":");
+    if (rest.length > 0 || h === undefined) return undefined;
+    host = h;
+    if (p !== undefined) port = Number(p);
+  }
+  if (isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { host, port, label: text };
+}
+
+/** The nameservers of a resolv.conf text, in order. */
+export function parseResolvConf(text: string): ResolverAddress[] {
+  const found: ResolverAddress[] = [];
+  for (const line of text.split("\n")) {
+    const match = /^\s*nameserver\s+(\S+)/.exec(line);
+    const address = match?.[1]?.replace(/%.*$/, "");
+    const parsed = address === undefined ? undefined : parseResolver(isIP(address) === 6 ? `[${address}]` : address);
+    if (parsed) found.push({ ...parsed, label: address as string });
+  }
+  return found;
+}
+
+export function systemResolvers(path = "/etc/resolv.conf"): ResolverAddress[] {
+  try {
+    return parseResolvConf(readFileSync(path, "utf8"));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,195 @@
+import { AllowlistError } from "../errors.js";
+import { parseCidr } from "../model/cidr.js";
+
+/**
+ * Runtime API text: command building and response parsing, no I/O. Every
+ * byte that reaches the socket is built here and checked here.
+ */
+export type ListKind = "map" | "acl";
+
+export interface LiveEntry {
+  /** HAProxy's pointer for this entry, usable as `#<ref>` in `del`. */
+  ref: string;
+  key: string;
+  /** Map value; absent for ACL patterns. */
+  value?: string;
+}
+
+export interface WritableEntry {
+  key: string;
+  value?: string;
+}
+
+export interface LoadedList {
+  id: string;
+  file: string;
+  description: string;
+}
+
+export interface Response {
+  /** Severity from `set severity-output number`, when the reply carries one. */
+  severity?: number;
+  text: string;
+  isError: boolean;
+}
+
+/** HAProxy's own CLI client keeps payloads at 8 KB, well under the default tune.bufsize of 16 KB. */
+export const PAYLOAD_LIMIT = 8000;
+
+export class ProtocolError extends AllowlistError {
+  constructor(message: string) {
+    super("E_HAPROXY_PROTOCOL", message);
+  }
+}
+
+export class UnsafeTextError extends AllowlistError {
+  readonly value: string;
+
+  constructor(what: string, value: string) {
+    super("E_UNSAFE_TEXT", `refusing to send ${what} ${JSON.stringify(value)} to the runtime socket`);
+    this.value = value;
+  }
+}
+
+const TOKEN = /^[A-Za-z0-9._\/+@#:-]+$/;
+const ADDRESS_TEXT = /^[0-9A-Fa-f.:\/]+$/;
+const MAP_VALUE = /^[^\s\0][^\r\n\0]*$/;
+
+function token(what: string, text: string): string {
+  if (!TOKEN.test(text)) throw new UnsafeTextError(what, text);
+  return text;
+}
+
+/**
+ * A key may be written only when it is an address or CIDR made of address
+ * characters: no separator, newline, `<<` or space can pass.
+ */
+export function assertWritableKey(key: string): string {
+  if (!ADDRESS_TEXT.test(key) || !parseCidr(key, { lenient: true }).ok) throw new UnsafeTextError("key", key);
+  return key;
+}
+
+function writableValue(value: string | undefined): string {
+  if (value === undefined || !MAP_VALUE.test(value) || value !== value.trimEnd()) throw new UnsafeTextError("map value", String(value));
+  return value;
+}
+
+function listRef(file: string, version?: number): string {
+  return version === undefined ? token("file", file) : `@${version} ${token("file", file)}`;
+}
+
+export const commands = {
+  prompt: "prompt",
+  severity: "set severity-output number",
+  info: "show info",
+  quit: "quit",
+  list: (kind: ListKind) => `show ${kind}`,
+  show: (kind: ListKind, file: string, version?: number) => `show ${kind} ${listRef(file, version)}`,
+  prepare: (kind: ListKind, file: string) => `prepare ${kind} ${listRef(file)}`,
+  commit: (kind: ListKind, file: string, version: number) => `commit ${kind} ${listRef(file, version)}`,
+  addOne: (kind: ListKind, file: string, entry: WritableEntry, version?: number) =>
+    kind === "map"
+      ? `add map ${listRef(file, version)} ${assertWritableKey(entry.key)} ${token("map value", writableValue(entry.value))}`
+      : `add acl ${listRef(file, version)} ${assertWritableKey(entry.key)}`,
+  deleteRef: (kind: ListKind, file: string, ref: string) => `del ${kind} ${listRef(file)} #${token("ref", ref)}`,
+};
+
+/**
+ * `add map [@N] <file> <<` commands, each with a payload of whole entries
+ * that keeps command plus payload under `limit` bytes.
+ */
+export function mapPayloadCommands(file: string, entries: WritableEntry[], version: number | undefined, limit = PAYLOAD_LIMIT): string[] {
+  const head = `add map ${listRef(file, version)} <<\n`;
+  const out: string[] = [];
+  let lines: string[] = [];
+  let size = head.length + 1;
+  for (const entry of entries) {
+    const line = `${assertWritableKey(entry.key)} ${writableValue(entry.value)}\n`;
+    if (head.length + 1 + line.length > limit) throw new UnsafeTextError("map entry (too long for one payload)", line);
+    if (size + line.length > limit && lines.length > 0) {
+      out.push(`${head}${lines.join("")}`);
+      lines = [];
+      size = head.length + 1;
+    }
+    lines.push(line);
+    size += line.length;
+  }
+  if (lines.length > 0) out.push(`${head}${lines.join("")}`);
+  return out;
+}
+
+/** Frames one reply: drops payload continuation prompts and reads the severity prefix. */
+export function parseResponse(raw: string): Response {
+  const text = raw.replace(/^(\+ )+/, "").replace(/\n$/, "");
+  const match = /^\[(\d)\]: /.exec(text);
+  if (!match) return { text, isError: false };
+  const severity = Number(match[1]);
+  return { severity, text: text.slice(match[0].length), isError: severity <= 3 };
+}
+
+/** `show map` / `show acl` without argument: the loaded lists. */
+export function parseListing(text: string): LoadedList[] {
+  const lists: LoadedList[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const match = /^(\d+) \(([^)]*)\) ?(.*)$/.exec(line);
+    if (!match) throw new ProtocolError(`unexpected line in list output: ${JSON.stringify(line.slice(0, 200))}`);
+    lists.push({ id: match[1] as string, file: match[2] as string, description: match[3] as string });
+  }
+  return lists;
+}
+
+/** `show map <file>` lines are `<ptr> <key> <value>`; `show acl <file>` lines are `<ptr> <pattern>`. */
+export function parseEntries(kind: ListKind, text: string): LiveEntry[] {
+  const entries: LiveEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const first = line.indexOf(" ");
+    const second = first === -1 ? -1 : line.indexOf(" ", first + 1);
+    if (first <= 0 || !line.startsWith("0x")) throw new ProtocolError(`unexpected line in ${kind} entries: ${JSON.stringify(line.slice(0, 200))}`);
+    const ref = line.slice(0, first);
+    if (kind === "acl") {
+      entries.push({ ref, key: line.slice(first + 1) });
+    } else {
+      if (second === -1) throw new ProtocolError(`map entry without value: ${JSON.stringify(line.slice(0, 200))}`);
+      entries.push({ ref, key: line.slice(first + 1, second), value: line.slice(second + 1) });
+    }
+  }
+  return entries;
+}
+
+export function parseInfoVersion(text: string): string {
+  const match = /^Version: (\S+)/m.exec(text);
+  if (!match) throw new ProtocolError("show info gave no Version line");
+  return match[1] as string;
+}
+
+/** Runtime transactions (`prepare`/`commit`) exist from HAProxy 2.4 on. */
+export function supportsTransactions(version: string): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(version);
+  if (!match) return false;
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  return major > 2 || (major === 2 && minor >= 4);
+}
+
+export function parsePreparedVersion(text: string): number {
+  const match = /New version created: (\d+)/.exec(text);
+  if (!match) throw new ProtocolError(`prepare gave no version: ${JSON.stringify(text.slice(0, 200))}`);
+  return Number(match[1]);
+}
+
+/** Order-independent comparison of entry lists, duplicates counted. */
+export function sameEntries(actual: ReadonlyArray<WritableEntry>, expected: ReadonlyArray<WritableEntry>): { equal: boolean; missing: string[]; unexpected: string[] } {
+  const counts = new Map<string, number>();
+  const line = (e: WritableEntry) => (e.value === undefined ? e.key : `${e.key} ${e.value}`);
+  for (const e of expected) counts.set(line(e), (counts.get(line(e)) ?? 0) + 1);
+  const unexpected: string[] = [];
+  for (const e of actual) {
+    const n = counts.get(line(e)) ?? 0;
+    if (n === 0) unexpected.push(line(e));
+    else counts.set(line(e), n - 1);
+  }
+  const missing = [...counts].flatMap(([text, n]) => Array<string>(n).fill(text));
+  return { equal: missing.length === 0 && unexpected.length === 0, missing, unexpected };
+}

@@ -1,0 +1,145 @@
+import { HaproxyError } from "../errors.js";
+import {
+  commands,
+  type ListKind,
+  type LiveEntry,
+  type LoadedList,
+  mapPayloadCommands,
+  parseEntries,
+  parseInfoVersion,
+  parseListing,
+  parsePreparedVersion,
+  type Response,
+  sameEntries,
+  supportsTransactions,
+  type WritableEntry,
+} from "./protocol.js";
+import { RuntimeSession, type SessionOptions } from "./session.js";
+
+export interface ApplyOutcome {
+  /** The committed version, for transactions. */
+  version?: number;
+  mode: "transaction" | "incremental";
+}
+
+function preview(lines: string[]): string {
+  const shown = lines.slice(0, 5).join(", ");
+  return lines.length > 5 ? `${shown}, … (+${lines.length - 5} more)` : shown;
+}
+
+/** One HAProxy instance seen through its runtime socket, for the length of one run. */
+export class HaproxyInstance {
+  private constructor(
+    private readonly session: RuntimeSession,
+    readonly target: string,
+    readonly version: string,
+  ) {}
+
+  static async connect(target: string, options: SessionOptions): Promise<HaproxyInstance> {
+    const session = await RuntimeSession.open(target, options);
+    try {
+      const info = await session.send(commands.info);
+      return new HaproxyInstance(session, target, parseInfoVersion(info.text));
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+  }
+
+  get transactional(): boolean {
+    return supportsTransactions(this.version);
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+
+  private async run(command: string, what: string, code = "E_HAPROXY_COMMAND"): Promise<Response> {
+    const response = await this.session.send(command);
+    if (response.isError) throw new HaproxyError(code, this.target, `${what} failed: ${response.text}`);
+    return response;
+  }
+
+  async lists(kind: ListKind): Promise<LoadedList[]> {
+    return parseListing((await this.run(commands.list(kind), `show ${kind}`)).text);
+  }
+
+  /** Every entry of a loaded map or ACL file; fails clearly when HAProxy has no such file loaded. */
+  async readEntries(kind: ListKind, file: string, version?: number): Promise<LiveEntry[]> {
+    if (version === undefined) {
+      const loaded = await this.lists(kind);
+      if (!loaded.some((l) => l.file === file)) {
+        const known = loaded.map((l) => l.file).filter((f) => f !== "");
+        throw new HaproxyError(
+          "E_HAPROXY_UNKNOWN_MAP",
+          this.target,
+          `no ${kind} loaded from ${file}; loaded: ${known.length > 0 ? known.join(", ") : "none"} (haproxy.map must be the path exactly as HAProxy loaded it)`,
+        );
+      }
+    }
+    const response = await this.run(commands.show(kind, file, version), `show ${kind}`);
+    return parseEntries(kind, response.text);
+  }
+
+  /**
+   * Replaces the whole list in one transaction. The prepared version is read
+   * back and compared with `content` before commit: a version that cannot be
+   * verified is never committed, so the live list keeps its old entries.
+   */
+  async replace(kind: ListKind, file: string, content: WritableEntry[]): Promise<ApplyOutcome> {
+    let version: number;
+    try {
+      version = await this.stage(kind, file, content);
+    } catch (err) {
+      // Nothing before the commit is visible to traffic: the live list still holds its old entries.
+      if (err instanceof HaproxyError) err.liveState = "unchanged";
+      throw err;
+    }
+    // A connection lost from here on leaves the outcome of the commit unknown.
+    const committed = await this.session.send(commands.commit(kind, file, version));
+    if (committed.isError) {
+      const error = new HaproxyError("E_HAPROXY_COMMIT", this.target, `commit ${kind} @${version} failed: ${committed.text}`);
+      error.liveState = "unchanged";
+      throw error;
+    }
+    return { version, mode: "transaction" };
+  }
+
+  /** Prepares a version holding exactly `content` and proves it by reading it back. */
+  private async stage(kind: ListKind, file: string, content: WritableEntry[]): Promise<number> {
+    const prepared = await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE");
+    const version = parsePreparedVersion(prepared.text);
+    const fills =
+      kind === "map"
+        ? mapPayloadCommands(file, content, version)
+        : content.map((entry) => commands.addOne("acl", file, { key: entry.key }, version));
+    const replies = await this.session.sendAll(fills);
+    const failed = replies.find((r) => r.isError);
+    if (failed) throw new HaproxyError("E_HAPROXY_ADD", this.target, `add ${kind} @${version} failed: ${failed.text}; not committed`);
+    const staged = await this.readEntries(kind, file, version);
+    const check = sameEntries(staged, content);
+    if (!check.equal) {
+      throw new HaproxyError(
+        "E_HAPROXY_VERIFY",
+        this.target,
+        `prepared version ${version} does not hold the intended entries (missing: ${preview(check.missing)}; unexpected: ${preview(check.unexpected)}); not committed`,
+      );
+    }
+    return version;
+  }
+
+  /**
+   * For HAProxy older than 2.4: additions first, then deletions by reference,
+   * so an address wanted before and after is never absent.
+   */
+  async applyIncremental(kind: ListKind, file: string, add: WritableEntry[], remove: LiveEntry[]): Promise<ApplyOutcome> {
+    const adds = kind === "map" ? mapPayloadCommands(file, add, undefined) : add.map((entry) => commands.addOne("acl", file, { key: entry.key }));
+    const addReplies = await this.session.sendAll(adds);
+    const addFailed = addReplies.find((r) => r.isError);
+    if (addFailed) throw new HaproxyError("E_HAPROXY_ADD", this.target, `add ${kind} failed: ${addFailed.text}; nothing removed`);
+    const delReplies = await this.session.sendAll(remove.map((entry) => commands.deleteRef(kind, file, entry.ref)));
+    const delFailed = delReplies.find((r) => r.isError);
+    if (delFailed) throw new HaproxyError("E_HAPROXY_DEL", this.target, `del ${kind} failed: ${delFailed.text}; additions are live, some removals are not`);
+    return { mode: "incremental" };
+  }
+}

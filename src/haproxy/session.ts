@@ -1,0 +1,133 @@
+import { connect, type Socket } from "node:net";
+import { HaproxyError } from "../errors.js";
+import { commands, parseResponse, type Response } from "./protocol.js";
+import { parseTarget } from "./target.js";
+
+export interface SessionOptions {
+  /** Connect timeout, and the longest silence allowed while a reply is awaited. */
+  timeoutMs: number;
+}
+
+const PROMPT = "\n> ";
+
+interface Pending {
+  command: string;
+  resolve: (response: Response) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * One interactive (`prompt`) connection to a runtime socket. Commands may be
+ * pipelined; replies are framed on the prompt and delivered in order.
+ */
+export class RuntimeSession {
+  private buffer = "";
+  private readonly pending: Pending[] = [];
+  private failure: HaproxyError | undefined;
+
+  private constructor(
+    readonly target: string,
+    private readonly socket: Socket,
+    private readonly options: SessionOptions,
+  ) {
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => this.onData(chunk));
+    socket.on("timeout", () => this.fail("E_HAPROXY_TIMEOUT", `no reply within ${options.timeoutMs} ms${this.waitingFor()}`));
+    socket.on("error", (err) => this.fail("E_HAPROXY_IO", `socket error: ${err.message}`, err));
+    socket.on("close", () => this.fail("E_HAPROXY_CLOSED", `connection closed by HAProxy${this.waitingFor()}`));
+  }
+
+  static async open(target: string, options: SessionOptions): Promise<RuntimeSession> {
+    const address = parseTarget(target);
+    if (!address) throw new HaproxyError("E_HAPROXY_TARGET", target, "expected unix:///path or tcp://host:port");
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = address.kind === "unix" ? connect({ path: address.path }) : connect({ host: address.host, port: address.port });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new HaproxyError("E_HAPROXY_CONNECT", target, `connect timed out after ${options.timeoutMs} ms`));
+      }, options.timeoutMs);
+      s.once("connect", () => {
+        clearTimeout(timer);
+        s.removeAllListeners("error");
+        resolve(s);
+      });
+      s.once("error", (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new HaproxyError("E_HAPROXY_CONNECT", target, `cannot connect: ${describeConnectError(err)}`, { cause: err }));
+      });
+    });
+    const session = new RuntimeSession(target, socket, options);
+    await session.send(commands.prompt);
+    await session.send(commands.severity);
+    return session;
+  }
+
+  /** Sends one command (which may carry a payload) and resolves with its reply. */
+  send(command: string): Promise<Response> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ command, resolve, reject });
+      this.socket.setTimeout(this.options.timeoutMs);
+      // A payload command already ends its last line; this newline ends the command or the payload.
+      this.socket.write(`${command}\n`);
+    });
+  }
+
+  /** Pipelines several commands on the connection; replies come back in order. */
+  sendAll(list: string[]): Promise<Response[]> {
+    return Promise.all(list.map((command) => this.send(command)));
+  }
+
+  async close(): Promise<void> {
+    if (this.failure || this.socket.destroyed) return;
+    this.failure = new HaproxyError("E_HAPROXY_CLOSED", this.target, "session closed");
+    await new Promise<void>((resolve) => {
+      this.socket.once("close", () => resolve());
+      this.socket.end(`${commands.quit}\n`);
+      setTimeout(() => {
+        this.socket.destroy();
+        resolve();
+      }, this.options.timeoutMs).unref();
+    });
+  }
+
+  private waitingFor(): string {
+    const first = this.pending[0];
+    return first ? ` (waiting for: ${first.command.split("\n")[0]})` : "";
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    for (let end = this.buffer.indexOf(PROMPT); end !== -1; end = this.buffer.indexOf(PROMPT)) {
+      const raw = this.buffer.slice(0, end + 1);
+      this.buffer = this.buffer.slice(end + PROMPT.length);
+      const next = this.pending.shift();
+      if (!next) {
+        this.fail("E_HAPROXY_PROTOCOL", "reply received with no command pending");
+        return;
+      }
+      next.resolve(parseResponse(raw));
+    }
+    if (this.pending.length === 0) this.socket.setTimeout(0);
+  }
+
+  private fail(code: string, message: string, cause?: unknown): void {
+    if (this.failure) return;
+    this.failure = new HaproxyError(code, this.target, message, { cause });
+    this.socket.destroy();
+    for (const p of this.pending.splice(0)) p.reject(this.failure);
+  }
+}
+
+function describeConnectError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case "ENOENT":
+      return "socket file does not exist (is HAProxy running with this stats socket?)";
+    case "EACCES":
+      return "permission denied on the socket file";
+    case "ECONNREFUSED":
+      return "connection refused (nothing listening)";
+    default:
+      return err.message;
+  }
+}

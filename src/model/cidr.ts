@@ -1,0 +1,189 @@
+import IPCIDR from "ip-cidr";
+
+/**
+ * Canonical CIDR handling. IPv4 is parsed by hand because it is the hot path
+ * (100k entries); IPv6 goes through ip-cidr, which is slower but well tested.
+ */
+export type Family = 4 | 6;
+
+export interface Cidr {
+  family: Family;
+  /** Network address as an unsigned integer (host bits cleared). */
+  network: bigint;
+  prefix: number;
+  /** Canonical text: `a.b.c.d/nn` or lower-case compressed IPv6 `…/nn`. */
+  text: string;
+}
+
+export type ParseResult = { ok: true; cidr: Cidr } | { ok: false; reason: string };
+
+export interface ParseOptions {
+  /**
+   * Strict (desired entries): host bits set is an error. Lenient (live keys
+   * read back from HAProxy): host bits are cleared, as HAProxy itself does,
+   * and dotted netmasks (`10.0.0.0/255.0.0.0`) are accepted.
+   */
+  lenient?: boolean;
+}
+
+const MAX_TEXT = 64;
+
+export function bitsOf(family: Family): number {
+  return family === 4 ? 32 : 128;
+}
+
+export function maskOf(family: Family, prefix: number): bigint {
+  const bits = BigInt(bitsOf(family));
+  const all = (1n << bits) - 1n;
+  return prefix === 0 ? 0n : (all >> BigInt(bitsOf(family) - prefix)) << BigInt(bitsOf(family) - prefix);
+}
+
+function parseIpv4Address(text: string): number | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+      if (dots > 3) return undefined;
+    } else if (c >= 48 && c <= 57) {
+      // A leading zero is ambiguous (octal to some parsers), so it is refused.
+      if (digits === 1 && octet === 0) return undefined;
+      octet = octet * 10 + (c - 48);
+      digits++;
+      if (octet > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  return value * 256 + octet;
+}
+
+function parsePrefix(text: string, max: number): number | undefined {
+  if (!/^\d{1,3}$/.test(text)) return undefined;
+  if (text.length > 1 && text.startsWith("0")) return undefined;
+  const n = Number(text);
+  return n <= max ? n : undefined;
+}
+
+function netmaskToPrefix(mask: number): number | undefined {
+  const inverted = ~mask >>> 0;
+  if ((inverted & (inverted + 1)) !== 0) return undefined;
+  return 32 - Math.log2(inverted + 1);
+}
+
+function formatIpv4(value: number): string {
+  return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
+}
+
+function parseIpv4(addressText: string, prefixText: string | undefined, options: ParseOptions): ParseResult {
+  const address = parseIpv4Address(addressText);
+  if (address === undefined) return { ok: false, reason: "not an IPv4 address" };
+  let prefix = 32;
+  if (prefixText !== undefined) {
+    const numeric = parsePrefix(prefixText, 32);
+    if (numeric !== undefined) {
+      prefix = numeric;
+    } else {
+      const mask = options.lenient ? parseIpv4Address(prefixText) : undefined;
+      const fromMask = mask === undefined ? undefined : netmaskToPrefix(mask);
+      if (fromMask === undefined) return { ok: false, reason: "prefix length must be 0 to 32" };
+      prefix = fromMask;
+    }
+  }
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const network = (address & mask) >>> 0;
+  if (network !== address && !options.lenient) {
+    return { ok: false, reason: `host bits set (network is ${formatIpv4(network)}/${prefix})` };
+  }
+  return { ok: true, cidr: { family: 4, network: BigInt(network), prefix, text: `${formatIpv4(network)}/${prefix}` } };
+}
+
+function parseIpv6(addressText: string, prefixText: string | undefined, options: ParseOptions): ParseResult {
+  // Zone ids, embedded IPv4 and anything else exotic are refused outright.
+  if (!/^[0-9a-fA-F:]+$/.test(addressText) || !addressText.includes(":")) {
+    return { ok: false, reason: "not an IPv6 address" };
+  }
+  let prefix = 128;
+  if (prefixText !== undefined) {
+    const numeric = parsePrefix(prefixText, 128);
+    if (numeric === undefined) return { ok: false, reason: "prefix length must be 0 to 128" };
+    prefix = numeric;
+  }
+  let parsed: IPCIDR;
+  try {
+    parsed = new IPCIDR(`${addressText}/${prefix}`);
+  } catch {
+    return { ok: false, reason: "not an IPv6 address" };
+  }
+  const address = BigInt(`0x${parsed.address.bigInteger().toString(16)}`);
+  const network = address & maskOf(6, prefix);
+  const start = parsed.start({ type: "addressObject" }) as { correctForm(): string };
+  if (network !== address && !options.lenient) {
+    return { ok: false, reason: `host bits set (network is ${start.correctForm()}/${prefix})` };
+  }
+  return { ok: true, cidr: { family: 6, network, prefix, text: `${start.correctForm()}/${prefix}` } };
+}
+
+/** Parses an address or CIDR into canonical form; never throws. */
+export function parseCidr(input: string, options: ParseOptions = {}): ParseResult {
+  if (typeof input !== "string" || input.length === 0) return { ok: false, reason: "empty value" };
+  if (input.length > MAX_TEXT) return { ok: false, reason: "too long to be an address" };
+  const slash = input.indexOf("/");
+  const addressText = slash === -1 ? input : input.slice(0, slash);
+  const prefixText = slash === -1 ? undefined : input.slice(slash + 1);
+  return input.includes(":") ? parseIpv6(addressText, prefixText, options) : parseIpv4(addressText, prefixText, options);
+}
+
+export function canonicalise(input: string, options: ParseOptions = {}): string | undefined {
+  const result = parseCidr(input, options);
+  return result.ok ? result.cidr.text : undefined;
+}
+
+/** True when `outer` contains every address of `inner`. */
+export function contains(outer: Cidr, inner: Cidr): boolean {
+  if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
+  return (inner.network & maskOf(outer.family, outer.prefix)) === outer.network;
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  return contains(a, b) || contains(b, a);
+}
+
+function cidrFrom(family: Family, network: bigint, prefix: number): Cidr {
+  const text =
+    family === 4
+      ? `${formatIpv4(Number(network))}/${prefix}`
+      : (parseCidr(`${formatIpv6Full(network)}/${prefix}`) as { ok: true; cidr: Cidr }).cidr.text;
+  return { family, network, prefix, text };
+}
+
+function formatIpv6Full(value: bigint): string {
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((value >> BigInt(i * 16)) & 0xffffn).toString(16));
+  return groups.join(":");
+}
+
+/**
+ * `range` minus `hole`, as the fewest CIDRs: used when an excluded address
+ * lies inside a wider published range.
+ */
+export function subtract(range: Cidr, hole: Cidr): Cidr[] {
+  if (!overlaps(range, hole)) return [range];
+  if (contains(hole, range)) return [];
+  const result: Cidr[] = [];
+  const width = bitsOf(range.family);
+  for (let prefix = range.prefix + 1; prefix <= hole.prefix; prefix++) {
+    const bit = 1n << BigInt(width - prefix);
+    const holeSide = hole.network & maskOf(range.family, prefix);
+    result.push(cidrFrom(range.family, holeSide ^ bit, prefix));
+  }
+  return result;
+}

@@ -1,0 +1,64 @@
+export type InstanceStatus = "planned" | "applied" | "in-sync" | "held" | "failed";
+
+export interface PendingRemoval {
+  entry: string;
+  removeAt: string;
+}
+
+export interface InstanceResult {
+  target: string;
+  status: InstanceStatus;
+  add: string[];
+  remove: string[];
+  pendingRemoval: PendingRemoval[];
+  error: string | null;
+  errorCode?: string;
+  /** HAProxy version reported by `show info`, when reached. */
+  haproxyVersion?: string;
+  /** Where the instance was left after a failure, in words. */
+  state?: string;
+  committedVersion?: number;
+  ownedCount?: number;
+  foreignCount?: number;
+}
+
+export interface SourceStatus {
+  name: string;
+  type: string;
+  status: "ok" | "failed";
+  count: number;
+  durationMs: number;
+  error?: string;
+  errorCode?: string;
+}
+
+export interface RunResult {
+  version: 1;
+  runId: string;
+  dryRun: boolean;
+  startedAt: string;
+  durationMs: number;
+  desired: { count: number; digest: string | null };
+  sources: SourceStatus[];
+  instances: InstanceResult[];
+  held: { guard: string; message: string } | null;
+  /** Why the whole run failed before any instance could be planned. */
+  error: { code: string; message: string } | null;
+  exitCode: number;
+}
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  changesPending: 2,
+  held: 3,
+  usage: 64,
+} as const;
+
+/** Exit code of a finished run, from the SPEC table. */
+export function exitCodeOf(result: Omit<RunResult, "exitCode">, detailedExitcode: boolean): number {
+  if (result.error || result.instances.some((i) => i.status === "failed")) return EXIT.failed;
+  if (result.held) return EXIT.held;
+  if (detailedExitcode && result.instances.some((i) => i.status === "planned")) return EXIT.changesPending;
+  return EXIT.ok;
+}

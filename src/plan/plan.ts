@@ -1,0 +1,73 @@
+import { parseCidr } from "../model/cidr.js";
+import type { ListKind, LiveEntry, WritableEntry } from "../haproxy/protocol.js";
+
+export interface Ownership {
+  kind: ListKind;
+  /** Map value that marks entries this tool owns (maps only). */
+  value: string;
+}
+
+/**
+ * What one instance needs: a plain value, computed without I/O, that
+ * dry-run prints, guards inspect and the reconciler applies.
+ */
+export interface InstancePlan {
+  /** Canonical entries to add, sorted as desired. */
+  add: string[];
+  /** Owned live keys to remove (canonical where they parse, else as read). */
+  remove: string[];
+  /** The owned live entries behind `remove`, for deletion by reference. */
+  removeEntries: LiveEntry[];
+  ownedCount: number;
+  foreignCount: number;
+  /** The complete list after the change: foreign entries as read, then owned desired entries. */
+  content: WritableEntry[];
+}
+
+export function isOwned(entry: LiveEntry, ownership: Ownership): boolean {
+  return ownership.kind === "acl" || entry.value === ownership.value;
+}
+
+export function hasChanges(plan: InstancePlan): boolean {
+  return plan.add.length > 0 || plan.remove.length > 0;
+}
+
+/**
+ * `desired` holds canonical CIDR texts. Live owned keys are canonicalised
+ * the way HAProxy reads them, so `1.2.3.4` live equals `1.2.3.4/32` desired.
+ */
+export function computePlan(live: ReadonlyArray<LiveEntry>, desired: ReadonlyArray<string>, ownership: Ownership): InstancePlan {
+  const wanted = new Set(desired);
+  const present = new Set<string>();
+  const removeEntries: LiveEntry[] = [];
+  const remove = new Set<string>();
+  const foreign: LiveEntry[] = [];
+  let ownedCount = 0;
+
+  for (const entry of live) {
+    if (!isOwned(entry, ownership)) {
+      foreign.push(entry);
+      continue;
+    }
+    ownedCount++;
+    const parsed = parseCidr(entry.key, { lenient: true });
+    const canonical = parsed.ok ? parsed.cidr.text : entry.key;
+    if (wanted.has(canonical)) {
+      present.add(canonical);
+    } else {
+      removeEntries.push(entry);
+      remove.add(canonical);
+    }
+  }
+
+  const add = desired.filter((text) => !present.has(text));
+  const owned = ownership.kind === "map" ? desired.map((key) => ({ key, value: ownership.value })) : desired.map((key) => ({ key }));
+  return {
+    add,
+    remove: [...remove],
+    removeEntries,
+    ownedCount,
+    foreignCount: foreign.length,
+    content: [...foreign.map((e) => (e.value === undefined ? { key: e.key } : { key: e.key, value: e.value })), ...owned],
+  };
+}

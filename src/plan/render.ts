@@ -1,0 +1,74 @@
+import type { InstanceResult, RunResult } from "../model/result.js";
+import type { DesiredSet } from "../sources/desired.js";
+
+const LIST_LIMIT = 50;
+
+function listed(sign: string, entries: string[]): string[] {
+  const lines = entries.slice(0, LIST_LIMIT).map((e) => `  ${sign} ${e}`);
+  if (entries.length > LIST_LIMIT) lines.push(`  ${sign} … (+${entries.length - LIST_LIMIT} more; --output json lists all)`);
+  return lines;
+}
+
+function shortDigest(digest: string | null): string {
+  return digest ? `${digest.slice(0, 19)}…` : "none";
+}
+
+function renderInstance(instance: InstanceResult): string[] {
+  const version = instance.haproxyVersion ? ` (HAProxy ${instance.haproxyVersion})` : "";
+  const lines = [`${instance.target}${version}: ${instance.status}`];
+  lines.push(...listed("+", instance.add), ...listed("-", instance.remove));
+  if (instance.status === "failed") {
+    lines.push(`  error: ${instance.error ?? "unknown"}`);
+    if (instance.state) lines.push(`  left: ${instance.state}`);
+    return lines;
+  }
+  const unchanged = (instance.ownedCount ?? 0) - instance.remove.length;
+  const verb = instance.status === "applied" ? "added" : "to add";
+  const removed = instance.status === "applied" ? "removed" : "to remove";
+  lines.push(
+    `  ${instance.add.length} ${verb}, ${instance.remove.length} ${removed}, ${unchanged} unchanged, ${instance.foreignCount ?? 0} foreign entries untouched`,
+  );
+  return lines;
+}
+
+/** Human-readable run result, in the spirit of `terraform plan`. */
+export function renderRunText(result: RunResult): string {
+  const sources = result.sources.map((s) => (s.status === "ok" ? `${s.name} (${s.count})` : `${s.name} (FAILED)`)).join(", ");
+  const lines = [`Desired set: ${result.desired.count} entries (${shortDigest(result.desired.digest)}) from ${sources || "no sources"}`];
+  if (result.error) lines.push(`Error: ${result.error.message}`);
+  for (const instance of result.instances) lines.push("", ...renderInstance(instance));
+  if (result.held) lines.push("", `Held by ${result.held.guard}: ${result.held.message}`);
+  lines.push("");
+  if (result.dryRun) lines.push("Dry run: nothing was changed.");
+  else if (result.exitCode === 0) lines.push(result.instances.some((i) => i.status === "applied") ? "Applied and verified." : "In sync: nothing to do.");
+  else lines.push(`Finished with exit code ${result.exitCode}.`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The desired set with where each entry came from. */
+export function renderDesiredText(desired: DesiredSet): string {
+  const lines = [`${desired.entries.length} entries (${shortDigest(desired.digest)})`];
+  for (const entry of desired.entries) {
+    const origins = entry.provenance.map((p) => {
+      const where = p.hostname ? ` ${p.hostname}` : "";
+      const via = p.resolvers?.length ? ` @${p.resolvers.join(",")}` : "";
+      const ttl = p.ttl !== undefined ? ` ttl=${p.ttl}` : "";
+      return `${p.source}${where}${via}${ttl}`;
+    });
+    lines.push(`  ${entry.cidr.text.padEnd(20)} ${origins.join("; ")}`);
+  }
+  for (const e of desired.excluded) lines.push(`  excluded ${e.entry} by ${e.by}`);
+  for (const r of desired.rejected) lines.push(`  REJECTED ${JSON.stringify(r.value)} from ${r.source}: ${r.reason}`);
+  return `${lines.join("\n")}\n`;
+}
+
+export function desiredJson(desired: DesiredSet): object {
+  return {
+    version: 1,
+    count: desired.entries.length,
+    digest: desired.digest,
+    entries: desired.entries.map((e) => ({ entry: e.cidr.text, provenance: e.provenance })),
+    excluded: desired.excluded,
+    rejected: desired.rejected,
+  };
+}

@@ -1,0 +1,82 @@
+import { type Cidr, overlaps, parseCidr, subtract } from "../model/cidr.js";
+import { compareCidrs, digestOf } from "../model/entries.js";
+import { reservedRange } from "../model/reserved.js";
+import type { Provenance, SourceResult } from "./types.js";
+
+export interface DesiredEntry {
+  cidr: Cidr;
+  provenance: Provenance[];
+}
+
+export interface Rejection {
+  source: string;
+  value: string;
+  reason: string;
+}
+
+export interface DesiredSet {
+  entries: DesiredEntry[];
+  rejected: Rejection[];
+  /** Entries dropped or narrowed by `exclude`. */
+  excluded: Array<{ entry: string; by: string }>;
+  digest: string;
+}
+
+export interface DesiredRules {
+  exclude: string[];
+  minPrefixV4: number;
+  minPrefixV6: number;
+  allowReserved: boolean;
+}
+
+function validate(cidr: Cidr, rules: DesiredRules): string | undefined {
+  const minimum = cidr.family === 4 ? rules.minPrefixV4 : rules.minPrefixV6;
+  if (cidr.prefix < minimum) return `broader than /${minimum} (guards.minPrefixV${cidr.family})`;
+  if (!rules.allowReserved) {
+    const range = reservedRange(cidr);
+    if (range) return `reserved range: ${range} (guards.allowReserved is false)`;
+  }
+  return undefined;
+}
+
+/**
+ * The union of all sources, minus `exclude`, each entry canonical and
+ * validated. Pure: the same inputs always give the same set and digest.
+ */
+export function buildDesiredSet(results: SourceResult[], rules: DesiredRules): DesiredSet {
+  const holes = rules.exclude.flatMap((text) => {
+    const parsed = parseCidr(text);
+    return parsed.ok ? [parsed.cidr] : [];
+  });
+  const merged = new Map<string, DesiredEntry>();
+  const rejected: Rejection[] = [];
+  const excluded: DesiredSet["excluded"] = [];
+
+  for (const result of results) {
+    for (const raw of result.entries) {
+      const parsed = parseCidr(raw.value);
+      if (!parsed.ok) {
+        rejected.push({ source: raw.provenance.source, value: raw.value, reason: parsed.reason });
+        continue;
+      }
+      let pieces: Cidr[] = [parsed.cidr];
+      for (const hole of holes) {
+        if (!pieces.some((piece) => overlaps(piece, hole))) continue;
+        excluded.push({ entry: parsed.cidr.text, by: hole.text });
+        pieces = pieces.flatMap((piece) => subtract(piece, hole));
+      }
+      for (const cidr of pieces) {
+        const reason = validate(cidr, rules);
+        if (reason) {
+          rejected.push({ source: raw.provenance.source, value: raw.value, reason });
+          continue;
+        }
+        const existing = merged.get(cidr.text);
+        if (existing) existing.provenance.push(raw.provenance);
+        else merged.set(cidr.text, { cidr, provenance: [raw.provenance] });
+      }
+    }
+  }
+  const entries = [...merged.values()].sort((a, b) => compareCidrs(a.cidr, b.cidr));
+  return { entries, rejected, excluded, digest: digestOf(entries.map((e) => e.cidr.text)) };
+}

@@ -1,0 +1,156 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { freePort } from "./ports.js";
+import { tempDir } from "./tmp.js";
+
+export type ListKind = "map" | "acl";
+
+export interface HaproxyOptions {
+  kind?: ListKind;
+  /** Initial file content, one entry per line (`key value` for maps). */
+  entries?: string[];
+  /** A directory to run in (the demo keeps its own); a temp dir otherwise. */
+  dir?: string;
+}
+
+export interface RunningHaproxy {
+  dir: string;
+  kind: ListKind;
+  listFile: string;
+  unixTarget: string;
+  tcpTarget: string;
+  httpPort: number;
+  version: string;
+  /** Status code of a GET from the given loopback source address. */
+  statusFrom(source: string): Promise<number>;
+  /** Raw runtime API command over a fresh non-interactive connection. */
+  command(text: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const HAPROXY_BIN = process.env.HAPROXY_BIN ?? "haproxy";
+
+export function haproxyVersion(bin = HAPROXY_BIN): string {
+  const out = spawnSync(bin, ["-v"], { encoding: "utf8" });
+  return /version (\S+)/.exec(out.stdout ?? "")?.[1] ?? "unknown";
+}
+
+/** The haproxy.cfg lines users write, as in the README. */
+export function haproxyConfig(o: { socket: string; tcpPort: number; httpPort: number; kind: ListKind; listFile: string }): string {
+  const rule =
+    o.kind === "map"
+      ? [`  http-request deny deny_status 403 unless { src,map_ip(${o.listFile}) -m found }`]
+      : [`  acl travis src -f ${o.listFile}`, "  http-request deny deny_status 403 unless travis"];
+  return [
+    "global",
+    `  stats socket ${o.socket} mode 600 level admin`,
+    `  stats socket ipv4@127.0.0.1:${o.tcpPort} level admin`,
+    "  stats timeout 10s",
+    "defaults",
+    "  mode http",
+    "  timeout client 5s",
+    "  timeout server 5s",
+    "  timeout connect 5s",
+    "frontend allowlisted",
+    `  bind 127.0.0.1:${o.httpPort}`,
+    ...rule,
+    "  http-request return status 200 content-type text/plain string ok",
+    "",
+  ].join("\n");
+}
+
+function waitForSocket(path: string, child: ChildProcess, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (child.exitCode !== null) return reject(new Error(`haproxy exited with ${child.exitCode}`));
+      if (Date.now() > deadline) return reject(new Error("haproxy did not open its socket in time"));
+      if (!existsSync(path)) return setTimeout(attempt, 20);
+      const s = connect({ path });
+      s.once("connect", () => {
+        s.destroy();
+        resolve();
+      });
+      s.once("error", () => setTimeout(attempt, 20));
+    };
+    attempt();
+  });
+}
+
+export function statusFrom(port: number, source: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/", localAddress: source, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export function runtimeCommand(socket: string, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ path: socket });
+    let out = "";
+    s.setEncoding("utf8");
+    s.on("data", (d: string) => (out += d));
+    s.on("end", () => resolve(out));
+    s.on("error", reject);
+    s.write(`${text}\n`);
+  });
+}
+
+/** Starts a throwaway HAProxy with a unix and a TCP admin socket and an allowlisted frontend. */
+export async function startHaproxy(options: HaproxyOptions = {}): Promise<RunningHaproxy> {
+  const kind = options.kind ?? "map";
+  const temp = options.dir ? undefined : await tempDir("ta-haproxy-");
+  const dir = options.dir ?? (temp?.path as string);
+  const socket = join(dir, "admin.sock");
+  const listFile = join(dir, kind === "map" ? "travis.map" : "travis.acl");
+  const [tcpPort, httpPort] = [await freePort(), await freePort()];
+  await writeFile(listFile, (options.entries ?? []).map((l) => `${l}\n`).join(""));
+  const cfg = join(dir, "haproxy.cfg");
+  await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile }));
+  const child = spawn(HAPROXY_BIN, ["-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  try {
+    await waitForSocket(socket, child);
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw new Error(`${(err as Error).message}: ${stderr}`);
+  }
+  return {
+    dir,
+    kind,
+    listFile,
+    unixTarget: `unix://${socket}`,
+    tcpTarget: `tcp://127.0.0.1:${tcpPort}`,
+    httpPort,
+    version: haproxyVersion(),
+    statusFrom: (source) => statusFrom(httpPort, source),
+    command: (text) => runtimeCommand(socket, text),
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGKILL");
+        await exited;
+      }
+      await temp?.remove();
+    },
+  };
+}
+
+/** Keys (and values) of a live list, read over the runtime API, sorted. */
+export async function liveEntries(h: RunningHaproxy): Promise<string[]> {
+  const out = await h.command(`show ${h.kind} ${h.listFile}`);
+  return out
+    .split("\n")
+    .filter((l) => l.startsWith("0x"))
+    .map((l) => l.slice(l.indexOf(" ") + 1))
+    .sort();
+}
