@@ -74,6 +74,14 @@ function writableValue(value: string | undefined): string {
   return value;
 }
 
+/** Checks a whole list before anything is sent, so a bad entry stops the change before it starts. */
+export function assertWritable(kind: ListKind, entries: ReadonlyArray<WritableEntry>): void {
+  for (const entry of entries) {
+    assertWritableKey(entry.key);
+    if (kind === "map") writableValue(entry.value);
+  }
+}
+
 function listRef(file: string, version?: number): string {
   return version === undefined ? token("file", file) : `@${version} ${token("file", file)}`;
 }

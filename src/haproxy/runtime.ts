@@ -1,5 +1,6 @@
 import { HaproxyError } from "../errors.js";
 import {
+  assertWritable,
   commands,
   type ListKind,
   type LiveEntry,
@@ -107,6 +108,7 @@ export class HaproxyInstance {
 
   /** Prepares a version holding exactly `content` and proves it by reading it back. */
   private async stage(kind: ListKind, file: string, content: WritableEntry[]): Promise<number> {
+    assertWritable(kind, content);
     const prepared = await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE");
     const version = parsePreparedVersion(prepared.text);
     const fills =
@@ -133,6 +135,7 @@ export class HaproxyInstance {
    * so an address wanted before and after is never absent.
    */
   async applyIncremental(kind: ListKind, file: string, add: WritableEntry[], remove: LiveEntry[]): Promise<ApplyOutcome> {
+    assertWritable(kind, add);
     const adds = kind === "map" ? mapPayloadCommands(file, add, undefined) : add.map((entry) => commands.addOne("acl", file, { key: entry.key }));
     const addReplies = await this.session.sendAll(adds);
     const addFailed = addReplies.find((r) => r.isError);

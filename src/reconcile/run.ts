@@ -234,5 +234,5 @@ async function applyPlan(
 function stateAfterFailure(err: unknown): string {
   if (err instanceof HaproxyError && err.liveState === "unchanged") return "unchanged (not committed)";
   if (err instanceof UnsafeTextError) return "unchanged (nothing was sent)";
-  return "unknown: the connection was lost during the change; run `travis-allowlist status` to see the live entries";
+  return "unknown: the connection was lost during the change; run `travis-allowlist sync --dry-run` to see the live entries";
 }

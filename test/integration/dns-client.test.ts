@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as packet from "dns-packet";
+import { createSocket } from "node:dgram";
+import { resolveRecords } from "../../src/dns/client.js";
+import { parseResolver, type ResolverAddress } from "../../src/dns/resolver.js";
+import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
+import { startDnsmasq, type RunningDnsmasq } from "../support/dnsmasq.js";
+import { travisAddresses } from "../support/fixtures.js";
+
+const OPTIONS = { timeoutMs: 300, retries: 1, requireDnssec: false };
+const TRAVIS = travisAddresses();
+
+function at(server: { resolver: string }): ResolverAddress {
+  return parseResolver(server.resolver) as ResolverAddress;
+}
+
+describe("DNS client against a scripted server", () => {
+  let server: RunningDnsServer;
+
+  beforeAll(async () => {
+    server = await startDnsServer({
+      zones: {
+        "nat.travisci.net": { A: TRAVIS, ttl: 300 },
+        "alias.example.test": { CNAME: "nat.travisci.net" },
+        "hop1.example.test": { CNAME: "hop2.example.test" },
+        "hop2.example.test": { CNAME: "hop3.example.test" },
+        "hop3.example.test": { A: ["34.66.25.221"] },
+        "loop.example.test": { CNAME: "loop.example.test" },
+        "servfail.example.test": { behaviour: "servfail" },
+        "refused.example.test": { behaviour: "refused" },
+        "silent.example.test": { behaviour: "timeout" },
+        "spoofed.example.test": { A: ["34.66.25.221"], behaviour: "spoof" },
+        "v4only.example.test": { A: ["34.66.25.221"] },
+      },
+    });
+  });
+  afterAll(() => server.stop());
+
+  it("gets the whole Travis set in one EDNS0 answer, with TTLs", async () => {
+    const answer = await resolveRecords(at(server), "nat.travisci.net", "A", OPTIONS);
+    expect(answer.records.map((r) => r.address).sort()).toEqual([...TRAVIS].sort());
+    expect(answer.records.every((r) => r.ttl === 300)).toBe(true);
+    expect(answer.transport).toBe("udp");
+    expect(server.queries.at(-1)).toMatchObject({ name: "nat.travisci.net", edns: true, transport: "udp" });
+  });
+
+  it("returns an empty list for a name without AAAA records", async () => {
+    const answer = await resolveRecords(at(server), "v4only.example.test", "AAAA", OPTIONS);
+    expect(answer.records).toEqual([]);
+  });
+
+  it("follows CNAME chains inside an answer and across queries", async () => {
+    const alias = await resolveRecords(at(server), "alias.example.test", "A", OPTIONS);
+    expect(alias.chain).toEqual(["alias.example.test", "nat.travisci.net"]);
+    expect(alias.records).toHaveLength(TRAVIS.length);
+    const hops = await resolveRecords(at(server), "hop1.example.test", "A", OPTIONS);
+    expect(hops.chain).toEqual(["hop1.example.test", "hop2.example.test", "hop3.example.test"]);
+    expect(hops.records.map((r) => r.address)).toEqual(["34.66.25.221"]);
+  });
+
+  it.each([
+    ["servfail.example.test", "E_DNS_SERVFAIL"],
+    ["refused.example.test", "E_DNS_RCODE"],
+    ["nothere.example.test", "E_DNS_NXDOMAIN"],
+    ["silent.example.test", "E_DNS_TIMEOUT"],
+    ["loop.example.test", "E_DNS_CNAME_LOOP"],
+  ])("%s fails with %s", async (name, code) => {
+    await expect(resolveRecords(at(server), name, "A", OPTIONS)).rejects.toMatchObject({ code, resolver: server.resolver });
+  });
+
+  it("retries a silent server the configured number of times", async () => {
+    const before = server.queries.filter((q) => q.name === "silent.example.test").length;
+    await expect(resolveRecords(at(server), "silent.example.test", "A", { ...OPTIONS, retries: 2 })).rejects.toMatchObject({ code: "E_DNS_TIMEOUT" });
+    expect(server.queries.filter((q) => q.name === "silent.example.test").length - before).toBe(3);
+  });
+
+  it("ignores answers with a wrong ID, a wrong question or from another port", async () => {
+    const answer = await resolveRecords(at(server), "spoofed.example.test", "A", OPTIONS);
+    expect(answer.records.map((r) => r.address)).toEqual(["34.66.25.221"]);
+  });
+
+  it("uses a random query ID each time", async () => {
+    const ids = new Set<number>();
+    const sniffer = createSocket("udp4");
+    await new Promise<void>((r) => sniffer.bind(0, "127.0.0.1", () => r()));
+    sniffer.on("message", (data: Buffer) => ids.add(packet.decode(data).id ?? -1));
+    const fake = { host: "127.0.0.1", port: sniffer.address().port, label: "sniffer" };
+    await Promise.allSettled(Array.from({ length: 8 }, () => resolveRecords(fake, "x.test", "A", { ...OPTIONS, timeoutMs: 100, retries: 0 })));
+    sniffer.close();
+    expect(ids.size).toBeGreaterThan(4);
+  });
+
+  it("requireDnssec refuses answers without the AD bit", async () => {
+    await expect(resolveRecords(at(server), "v4only.example.test", "A", { ...OPTIONS, requireDnssec: true })).rejects.toMatchObject({
+      code: "E_DNS_INSECURE",
+      message: expect.stringContaining("AD bit"),
+    });
+    expect(server.queries.at(-1)?.adRequested).toBe(true);
+  });
+});
+
+describe("DNS client: truncation and TCP fallback", () => {
+  let server: RunningDnsServer;
+  beforeAll(async () => {
+    server = await startDnsServer({ truncateUdp: true, authenticated: true, zones: { "nat.travisci.net": { A: TRAVIS } } });
+  });
+  afterAll(() => server.stop());
+
+  it("retries over TCP when the UDP answer is truncated and gets every record", async () => {
+    const answer = await resolveRecords(at(server), "nat.travisci.net", "A", { ...OPTIONS, requireDnssec: true });
+    expect(answer.transport).toBe("tcp");
+    expect(answer.authenticated).toBe(true);
+    expect(answer.records).toHaveLength(TRAVIS.length);
+    expect(server.queries.slice(-2).map((q) => q.transport)).toEqual(["udp", "tcp"]);
+  });
+});
+
+describe("DNS client against dnsmasq", () => {
+  let dnsmasq: RunningDnsmasq;
+  beforeAll(async () => {
+    dnsmasq = await startDnsmasq({ "nat.travisci.net": TRAVIS });
+  });
+  afterAll(() => dnsmasq.stop());
+
+  it("receives all the published addresses (over 512 bytes) from a real server", async () => {
+    const answer = await resolveRecords(at(dnsmasq), "nat.travisci.net", "A", OPTIONS);
+    expect(answer.records.map((r) => r.address).sort()).toEqual([...TRAVIS].sort());
+  });
+
+  it("reports a name the server does not know", async () => {
+    await expect(resolveRecords(at(dnsmasq), "nat.gce-us-east1.travisci.net", "A", OPTIONS)).rejects.toMatchObject({
+      code: expect.stringMatching(/^E_DNS_(RCODE|NXDOMAIN)$/),
+    });
+  });
+});

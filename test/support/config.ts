@@ -1,0 +1,43 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { parseConfig } from "../../src/config/parse.js";
+import type { Config } from "../../src/config/schema.js";
+
+export interface TestConfigOptions {
+  resolver?: string;
+  names?: string[];
+  staticEntries?: string[];
+  sockets: string[];
+  map: string;
+  kind?: "map" | "acl";
+  /** Merged over the top level (e.g. exclude, guards). */
+  extra?: Record<string, unknown>;
+}
+
+/** The config document the tests write: a DNS source on a loopback resolver, loopback sources allowed. */
+export function configDocument(o: TestConfigOptions): Record<string, unknown> {
+  const sources: unknown[] = [];
+  if (o.resolver) sources.push({ name: "travis-dns", type: "dns", names: o.names ?? ["nat.travisci.net"], resolvers: [o.resolver], timeoutMs: 300, retries: 1 });
+  if (o.staticEntries) sources.push({ name: "pinned", type: "static", entries: o.staticEntries });
+  const { guards, ...rest } = (o.extra ?? {}) as { guards?: Record<string, unknown> };
+  return {
+    sources,
+    haproxy: { sockets: o.sockets, map: o.map, kind: o.kind ?? "map", timeoutMs: 3000 },
+    guards: { allowReserved: true, ...guards },
+    ...rest,
+  };
+}
+
+/** Parsed through the real config parser, so defaults are the product's own. */
+export function testConfig(o: TestConfigOptions): Config {
+  const parsed = parseConfig(JSON.stringify(configDocument(o)), {});
+  if (!parsed.config) throw new Error(JSON.stringify(parsed.issues));
+  return parsed.config;
+}
+
+export async function writeConfig(dir: string, o: TestConfigOptions, name = "travis-allowlist.yaml"): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, stringify(configDocument(o)));
+  return path;
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../../src/config/parse.js";
+import { parseDuration } from "../../../src/config/duration.js";
+import { redactConfig } from "../../../src/config/redact.js";
+import { substituteEnv } from "../../../src/config/env.js";
+import type { ConfigIssue } from "../../../src/errors.js";
+
+const MINIMAL = `
+sources:
+  - name: travis-dns
+    type: dns
+    names: [nat.travisci.net]
+    resolvers: ["127.0.0.1:5353"]
+haproxy:
+  sockets: ["unix:///run/haproxy/admin.sock"]
+  map: /etc/haproxy/maps/travis.map
+`;
+
+function issuesOf(text: string, env: Record<string, string> = {}) {
+  return parseConfig(text, env).issues;
+}
+
+describe("parseConfig", () => {
+  it("fills safe defaults for everything optional", () => {
+    const { config, issues } = parseConfig(MINIMAL, {});
+    expect(issues).toEqual([]);
+    expect(config?.haproxy).toMatchObject({ kind: "map", value: "travis", persist: false, timeoutMs: 5000 });
+    expect(config?.guards).toMatchObject({ minPrefixV4: 16, minPrefixV6: 32, allowReserved: false, maxRemovals: "25%" });
+    expect(config?.sources[0]).toMatchObject({ quorum: 1, timeoutMs: 2000, requireDnssec: false });
+    expect(config?.exclude).toEqual([]);
+  });
+
+  it("reads JSON as well as YAML", () => {
+    const json = JSON.stringify({
+      sources: [{ name: "pinned", type: "static", entries: ["34.66.25.221"] }],
+      haproxy: { sockets: ["tcp://127.0.0.1:9999"], map: "/m.map", kind: "acl" },
+    });
+    expect(parseConfig(json, {}).config?.haproxy.kind).toBe("acl");
+  });
+
+  it.each([
+    ["an unknown top-level key", `${MINIMAL}guard:\n  maxRemovals: 1\n`, "guard", "unknown key"],
+    ["a misspelt guard", `${MINIMAL}guards:\n  maxRemoval: 1\n`, "guards.maxRemoval", "unknown key"],
+    ["a bad socket", MINIMAL.replace("unix:///run/haproxy/admin.sock", "/run/haproxy/admin.sock"), "haproxy.sockets[0]", "expected unix:///path or tcp://host:port"],
+    ["a tcp socket without port", MINIMAL.replace("unix:///run/haproxy/admin.sock", "tcp://127.0.0.1"), "haproxy.sockets[0]", "expected unix:///path or tcp://host:port"],
+    ["a map path with a separator", MINIMAL.replace("/etc/haproxy/maps/travis.map", '"/m.map;clear map /m.map"'), "haproxy.map", "file path"],
+    ["an unsafe map value", `${MINIMAL}  value: "travis ok"\n`, "haproxy.value", "map value"],
+    ["a bad kind", `${MINIMAL}  kind: list\n`, "haproxy.kind", "expected map or acl"],
+    ["a missing map", MINIMAL.replace("  map: /etc/haproxy/maps/travis.map\n", ""), "haproxy.map", "required"],
+    ["no sources", MINIMAL.replace(/sources:[\s\S]*?haproxy:/, "sources: []\nhaproxy:"), "sources", "at least one source"],
+    ["an unknown source type", MINIMAL.replace("type: dns", "type: dnz"), "sources[0].type", "type dns, http or static"],
+    ["a bad resolver", MINIMAL.replace("127.0.0.1:5353", "127.0.0.1:99999"), "sources[0].resolvers[0]", "IP address"],
+    ["a bad DNS name", MINIMAL.replace("nat.travisci.net", "nat travisci"), "sources[0].names[0]", "DNS name"],
+    ["quorum above resolvers", `${MINIMAL.replace("    resolvers:", "    quorum: 2\n    resolvers:")}`, "sources[0].quorum", "at most 1"],
+    ["a bad exclude", `${MINIMAL}exclude: ["35.231.58.1/24"]\n`, "exclude[0]", "CIDR"],
+    ["a bad percentage", `${MINIMAL}guards:\n  maxRemovals: "lots"\n`, "guards.maxRemovals", "percentage"],
+    ["a prefix out of range", `${MINIMAL}guards:\n  minPrefixV4: 40\n`, "guards.minPrefixV4", "1 to 32"],
+    ["a bad duration", `${MINIMAL}guards:\n  removeAfter: soon\n`, "guards.removeAfter", "duration"],
+    ["a wrong type", `${MINIMAL}guards:\n  allowReserved: "yes"\n`, "guards.allowReserved", "true or false"],
+    ["duplicate source names", MINIMAL.replace("haproxy:", "  - name: travis-dns\n    type: static\n    entries: [34.66.25.221]\nhaproxy:"), "sources[1].name", "duplicate"],
+    ["an http source (not in this version)", MINIMAL.replace("haproxy:", "  - name: feed\n    type: http\n    url: https://example.invalid/a.json\n    format: dnsjson\nhaproxy:"), "sources[1].type", "not supported"],
+    ["a missing env var", MINIMAL.replace("127.0.0.1:5353", "${RESOLVER}"), "sources[0].resolvers[0]", "RESOLVER is not set"],
+  ])("names the key for %s", (_label, text, path, message) => {
+    const issues = issuesOf(text);
+    expect(issues.map((i) => i.path)).toContain(path);
+    expect(issues.find((i) => i.path === path)?.message).toContain(message);
+  });
+
+  it("reports every problem at once", () => {
+    const issues = issuesOf(`${MINIMAL.replace("type: dns", "type: dnz")}guard: {}\nexclude: [bad]\n`);
+    expect(issues.map((i) => i.path).sort()).toEqual(["exclude[0]", "guard", "sources[0].type"]);
+  });
+
+  it("reports YAML syntax errors with a line", () => {
+    const issues = issuesOf("sources: [\n  - a: b\nhaproxy: {");
+    expect(issues[0]?.path).toMatch(/^\(line \d+\)$/);
+  });
+
+  it("substitutes ${VAR} in values", () => {
+    const { config } = parseConfig(MINIMAL.replace("127.0.0.1:5353", "${RESOLVER}"), { RESOLVER: "127.0.0.1:53" });
+    expect(config?.sources[0]).toMatchObject({ resolvers: ["127.0.0.1:53"] });
+  });
+
+  it("keeps $$ as a literal dollar and reports each unset variable with its path", () => {
+    const issues: ConfigIssue[] = [];
+    const out = substituteEnv({ a: ["x$${HOME}", "${A}-${B}"] }, { A: "1" }, issues);
+    expect(out).toEqual({ a: ["x${HOME}", "1-${B}"] });
+    expect(issues).toEqual([{ path: "a[1]", message: "environment variable B is not set" }]);
+  });
+
+  it("does not let a variable add structure", () => {
+    const { issues } = parseConfig(MINIMAL.replace("127.0.0.1:5353", "${RESOLVER}"), { RESOLVER: '127.0.0.1"]\nexclude: ["x' });
+    expect(issues.map((i) => i.path)).toEqual(["sources[0].resolvers[0]"]);
+  });
+
+  it("warns about keys this version accepts but does not act on", () => {
+    const { warnings } = parseConfig(`${MINIMAL}guards:\n  maxRemovals: 3\nschedule: "*/10 * * * *"\n`, {});
+    expect(warnings.map((w) => w.path)).toEqual(["guards.maxRemovals", "schedule"]);
+  });
+});
+
+describe("parseDuration", () => {
+  it.each([
+    ["0", 0],
+    ["90s", 90_000],
+    ["1h", 3_600_000],
+    ["2h30m", 9_000_000],
+    ["1d", 86_400_000],
+    ["500ms", 500],
+  ])("%s = %d ms", (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(["", "1", "h", "1 h", "-1h", "1y"])("rejects %j", (text) => expect(parseDuration(text)).toBeUndefined());
+});
+
+describe("redactConfig", () => {
+  it("hides alert URLs and headers and URL credentials", () => {
+    const redacted = redactConfig({
+      alerts: { sinks: [{ type: "webhook", url: "https://hooks.example/x?token=s3cret", headers: { Authorization: "Bearer s3cret" } }] },
+      metrics: { pushgateway: "http://user:s3cret@pushgateway:9091" },
+    });
+    const text = JSON.stringify(redacted);
+    expect(text).not.toContain("s3cret");
+    expect(text).toContain("pushgateway:9091");
+  });
+});

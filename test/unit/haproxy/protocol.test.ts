@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import {
+  commands,
+  mapPayloadCommands,
+  parseEntries,
+  parseInfoVersion,
+  parseListing,
+  parsePreparedVersion,
+  parseResponse,
+  sameEntries,
+  supportsTransactions,
+} from "../../../src/haproxy/protocol.js";
+import { parseTarget } from "../../../src/haproxy/target.js";
+
+describe("parseResponse", () => {
+  it.each([
+    ["", { text: "", isError: false }],
+    ["\n", { text: "", isError: false }],
+    ["[6]: New version created: 3\n", { severity: 6, text: "New version created: 3", isError: false }],
+    ["[3]: Unknown map identifier.\n", { severity: 3, text: "Unknown map identifier.", isError: true }],
+    ["+ + + \n", { text: "", isError: false }],
+    ["+ + [3]: 'add map' failed\n", { severity: 3, text: "'add map' failed", isError: true }],
+    ["0x55 1.2.3.4 travis\n", { text: "0x55 1.2.3.4 travis", isError: false }],
+  ])("%j", (raw, expected) => {
+    expect(parseResponse(raw)).toEqual(expected);
+  });
+});
+
+describe("parseListing", () => {
+  it("reads ids and files and skips the header", () => {
+    const text = [
+      "# id (file) description",
+      "0 (/etc/haproxy/travis.map) pattern loaded from file '/etc/haproxy/travis.map' used by map at file 'h.cfg' line 10. curr_ver=0 next_ver=0 entry_cnt=2",
+      "1 () pattern loaded at file 'h.cfg' line 12",
+    ].join("\n");
+    expect(parseListing(text).map((l) => [l.id, l.file])).toEqual([
+      ["0", "/etc/haproxy/travis.map"],
+      ["1", ""],
+    ]);
+  });
+
+  it("throws a typed error on garbage", () => {
+    expect(() => parseListing("hello world")).toThrow(expect.objectContaining({ code: "E_HAPROXY_PROTOCOL" }));
+  });
+});
+
+describe("parseEntries", () => {
+  it.each([
+    ["map", "0x1 1.2.3.4 travis\n0x2 10.0.0.0/8 other team", [
+      { ref: "0x1", key: "1.2.3.4", value: "travis" },
+      { ref: "0x2", key: "10.0.0.0/8", value: "other team" },
+    ]],
+    ["acl", "0x1 1.2.3.4\n0x2 2001:db8::/32", [
+      { ref: "0x1", key: "1.2.3.4" },
+      { ref: "0x2", key: "2001:db8::/32" },
+    ]],
+    ["map", "", []],
+  ] as const)("%s: %j", (kind, text, expected) => {
+    expect(parseEntries(kind, text)).toEqual(expected);
+  });
+
+  it.each([
+    ["map", "0x1 1.2.3.4"],
+    ["map", "garbage line"],
+    ["acl", "1.2.3.4"],
+  ] as const)("%s refuses %j", (kind, text) => {
+    expect(() => parseEntries(kind, text)).toThrow(expect.objectContaining({ code: "E_HAPROXY_PROTOCOL" }));
+  });
+});
+
+describe("versions", () => {
+  it.each([
+    ["2.6.12-1+deb12u4", true],
+    ["2.4.0", true],
+    ["3.4.0", true],
+    ["2.3.9", false],
+    ["1.8.30", false],
+    ["weird", false],
+  ])("%s transactional: %s", (version, expected) => expect(supportsTransactions(version)).toBe(expected));
+
+  it("reads show info and prepare replies", () => {
+    expect(parseInfoVersion("Name: HAProxy\nVersion: 3.4.0\nRelease_date: x")).toBe("3.4.0");
+    expect(parsePreparedVersion("New version created: 12")).toBe(12);
+    expect(() => parsePreparedVersion("nope")).toThrow();
+  });
+});
+
+describe("commands refuse anything that could inject a runtime command", () => {
+  it.each([
+    "1.2.3.4;clear map /m",
+    "1.2.3.4\nclear map /m",
+    "1.2.3.4 <<",
+    "1.2.3.4 travis",
+    "<<",
+    "",
+    "not-an-address",
+  ])("key %j", (key) => {
+    expect(() => commands.addOne("map", "/m.map", { key, value: "travis" })).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
+    expect(() => commands.addOne("acl", "/m.acl", { key })).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
+    expect(() => mapPayloadCommands("/m.map", [{ key, value: "travis" }], 1)).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
+  });
+
+  it.each(["/m.map;show info", "/m map", "/m\nmap"])("file %j", (file) => {
+    expect(() => commands.show("map", file)).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
+  });
+
+  it.each(["travis\nclear map /m", "", " travis"])("map value %j", (value) => {
+    expect(() => mapPayloadCommands("/m.map", [{ key: "1.2.3.4/32", value }], 1)).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
+  });
+
+  it("builds the exact command text", () => {
+    expect(commands.addOne("acl", "/m.acl", { key: "1.2.3.4/32" }, 4)).toBe("add acl @4 /m.acl 1.2.3.4/32");
+    expect(commands.commit("map", "/m.map", 4)).toBe("commit map @4 /m.map");
+    expect(commands.deleteRef("map", "/m.map", "0x55d0")).toBe("del map /m.map #0x55d0");
+    expect(mapPayloadCommands("/m.map", [{ key: "1.2.3.4/32", value: "travis" }, { key: "10.0.0.0/8", value: "other team" }], 2)).toEqual([
+      "add map @2 /m.map <<\n1.2.3.4/32 travis\n10.0.0.0/8 other team\n",
+    ]);
+  });
+});
+
+describe("mapPayloadCommands", () => {
+  it("splits into chunks under the limit without losing or reordering entries", () => {
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ key: `10.${i >> 8}.${i & 255}.0/24`, value: "travis" }));
+    const chunks = mapPayloadCommands("/etc/haproxy/maps/travis.map", entries, 7, 8000);
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const chunk of chunks) expect(chunk.length + 1).toBeLessThanOrEqual(8000);
+    const lines = chunks.flatMap((c) => c.split("\n").slice(1, -1));
+    expect(lines).toEqual(entries.map((e) => `${e.key} ${e.value}`));
+  });
+});
+
+describe("sameEntries", () => {
+  it("compares as multisets", () => {
+    const a = [{ key: "1.2.3.4", value: "x" }, { key: "1.2.3.4", value: "x" }];
+    expect(sameEntries(a, [...a].reverse()).equal).toBe(true);
+    const result = sameEntries([{ key: "1.2.3.4", value: "x" }], a);
+    expect(result).toEqual({ equal: false, missing: ["1.2.3.4 x"], unexpected: [] });
+  });
+});
+
+describe("parseTarget", () => {
+  it.each([
+    ["unix:///run/haproxy/admin.sock", { kind: "unix", path: "/run/haproxy/admin.sock" }],
+    ["tcp://127.0.0.1:9999", { kind: "tcp", host: "127.0.0.1", port: 9999 }],
+    ["tcp://[::1]:9999", { kind: "tcp", host: "::1", port: 9999 }],
+    ["tcp://haproxy-0.haproxy:9999", { kind: "tcp", host: "haproxy-0.haproxy", port: 9999 }],
+    ["tcp://127.0.0.1:0", undefined],
+    ["unix://relative.sock", undefined],
+    ["http://127.0.0.1:9999", undefined],
+  ])("%s", (text, expected) => expect(parseTarget(text)).toEqual(expected));
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { exitCodeOf, type RunResult } from "../../../src/model/result.js";
+import { renderRunText } from "../../../src/plan/render.js";
+
+function result(overrides: Partial<RunResult> = {}): RunResult {
+  return {
+    version: 1,
+    runId: "r",
+    dryRun: true,
+    startedAt: "2026-11-26T00:00:00.000Z",
+    durationMs: 1,
+    desired: { count: 2, digest: "sha256:0123456789abcdef0123" },
+    sources: [{ name: "travis-dns", type: "dns", status: "ok", count: 2, durationMs: 1 }],
+    instances: [
+      {
+        target: "unix:///run/haproxy/admin.sock",
+        status: "planned",
+        add: ["34.66.25.221/32"],
+        remove: ["104.154.113.151/32"],
+        pendingRemoval: [],
+        error: null,
+        haproxyVersion: "2.6.12",
+        ownedCount: 2,
+        foreignCount: 3,
+      },
+    ],
+    held: null,
+    error: null,
+    exitCode: 0,
+    ...overrides,
+  };
+}
+
+describe("renderRunText", () => {
+  it("prints a terraform-style plan", () => {
+    const text = renderRunText(result());
+    expect(text).toContain("Desired set: 2 entries (sha256:0123456789ab…) from travis-dns (2)");
+    expect(text).toContain("unix:///run/haproxy/admin.sock (HAProxy 2.6.12): planned\n  + 34.66.25.221/32\n  - 104.154.113.151/32\n  1 to add, 1 to remove, 1 unchanged, 3 foreign entries untouched");
+    expect(text).toContain("Dry run: nothing was changed.");
+  });
+
+  it("says where a failed instance was left", () => {
+    const failed = result({
+      dryRun: false,
+      exitCode: 1,
+      instances: [{ target: "tcp://h:9999", status: "failed", add: [], remove: [], pendingRemoval: [], error: "tcp://h:9999: cannot connect", state: "unchanged (nothing was written)" }],
+    });
+    expect(renderRunText(failed)).toMatch(/error: tcp:\/\/h:9999: cannot connect\n {2}left: unchanged \(nothing was written\)/);
+  });
+
+  it("cuts long lists and points to JSON", () => {
+    const add = Array.from({ length: 60 }, (_, i) => `34.66.0.${i}/32`);
+    const base = result();
+    const text = renderRunText(result({ instances: [{ ...(base.instances[0] as RunResult["instances"][number]), add }] }));
+    expect(text).toContain("+ … (+10 more; --output json lists all)");
+  });
+});
+
+describe("exitCodeOf", () => {
+  it.each([
+    ["in sync", { instances: [] }, true, 0],
+    ["planned, no detailed exit code", {}, false, 0],
+    ["planned with detailed exit code", {}, true, 2],
+    ["held", { held: { guard: "maxRemovals", message: "m" } }, true, 3],
+    ["failed wins over held", { held: { guard: "g", message: "m" }, error: { code: "E", message: "m" } }, true, 1],
+  ] as const)("%s", (_name, overrides, detailed, expected) => {
+    expect(exitCodeOf(result(overrides as Partial<RunResult>), detailed)).toBe(expected);
+  });
+});

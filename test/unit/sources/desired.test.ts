@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { buildDesiredSet, type DesiredRules } from "../../../src/sources/desired.js";
+import type { SourceResult } from "../../../src/sources/types.js";
+
+const RULES: DesiredRules = { exclude: [], minPrefixV4: 16, minPrefixV6: 32, allowReserved: false };
+
+function source(name: string, values: string[], hostname?: string): SourceResult {
+  return { name, type: "static", durationMs: 0, entries: values.map((value) => ({ value, provenance: { source: name, ...(hostname ? { hostname } : {}) } })) };
+}
+
+describe("buildDesiredSet", () => {
+  it("unions sources, canonicalises and keeps every provenance", () => {
+    const set = buildDesiredSet([source("dns", ["34.66.25.221", "35.188.1.99"], "nat.travisci.net"), source("pinned", ["34.66.25.221/32"])], RULES);
+    expect(set.entries.map((e) => e.cidr.text)).toEqual(["34.66.25.221/32", "35.188.1.99/32"]);
+    expect(set.entries[0]?.provenance.map((p) => p.source)).toEqual(["dns", "pinned"]);
+    expect(set.rejected).toEqual([]);
+  });
+
+  it("sorts numerically, IPv4 before IPv6, and digests independently of order", () => {
+    const a = buildDesiredSet([source("s", ["104.1.1.1", "34.1.1.1", "2600:1f18::/32", "35.1.1.1"])], RULES);
+    const b = buildDesiredSet([source("s", ["35.1.1.1", "2600:1f18::/32", "34.1.1.1", "104.1.1.1"])], RULES);
+    expect(a.entries.map((e) => e.cidr.text)).toEqual(["34.1.1.1/32", "35.1.1.1/32", "104.1.1.1/32", "2600:1f18::/32"]);
+    expect(a.digest).toBe(b.digest);
+    expect(a.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it.each([
+    ["1.2.3.4;clear map /m", "not an IPv4 address"],
+    ["1.2.3.4\nshow info", "not an IPv4 address"],
+    ["1.2.3.4 <<", "not an IPv4 address"],
+    ["34.66.25.221/24", "host bits set"],
+    ["0.0.0.0/0", "broader than /16"],
+    ["34.0.0.0/8", "broader than /16"],
+    ["2600::/16", "broader than /32"],
+    ["127.0.0.1", "loopback"],
+    ["10.1.2.3", "private"],
+    ["203.0.113.7", "documentation"],
+    ["<!DOCTYPE html>", "not an IPv4 address"],
+  ])("rejects %j naming the source (%s)", (value, reason) => {
+    const set = buildDesiredSet([source("feed", [value, "34.66.25.221"])], RULES);
+    expect(set.rejected).toEqual([{ source: "feed", value, reason: expect.stringContaining(reason) }]);
+  });
+
+  it("allows reserved ranges only when allowReserved is set, never a too-broad prefix", () => {
+    const set = buildDesiredSet([source("s", ["127.0.0.21", "10.0.0.0/8"])], { ...RULES, allowReserved: true });
+    expect(set.entries.map((e) => e.cidr.text)).toEqual(["127.0.0.21/32"]);
+    expect(set.rejected.map((r) => r.value)).toEqual(["10.0.0.0/8"]);
+  });
+
+  it("drops excluded entries and narrows a range around an excluded address", () => {
+    const set = buildDesiredSet([source("s", ["35.231.58.0", "34.66.25.220/30"])], { ...RULES, exclude: ["35.231.58.0/32", "34.66.25.221/32"] });
+    expect(set.entries.map((e) => e.cidr.text)).toEqual(["34.66.25.220/32", "34.66.25.222/31"]);
+    expect(set.excluded).toEqual([
+      { entry: "35.231.58.0/32", by: "35.231.58.0/32" },
+      { entry: "34.66.25.220/30", by: "34.66.25.221/32" },
+    ]);
+  });
+
+  it("an excluded reserved value is not a rejection", () => {
+    const set = buildDesiredSet([source("s", ["127.0.0.1", "34.66.25.221"])], { ...RULES, exclude: ["127.0.0.0/8"] });
+    expect(set.rejected).toEqual([]);
+    expect(set.entries).toHaveLength(1);
+  });
+});
