@@ -58,7 +58,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help" ? EXIT.ok : EXIT.usage;
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const exit = exitCodeForError(err);
     io.stderr(`travis-allowlist: ${err instanceof AllowlistError || err instanceof Error ? err.message : String(err)}\n`);

@@ -56,6 +56,10 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
       }
     }
   });
+  config.haproxy.sockets.forEach((socket, i) => {
+    const first = config.haproxy.sockets.indexOf(socket);
+    if (first !== i) issues.push({ path: `haproxy.sockets[${i}]`, message: `duplicate of haproxy.sockets[${first}]` });
+  });
   if (config.haproxy.discover !== undefined) {
     issues.push({ path: "haproxy.discover", message: "discovery is not supported by this version (list haproxy.sockets)" });
   }

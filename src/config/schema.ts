@@ -1,22 +1,14 @@
 import { z } from "zod";
+import { parseResolver } from "../dns/resolver.js";
+import { parseTarget } from "../haproxy/target.js";
 import { parseCidr } from "../model/cidr.js";
 import { parseDuration } from "./duration.js";
 
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-const IPV6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*$/;
-/** host[:port] with an IP literal host; IPv6 with a port is bracketed. */
-const RESOLVER = /^(?:(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?|\[([0-9A-Fa-f:]+)\](?::(\d{1,5}))?|([0-9A-Fa-f:]*:[0-9A-Fa-f:]*))$/;
-const UNIX_TARGET = /^unix:\/\/(\/[^\s;<>\0]+)$/;
-const TCP_TARGET = /^tcp:\/\/(?:([A-Za-z0-9.-]+)|\[([0-9A-Fa-f:]+)\]):(\d{1,5})$/;
 /** Reaches the runtime socket verbatim, so only characters that cannot split a command. */
 const SOCKET_TOKEN = /^[A-Za-z0-9._\/+@-]+$/;
 const MAP_VALUE = /^[A-Za-z0-9._:-]{1,64}$/;
 const LIMIT = /^(\d+(?:\.\d+)?)%$/;
-
-export function isPort(text: string | undefined): boolean {
-  return text === undefined || (/^\d{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535);
-}
 
 const name = z.string({ error: "expected a non-empty string" }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
   error: "expected a label of letters, digits, '.', '_' or '-' (at most 63 characters)",
@@ -29,7 +21,7 @@ const hostname = z.string({ error: "expected a DNS name" }).regex(HOSTNAME, { er
 
 const resolver = z
   .string({ error: "expected host[:port] or https://…/dns-query" })
-  .refine((s) => s.startsWith("https://") || (RESOLVER.test(s) && isPort(RESOLVER.exec(s)?.[2] ?? RESOLVER.exec(s)?.[4])), {
+  .refine((s) => s.startsWith("https://") || parseResolver(s) !== undefined, {
     error: "expected an IP address with an optional port (127.0.0.1:5353, [::1]:53) or https://…/dns-query",
   });
 
@@ -72,10 +64,9 @@ const source = z.discriminatedUnion("type", [dnsSourceSchema, httpSourceSchema, 
   error: "expected a source with type dns, http or static",
 });
 
-const target = z.string({ error: "expected unix:///path or tcp://host:port" }).refine(
-  (s) => UNIX_TARGET.test(s) || (TCP_TARGET.test(s) && isPort(TCP_TARGET.exec(s)?.[3])),
-  { error: "expected unix:///path or tcp://host:port" },
-);
+const target = z.string({ error: "expected unix:///path or tcp://host:port" }).refine((s) => parseTarget(s) !== undefined, {
+  error: "expected unix:///path or tcp://host:port",
+});
 
 const LIMIT_MESSAGE = 'expected a count (e.g. 10) or a percentage (e.g. "25%")';
 const limit = z.union([z.number().int().min(0), z.string().regex(LIMIT, { error: LIMIT_MESSAGE })], { error: LIMIT_MESSAGE });

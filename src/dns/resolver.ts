@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 
 export interface ResolverAddress {
@@ -38,12 +37,4 @@ export function parseResolvConf(text: string): ResolverAddress[] {
     if (parsed) found.push({ ...parsed, label: address as string });
   }
   return found;
-}
-
-export function systemResolvers(path = "/etc/resolv.conf"): ResolverAddress[] {
-  try {
-    return parseResolvConf(readFileSync(path, "utf8"));
-  } catch {
-    return [];
-  }
 }

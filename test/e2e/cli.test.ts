@@ -38,6 +38,7 @@ describe("travis-allowlist CLI", () => {
     expect((await runCli(["sync", "--dry-runn"])).code).toBe(64);
     expect((await runCli(["nonsense"])).code).toBe(64);
     expect((await runCli(["--output", "xml", "resolve"])).code).toBe(64);
+    expect((await runCli(["config"])).code).toBe(64);
   });
 
   it("an invalid config exits 64 naming the key path", async () => {

@@ -59,6 +59,7 @@ describe("parseConfig", () => {
     ["a wrong type", `${MINIMAL}guards:\n  allowReserved: "yes"\n`, "guards.allowReserved", "true or false"],
     ["duplicate source names", MINIMAL.replace("haproxy:", "  - name: travis-dns\n    type: static\n    entries: [34.66.25.221]\nhaproxy:"), "sources[1].name", "duplicate"],
     ["an http source (not in this version)", MINIMAL.replace("haproxy:", "  - name: feed\n    type: http\n    url: https://example.invalid/a.json\n    format: dnsjson\nhaproxy:"), "sources[1].type", "not supported"],
+    ["a duplicate socket", MINIMAL.replace('["unix:///run/haproxy/admin.sock"]', '["unix:///run/haproxy/admin.sock", "unix:///run/haproxy/admin.sock"]'), "haproxy.sockets[1]", "duplicate of haproxy.sockets[0]"],
     ["a missing env var", MINIMAL.replace("127.0.0.1:5353", "${RESOLVER}"), "sources[0].resolvers[0]", "RESOLVER is not set"],
   ])("names the key for %s", (_label, text, path, message) => {
     const issues = issuesOf(text);

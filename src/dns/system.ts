@@ -1,0 +1,11 @@
+import { readFileSync } from "node:fs";
+import { parseResolvConf, type ResolverAddress } from "./resolver.js";
+
+/** The host's nameservers, as the default when a source names none. */
+export function systemResolvers(path = "/etc/resolv.conf"): ResolverAddress[] {
+  try {
+    return parseResolvConf(readFileSync(path, "utf8"));
+  } catch {
+    return [];
+  }
+}
