@@ -64,6 +64,18 @@ export class HaproxyError extends AllowlistError {
   }
 }
 
+export class AlertError extends AllowlistError {
+  /** The sink, with its URL redacted. */
+  readonly sink: string;
+  readonly status?: number;
+
+  constructor(code: string, sink: string, message: string, options?: { cause?: unknown; status?: number }) {
+    super(code, `${sink}: ${message}`, options);
+    this.sink = sink;
+    if (options?.status !== undefined) this.status = options.status;
+  }
+}
+
 /** Raised when nothing valid is left to apply; the run must change nothing. */
 export class DesiredSetError extends AllowlistError {
   constructor(code: string, message: string) {

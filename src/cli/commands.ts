@@ -10,19 +10,24 @@ import { type GlobalOptions, type Io, loadContext } from "./context.js";
 export interface SyncOptions {
   dryRun: boolean;
   detailedExitcode: boolean;
+  force: boolean;
 }
 
 export async function syncCommand(global: GlobalOptions, options: SyncOptions, io: Io): Promise<number> {
   const { config, logger } = await loadContext(global, io);
   const timeoutMs = config.haproxy.timeoutMs;
+  const sinks = config.alerts?.sinks ?? [];
+  // undici is loaded only when there is somewhere to send alerts.
+  const notifier = sinks.length > 0 ? (await import("../alert/notifier.js")).createNotifier(sinks) : undefined;
   const result = await runOnce(
     config,
     {
       logger,
       sources: config.sources.map((s) => buildSource(s)),
       connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
+      ...(notifier ? { notifier } : {}),
     },
-    { dryRun: options.dryRun, detailedExitcode: options.detailedExitcode },
+    options,
   );
   await io.stdout(global.output === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderRunText(result));
   return result.exitCode;

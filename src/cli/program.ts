@@ -31,7 +31,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .description("make every HAProxy instance hold the desired set")
     .option("--dry-run", "plan and print the changes without applying them", false)
     .option("--detailed-exitcode", "exit 2 when a dry run finds changes pending", false)
-    .action(async (options: { dryRun: boolean; detailedExitcode: boolean }, command: Command) => {
+    .option("--force", "set aside the threshold guards (maxAdditions, maxRemovals, expected) for this run", false)
+    .action(async (options: { dryRun: boolean; detailedExitcode: boolean; force: boolean }, command: Command) => {
       code = await (await commands()).syncCommand(globals(command), options, io);
     });
 

@@ -65,19 +65,7 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
   }
 }
 
-const NOT_YET_ENFORCED = [
-  "guards.minEntries",
-  "guards.maxAdditions",
-  "guards.maxRemovals",
-  "guards.expected",
-  "guards.removeAfter",
-  "haproxy.persist",
-  "audit",
-  "stateDir",
-  "alerts",
-  "schedule",
-  "metrics",
-];
+const NOT_YET_ENFORCED = ["guards.removeAfter", "haproxy.persist", "audit", "stateDir", "schedule", "metrics"];
 
 function present(document: unknown, path: string): boolean {
   let node: unknown = document;

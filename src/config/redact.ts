@@ -1,28 +1,30 @@
-const REDACTED = "[redacted]";
+const MASK = "***";
 
-/** Hides credentials in a URL (user:pass@, query string) while keeping it recognisable. */
+/**
+ * Keeps a URL recognisable while hiding what may be a secret: credentials,
+ * every path segment after the first, and the query.
+ * `https://hooks.slack.com/services/T0/B0/x` → `https://hooks.slack.com/services/***`.
+ */
 export function redactUrl(text: string): string {
+  let url: URL;
   try {
-    const url = new URL(text);
-    if (url.username || url.password) {
-      url.username = REDACTED;
-      url.password = "";
-    }
-    if (url.search) url.search = `?${REDACTED}`;
-    return url.toString();
+    url = new URL(text);
   } catch {
-    return text;
+    return MASK;
   }
+  const credentials = url.username || url.password ? `${MASK}@` : "";
+  const segments = url.pathname.split("/").filter((s) => s !== "");
+  const first = segments.length > 0 ? `/${segments[0]}` : "";
+  const hidden = segments.length > 1 || url.search !== "" || url.hash !== "" ? `/${MASK}` : "";
+  return `${url.protocol}//${credentials}${url.host}${first}${hidden}`;
 }
 
-/** A copy of the config that is safe to print or log: alert URLs and headers hidden, URL credentials removed. */
+/** A copy of the config that is safe to print or log: URLs redacted, header values hidden. */
 export function redactConfig<T>(config: T): T {
   const walk = (value: unknown, path: string[]): unknown => {
-    const key = path[path.length - 1] ?? "";
-    const inSinks = path.includes("sinks");
     if (typeof value === "string") {
-      if (inSinks && (key === "url" || path.includes("headers"))) return REDACTED;
-      return /^[a-z]+:\/\//i.test(value) ? redactUrl(value) : value;
+      if (path.includes("headers")) return MASK;
+      return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !/^(unix|tcp):/.test(value) ? redactUrl(value) : value;
     }
     if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, String(i)]));
     if (value !== null && typeof value === "object") {

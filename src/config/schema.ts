@@ -120,9 +120,9 @@ export const configSchema = z.strictObject({
       sinks: z
         .array(
           z.discriminatedUnion("type", [
-            z.strictObject({ type: z.literal("slack"), url }),
-            z.strictObject({ type: z.literal("alertmanager"), url }),
-            z.strictObject({ type: z.literal("webhook"), url, headers: z.record(z.string(), z.string()).optional() }),
+            z.strictObject({ type: z.literal("slack"), url, timeoutMs: positiveMs(5000) }),
+            z.strictObject({ type: z.literal("alertmanager"), url, timeoutMs: positiveMs(5000) }),
+            z.strictObject({ type: z.literal("webhook"), url, headers: z.record(z.string(), z.string()).optional(), timeoutMs: positiveMs(5000) }),
           ], { error: "expected a sink with type slack, alertmanager or webhook" }),
         )
         .default([]),

@@ -32,6 +32,20 @@ export interface SourceStatus {
   errorCode?: string;
 }
 
+export interface HeldBy {
+  guard: string;
+  message: string;
+  /** Every guard that tripped, the leading one first. */
+  trips: Array<{ guard: string; message: string; target?: string }>;
+}
+
+export interface AlertDelivery {
+  sink: string;
+  event: string;
+  ok: boolean;
+  error: string | null;
+}
+
 export interface RunResult {
   version: 1;
   runId: string;
@@ -41,7 +55,13 @@ export interface RunResult {
   desired: { count: number; digest: string | null };
   sources: SourceStatus[];
   instances: InstanceResult[];
-  held: { guard: string; message: string } | null;
+  held: HeldBy | null;
+  /** --force was given; `overridden` lists the guards it set aside. */
+  forced: boolean;
+  overridden: Array<{ guard: string; message: string; target?: string }>;
+  /** New entries outside guards.expected. */
+  unexpected: string[];
+  alerts: AlertDelivery[];
   /** Why the whole run failed before any instance could be planned. */
   error: { code: string; message: string } | null;
   exitCode: number;

@@ -37,7 +37,15 @@ export function renderRunText(result: RunResult): string {
   const lines = [`Desired set: ${result.desired.count} entries (${shortDigest(result.desired.digest)}) from ${sources || "no sources"}`];
   if (result.error) lines.push(`Error: ${result.error.message}`);
   for (const instance of result.instances) lines.push("", ...renderInstance(instance));
-  if (result.held) lines.push("", `Held by ${result.held.guard}: ${result.held.message}`);
+  if (result.held) {
+    lines.push("", `Held, nothing applied anywhere:`);
+    for (const trip of result.held.trips) lines.push(`  ${trip.message}`);
+  }
+  if (result.overridden.length > 0) {
+    lines.push("", "Forced: these guards were set aside by --force:");
+    for (const trip of result.overridden) lines.push(`  ${trip.message}`);
+  }
+  for (const alert of result.alerts.filter((a) => !a.ok)) lines.push("", `Alert not delivered: ${alert.error}`);
   lines.push("");
   if (result.dryRun) lines.push("Dry run: nothing was changed.");
   else if (result.exitCode === 0) lines.push(result.instances.some((i) => i.status === "applied") ? "Applied and verified." : "In sync: nothing to do.");

@@ -3,7 +3,10 @@ import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { type ListKind, type LiveEntry, UnsafeTextError, type WritableEntry } from "../haproxy/protocol.js";
+import { type AlertEventName, alertEvents, resolvedTargets } from "../alert/events.js";
+import type { Notifier } from "../alert/notifier.js";
 import { exitCodeOf, type InstanceResult, type RunResult, type SourceStatus } from "../model/result.js";
+import { evaluateGuards, type GuardTrip } from "../plan/guards.js";
 import { computePlan, hasChanges, type InstancePlan, type Ownership } from "../plan/plan.js";
 import { buildDesiredSet, type DesiredSet } from "../sources/desired.js";
 import type { Source, SourceResult } from "../sources/types.js";
@@ -23,6 +26,8 @@ export interface RunDeps {
   logger: Logger;
   sources: Source[];
   connect: (target: string) => Promise<RuntimeTarget>;
+  /** Sends alerts; without one, alerts are only logged. */
+  notifier?: Notifier;
   now?: () => Date;
   newRunId?: () => string;
 }
@@ -30,6 +35,8 @@ export interface RunDeps {
 export interface RunOptions {
   dryRun: boolean;
   detailedExitcode: boolean;
+  /** Sets aside the threshold guards (never minEntries, never validation). */
+  force?: boolean;
 }
 
 interface Planned {
@@ -93,50 +100,86 @@ function failedResult(target: string, err: unknown, state: string, extra: Partia
   return { ...baseResult(target), ...extra, status: "failed", error: message(err), errorCode: errorCode(err), state };
 }
 
+function plannedResult({ target, instance, plan }: Planned): InstanceResult {
+  return {
+    ...baseResult(target),
+    status: hasChanges(plan) ? "planned" : "in-sync",
+    add: plan.add,
+    remove: plan.remove,
+    haproxyVersion: instance.version,
+    ownedCount: plan.ownedCount,
+    foreignCount: plan.foreignCount,
+  };
+}
+
+const tripSummary = ({ guard, message, target }: GuardTrip) => (target === undefined ? { guard, message } : { guard, message, target });
+
+type Outcome = Pick<RunResult, "desired" | "sources" | "instances" | "held" | "error" | "overridden" | "unexpected">;
+
 /**
- * One reconciliation: sources → desired set → per-instance plan → apply →
- * read back. Dry-run is decided here and nowhere else.
+ * One reconciliation: sources → desired set → per-instance plans → guards
+ * over all plans → apply → read back → alerts. Dry-run is decided here and
+ * nowhere else.
  */
 export async function runOnce(config: Config, deps: RunDeps, options: RunOptions): Promise<RunResult> {
   const now = deps.now ?? (() => new Date());
   const startedAt = now();
   const runId = (deps.newRunId ?? randomUUID)();
   const log = deps.logger.child({ runId });
+  const force = options.force ?? false;
+  if (force) log.warn({ forced: true }, "forced run: threshold guards are set aside");
+
+  const outcome = await reconcile(config, deps, { ...options, force }, log, now);
+  const body = {
+    version: 1 as const,
+    runId,
+    dryRun: options.dryRun,
+    startedAt: startedAt.toISOString(),
+    durationMs: 0,
+    forced: force,
+    alerts: [],
+    ...outcome,
+  };
+  const result: RunResult = { ...body, exitCode: exitCodeOf(body, options.detailedExitcode) };
+  result.alerts = await sendAlerts(result, config, deps, log, now);
+  result.durationMs = now().getTime() - startedAt.getTime();
+
+  const applied = result.instances.filter((i) => i.status === "applied");
+  log.info(
+    {
+      event: "run-summary",
+      dryRun: options.dryRun,
+      forced: force,
+      desired: result.desired.count,
+      added: applied.reduce((n, i) => n + i.add.length, 0),
+      removed: applied.reduce((n, i) => n + i.remove.length, 0),
+      held: result.held?.guard ?? null,
+      instances: Object.fromEntries(result.instances.map((i) => [i.target, i.status])),
+      durationMs: result.durationMs,
+      exitCode: result.exitCode,
+    },
+    "run finished",
+  );
+  return result;
+}
+
+async function reconcile(config: Config, deps: RunDeps, options: Required<RunOptions>, log: Logger, now: () => Date): Promise<Outcome> {
   const { kind, map: file, value } = config.haproxy;
   const ownership: Ownership = { kind, value };
   const targets = config.haproxy.sockets;
-
-  const finish = (partial: Omit<RunResult, "version" | "runId" | "dryRun" | "startedAt" | "durationMs" | "exitCode">): RunResult => {
-    const body = { version: 1 as const, runId, dryRun: options.dryRun, startedAt: startedAt.toISOString(), durationMs: now().getTime() - startedAt.getTime(), ...partial };
-    const result = { ...body, exitCode: exitCodeOf(body, options.detailedExitcode) };
-    const added = result.instances.reduce((n, i) => n + (i.status === "applied" ? i.add.length : 0), 0);
-    const removed = result.instances.reduce((n, i) => n + (i.status === "applied" ? i.remove.length : 0), 0);
-    log.info(
-      {
-        event: "run-summary",
-        dryRun: options.dryRun,
-        desired: result.desired.count,
-        added,
-        removed,
-        instances: Object.fromEntries(result.instances.map((i) => [i.target, i.status])),
-        durationMs: result.durationMs,
-        exitCode: result.exitCode,
-      },
-      "run finished",
-    );
-    return result;
-  };
+  const quiet = { held: null, overridden: [], unexpected: [] };
 
   const resolution = await resolveDesired(config, deps.sources, now);
   if (!resolution.ok) {
     log.error({ err: resolution.error }, "desired set unavailable");
-    return finish({
+    const notContacted = new AllowlistError("E_NOT_CONTACTED", "not contacted: the desired set is unavailable");
+    return {
+      ...quiet,
       desired: { count: 0, digest: null },
       sources: resolution.sources,
-      instances: targets.map((t) => failedResult(t, new AllowlistError("E_NOT_CONTACTED", "not contacted: the desired set is unavailable"), "unchanged (not contacted)")),
-      held: null,
+      instances: targets.map((t) => failedResult(t, notContacted, "unchanged (not contacted)")),
       error: { code: resolution.error.code, message: resolution.error.message },
-    });
+    };
   }
   const { desired } = resolution;
   const desiredTexts = desired.entries.map((e) => e.cidr.text);
@@ -149,8 +192,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
       let instance: RuntimeTarget | undefined;
       try {
         instance = await deps.connect(target);
-        const live = await instance.readEntries(kind, file);
-        const plan = computePlan(live, desiredTexts, ownership);
+        const plan = computePlan(await instance.readEntries(kind, file), desiredTexts, ownership);
         planned.push({ target, instance, plan });
         log.debug({ target, add: plan.add.length, remove: plan.remove.length, owned: plan.ownedCount, foreign: plan.foreignCount }, "planned");
       } catch (err) {
@@ -161,37 +203,58 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     }),
   );
 
-  await Promise.all(
-    planned.map(async ({ target, instance, plan }) => {
-      const summary: InstanceResult = {
-        ...baseResult(target),
-        add: plan.add,
-        remove: plan.remove,
-        haproxyVersion: instance.version,
-        ownedCount: plan.ownedCount,
-        foreignCount: plan.foreignCount,
-      };
-      try {
-        if (!hasChanges(plan)) {
-          results.set(target, { ...summary, status: "in-sync" });
-        } else if (options.dryRun) {
-          results.set(target, { ...summary, status: "planned" });
-        } else {
-          results.set(target, await applyPlan(instance, plan, summary, config, desiredTexts, log));
-        }
-      } finally {
-        await instance.close().catch(() => undefined);
-      }
-    }),
-  );
+  try {
+    const verdict = evaluateGuards({
+      desiredCount: desiredTexts.length,
+      plans: planned,
+      settings: config.guards,
+      force: options.force,
+    });
+    if (verdict.overridden.length > 0) log.warn({ forced: true, overridden: verdict.overridden.map(tripSummary) }, "guards overridden by --force");
+    const lead = verdict.holds[0];
+    if (lead) {
+      log.warn({ guard: lead.guard, trips: verdict.holds.map(tripSummary) }, `held: ${lead.message}`);
+      for (const p of planned) results.set(p.target, { ...plannedResult(p), status: "held" });
+    } else {
+      await Promise.all(
+        planned.map(async (p) => {
+          const summary = plannedResult(p);
+          const apply = summary.status === "planned" && !options.dryRun;
+          results.set(p.target, apply ? await applyPlan(p.instance, p.plan, summary, config, desiredTexts, log) : summary);
+        }),
+      );
+    }
+    return {
+      desired: { count: desiredTexts.length, digest: desired.digest },
+      sources: resolution.sources,
+      instances: targets.map((t) => results.get(t) as InstanceResult),
+      held: lead ? { guard: lead.guard, message: lead.message, trips: verdict.holds.map(tripSummary) } : null,
+      overridden: verdict.overridden.map(tripSummary),
+      unexpected: verdict.unexpected,
+      error: null,
+    };
+  } finally {
+    await Promise.all(planned.map((p) => p.instance.close().catch(() => undefined)));
+  }
+}
 
-  return finish({
-    desired: { count: desiredTexts.length, digest: desired.digest },
-    sources: resolution.sources,
-    instances: targets.map((t) => results.get(t) as InstanceResult),
-    held: null,
-    error: null,
-  });
+/** Alerts never change the exit code; an undelivered alert is logged and listed in the result. */
+async function sendAlerts(result: RunResult, config: Config, deps: RunDeps, log: Logger, now: () => Date): Promise<RunResult["alerts"]> {
+  const on: AlertEventName[] = config.alerts?.on ?? [];
+  const events = alertEvents(result, on, now());
+  if (result.dryRun) {
+    for (const e of events) log.info({ alert: e.event }, `dry run, not sent: ${e.summary}`);
+    return [];
+  }
+  if (!deps.notifier) return [];
+  const resolves = on.includes("held") || on.includes("failed") ? resolvedTargets(result) : [];
+  if (events.length === 0 && resolves.length === 0) return [];
+  const deliveries = await deps.notifier.notify(events, resolves);
+  for (const d of deliveries) {
+    if (d.ok) log.info({ sink: d.sink, alert: d.event }, "alert sent");
+    else log.error({ err: { message: d.error }, sink: d.sink, alert: d.event }, "alert could not be delivered");
+  }
+  return deliveries;
 }
 
 async function applyPlan(

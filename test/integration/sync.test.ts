@@ -160,7 +160,8 @@ describe("source failures change nothing", () => {
 describe("traffic during sync", () => {
   it("an address in both the old and the new set is never denied while entries change around it", async () => {
     const h = await haproxy("map", [`${BUILD} travis`]);
-    const config = testConfig({ resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile });
+    const churnLimits = { guards: { maxAdditions: 1000, maxRemovals: 1000 } };
+    const config = testConfig({ resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, extra: churnLimits });
     let stop = false;
     const statuses: number[] = [];
     const client = (async () => {

@@ -95,8 +95,8 @@ describe("parseConfig", () => {
   });
 
   it("warns about keys this version accepts but does not act on", () => {
-    const { warnings } = parseConfig(`${MINIMAL}guards:\n  maxRemovals: 3\nschedule: "*/10 * * * *"\n`, {});
-    expect(warnings.map((w) => w.path)).toEqual(["guards.maxRemovals", "schedule"]);
+    const { warnings } = parseConfig(`${MINIMAL}guards:\n  maxRemovals: 3\n  removeAfter: 2h\nschedule: "*/10 * * * *"\n`, {});
+    expect(warnings.map((w) => w.path)).toEqual(["guards.removeAfter", "schedule"]);
   });
 });
 

@@ -25,6 +25,10 @@ function result(overrides: Partial<RunResult> = {}): RunResult {
       },
     ],
     held: null,
+    forced: false,
+    overridden: [],
+    unexpected: [],
+    alerts: [],
     error: null,
     exitCode: 0,
     ...overrides,
@@ -61,8 +65,8 @@ describe("exitCodeOf", () => {
     ["in sync", { instances: [] }, true, 0],
     ["planned, no detailed exit code", {}, false, 0],
     ["planned with detailed exit code", {}, true, 2],
-    ["held", { held: { guard: "maxRemovals", message: "m" } }, true, 3],
-    ["failed wins over held", { held: { guard: "g", message: "m" }, error: { code: "E", message: "m" } }, true, 1],
+    ["held", { held: { guard: "maxRemovals", message: "m", trips: [] } }, true, 3],
+    ["failed wins over held", { held: { guard: "g", message: "m", trips: [] }, error: { code: "E", message: "m" } }, true, 1],
   ] as const)("%s", (_name, overrides, detailed, expected) => {
     expect(exitCodeOf(result(overrides as Partial<RunResult>), detailed)).toBe(expected);
   });

@@ -1,0 +1,83 @@
+import type { RunResult } from "../model/result.js";
+
+export type AlertEventName = "held" | "failed" | "unexpected" | "changed";
+export type Severity = "critical" | "warning" | "info";
+
+/** Everything a sink needs to say about one event; built from the run result alone. */
+export interface AlertEvent {
+  event: AlertEventName;
+  severity: Severity;
+  summary: string;
+  runId: string;
+  time: string;
+  dryRun: boolean;
+  forced: boolean;
+  guard: string | null;
+  desired: { count: number; digest: string | null };
+  counts: { add: number; remove: number };
+  entries: { add: string[]; remove: string[] };
+  unexpected: string[];
+  instances: Array<{ target: string; status: string; add: number; remove: number; error: string | null }>;
+}
+
+export const ENTRIES_IN_ALERT = 10;
+
+function union(lists: string[][]): string[] {
+  return [...new Set(lists.flat())];
+}
+
+function first(list: string[]): string {
+  const head = list.slice(0, 5).join(", ");
+  return list.length > 5 ? `${head}, … (+${list.length - 5} more)` : head;
+}
+
+function failureSummary(result: RunResult): string {
+  if (result.error) return `run failed, nothing changed: ${result.error.message}`;
+  const failed = result.instances.filter((i) => i.status === "failed");
+  const details = failed.map((i) => `${i.target}: ${i.error ?? "unknown error"} (left: ${i.state ?? "unknown"})`);
+  return `${failed.length} of ${result.instances.length} instances failed: ${details.join("; ")}`;
+}
+
+/** The events a finished run raises, filtered by `alerts.on`. */
+export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>, now: Date): AlertEvent[] {
+  const changedInstances = result.instances.filter((i) => i.status === "applied");
+  const relevant = (event: AlertEventName) => (event === "changed" ? changedInstances : result.instances);
+  const add = union(relevant("changed").map((i) => i.add));
+  const remove = union(relevant("changed").map((i) => i.remove));
+  const planned = { add: union(result.instances.map((i) => i.add)), remove: union(result.instances.map((i) => i.remove)) };
+
+  const raised: Array<[AlertEventName, Severity, string, { add: string[]; remove: string[] }]> = [];
+  if (result.exitCode === 1) raised.push(["failed", "critical", failureSummary(result), planned]);
+  if (result.held) raised.push(["held", "warning", `change held, nothing applied anywhere: ${result.held.message}`, planned]);
+  if (result.unexpected.length > 0) {
+    const fate = result.held ? "held" : result.forced && !result.dryRun ? "applied with --force" : "seen";
+    raised.push(["unexpected", "warning", `${result.unexpected.length} new entries outside guards.expected (${fate}): ${first(result.unexpected)}`, planned]);
+  }
+  if (changedInstances.length > 0) {
+    const parts = [...add.map((e) => `+${e}`), ...remove.map((e) => `-${e}`)];
+    raised.push(["changed", "info", `applied +${add.length}/-${remove.length} on ${changedInstances.length} instance(s): ${first(parts)}`, { add, remove }]);
+  }
+
+  return raised
+    .filter(([event]) => on.includes(event))
+    .map(([event, severity, summary, entries]) => ({
+      event,
+      severity,
+      summary: `${summary} (run ${result.runId})`,
+      runId: result.runId,
+      time: now.toISOString(),
+      dryRun: result.dryRun,
+      forced: result.forced,
+      guard: result.held?.guard ?? null,
+      desired: result.desired,
+      counts: { add: entries.add.length, remove: entries.remove.length },
+      entries: { add: entries.add.slice(0, ENTRIES_IN_ALERT), remove: entries.remove.slice(0, ENTRIES_IN_ALERT) },
+      unexpected: result.unexpected.slice(0, ENTRIES_IN_ALERT),
+      instances: relevant(event).map((i) => ({ target: i.target, status: i.status, add: i.add.length, remove: i.remove.length, error: i.error })),
+    }));
+}
+
+/** Targets whose firing `held`/`failed` alerts a clean run resolves (Alertmanager only). */
+export function resolvedTargets(result: RunResult): string[] {
+  return result.exitCode === 0 && !result.dryRun ? result.instances.map((i) => i.target) : [];
+}

@@ -1,0 +1,135 @@
+import { contains, parseCidr, type Cidr } from "../model/cidr.js";
+import type { InstancePlan } from "./plan.js";
+
+export type GuardName = "minEntries" | "maxAdditions" | "maxRemovals" | "expected";
+
+export interface GuardTrip {
+  guard: GuardName;
+  message: string;
+  /** The instance the trip was seen on, for per-instance guards. */
+  target?: string;
+  entries: string[];
+}
+
+export interface GuardSettings {
+  minEntries: number;
+  maxAdditions: number | string;
+  maxRemovals: number | string;
+  expected?: string[];
+}
+
+export interface GuardInput {
+  desiredCount: number;
+  plans: ReadonlyArray<{ target: string; plan: InstancePlan }>;
+  settings: GuardSettings;
+  force: boolean;
+}
+
+export interface GuardVerdict {
+  /** Trips that hold the run, the first one leading. */
+  holds: GuardTrip[];
+  /** Trips that --force set aside; reported, not enforced. */
+  overridden: GuardTrip[];
+  /** New entries outside `expected`, whether or not they held the run. */
+  unexpected: string[];
+}
+
+/** Percent limits only make sense once there is a set to compare against. */
+export const PERCENT_FLOOR = 10;
+const SHOWN = 5;
+const ADVICE = "run with --force after checking the Travis IP page";
+
+/** Never overridable: a too-small desired set is what an upstream failure looks like. */
+const HARD_GUARDS: ReadonlySet<GuardName> = new Set(["minEntries"]);
+
+export function firstEntries(entries: ReadonlyArray<string>, shown = SHOWN): string {
+  const head = entries.slice(0, shown).join(", ");
+  return entries.length > shown ? `${head}, … (+${entries.length - shown} more)` : head;
+}
+
+function percentOf(limit: number | string): number | undefined {
+  return typeof limit === "string" ? Number(limit.slice(0, -1)) : undefined;
+}
+
+function checkLimit(
+  guard: "maxAdditions" | "maxRemovals",
+  entries: string[],
+  owned: number,
+  limit: number | string,
+  where: string,
+): GuardTrip | undefined {
+  const count = entries.length;
+  if (count === 0) return undefined;
+  const percentLimit = percentOf(limit);
+  const share = owned > 0 ? Math.round((count / owned) * 100) : undefined;
+  const shareText = share === undefined ? "" : ` (${share}%)`;
+  if (percentLimit === undefined) {
+    if (count <= (limit as number)) return undefined;
+  } else if (owned < PERCENT_FLOOR || (count / owned) * 100 <= percentLimit) {
+    return undefined;
+  }
+  const what = guard === "maxRemovals" ? `would remove ${count} of ${owned} owned entries` : `would add ${count} to ${owned} owned entries`;
+  const limitText = percentLimit === undefined ? String(limit) : `${percentLimit}%`;
+  return {
+    guard,
+    entries,
+    message: `${guard}: ${what}${shareText}${where}, limit ${limitText}: ${firstEntries(entries)}; ${ADVICE}`,
+  };
+}
+
+function parsedRanges(texts: ReadonlyArray<string>): Cidr[] {
+  return texts.flatMap((t) => {
+    const parsed = parseCidr(t);
+    return parsed.ok ? [parsed.cidr] : [];
+  });
+}
+
+/**
+ * Runs every guard over the plans of all instances at once. Pure: the
+ * reconciler applies nothing anywhere when `holds` is not empty.
+ */
+export function evaluateGuards(input: GuardInput): GuardVerdict {
+  const { settings, plans } = input;
+  const trips: GuardTrip[] = [];
+
+  if (input.desiredCount < settings.minEntries) {
+    trips.push({
+      guard: "minEntries",
+      entries: [],
+      message: `minEntries: the desired set has ${input.desiredCount} entries, fewer than ${settings.minEntries}; an upstream failure often looks like this, check the sources`,
+    });
+  }
+
+  const unexpected = new Set<string>();
+  if (settings.expected) {
+    const ranges = parsedRanges(settings.expected);
+    for (const { plan } of plans) {
+      for (const text of plan.add) {
+        const parsed = parseCidr(text);
+        if (parsed.ok && !ranges.some((range) => contains(range, parsed.cidr))) unexpected.add(text);
+      }
+    }
+    if (unexpected.size > 0) {
+      const list = [...unexpected];
+      trips.push({
+        guard: "expected",
+        entries: list,
+        message: `expected: ${list.length} new entries outside the expected ranges (${settings.expected.join(", ")}): ${firstEntries(list)}; add them to guards.expected or ${ADVICE}`,
+      });
+    }
+  }
+
+  for (const { target, plan } of plans) {
+    const where = plans.length > 1 ? ` on ${target}` : "";
+    for (const trip of [
+      checkLimit("maxRemovals", plan.remove, plan.ownedCount, settings.maxRemovals, where),
+      checkLimit("maxAdditions", plan.add, plan.ownedCount, settings.maxAdditions, where),
+    ]) {
+      if (trip) trips.push({ ...trip, target });
+    }
+  }
+
+  const holds = trips.filter((t) => !input.force || HARD_GUARDS.has(t.guard));
+  const overridden = trips.filter((t) => input.force && !HARD_GUARDS.has(t.guard));
+  return { holds, overridden, unexpected: [...unexpected] };
+}
