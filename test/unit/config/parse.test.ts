@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../src/config/parse.js";
 import { parseDuration } from "../../../src/config/duration.js";
-import { redactConfig } from "../../../src/config/redact.js";
+import { redactConfig, redactUrl } from "../../../src/config/redact.js";
 import { substituteEnv } from "../../../src/config/env.js";
 import type { ConfigIssue } from "../../../src/errors.js";
 
@@ -123,4 +123,15 @@ describe("redactConfig", () => {
     expect(text).not.toContain("s3cret");
     expect(text).toContain("pushgateway:9091");
   });
+});
+
+describe("redactUrl", () => {
+  it.each([
+    ["https://hooks.slack.com/services/T000/B000/XXXXXXXX", "https://hooks.slack.com/services/***"],
+    ["http://alertmanager:9093", "http://alertmanager:9093"],
+    ["http://alertmanager:9093/", "http://alertmanager:9093"],
+    ["https://user:pass@hooks.example/allowlist", "https://***@hooks.example/allowlist"],
+    ["https://hooks.example/allowlist?token=abc", "https://hooks.example/allowlist/***"],
+    ["not a url", "***"],
+  ])("%s", (input, expected) => expect(redactUrl(input)).toBe(expected));
 });

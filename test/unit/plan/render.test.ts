@@ -1,38 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { exitCodeOf, type RunResult } from "../../../src/model/result.js";
 import { renderRunText } from "../../../src/plan/render.js";
+import { runResult } from "../../support/results.js";
 
 function result(overrides: Partial<RunResult> = {}): RunResult {
-  return {
-    version: 1,
-    runId: "r",
-    dryRun: true,
-    startedAt: "2026-11-26T00:00:00.000Z",
-    durationMs: 1,
-    desired: { count: 2, digest: "sha256:0123456789abcdef0123" },
-    sources: [{ name: "travis-dns", type: "dns", status: "ok", count: 2, durationMs: 1 }],
-    instances: [
-      {
-        target: "unix:///run/haproxy/admin.sock",
-        status: "planned",
-        add: ["34.66.25.221/32"],
-        remove: ["104.154.113.151/32"],
-        pendingRemoval: [],
-        error: null,
-        haproxyVersion: "2.6.12",
-        ownedCount: 2,
-        foreignCount: 3,
-      },
-    ],
-    held: null,
-    forced: false,
-    overridden: [],
-    unexpected: [],
-    alerts: [],
-    error: null,
-    exitCode: 0,
-    ...overrides,
-  };
+  return runResult({ dryRun: true, desired: { count: 2, digest: "sha256:0123456789abcdef0123" }, sources: [{ name: "travis-dns", type: "dns", status: "ok", count: 2, durationMs: 1 }], ...overrides });
 }
 
 describe("renderRunText", () => {

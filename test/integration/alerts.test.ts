@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { alertEvents } from "../../src/alert/events.js";
+import { createNotifier } from "../../src/alert/notifier.js";
+import { freePort } from "../support/ports.js";
+import { type HttpReceiver, type Reply, startReceiver } from "../support/http-receiver.js";
+import { instanceResult, runResult } from "../support/results.js";
+
+const NOW = new Date("2026-11-26T18:00:00.000Z");
+const receivers: HttpReceiver[] = [];
+
+async function receiver(replies: Reply[] = [200]): Promise<HttpReceiver> {
+  const r = await startReceiver(replies);
+  receivers.push(r);
+  return r;
+}
+
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.stop()));
+});
+
+const held = alertEvents(
+  runResult({ exitCode: 3, held: { guard: "maxRemovals", message: "maxRemovals: would remove 23 of 39 owned entries", trips: [] }, instances: [instanceResult({ status: "held" })] }),
+  ["held"],
+  NOW,
+);
+
+const fast = { backoffMs: 10, now: () => NOW };
+
+describe("alert sinks against real HTTP receivers", () => {
+  it("slack gets one incoming-webhook message per event", async () => {
+    const r = await receiver();
+    const deliveries = await createNotifier([{ type: "slack", url: `${r.url}/services/T0/B0/secret`, timeoutMs: 2000 }], fast).notify(held, []);
+    expect(deliveries).toEqual([{ sink: `slack ${r.url}/services/***`, event: "held", ok: true, error: null }]);
+    expect(r.requests).toHaveLength(1);
+    expect(r.requests[0]).toMatchObject({ method: "POST", path: "/services/T0/B0/secret", headers: { "content-type": "application/json" } });
+    expect(r.requests[0]?.json).toMatchObject({ text: expect.stringContaining("maxRemovals"), blocks: expect.any(Array) });
+  });
+
+  it("alertmanager gets POST /api/v2/alerts with an array of alerts", async () => {
+    const r = await receiver();
+    await createNotifier([{ type: "alertmanager", url: `${r.url}/`, timeoutMs: 2000 }], fast).notify(held, []);
+    expect(r.requests[0]?.path).toBe("/api/v2/alerts");
+    const alerts = r.requests[0]?.json as Array<{ labels: Record<string, string>; startsAt: string }>;
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]?.labels).toMatchObject({ alertname: "TravisAllowlistHeld", severity: "warning", instance: "unix:///run/haproxy/admin.sock" });
+    expect(alerts[0]?.startsAt).toBe(NOW.toISOString());
+  });
+
+  it("webhook gets the documented body with its custom headers", async () => {
+    const r = await receiver();
+    await createNotifier([{ type: "webhook", url: `${r.url}/allowlist`, headers: { Authorization: "Bearer tok" }, timeoutMs: 2000 }], fast).notify(held, []);
+    expect(r.requests[0]?.headers.authorization).toBe("Bearer tok");
+    expect(r.requests[0]?.json).toMatchObject({ version: 1, source: "travis-allowlist", event: "held", guard: "maxRemovals", runId: "run-1" });
+  });
+
+  it("retries a 5xx with backoff until it is delivered", async () => {
+    const r = await receiver([500, 503, 200]);
+    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 2000 }], fast).notify(held, []);
+    expect(deliveries[0]?.ok).toBe(true);
+    expect(r.requests).toHaveLength(3);
+  });
+
+  it("gives up after two retries and reports the last error", async () => {
+    const r = await receiver([500]);
+    const deliveries = await createNotifier([{ type: "webhook", url: `${r.url}/hook?token=secret`, timeoutMs: 2000 }], fast).notify(held, []);
+    expect(r.requests).toHaveLength(3);
+    expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("HTTP 500") });
+    expect(deliveries[0]?.error).not.toContain("secret");
+  });
+
+  it("never retries a 4xx", async () => {
+    const r = await receiver([404]);
+    const deliveries = await createNotifier([{ type: "slack", url: r.url, timeoutMs: 2000 }], fast).notify(held, []);
+    expect(r.requests).toHaveLength(1);
+    expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("HTTP 404") });
+  });
+
+  it("times out a receiver that never answers", async () => {
+    const r = await receiver(["hang"]);
+    const started = Date.now();
+    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 200 }], { ...fast, retries: 1 }).notify(held, []);
+    expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("no answer within 200 ms") });
+    expect(r.requests).toHaveLength(2);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("retries network errors and names the sink without its secret", async () => {
+    const port = await freePort();
+    const deliveries = await createNotifier([{ type: "slack", url: `http://127.0.0.1:${port}/services/T0/B0/secret`, timeoutMs: 500 }], fast).notify(held, []);
+    expect(deliveries[0]).toMatchObject({ ok: false, sink: `slack http://127.0.0.1:${port}/services/***`, error: expect.stringContaining("ECONNREFUSED") });
+    expect(deliveries[0]?.error).not.toContain("secret");
+  });
+
+  it("one failing sink does not stop the others", async () => {
+    const [bad, good] = [await receiver([400]), await receiver([200])];
+    const deliveries = await createNotifier(
+      [
+        { type: "webhook", url: bad.url, timeoutMs: 2000 },
+        { type: "webhook", url: good.url, timeoutMs: 2000 },
+      ],
+      fast,
+    ).notify(held, []);
+    expect(deliveries.map((d) => d.ok)).toEqual([false, true]);
+    expect(good.requests).toHaveLength(1);
+  });
+});

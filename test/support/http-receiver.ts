@@ -1,0 +1,69 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: unknown;
+}
+
+/** What to do with each request, in turn; the last one repeats. `hang` never answers. */
+export type Reply = number | "hang";
+
+export interface HttpReceiver {
+  url: string;
+  requests: ReceivedRequest[];
+  replies: Reply[];
+  stop(): Promise<void>;
+}
+
+/** A real node:http server on loopback that records every request it gets. */
+export async function startReceiver(replies: Reply[] = [200]): Promise<HttpReceiver> {
+  const requests: ReceivedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const hanging = new Set<ServerResponse>();
+  const receiver = { replies };
+  const server = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (body += chunk));
+    req.on("end", () => {
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = undefined;
+      }
+      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, json });
+      const reply = receiver.replies[Math.min(requests.length - 1, receiver.replies.length - 1)] ?? 200;
+      if (reply === "hang") {
+        hanging.add(res);
+        return;
+      }
+      res.writeHead(reply, { "content-type": "text/plain" });
+      res.end(reply < 300 ? "ok" : `status ${reply}`);
+    });
+  });
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    get replies() {
+      return receiver.replies;
+    },
+    set replies(next: Reply[]) {
+      receiver.replies = next;
+    },
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
