@@ -4,6 +4,13 @@ import { HaproxyInstance } from "../haproxy/runtime.js";
 import { EXIT } from "../model/result.js";
 import { desiredJson, renderDesiredText, renderRunText } from "../plan/render.js";
 import { resolveDesired, runOnce } from "../reconcile/run.js";
+import { AuditTrail } from "../audit/trail.js";
+import { renderAuditLine } from "../audit/render.js";
+import { currentActor } from "../audit/actor.js";
+import type { AuditContext } from "../audit/body.js";
+import { canonicalJson, sha256 } from "../audit/canonical.js";
+import type { Config } from "../config/schema.js";
+import { packageVersion } from "./version.js";
 import { buildSource } from "../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "./context.js";
 
@@ -23,6 +30,7 @@ export async function syncCommand(global: GlobalOptions, options: SyncOptions, i
     config,
     {
       logger,
+      audit: { trail: new AuditTrail(config.audit.path), context: auditContext(config, io.env) },
       sources: config.sources.map((s) => buildSource(s)),
       connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
       ...(notifier ? { notifier } : {}),
@@ -31,6 +39,14 @@ export async function syncCommand(global: GlobalOptions, options: SyncOptions, i
   );
   await io.stdout(global.output === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderRunText(result));
   return result.exitCode;
+}
+
+function auditContext(config: Config, env: Io["env"]): AuditContext {
+  return {
+    actor: currentActor(env, false),
+    toolVersion: packageVersion(),
+    configDigest: sha256(canonicalJson(redactConfig(config))),
+  };
 }
 
 export async function resolveCommand(global: GlobalOptions, io: Io): Promise<number> {
@@ -60,4 +76,31 @@ export async function configCheckCommand(global: GlobalOptions, io: Io): Promise
     await io.stdout(`# ${configPath}: valid\n${notes}${stringify(effective)}`);
   }
   return EXIT.ok;
+}
+
+export async function auditShowCommand(global: GlobalOptions, options: { last: number }, io: Io): Promise<number> {
+  const { config } = await loadContext(global, io);
+  const records = (await new AuditTrail(config.audit.path).readAll()).slice(-options.last);
+  if (global.output === "json") {
+    await io.stdout(`${JSON.stringify(records, null, 2)}\n`);
+  } else if (records.length === 0) {
+    await io.stdout(`no audit records in ${config.audit.path}\n`);
+  } else {
+    await io.stdout(`${records.map(renderAuditLine).join("\n")}\n`);
+  }
+  return EXIT.ok;
+}
+
+export async function auditVerifyCommand(global: GlobalOptions, io: Io): Promise<number> {
+  const { config } = await loadContext(global, io);
+  const verdict = await new AuditTrail(config.audit.path).verify();
+  if (global.output === "json") {
+    await io.stdout(`${JSON.stringify({ path: config.audit.path, ...verdict }, null, 2)}\n`);
+  } else if (verdict.ok) {
+    const head = verdict.head ? `, head #${verdict.head.seq} ${verdict.head.hash}` : "";
+    await io.stdout(`${config.audit.path}: intact, ${verdict.records} records${head}\n`);
+  } else {
+    await io.stdout(`${config.audit.path}: NOT intact at line ${verdict.line}: ${verdict.reason}\n`);
+  }
+  return verdict.ok ? EXIT.ok : EXIT.failed;
 }

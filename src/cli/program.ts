@@ -1,15 +1,10 @@
-import { readFileSync } from "node:fs";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { AllowlistError } from "../errors.js";
 import { EXIT } from "../model/result.js";
 import type { GlobalOptions, Io } from "./context.js";
 import { exitCodeForError } from "./exit.js";
 import { LOG_LEVELS } from "./logger.js";
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
+import { packageVersion } from "./version.js";
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -52,8 +47,29 @@ export async function run(argv: string[], io: Io): Promise<number> {
       code = await (await commands()).configCheckCommand(globals(command), io);
     });
 
-  for (const command of program.commands) command.exitOverride();
-  program.commands.find((c) => c.name() === "config")?.commands.forEach((c) => c.exitOverride());
+  const audit = program.command("audit").description("the tamper-evident audit trail");
+  audit
+    .command("show")
+    .description("print audit records readably (--output json for the records themselves)")
+    .option("--last <n>", "only the last N records", (text) => {
+      if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+      return Number(text);
+    }, 20)
+    .action(async (options: { last: number }, command: Command) => {
+      code = await (await commands()).auditShowCommand(globals(command), options, io);
+    });
+  audit
+    .command("verify")
+    .description("check the hash chain; exit 1 naming the first bad line")
+    .action(async (_options: unknown, command: Command) => {
+      code = await (await commands()).auditVerifyCommand(globals(command), io);
+    });
+
+  const overrideExits = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(overrideExits);
+  };
+  overrideExits(program);
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -65,7 +65,7 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
   }
 }
 
-const NOT_YET_ENFORCED = ["guards.removeAfter", "haproxy.persist", "audit", "stateDir", "schedule", "metrics"];
+const NOT_YET_ENFORCED = ["guards.removeAfter", "haproxy.persist", "stateDir", "schedule", "metrics"];
 
 function present(document: unknown, path: string): boolean {
   let node: unknown = document;

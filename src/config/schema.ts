@@ -8,6 +8,7 @@ const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(
 /** Reaches the runtime socket verbatim, so only characters that cannot split a command. */
 const SOCKET_TOKEN = /^[A-Za-z0-9._\/+@-]+$/;
 const MAP_VALUE = /^[A-Za-z0-9._:-]{1,64}$/;
+export const DEFAULT_AUDIT_PATH = "/var/lib/travis-allowlist/audit.jsonl";
 const LIMIT = /^(\d+(?:\.\d+)?)%$/;
 
 const name = z.string({ error: "expected a non-empty string" }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
@@ -112,7 +113,9 @@ export const configSchema = z.strictObject({
       removeAfter: duration.default("1h"),
     })
     .prefault({}),
-  audit: z.strictObject({ path: z.string().min(1) }).optional(),
+  audit: z
+    .strictObject({ path: z.string({ error: "expected the audit file path" }).min(1).default(DEFAULT_AUDIT_PATH) })
+    .prefault({}),
   stateDir: z.string().min(1).optional(),
   alerts: z
     .strictObject({

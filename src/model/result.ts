@@ -27,6 +27,8 @@ export interface SourceStatus {
   type: string;
   status: "ok" | "failed";
   count: number;
+  /** Digest of the raw values the source returned. */
+  digest?: string;
   durationMs: number;
   error?: string;
   errorCode?: string;

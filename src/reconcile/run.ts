@@ -4,7 +4,10 @@ import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { type ListKind, type LiveEntry, UnsafeTextError, type WritableEntry } from "../haproxy/protocol.js";
 import { type AlertEventName, alertEvents, resolvedTargets } from "../alert/events.js";
+import { type AuditContext, auditBody, outcomeEvent } from "../audit/body.js";
+import type { AuditBody, AuditRecord } from "../audit/record.js";
 import type { Notifier } from "../alert/notifier.js";
+import { digestOf } from "../model/entries.js";
 import { exitCodeOf, type InstanceResult, type RunResult, type SourceStatus } from "../model/result.js";
 import { evaluateGuards, type GuardTrip } from "../plan/guards.js";
 import { computePlan, hasChanges, type InstancePlan, type Ownership } from "../plan/plan.js";
@@ -22,8 +25,15 @@ export interface RuntimeTarget {
   close(): Promise<void>;
 }
 
+/** The audit trail as the reconciler uses it; AuditTrail is the real one. */
+export interface AuditWriter {
+  last(): Promise<AuditRecord | undefined>;
+  append(body: AuditBody): Promise<AuditRecord>;
+}
+
 export interface RunDeps {
   logger: Logger;
+  audit: { trail: AuditWriter; context: AuditContext };
   sources: Source[];
   connect: (target: string) => Promise<RuntimeTarget>;
   /** Sends alerts; without one, alerts are only logged. */
@@ -65,7 +75,7 @@ export async function resolveDesired(config: Config, sources: Source[], now: () 
   );
   const statuses: SourceStatus[] = outcomes.map(({ source, result, error, durationMs }) =>
     result
-      ? { name: source.name, type: source.type, status: "ok", count: result.entries.length, durationMs }
+      ? { name: source.name, type: source.type, status: "ok", count: result.entries.length, digest: digestOf(result.entries.map((e) => e.value)), durationMs }
       : { name: source.name, type: source.type, status: "failed", count: 0, durationMs, error: message(error), errorCode: errorCode(error) },
   );
   const failed = outcomes.filter((o) => o.error !== undefined);
@@ -129,7 +139,14 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   const force = options.force ?? false;
   if (force) log.warn({ forced: true }, "forced run: threshold guards are set aside");
 
-  const outcome = await reconcile(config, deps, { ...options, force }, log, now);
+  const record = async (body: AuditBody) => {
+    const sealed = await deps.audit.trail.append(body);
+    log.info({ audit: true, record: sealed }, `audit ${sealed.event} #${sealed.seq}`);
+  };
+  const unfinished = options.dryRun ? null : await findUnfinishedIntent(deps.audit.trail, log);
+  const writeIntent: IntentWriter = (facts) => record(auditBody("intent", { ...facts, runId, forced: force }, deps.audit.context, now(), unfinished));
+
+  const outcome = await reconcile(config, deps, { ...options, force }, log, now, writeIntent);
   const body = {
     version: 1 as const,
     runId,
@@ -141,6 +158,16 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     ...outcome,
   };
   const result: RunResult = { ...body, exitCode: exitCodeOf(body, options.detailedExitcode) };
+
+  if (!options.dryRun) {
+    try {
+      await record(auditBody(outcomeEvent(result), result, deps.audit.context, now(), unfinished));
+    } catch (err) {
+      log.error({ err }, "the outcome could not be written to the audit trail");
+      result.error ??= { code: errorCode(err), message: `audit trail failed: ${message(err)}` };
+      result.exitCode = exitCodeOf(result, options.detailedExitcode);
+    }
+  }
   result.alerts = await sendAlerts(result, config, deps, log, now);
   result.durationMs = now().getTime() - startedAt.getTime();
 
@@ -163,7 +190,30 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   return result;
 }
 
-async function reconcile(config: Config, deps: RunDeps, options: Required<RunOptions>, log: Logger, now: () => Date): Promise<Outcome> {
+type IntentWriter = (facts: Pick<RunResult, "sources" | "desired" | "instances" | "held" | "error">) => Promise<void>;
+
+/** A run killed between `intent` and its outcome leaves an intent last in the trail. */
+async function findUnfinishedIntent(trail: AuditWriter, log: Logger): Promise<AuditBody["unfinishedIntent"]> {
+  try {
+    const last = await trail.last();
+    if (last?.event !== "intent") return null;
+    log.warn({ unfinishedRunId: last.runId, seq: last.seq }, `run ${last.runId} recorded an intent at ${last.time} but no outcome (killed, crashed, or still running)`);
+    return { runId: last.runId, seq: last.seq, time: last.time };
+  } catch (err) {
+    // Reported again, and fatal, when the first record is written.
+    log.error({ err }, "cannot read the audit trail");
+    return null;
+  }
+}
+
+async function reconcile(
+  config: Config,
+  deps: RunDeps,
+  options: Required<RunOptions>,
+  log: Logger,
+  now: () => Date,
+  writeIntent: IntentWriter,
+): Promise<Outcome> {
   const { kind, map: file, value } = config.haproxy;
   const ownership: Ownership = { kind, value };
   const targets = config.haproxy.sockets;
@@ -212,27 +262,36 @@ async function reconcile(config: Config, deps: RunDeps, options: Required<RunOpt
     });
     if (verdict.overridden.length > 0) log.warn({ forced: true, overridden: verdict.overridden.map(tripSummary) }, "guards overridden by --force");
     const lead = verdict.holds[0];
-    if (lead) {
-      log.warn({ guard: lead.guard, trips: verdict.holds.map(tripSummary) }, `held: ${lead.message}`);
-      for (const p of planned) results.set(p.target, { ...plannedResult(p), status: "held" });
-    } else {
-      await Promise.all(
-        planned.map(async (p) => {
-          const summary = plannedResult(p);
-          const apply = summary.status === "planned" && !options.dryRun;
-          results.set(p.target, apply ? await applyPlan(p.instance, p.plan, summary, config, desiredTexts, log) : summary);
-        }),
-      );
-    }
-    return {
+    const facts = (error: Outcome["error"]): Outcome => ({
       desired: { count: desiredTexts.length, digest: desired.digest },
       sources: resolution.sources,
       instances: targets.map((t) => results.get(t) as InstanceResult),
       held: lead ? { guard: lead.guard, message: lead.message, trips: verdict.holds.map(tripSummary) } : null,
       overridden: verdict.overridden.map(tripSummary),
       unexpected: verdict.unexpected,
-      error: null,
-    };
+      error,
+    });
+    if (lead) {
+      log.warn({ guard: lead.guard, trips: verdict.holds.map(tripSummary) }, `held: ${lead.message}`);
+      for (const p of planned) results.set(p.target, { ...plannedResult(p), status: "held" });
+      return facts(null);
+    }
+    for (const p of planned) results.set(p.target, plannedResult(p));
+    const changing = planned.filter((p) => hasChanges(p.plan));
+    if (options.dryRun || changing.length === 0) return facts(null);
+
+    // No change without a record: the intent is written before the first write to any instance.
+    try {
+      await writeIntent(facts(null));
+    } catch (err) {
+      log.error({ err }, "the audit trail cannot be written; nothing will be applied");
+      for (const p of changing) {
+        results.set(p.target, failedResult(p.target, err, "unchanged (the audit trail could not be written, so nothing was applied)", plannedResult(p)));
+      }
+      return facts({ code: errorCode(err), message: `audit trail failed, nothing applied: ${message(err)}` });
+    }
+    await Promise.all(changing.map(async (p) => results.set(p.target, await applyPlan(p.instance, p.plan, plannedResult(p), config, desiredTexts, log))));
+    return facts(null);
   } finally {
     await Promise.all(planned.map((p) => p.instance.close().catch(() => undefined)));
   }

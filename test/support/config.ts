@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/parse.js";
 import type { Config } from "../../src/config/schema.js";
@@ -11,6 +11,8 @@ export interface TestConfigOptions {
   sockets: string[];
   map: string;
   kind?: "map" | "acl";
+  /** Defaults to audit.jsonl beside the map file (a test's temp dir). */
+  auditPath?: string;
   /** Merged over the top level (e.g. exclude, guards). */
   extra?: Record<string, unknown>;
 }
@@ -25,6 +27,7 @@ export function configDocument(o: TestConfigOptions): Record<string, unknown> {
     sources,
     haproxy: { sockets: o.sockets, map: o.map, kind: o.kind ?? "map", timeoutMs: 3000 },
     guards: { allowReserved: true, ...guards },
+    audit: { path: o.auditPath ?? join(dirname(o.map), "audit.jsonl") },
     ...rest,
   };
 }

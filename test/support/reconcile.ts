@@ -4,6 +4,14 @@ import { HaproxyInstance } from "../../src/haproxy/runtime.js";
 import type { RunResult } from "../../src/model/result.js";
 import { runOnce } from "../../src/reconcile/run.js";
 import { buildSource } from "../../src/sources/index.js";
+import { AuditTrail } from "../../src/audit/trail.js";
+import type { AuditContext } from "../../src/audit/body.js";
+
+export const TEST_AUDIT_CONTEXT: AuditContext = {
+  actor: { user: "test", host: "localhost", trigger: "manual" },
+  toolVersion: "0.0.0-test",
+  configDigest: "sha256:test",
+};
 
 /** One in-process run with the real adapters (sources, runtime client). */
 export function syncOnce(config: Config, options: { dryRun?: boolean; detailedExitcode?: boolean } = {}): Promise<RunResult> {
@@ -11,6 +19,7 @@ export function syncOnce(config: Config, options: { dryRun?: boolean; detailedEx
     config,
     {
       logger: pino({ level: "silent" }),
+      audit: { trail: new AuditTrail(config.audit.path), context: TEST_AUDIT_CONTEXT },
       sources: config.sources.map((s) => buildSource(s)),
       connect: (target) => HaproxyInstance.connect(target, { timeoutMs: config.haproxy.timeoutMs }),
     },

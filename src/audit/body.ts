@@ -1,0 +1,55 @@
+import type { RunResult } from "../model/result.js";
+import { AUDIT_SCHEMA, type AuditActor, type AuditBody, type AuditEvent } from "./record.js";
+
+export interface AuditContext {
+  actor: AuditActor;
+  toolVersion: string;
+  /** Digest of the effective config with secrets redacted. */
+  configDigest: string;
+}
+
+type RunFacts = Pick<RunResult, "runId" | "forced" | "sources" | "desired" | "instances" | "held" | "error">;
+
+/** The outcome event of a finished run. */
+export function outcomeEvent(result: Pick<RunResult, "held" | "exitCode" | "instances">): AuditEvent {
+  if (result.exitCode === 1) return "failed";
+  if (result.held) return "held";
+  return result.instances.some((i) => i.status === "applied") ? "applied" : "in-sync";
+}
+
+/** A record body from what the run knows; pure, and free of secrets by construction. */
+export function auditBody(event: AuditEvent, facts: RunFacts, context: AuditContext, time: Date, unfinishedIntent: AuditBody["unfinishedIntent"]): AuditBody {
+  return {
+    v: AUDIT_SCHEMA,
+    time: time.toISOString(),
+    runId: facts.runId,
+    event,
+    actor: context.actor,
+    toolVersion: context.toolVersion,
+    configDigest: context.configDigest,
+    forced: facts.forced,
+    sources: facts.sources.map((s) => ({
+      name: s.name,
+      type: s.type,
+      status: s.status,
+      count: s.count,
+      digest: s.digest ?? null,
+      durationMs: s.durationMs,
+      error: s.error ?? null,
+    })),
+    desired: facts.desired,
+    instances: facts.instances.map((i) => ({
+      target: i.target,
+      haproxyVersion: i.haproxyVersion ?? null,
+      add: i.add,
+      remove: i.remove,
+      outcome: event === "intent" ? "planned" : i.status,
+      committedVersion: i.committedVersion ?? null,
+      error: i.error,
+      state: i.state ?? null,
+    })),
+    held: facts.held ? { guard: facts.held.guard, message: facts.held.message } : null,
+    error: facts.error,
+    unfinishedIntent,
+  };
+}

@@ -1,0 +1,49 @@
+import { open, readFile, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
+import { AllowlistError } from "../errors.js";
+
+export interface LockOptions {
+  timeoutMs: number;
+  /** A lock older than this, or held by a process that is gone, is taken over. */
+  staleMs: number;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function isStale(path: string, staleMs: number): Promise<boolean> {
+  try {
+    const [owner, host, time] = (await readFile(path, "utf8")).split(" ");
+    if (Date.now() - Number(time) > staleMs) return true;
+    return host === hostname() && !alive(Number(owner));
+  } catch {
+    return false;
+  }
+}
+
+/** An exclusive lock file (O_EXCL); resolves with its release function. */
+export async function acquireLock(path: string, options: LockOptions): Promise<() => Promise<void>> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      const handle = await open(path, "wx", 0o600);
+      await handle.writeFile(`${process.pid} ${hostname()} ${Date.now()}`);
+      await handle.close();
+      return () => unlink(path).catch(() => undefined);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    if (await isStale(path, options.staleMs)) {
+      await unlink(path).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) throw new AllowlistError("E_AUDIT_LOCK", `audit trail is locked by another run (${path}); waited ${options.timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}

@@ -1,0 +1,117 @@
+import { canonicalJson, sha256 } from "./canonical.js";
+
+export const AUDIT_SCHEMA = 1;
+export const GENESIS = `sha256:${"0".repeat(64)}`;
+
+export type AuditEvent = "intent" | "applied" | "held" | "failed" | "in-sync";
+
+export interface AuditActor {
+  user: string;
+  host: string;
+  pod?: string;
+  namespace?: string;
+  trigger: "manual" | "scheduled";
+}
+
+export interface AuditInstance {
+  target: string;
+  haproxyVersion: string | null;
+  add: string[];
+  remove: string[];
+  outcome: string;
+  committedVersion: number | null;
+  error: string | null;
+  state: string | null;
+}
+
+/** What a run says about itself; `seq`, `prevHash` and `hash` are added when sealed. */
+export interface AuditBody {
+  v: number;
+  time: string;
+  runId: string;
+  event: AuditEvent;
+  actor: AuditActor;
+  toolVersion: string;
+  configDigest: string;
+  forced: boolean;
+  sources: Array<{ name: string; type: string; status: string; count: number; digest: string | null; durationMs: number; error: string | null }>;
+  desired: { count: number; digest: string | null };
+  instances: AuditInstance[];
+  held: { guard: string; message: string } | null;
+  error: { code: string; message: string } | null;
+  /** An earlier run that wrote `intent` and never its outcome (crashed or killed). */
+  unfinishedIntent: { runId: string; seq: number; time: string } | null;
+}
+
+export interface AuditRecord extends AuditBody {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** The chain's tip, also kept in a separate head file so that truncation shows. */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export function hashOf(record: Omit<AuditRecord, "hash">): string {
+  return sha256(canonicalJson(record));
+}
+
+/** Links a body to the chain after `previous` and seals it with its own hash. */
+export function sealRecord(body: AuditBody, previous: AuditHead | null): AuditRecord {
+  const unsealed = { ...body, seq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? GENESIS };
+  return { ...unsealed, hash: hashOf(unsealed) };
+}
+
+export function serialise(record: AuditRecord): string {
+  return `${canonicalJson(record)}\n`;
+}
+
+export type VerifyResult =
+  | { ok: true; records: number; head: AuditHead | null }
+  | { ok: false; records: number; line: number; reason: string };
+
+/**
+ * Walks the chain: every line must parse, follow the previous one by
+ * sequence and hash, and hash to what it claims; the last record must match
+ * the head file. Pure: text in, verdict out.
+ */
+export function verifyChain(text: string, head: AuditHead | null): VerifyResult {
+  const lines = text.split("\n");
+  const complete = text.endsWith("\n") || text === "";
+  if (complete) lines.pop();
+  let previous: AuditHead | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const line = i + 1;
+    const fail = (reason: string): VerifyResult => ({ ok: false, records: i, line, reason });
+    if (!complete && i === lines.length - 1) return fail("incomplete last record (the file was truncated or a write was cut off)");
+    let record: AuditRecord;
+    try {
+      record = JSON.parse(lines[i] as string) as AuditRecord;
+    } catch {
+      return fail("not a JSON record (edited or truncated)");
+    }
+    if (record === null || typeof record !== "object" || typeof record.hash !== "string") return fail("not an audit record");
+    if (record.v !== AUDIT_SCHEMA) return fail(`unknown schema version ${String(record.v)}`);
+    if (record.seq !== line) return fail(`sequence ${String(record.seq)} where ${line} was expected (a record was deleted, inserted or moved)`);
+    const expectedPrev = previous?.hash ?? GENESIS;
+    if (record.prevHash !== expectedPrev) return fail(`prevHash does not match the record before it (a record was deleted, inserted or moved)`);
+    const { hash, ...unsealed } = record;
+    if (hashOf(unsealed) !== hash) return fail("hash does not match the content (the record was edited)");
+    previous = { seq: record.seq, hash };
+  }
+  if (head && (previous === null || previous.seq !== head.seq || previous.hash !== head.hash)) {
+    return {
+      ok: false,
+      records: lines.length,
+      line: lines.length,
+      reason: `the chain ends at record ${previous?.seq ?? 0} but the head file records ${head.seq} (records were removed from the end)`,
+    };
+  }
+  if (!head && previous !== null) {
+    return { ok: false, records: lines.length, line: 0, reason: "the head file is missing, so truncation can not be ruled out" };
+  }
+  return { ok: true, records: lines.length, head: previous };
+}

@@ -1,0 +1,177 @@
+import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { dirname } from "node:path";
+import { AllowlistError } from "../errors.js";
+import { acquireLock, type LockOptions } from "./lock.js";
+import { type AuditBody, type AuditHead, type AuditRecord, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
+
+export class AuditError extends AllowlistError {
+  readonly path: string;
+
+  constructor(code: string, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, `audit trail ${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+const TAIL_CHUNK = 64 * 1024;
+
+/** The last complete line of a file, read backwards so a long trail costs nothing. */
+async function lastLine(path: string): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await open(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    let end = size;
+    let tail = Buffer.alloc(0);
+    while (end > 0) {
+      const start = Math.max(0, end - TAIL_CHUNK);
+      const chunk = Buffer.alloc(end - start);
+      await handle.read(chunk, 0, chunk.length, start);
+      tail = Buffer.concat([chunk, tail]);
+      end = start;
+      const text = tail.toString("utf8").replace(/\n$/, "");
+      const cut = text.lastIndexOf("\n");
+      if (cut !== -1) return text.slice(cut + 1);
+    }
+    const text = tail.toString("utf8").replace(/\n$/, "");
+    return text === "" ? undefined : text;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`;
+  const handle = await open(temp, "w", 0o640);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+  const dir = await open(dirname(path), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+export interface AuditTrailOptions {
+  lock?: Partial<LockOptions>;
+}
+
+/**
+ * The append-only, hash-chained JSON-lines file. Appends take a lock, link
+ * to the last record, write with O_APPEND and fsync, then move the head.
+ */
+export class AuditTrail {
+  readonly headPath: string;
+  private readonly lockPath: string;
+  private readonly lockOptions: LockOptions;
+
+  constructor(
+    readonly path: string,
+    options: AuditTrailOptions = {},
+  ) {
+    this.headPath = `${path}.head`;
+    this.lockPath = `${path}.lock`;
+    this.lockOptions = { timeoutMs: 10_000, staleMs: 120_000, ...options.lock };
+  }
+
+  private wrap(code: string, what: string, err: unknown): AuditError {
+    if (err instanceof AllowlistError) return new AuditError(err.code, this.path, err.message, { cause: err });
+    return new AuditError(code, this.path, `${what}: ${(err as Error).message}`, { cause: err });
+  }
+
+  /** The last record, or undefined for a new trail; a damaged last line is an error. */
+  async last(): Promise<AuditRecord | undefined> {
+    let line: string | undefined;
+    try {
+      line = await lastLine(this.path);
+    } catch (err) {
+      throw this.wrap("E_AUDIT_READ", "cannot read", err);
+    }
+    if (line === undefined) return undefined;
+    try {
+      return JSON.parse(line) as AuditRecord;
+    } catch (err) {
+      throw new AuditError("E_AUDIT_CORRUPT", this.path, "the last record is not valid JSON; run `travis-allowlist audit verify`", { cause: err });
+    }
+  }
+
+  async append(body: AuditBody): Promise<AuditRecord> {
+    try {
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o750 });
+    } catch (err) {
+      throw this.wrap("E_AUDIT_WRITE", "cannot create its directory", err);
+    }
+    let release: () => Promise<void>;
+    try {
+      release = await acquireLock(this.lockPath, this.lockOptions);
+    } catch (err) {
+      throw this.wrap("E_AUDIT_WRITE", "cannot take the lock", err);
+    }
+    try {
+      const previous = await this.last();
+      const record = sealRecord(body, previous ? { seq: previous.seq, hash: previous.hash } : null);
+      try {
+        const handle = await open(this.path, "a", 0o640);
+        try {
+          await handle.write(serialise(record));
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await writeAtomically(this.headPath, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
+      } catch (err) {
+        throw this.wrap("E_AUDIT_WRITE", "cannot write", err);
+      }
+      return record;
+    } finally {
+      await release();
+    }
+  }
+
+  async readAll(): Promise<AuditRecord[]> {
+    const text = await readFile(this.path, "utf8").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return "";
+      throw this.wrap("E_AUDIT_READ", "cannot read", err);
+    });
+    return text
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as AuditRecord];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  async verify(): Promise<VerifyResult> {
+    const [text, headText] = await Promise.all([
+      readFile(this.path, "utf8").catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") return "";
+        throw this.wrap("E_AUDIT_READ", "cannot read", err);
+      }),
+      readFile(this.headPath, "utf8").catch(() => undefined),
+    ]);
+    let head: AuditHead | null = null;
+    if (headText !== undefined) {
+      try {
+        head = JSON.parse(headText) as AuditHead;
+      } catch {
+        return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not valid JSON` };
+      }
+    }
+    return verifyChain(text, head);
+  }
+}

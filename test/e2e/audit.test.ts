@@ -1,0 +1,163 @@
+import { spawn } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { acquireLock } from "../../src/audit/lock.js";
+import type { AuditRecord } from "../../src/audit/record.js";
+import { CLI, logLines, runCli } from "../support/cli.js";
+import { writeConfig } from "../support/config.js";
+import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
+import { travisAddresses } from "../support/fixtures.js";
+import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+
+const TRAVIS = travisAddresses();
+const SECRET_ENV = { SLACK_URL: "http://127.0.0.1:1/services/T0/B0/sekrit-audit" };
+let dns: RunningDnsServer;
+const running: RunningHaproxy[] = [];
+
+beforeAll(async () => {
+  dns = await startDnsServer({ zones: {} });
+});
+afterAll(() => dns.stop());
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((h) => h.stop()));
+});
+
+async function setup(entries: string[] = []) {
+  dns.zones["nat.travisci.net"] = { A: TRAVIS };
+  const h = await startHaproxy({ kind: "map", entries });
+  running.push(h);
+  const alerts = { on: ["failed"], sinks: [{ type: "slack", url: "${SLACK_URL}", timeoutMs: 200 }] };
+  const config = await writeConfig(h.dir, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, extra: { alerts } });
+  return { h, config, auditPath: join(h.dir, "audit.jsonl") };
+}
+
+const cli = (config: string, args: string[], env: Record<string, string> = {}) => runCli(["--config", config, ...args], { env: { ...SECRET_ENV, ...env } });
+const sync = (config: string, args: string[] = [], env: Record<string, string> = {}) => cli(config, ["sync", ...args], env);
+
+async function records(path: string): Promise<AuditRecord[]> {
+  return (await readFile(path, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as AuditRecord);
+}
+
+describe("the audit trail of real runs", () => {
+  it("records intent and outcome of each run, verifies, and shows them", async () => {
+    const { h, config, auditPath } = await setup(["127.0.0.5 office"]);
+    const env = { POD_NAME: "travis-allowlist-29123-abcde", POD_NAMESPACE: "edge", TRAVIS_ALLOWLIST_TRIGGER: "scheduled" };
+    const first = await sync(config, [], env);
+    expect(first.code).toBe(0);
+    expect((await sync(config)).code).toBe(0);
+    dns.zones["nat.travisci.net"] = { A: TRAVIS.slice(0, 10) };
+    expect((await sync(config)).code).toBe(3);
+    dns.zones["nat.travisci.net"] = { A: [], behaviour: "servfail" };
+    expect((await sync(config)).code).toBe(1);
+    expect((await sync(config, ["--dry-run"])).code).toBe(1);
+
+    const trail = await records(auditPath);
+    expect(trail.map((r) => r.event)).toEqual(["intent", "applied", "in-sync", "held", "failed"]);
+    const [intent, applied] = trail as [AuditRecord, AuditRecord];
+    expect(intent.runId).toBe(applied.runId);
+    expect(applied).toMatchObject({
+      v: 1,
+      seq: 2,
+      actor: { user: expect.any(String), host: hostname(), pod: env.POD_NAME, namespace: "edge", trigger: "scheduled" },
+      toolVersion: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      configDigest: expect.stringMatching(/^sha256:/),
+      sources: [{ name: "travis-dns", type: "dns", status: "ok", count: TRAVIS.length, digest: expect.stringMatching(/^sha256:/), durationMs: expect.any(Number) }],
+      desired: { count: TRAVIS.length },
+      instances: [{ target: h.unixTarget, haproxyVersion: h.version, remove: [], outcome: "applied", committedVersion: expect.any(Number), error: null }],
+    });
+    expect(applied.instances[0]?.add).toContain("35.192.85.2/32");
+    expect(trail[3]).toMatchObject({ event: "held", held: { guard: "maxRemovals" } });
+    expect(trail[4]).toMatchObject({ event: "failed", error: { code: "E_SOURCE_DNS_SERVFAIL" }, sources: [{ status: "failed" }] });
+    expect(trail[2]?.actor.trigger).toBe("manual");
+
+    const text = await readFile(auditPath, "utf8");
+    expect(text).not.toContain("sekrit");
+
+    expect(await cli(config, ["audit", "verify"])).toMatchObject({ code: 0, stdout: expect.stringContaining("intact, 5 records") });
+    const show = await cli(config, ["audit", "show", "--last", "4"]);
+    expect(show.code).toBe(0);
+    const shown = show.stdout.trim().split("\n");
+    expect(shown).toHaveLength(4);
+    expect(shown[0]).toMatch(/^#2 {2}\S+ {2}applied +\S+@\S+ pod edge\/travis-allowlist-29123-abcde \(scheduled\) {2}\+42\/-0 {2}\+34\.66\.25\.221\/32/);
+    expect(shown[2]).toContain("held by maxRemovals");
+    const json = await cli(config, ["--output", "json", "audit", "show", "--last", "1"]);
+    expect(JSON.parse(json.stdout)).toEqual([trail[4]]);
+  });
+
+  it("logs every record through pino with audit: true", async () => {
+    const { config } = await setup();
+    const run = await sync(config);
+    const audited = logLines(run.stderr).filter((l) => l.audit === true);
+    expect(audited.map((l) => (l.record as AuditRecord).event)).toEqual(["intent", "applied"]);
+  });
+
+  it.each([
+    ["an edited value", (lines: string[]) => [lines[0], (lines[1] as string).replace(/"add":\["[^"]+"/, '"add":["10.0.0.0/8"'), ...lines.slice(2)], "line 2"],
+    ["a deleted line", (lines: string[]) => [lines[0], ...lines.slice(2)], "line 2"],
+    ["two swapped lines", (lines: string[]) => [lines[1], lines[0], ...lines.slice(2)], "line 1"],
+    ["a truncated last line", (lines: string[]) => [...lines.slice(0, -1), (lines.at(-1) as string).slice(0, 50)], "line 4"],
+  ])("audit verify detects %s and exits 1", async (_name, tamper, where) => {
+    const { config, auditPath } = await setup();
+    await sync(config);
+    await sync(config);
+    dns.zones["nat.travisci.net"] = { A: TRAVIS.slice(0, 10) };
+    await sync(config);
+    const lines = (await readFile(auditPath, "utf8")).trim().split("\n");
+    expect(lines).toHaveLength(4);
+    const tampered = tamper(lines);
+    await writeFile(auditPath, `${tampered.join("\n")}${_name === "a truncated last line" ? "" : "\n"}`);
+    const verify = await cli(config, ["audit", "verify"]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain(`NOT intact at ${where}`);
+  });
+
+  it("an unwritable audit trail means no change at all and exit 1", async () => {
+    const { h, config } = await setup(["127.0.0.5 office"]);
+    await writeFile(join(h.dir, "blocker"), "");
+    const blocked = await writeConfig(h.dir, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath: join(h.dir, "blocker", "audit.jsonl") }, "blocked.yaml");
+    const before = await liveEntries(h);
+    const run = await runCli(["--config", blocked, "--output", "json", "sync"]);
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.stdout) as { error: { code: string; message: string }; instances: Array<{ status: string; state: string }> };
+    expect(result.error).toMatchObject({ code: "E_AUDIT_WRITE", message: expect.stringContaining("nothing applied") });
+    expect(result.instances[0]).toMatchObject({ status: "failed", state: expect.stringContaining("audit trail could not be written") });
+    expect(await liveEntries(h)).toEqual(before);
+    expect(config).not.toBe(blocked);
+  });
+
+  it("a run killed between intent and outcome is reported by the next run", async () => {
+    const many = Array.from({ length: 1800 }, (_, i) => `34.${100 + (i >> 8)}.${i & 255}.7`);
+    const { h, config, auditPath } = await setup();
+    dns.zones["nat.travisci.net"] = { A: many };
+    const child = spawn(process.execPath, [CLI, "--config", config, "sync"], { stdio: "ignore", env: { PATH: process.env.PATH ?? "", ...SECRET_ENV } });
+    // Hold the audit lock as soon as the intent is on disk, so the outcome can never be written.
+    const lockPath = `${auditPath}.lock`;
+    for (let waited = 0; ; waited += 2) {
+      const text = await readFile(auditPath, "utf8").catch(() => "");
+      if (text.includes('"event":"intent"')) break;
+      if (waited > 15_000) throw new Error("no intent was written");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const release = await acquireLock(lockPath, { timeoutMs: 5000, staleMs: 60_000 });
+    const exited = new Promise((r) => child.once("exit", r));
+    for (let waited = 0; (await liveEntries(h)).length < many.length; waited += 20) {
+      if (waited > 15_000) throw new Error("the change was not applied");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill("SIGKILL");
+    await exited;
+    await release();
+    expect((await records(auditPath)).map((r) => r.event)).toEqual(["intent"]);
+
+    const next = await cli(config, ["--output", "json", "sync"]);
+    expect(next.code).toBe(0);
+    const warning = logLines(next.stderr).find((l) => typeof l.msg === "string" && l.msg.includes("no outcome"));
+    expect(warning).toMatchObject({ level: 40, seq: 1 });
+    const trail = await records(auditPath);
+    expect(trail.map((r) => r.event)).toEqual(["intent", "in-sync"]);
+    expect(trail[1]?.unfinishedIntent).toEqual({ runId: trail[0]?.runId, seq: 1, time: trail[0]?.time });
+    expect((await cli(config, ["audit", "verify"])).code).toBe(0);
+  });
+});

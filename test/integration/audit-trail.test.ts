@@ -1,0 +1,124 @@
+import { execFile } from "node:child_process";
+import { mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { AuditTrail } from "../../src/audit/trail.js";
+import { auditBodyFixture } from "../support/audit.js";
+import { tempDir } from "../support/tmp.js";
+
+const DIST_TRAIL = fileURLToPath(new URL("../../dist/audit/trail.js", import.meta.url));
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function dir(): Promise<string> {
+  const t = await tempDir("ta-audit-");
+  cleanups.push(t.remove);
+  return t.path;
+}
+
+function appendInChild(path: string, writer: string, count: number): Promise<void> {
+  const script = `
+    const { AuditTrail } = await import(${JSON.stringify(DIST_TRAIL)});
+    const trail = new AuditTrail(${JSON.stringify(path)});
+    const body = JSON.parse(process.env.BODY);
+    for (let i = 0; i < ${count}; i++) await trail.append({ ...body, runId: ${JSON.stringify(writer)} + "-" + i });
+  `;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, BODY: JSON.stringify(auditBodyFixture()) } }, (err, _out, stderr) =>
+      err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(),
+    );
+  });
+}
+
+describe("AuditTrail on disk", () => {
+  it("creates its directory, appends a chain and keeps the head in step", async () => {
+    const path = join(await dir(), "nested", "audit.jsonl");
+    const trail = new AuditTrail(path);
+    const first = await trail.append(auditBodyFixture({ runId: "a" }));
+    const second = await trail.append(auditBodyFixture({ runId: "b" }));
+    expect(second.prevHash).toBe(first.hash);
+    expect(JSON.parse(await readFile(`${path}.head`, "utf8"))).toEqual({ seq: 2, hash: second.hash });
+    expect(await trail.last()).toEqual(second);
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 2 });
+    expect((await stat(path)).mode & 0o777).toBe(0o640);
+  });
+
+  it("finds the last record of a long trail without reading it all", async () => {
+    const path = join(await dir(), "audit.jsonl");
+    const trail = new AuditTrail(path);
+    const big = auditBodyFixture({ instances: [{ ...auditBodyFixture().instances[0]!, add: Array.from({ length: 20_000 }, (_, i) => `34.${i >> 8}.${i & 255}.0/24`) }] });
+    await trail.append(big);
+    const last = await trail.append(auditBodyFixture({ runId: "tail" }));
+    expect((await trail.last())?.hash).toBe(last.hash);
+  });
+
+  it("two processes writing at once never break the chain", async () => {
+    const path = join(await dir(), "audit.jsonl");
+    await Promise.all([appendInChild(path, "w1", 25), appendInChild(path, "w2", 25), appendInChild(path, "w3", 25)]);
+    const verdict = await new AuditTrail(path).verify();
+    expect(verdict).toMatchObject({ ok: true, records: 75 });
+    const runIds = (await new AuditTrail(path).readAll()).map((r) => r.runId);
+    expect(new Set(runIds).size).toBe(75);
+  });
+
+  it("detects tampering done on disk", async () => {
+    const path = join(await dir(), "audit.jsonl");
+    const trail = new AuditTrail(path);
+    for (let i = 0; i < 4; i++) await trail.append(auditBodyFixture({ runId: `r${i}` }));
+    const original = await readFile(path, "utf8");
+    await writeFile(path, original.replace("35.192.85.2/32", "10.0.0.0/8"));
+    expect(await trail.verify()).toMatchObject({ ok: false, line: 1, reason: expect.stringContaining("edited") });
+    const lines = original.split("\n");
+    await writeFile(path, `${lines.slice(0, 3).join("\n")}\n`);
+    expect(await trail.verify()).toMatchObject({ ok: false, reason: expect.stringContaining("removed from the end") });
+  });
+
+  it.each([
+    ["its directory cannot be created", async (d: string) => {
+      await writeFile(join(d, "file"), "");
+      return join(d, "file", "audit.jsonl");
+    }, "cannot create its directory: EEXIST"],
+    ["the disk is full", async (d: string) => {
+      await symlink("/dev/full", join(d, "audit.jsonl"));
+      return join(d, "audit.jsonl");
+    }, "cannot write: ENOSPC"],
+  ])("fails with E_AUDIT_WRITE when %s", async (_name, prepare, message) => {
+    const path = await prepare(await dir());
+    await expect(new AuditTrail(path).append(auditBodyFixture())).rejects.toMatchObject({ code: "E_AUDIT_WRITE", message: expect.stringContaining(message) });
+  });
+
+  const canMount = process.getuid?.() === 0 && spawnSync("mount", ["--version"]).status === 0;
+  it.skipIf(!canMount)("fails with E_AUDIT_WRITE on a read-only file system", async () => {
+    const mountpoint = join(await dir(), "ro");
+    await mkdir(mountpoint);
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", mountpoint]);
+    if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr.toString()}`);
+    cleanups.unshift(async () => void spawnSync("umount", [mountpoint]));
+    await expect(new AuditTrail(join(mountpoint, "audit.jsonl")).append(auditBodyFixture())).rejects.toMatchObject({
+      code: "E_AUDIT_WRITE",
+      message: expect.stringContaining("EROFS"),
+    });
+  });
+
+  it("a stale lock from a dead process is taken over", async () => {
+    const path = join(await dir(), "audit.jsonl");
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
+    const { hostname } = await import("node:os");
+    await writeFile(`${path}.lock`, `${dead} ${hostname()} ${Date.now()}`);
+    await expect(new AuditTrail(path, { lock: { timeoutMs: 2000 } }).append(auditBodyFixture())).resolves.toMatchObject({ seq: 1 });
+  });
+
+  it("a live lock makes the writer wait, then time out with a clear error", async () => {
+    const path = join(await dir(), "audit.jsonl");
+    const { hostname } = await import("node:os");
+    await writeFile(`${path}.lock`, `${process.pid} ${hostname()} ${Date.now()}`);
+    await expect(new AuditTrail(path, { lock: { timeoutMs: 200 } }).append(auditBodyFixture())).rejects.toMatchObject({
+      code: "E_AUDIT_LOCK",
+      message: expect.stringContaining("locked by another run"),
+    });
+  });
+});

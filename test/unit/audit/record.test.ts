@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { outcomeEvent } from "../../../src/audit/body.js";
+import { canonicalJson } from "../../../src/audit/canonical.js";
+import { type AuditHead, GENESIS, sealRecord, serialise, verifyChain } from "../../../src/audit/record.js";
+import { renderAuditLine } from "../../../src/audit/render.js";
+import { auditBodyFixture } from "../../support/audit.js";
+import { instanceResult } from "../../support/results.js";
+
+function chain(n: number): { text: string; head: AuditHead } {
+  let head: AuditHead | null = null;
+  let text = "";
+  for (let i = 0; i < n; i++) {
+    const record = sealRecord(auditBodyFixture({ runId: `run-${i + 1}` }), head);
+    text += serialise(record);
+    head = { seq: record.seq, hash: record.hash };
+  }
+  return { text, head: head as AuditHead };
+}
+
+function lines(text: string): string[] {
+  return text.split("\n").filter((l) => l !== "");
+}
+
+describe("canonicalJson", () => {
+  it("sorts keys at every level and drops undefined", () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
+  });
+});
+
+describe("the hash chain", () => {
+  it("links each record to the one before it", () => {
+    const first = sealRecord(auditBodyFixture(), null);
+    const second = sealRecord(auditBodyFixture(), { seq: first.seq, hash: first.hash });
+    expect(first).toMatchObject({ seq: 1, prevHash: GENESIS });
+    expect(second).toMatchObject({ seq: 2, prevHash: first.hash });
+    expect(second.hash).not.toBe(first.hash);
+  });
+
+  it("an intact chain verifies", () => {
+    const { text, head } = chain(5);
+    expect(verifyChain(text, head)).toEqual({ ok: true, records: 5, head });
+    expect(verifyChain("", null)).toEqual({ ok: true, records: 0, head: null });
+  });
+
+  it.each([
+    ["an edited value", (l: string[]) => [l[0], (l[1] as string).replace("35.192.85.2/32", "35.192.85.3/32"), ...l.slice(2)], 2, "edited"],
+    ["an edited event", (l: string[]) => [l[0], l[1], (l[2] as string).replace('"event":"applied"', '"event":"in-sync"'), ...l.slice(3)], 3, "edited"],
+    ["a deleted line", (l: string[]) => [l[0], ...l.slice(2)], 2, "deleted"],
+    ["two swapped lines", (l: string[]) => [l[0], l[2], l[1], ...l.slice(3)], 2, "moved"],
+    ["a re-sealed edit (hash recomputed by the editor)", (l: string[]) => {
+      const edited = JSON.parse(l[1] as string) as Record<string, unknown>;
+      edited.runId = "forged";
+      const { hash: _hash, seq: _seq, prevHash, ...body } = edited as { hash: string; seq: number; prevHash: string };
+      const forged = sealRecord(body as never, { seq: 1, hash: prevHash });
+      return [l[0], canonicalJson(forged), ...l.slice(2)];
+    }, 3, "deleted, inserted or moved"],
+    ["garbage", (l: string[]) => [l[0], "{not json", ...l.slice(2)], 2, "not a JSON record"],
+  ])("detects %s", (_name, tamper, line, reason) => {
+    const { text, head } = chain(5);
+    const verdict = verifyChain(`${tamper(lines(text)).join("\n")}\n`, head);
+    expect(verdict).toMatchObject({ ok: false, line, reason: expect.stringContaining(reason) });
+  });
+
+  it("detects a last line cut short", () => {
+    const { text, head } = chain(3);
+    const verdict = verifyChain(text.slice(0, text.length - 40), head);
+    expect(verdict).toMatchObject({ ok: false, line: 3, reason: expect.stringContaining("incomplete last record") });
+  });
+
+  it("detects whole records removed from the end through the head", () => {
+    const { text, head } = chain(4);
+    const verdict = verifyChain(`${lines(text).slice(0, 3).join("\n")}\n`, head);
+    expect(verdict).toMatchObject({ ok: false, reason: expect.stringContaining("head file records 4") });
+  });
+
+  it("a missing head is reported", () => {
+    expect(verifyChain(chain(2).text, null)).toMatchObject({ ok: false, reason: expect.stringContaining("head file is missing") });
+  });
+});
+
+describe("outcomeEvent", () => {
+  it.each([
+    [{ exitCode: 0, held: null, instances: [instanceResult({ status: "applied" })] }, "applied"],
+    [{ exitCode: 0, held: null, instances: [instanceResult({ status: "in-sync" })] }, "in-sync"],
+    [{ exitCode: 3, held: { guard: "g", message: "m", trips: [] }, instances: [] }, "held"],
+    [{ exitCode: 1, held: { guard: "g", message: "m", trips: [] }, instances: [] }, "failed"],
+  ] as const)("%j → %s", (result, event) => {
+    expect(outcomeEvent(result as never)).toBe(event);
+  });
+});
+
+describe("renderAuditLine", () => {
+  it("shows when, what, who, counts and first entries", () => {
+    const record = sealRecord(auditBodyFixture({ actor: { user: "ops", host: "bastion", pod: "ta-123", namespace: "edge", trigger: "scheduled" } }), null);
+    expect(renderAuditLine(record)).toBe(
+      `#1  2026-11-26T18:00:00.000Z  applied   ops@bastion pod edge/ta-123 (scheduled)  +1/-1  +35.192.85.2/32, -104.154.113.151/32  run run-1`,
+    );
+  });
+});
