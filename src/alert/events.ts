@@ -49,9 +49,14 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
   const raised: Array<[AlertEventName, Severity, string, { add: string[]; remove: string[] }]> = [];
   if (result.exitCode === 1) raised.push(["failed", "critical", failureSummary(result), planned]);
   if (result.held) raised.push(["held", "warning", `change held, nothing applied anywhere: ${result.held.message}`, planned]);
-  if (result.unexpected.length > 0) {
+  const dropped = result.sources.flatMap((s) => (s.disagreements ?? []).filter((d) => !d.counted).map((d) => `${d.address} (${s.name}: only ${d.returnedBy.join(", ") || "no resolver"})`));
+  if (result.unexpected.length > 0 || dropped.length > 0) {
     const fate = result.held ? "held" : result.forced && !result.dryRun ? "applied with --force" : "seen";
-    raised.push(["unexpected", "warning", `${result.unexpected.length} new entries outside guards.expected (${fate}): ${first(result.unexpected)}`, planned]);
+    const parts = [
+      result.unexpected.length > 0 ? `${result.unexpected.length} new entries outside guards.expected (${fate}): ${first(result.unexpected)}` : "",
+      dropped.length > 0 ? `${dropped.length} addresses dropped for lack of resolver quorum: ${first(dropped)}` : "",
+    ].filter((p) => p !== "");
+    raised.push(["unexpected", "warning", parts.join("; "), planned]);
   }
   if (changedInstances.length > 0) {
     const parts = [...add.map((e) => `+${e}`), ...remove.map((e) => `-${e}`)];

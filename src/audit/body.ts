@@ -36,6 +36,7 @@ export function auditBody(event: AuditEvent, facts: RunFacts, context: AuditCont
       digest: s.digest ?? null,
       durationMs: s.durationMs,
       error: s.error ?? null,
+      ...(s.disagreements ? { disagreements: s.disagreements } : {}),
     })),
     desired: facts.desired,
     instances: facts.instances.map((i) => ({

@@ -1,3 +1,4 @@
+import type { Disagreement } from "../sources/types.js";
 import { canonicalJson, sha256 } from "./canonical.js";
 
 export const AUDIT_SCHEMA = 1;
@@ -34,7 +35,16 @@ export interface AuditBody {
   toolVersion: string;
   configDigest: string;
   forced: boolean;
-  sources: Array<{ name: string; type: string; status: string; count: number; digest: string | null; durationMs: number; error: string | null }>;
+  sources: Array<{
+    name: string;
+    type: string;
+    status: string;
+    count: number;
+    digest: string | null;
+    durationMs: number;
+    error: string | null;
+    disagreements?: Disagreement[];
+  }>;
   desired: { count: number; digest: string | null };
   instances: AuditInstance[];
   held: { guard: string; message: string } | null;

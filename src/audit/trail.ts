@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { mkdir, open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { AllowlistError } from "../errors.js";
+import { writeFileAtomic } from "../fsutil/atomic.js";
 import { acquireLock, type LockOptions } from "./lock.js";
 import { type AuditBody, type AuditHead, type AuditRecord, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
 
@@ -42,24 +43,6 @@ async function lastLine(path: string): Promise<string | undefined> {
     return text === "" ? undefined : text;
   } finally {
     await handle.close();
-  }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`;
-  const handle = await open(temp, "w", 0o640);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, path);
-  const dir = await open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
 
@@ -129,7 +112,7 @@ export class AuditTrail {
         } finally {
           await handle.close();
         }
-        await writeAtomically(this.headPath, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
+        await writeFileAtomic(this.headPath, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
       } catch (err) {
         throw this.wrap("E_AUDIT_WRITE", "cannot write", err);
       }

@@ -19,7 +19,6 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .configureOutput({ writeOut: (s) => void io.stdout(s), writeErr: (s) => io.stderr(s) });
 
   const globals = (command: Command) => command.optsWithGlobals() as GlobalOptions;
-  const commands = () => import("./commands.js");
 
   program
     .command("sync")
@@ -28,14 +27,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option("--detailed-exitcode", "exit 2 when a dry run finds changes pending", false)
     .option("--force", "set aside the threshold guards (maxAdditions, maxRemovals, expected) for this run", false)
     .action(async (options: { dryRun: boolean; detailedExitcode: boolean; force: boolean }, command: Command) => {
-      code = await (await commands()).syncCommand(globals(command), options, io);
+      code = await (await import("./commands/sync.js")).syncCommand(globals(command), options, io);
     });
 
   program
     .command("resolve")
     .description("print the desired set with provenance; no HAProxy access")
     .action(async (_options: unknown, command: Command) => {
-      code = await (await commands()).resolveCommand(globals(command), io);
+      code = await (await import("./commands/resolve.js")).resolveCommand(globals(command), io);
     });
 
   program
@@ -44,7 +43,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .command("check")
     .description("validate the config and print the effective config, secrets redacted")
     .action(async (_options: unknown, command: Command) => {
-      code = await (await commands()).configCheckCommand(globals(command), io);
+      code = await (await import("./commands/config-check.js")).configCheckCommand(globals(command), io);
     });
 
   const audit = program.command("audit").description("the tamper-evident audit trail");
@@ -56,13 +55,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return Number(text);
     }, 20)
     .action(async (options: { last: number }, command: Command) => {
-      code = await (await commands()).auditShowCommand(globals(command), options, io);
+      code = await (await import("./commands/audit.js")).auditShowCommand(globals(command), options, io);
     });
   audit
     .command("verify")
     .description("check the hash chain; exit 1 naming the first bad line")
     .action(async (_options: unknown, command: Command) => {
-      code = await (await commands()).auditVerifyCommand(globals(command), io);
+      code = await (await import("./commands/audit.js")).auditVerifyCommand(globals(command), io);
     });
 
   const overrideExits = (command: Command): void => {

@@ -42,14 +42,13 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
     if (first !== undefined) issues.push({ path: `sources[${i}].name`, message: `duplicate source name "${source.name}" (also sources[${first}])` });
     seen.set(source.name, i);
     if (source.type === "http") {
-      issues.push({ path: `sources[${i}].type`, message: 'type "http" is not supported by this version (supported: dns, static)' });
+      const usesKey = source.format === "json" || source.format === "github-meta";
+      if (source.format === "github-meta" && source.key === undefined) {
+        issues.push({ path: `sources[${i}].key`, message: "required for format github-meta (e.g. actions or hooks)" });
+      }
+      if (!usesKey && source.key !== undefined) issues.push({ path: `sources[${i}].key`, message: `not used by format ${source.format}` });
     }
     if (source.type === "dns") {
-      source.resolvers?.forEach((resolver, j) => {
-        if (resolver.startsWith("https://")) {
-          issues.push({ path: `sources[${i}].resolvers[${j}]`, message: "DNS over HTTPS is not supported by this version (use host[:port])" });
-        }
-      });
       const count = source.resolvers?.length;
       if (count !== undefined && source.quorum > count) {
         issues.push({ path: `sources[${i}].quorum`, message: `expected at most ${count} (the number of resolvers)` });
@@ -65,7 +64,7 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
   }
 }
 
-const NOT_YET_ENFORCED = ["guards.removeAfter", "haproxy.persist", "stateDir", "schedule", "metrics"];
+const NOT_YET_ENFORCED = ["guards.removeAfter", "haproxy.persist", "schedule", "metrics"];
 
 function present(document: unknown, path: string): boolean {
   let node: unknown = document;

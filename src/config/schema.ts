@@ -22,7 +22,7 @@ const hostname = z.string({ error: "expected a DNS name" }).regex(HOSTNAME, { er
 
 const resolver = z
   .string({ error: "expected host[:port] or https://…/dns-query" })
-  .refine((s) => s.startsWith("https://") || parseResolver(s) !== undefined, {
+  .refine((s) => parseResolver(s) !== undefined, {
     error: "expected an IP address with an optional port (127.0.0.1:5353, [::1]:53) or https://…/dns-query",
   });
 

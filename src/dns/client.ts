@@ -3,7 +3,8 @@ import { createSocket, type RemoteInfo } from "node:dgram";
 import { isIPv6, Socket } from "node:net";
 import * as packet from "dns-packet";
 import { DnsError } from "../errors.js";
-import type { ResolverAddress } from "./resolver.js";
+import { type Dispatcher, request } from "undici";
+import type { DohResolver, ResolverAddress, UdpResolver } from "./resolver.js";
 
 export type RecordType = "A" | "AAAA";
 
@@ -12,6 +13,8 @@ export interface DnsQueryOptions {
   /** Further attempts after a timeout; each uses a fresh random ID. */
   retries: number;
   requireDnssec: boolean;
+  /** HTTP dispatcher for DNS over HTTPS; undici's global one by default. */
+  dispatcher?: Dispatcher;
 }
 
 export interface DnsRecord {
@@ -26,7 +29,7 @@ export interface DnsAnswer {
   /** The CNAME chain followed, starting with the asked name. */
   chain: string[];
   authenticated: boolean;
-  transport: "udp" | "tcp";
+  transport: Transport;
 }
 
 const MAX_CNAME_DEPTH = 8;
@@ -50,9 +53,11 @@ interface Decoded {
   answers?: DecodedRecord[];
 }
 
+type Transport = "udp" | "tcp" | "doh";
+
 interface RawResponse {
   message: Decoded;
-  transport: "udp" | "tcp";
+  transport: Transport;
 }
 
 function sameName(a: string | undefined, b: string): boolean {
@@ -84,7 +89,7 @@ function matches(message: Decoded, id: number, name: string, type: RecordType): 
   );
 }
 
-function udpExchange(resolver: ResolverAddress, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
+function udpExchange(resolver: UdpResolver, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
   const id = randomInt(0, 65536);
   const query = encodeQuery(id, name, type, options.requireDnssec);
   return new Promise((resolve, reject) => {
@@ -112,7 +117,7 @@ function udpExchange(resolver: ResolverAddress, name: string, type: RecordType, 
   });
 }
 
-function tcpExchange(resolver: ResolverAddress, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded> {
+function tcpExchange(resolver: UdpResolver, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded> {
   const id = randomInt(0, 65536);
   const body = encodeQuery(id, name, type, options.requireDnssec);
   const length = Buffer.alloc(2);
@@ -154,8 +159,50 @@ function tcpExchange(resolver: ResolverAddress, name: string, type: RecordType, 
   });
 }
 
+const DNS_MESSAGE = "application/dns-message";
+
+/** RFC 8484: the wire-format query POSTed over HTTPS; the same answer checks as over UDP. */
+async function dohExchange(resolver: DohResolver, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
+  const id = randomInt(0, 65536);
+  const question = `${name}/${type}`;
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await request(resolver.url, {
+      method: "POST",
+      headers: { "content-type": DNS_MESSAGE, accept: DNS_MESSAGE },
+      body: encodeQuery(id, name, type, options.requireDnssec),
+      signal: AbortSignal.timeout(options.timeoutMs),
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    });
+  } catch (err) {
+    const kind = (err as Error).name;
+    if (kind === "TimeoutError" || kind === "AbortError") return "timeout";
+    throw new DnsError("E_DNS_NETWORK", resolver.label, question, `DNS over HTTPS: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  const body = Buffer.from(await response.body.arrayBuffer());
+  const contentType = String(response.headers["content-type"] ?? "");
+  if (response.statusCode !== 200 || !contentType.startsWith(DNS_MESSAGE)) {
+    throw new DnsError("E_DNS_DOH_HTTP", resolver.label, question, `DNS over HTTPS answered HTTP ${response.statusCode} (${contentType || "no content type"})`);
+  }
+  let message: Decoded;
+  try {
+    message = packet.decode(body) as Decoded;
+  } catch (err) {
+    throw new DnsError("E_DNS_MALFORMED", resolver.label, question, "malformed DNS over HTTPS answer", { cause: err });
+  }
+  if (!matches(message, id, name, type)) {
+    throw new DnsError("E_DNS_MISMATCH", resolver.label, question, "DNS over HTTPS answer does not match the question or ID");
+  }
+  return message;
+}
+
 async function exchange(resolver: ResolverAddress, name: string, type: RecordType, options: DnsQueryOptions): Promise<RawResponse> {
   for (let attempt = 0; attempt <= options.retries; attempt++) {
+    if (resolver.kind === "doh") {
+      const answer = await dohExchange(resolver, name, type, options);
+      if (answer === "timeout") continue;
+      return { message: answer, transport: "doh" };
+    }
     const answer = await udpExchange(resolver, name, type, options);
     if (answer === "timeout") continue;
     if (answer.flag_tc) return { message: await tcpExchange(resolver, name, type, options), transport: "tcp" };
@@ -185,11 +232,11 @@ export async function resolveRecords(resolver: ResolverAddress, name: string, ty
   const chain = [name];
   let current = name;
   let authenticated = true;
-  let transport: "udp" | "tcp" = "udp";
+  let transport: Transport = resolver.kind === "doh" ? "doh" : "udp";
   for (let query = 0; query <= MAX_CNAME_DEPTH; query++) {
     const question = `${current}/${type}`;
     const { message, transport: used } = await exchange(resolver, current, type, options);
-    if (used === "tcp") transport = "tcp";
+    if (used !== "udp") transport = used;
     checkRcode(message, resolver, question);
     if (!message.flag_ad) authenticated = false;
     if (options.requireDnssec && !message.flag_ad) {

@@ -1,14 +1,32 @@
 import { isIP } from "node:net";
 
-export interface ResolverAddress {
+export interface UdpResolver {
+  kind: "udp";
   host: string;
   port: number;
   /** As written in the config, used in provenance and messages. */
   label: string;
 }
 
-/** Parses `127.0.0.1`, `127.0.0.1:5353`, `::1` or `[::1]:53`. */
+/** DNS over HTTPS (RFC 8484). */
+export interface DohResolver {
+  kind: "doh";
+  url: string;
+  label: string;
+}
+
+export type ResolverAddress = UdpResolver | DohResolver;
+
+/** Parses `127.0.0.1`, `127.0.0.1:5353`, `::1`, `[::1]:53` or `https://host/dns-query`. */
 export function parseResolver(text: string): ResolverAddress | undefined {
+  if (text.startsWith("https://")) {
+    try {
+      const url = new URL(text);
+      return url.username || url.password ? undefined : { kind: "doh", url: url.toString(), label: text };
+    } catch {
+      return undefined;
+    }
+  }
   const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
   let host: string;
   let port = 53;
@@ -24,17 +42,17 @@ export function parseResolver(text: string): ResolverAddress | undefined {
     if (p !== undefined) port = Number(p);
   }
   if (isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  return { host, port, label: text };
+  return { kind: "udp", host, port, label: text };
 }
 
 /** The nameservers of a resolv.conf text, in order. */
-export function parseResolvConf(text: string): ResolverAddress[] {
-  const found: ResolverAddress[] = [];
+export function parseResolvConf(text: string): UdpResolver[] {
+  const found: UdpResolver[] = [];
   for (const line of text.split("\n")) {
     const match = /^\s*nameserver\s+(\S+)/.exec(line);
     const address = match?.[1]?.replace(/%.*$/, "");
     const parsed = address === undefined ? undefined : parseResolver(isIP(address) === 6 ? `[${address}]` : address);
-    if (parsed) found.push({ ...parsed, label: address as string });
+    if (parsed?.kind === "udp") found.push({ ...parsed, label: address as string });
   }
   return found;
 }

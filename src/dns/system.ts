@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { parseResolvConf, type ResolverAddress } from "./resolver.js";
+import { parseResolvConf, type UdpResolver } from "./resolver.js";
 
 /** The host's nameservers, as the default when a source names none. */
-export function systemResolvers(path = "/etc/resolv.conf"): ResolverAddress[] {
+export function systemResolvers(path = "/etc/resolv.conf"): UdpResolver[] {
   try {
     return parseResolvConf(readFileSync(path, "utf8"));
   } catch {

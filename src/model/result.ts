@@ -1,3 +1,5 @@
+import type { Disagreement } from "../sources/types.js";
+
 export type InstanceStatus = "planned" | "applied" | "in-sync" | "held" | "failed";
 
 export interface PendingRemoval {
@@ -30,6 +32,8 @@ export interface SourceStatus {
   /** Digest of the raw values the source returned. */
   digest?: string;
   durationMs: number;
+  /** Addresses the resolvers did not agree on (dns sources with several resolvers). */
+  disagreements?: Disagreement[];
   error?: string;
   errorCode?: string;
 }

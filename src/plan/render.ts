@@ -1,4 +1,4 @@
-import type { InstanceResult, RunResult } from "../model/result.js";
+import type { InstanceResult, RunResult, SourceStatus } from "../model/result.js";
 import type { DesiredSet } from "../sources/desired.js";
 
 const LIST_LIMIT = 50;
@@ -53,13 +53,13 @@ export function renderRunText(result: RunResult): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** The desired set with where each entry came from. */
-export function renderDesiredText(desired: DesiredSet): string {
+/** The desired set with where each entry came from, and what the resolvers disagreed on. */
+export function renderDesiredText(desired: DesiredSet, sources: SourceStatus[] = []): string {
   const lines = [`${desired.entries.length} entries (${shortDigest(desired.digest)})`];
   for (const entry of desired.entries) {
     const origins = entry.provenance.map((p) => {
       const where = p.hostname ? ` ${p.hostname}` : "";
-      const via = p.resolvers?.length ? ` @${p.resolvers.join(",")}` : "";
+      const via = p.resolvers?.length ? ` @${p.resolvers.join(",")}` : p.url ? ` ${p.url}` : "";
       const ttl = p.ttl !== undefined ? ` ttl=${p.ttl}` : "";
       return `${p.source}${where}${via}${ttl}`;
     });
@@ -67,6 +67,12 @@ export function renderDesiredText(desired: DesiredSet): string {
   }
   for (const e of desired.excluded) lines.push(`  excluded ${e.entry} by ${e.by}`);
   for (const r of desired.rejected) lines.push(`  REJECTED ${JSON.stringify(r.value)} from ${r.source}: ${r.reason}`);
+  for (const source of sources) {
+    for (const d of source.disagreements ?? []) {
+      const fate = d.counted ? "kept" : "DROPPED (below the quorum)";
+      lines.push(`  disagreement ${d.address} (${d.hostname}, ${source.name}): returned by ${d.returnedBy.join(", ")}; missing from ${d.missingFrom.join(", ")}; ${fate}`);
+    }
+  }
   return `${lines.join("\n")}\n`;
 }
 

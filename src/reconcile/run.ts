@@ -55,7 +55,10 @@ interface Planned {
   plan: InstancePlan;
 }
 
-type Resolution = { ok: true; desired: DesiredSet; sources: SourceStatus[] } | { ok: false; error: AllowlistError; sources: SourceStatus[] };
+type Resolution =
+  | { ok: true; desired: DesiredSet; sources: SourceStatus[] }
+  /** `desired` is present when every source answered but some values were refused. */
+  | { ok: false; error: AllowlistError; sources: SourceStatus[]; desired?: DesiredSet };
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -75,7 +78,15 @@ export async function resolveDesired(config: Config, sources: Source[], now: () 
   );
   const statuses: SourceStatus[] = outcomes.map(({ source, result, error, durationMs }) =>
     result
-      ? { name: source.name, type: source.type, status: "ok", count: result.entries.length, digest: digestOf(result.entries.map((e) => e.value)), durationMs }
+      ? {
+          name: source.name,
+          type: source.type,
+          status: "ok",
+          count: result.entries.length,
+          digest: digestOf(result.entries.map((e) => e.value)),
+          durationMs,
+          ...(result.disagreements ? { disagreements: result.disagreements } : {}),
+        }
       : { name: source.name, type: source.type, status: "failed", count: 0, durationMs, error: message(error), errorCode: errorCode(error) },
   );
   const failed = outcomes.filter((o) => o.error !== undefined);
@@ -93,6 +104,7 @@ export async function resolveDesired(config: Config, sources: Source[], now: () 
     return {
       ok: false,
       sources: statuses,
+      desired,
       error: new AllowlistError("E_DESIRED_REJECTED", `rejected ${desired.rejected.length} value(s), nothing changed: ${shown.join("; ")}${more}`),
     };
   }
@@ -233,6 +245,14 @@ async function reconcile(
   }
   const { desired } = resolution;
   const desiredTexts = desired.entries.map((e) => e.cidr.text);
+  for (const source of resolution.sources) {
+    for (const d of source.disagreements ?? []) {
+      log.warn(
+        { source: source.name, address: d.address, hostname: d.hostname, returnedBy: d.returnedBy, missingFrom: d.missingFrom, counted: d.counted },
+        `resolvers disagree on ${d.address} (${d.hostname}): ${d.counted ? "kept" : "dropped, below the quorum"}`,
+      );
+    }
+  }
   log.info({ desired: desiredTexts.length, digest: desired.digest, excluded: desired.excluded.length }, "desired set resolved");
 
   const planned: Planned[] = [];

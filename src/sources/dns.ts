@@ -1,11 +1,14 @@
+import type { Dispatcher } from "undici";
 import type { DnsSourceConfig } from "../config/schema.js";
 import { type DnsQueryOptions, type RecordType, resolveRecords } from "../dns/client.js";
 import { parseResolver, type ResolverAddress } from "../dns/resolver.js";
 import { systemResolvers } from "../dns/system.js";
 import { DnsError, SourceError } from "../errors.js";
-import type { RawEntry, Source, SourceResult } from "./types.js";
+import type { Disagreement, RawEntry, Source, SourceResult } from "./types.js";
 
 export interface DnsSourceOptions {
+  /** For DNS over HTTPS resolvers. */
+  dispatcher?: Dispatcher;
   /** Used when the config names no resolvers; defaults to /etc/resolv.conf. */
   defaultResolvers?: () => ResolverAddress[];
   now?: () => number;
@@ -13,6 +16,7 @@ export interface DnsSourceOptions {
 
 interface Sighting {
   hostname: string;
+  address: string;
   resolvers: Set<string>;
   ttl: number;
 }
@@ -40,7 +44,12 @@ export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {
   const resolvers = config.resolvers
     ? config.resolvers.map((text) => parseResolver(text) as ResolverAddress)
     : (options.defaultResolvers ?? systemResolvers)();
-  const queryOptions: DnsQueryOptions = { timeoutMs: config.timeoutMs, retries: config.retries, requireDnssec: config.requireDnssec };
+  const queryOptions: DnsQueryOptions = {
+    timeoutMs: config.timeoutMs,
+    retries: config.retries,
+    requireDnssec: config.requireDnssec,
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+  };
 
   return {
     name: config.name,
@@ -68,30 +77,36 @@ export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {
         if (outcome.status !== "fulfilled") return;
         const label = (resolvers[i] as ResolverAddress).label;
         for (const { hostname, address, ttl } of outcome.value) {
-          const key = `${hostname}\u0000${address}`;
-          const seen = sightings.get(key) ?? { hostname, resolvers: new Set<string>(), ttl };
+          const key = `${hostname} ${address}`;
+          const seen = sightings.get(key) ?? { hostname, address, resolvers: new Set<string>(), ttl };
           seen.resolvers.add(label);
           seen.ttl = Math.min(seen.ttl, ttl);
           sightings.set(key, seen);
         }
       });
-      const perAddress = new Map<string, Set<string>>();
-      for (const [key, seen] of sightings) {
-        const address = key.split("\u0000")[1] as string;
-        const all = perAddress.get(address) ?? new Set<string>();
-        seen.resolvers.forEach((r) => all.add(r));
-        perAddress.set(address, all);
-      }
+      const labels = resolvers.map((r) => r.label);
       const entries: RawEntry[] = [];
-      for (const [key, seen] of sightings) {
-        const address = key.split("\u0000")[1] as string;
-        if ((perAddress.get(address)?.size ?? 0) < config.quorum) continue;
-        entries.push({
-          value: address,
-          provenance: { source: config.name, hostname: seen.hostname, resolvers: [...seen.resolvers].sort(), ttl: seen.ttl },
-        });
+      const disagreements: Disagreement[] = [];
+      for (const seen of sightings.values()) {
+        const returnedBy = labels.filter((l) => seen.resolvers.has(l));
+        const counted = returnedBy.length >= config.quorum;
+        if (returnedBy.length < labels.length) {
+          disagreements.push({ address: seen.address, hostname: seen.hostname, returnedBy, missingFrom: labels.filter((l) => !seen.resolvers.has(l)), counted });
+        }
+        if (counted) {
+          entries.push({ value: seen.address, provenance: { source: config.name, hostname: seen.hostname, resolvers: returnedBy, ttl: seen.ttl } });
+        }
       }
-      return { name: config.name, type: "dns", entries, durationMs: now() - started };
+      // A name whose every address fell below the quorum would otherwise vanish and be removed.
+      const starved = config.names.filter((name) => !entries.some((e) => e.provenance.hostname === name));
+      if (starved.length > 0) {
+        throw new SourceError(
+          "E_SOURCE_DNS_QUORUM",
+          config.name,
+          `no address of ${starved.join(", ")} was returned by ${config.quorum} resolvers (the quorum); the resolvers disagree`,
+        );
+      }
+      return { name: config.name, type: "dns", entries, durationMs: now() - started, ...(disagreements.length > 0 ? { disagreements } : {}) };
     },
   };
 }

@@ -1,18 +1,29 @@
-import type { SourceConfig } from "../config/schema.js";
+import type { Dispatcher } from "undici";
+import { stateDirOf } from "../config/paths.js";
+import type { Config, SourceConfig } from "../config/schema.js";
 import { type DnsSourceOptions, dnsSource } from "./dns.js";
+import { httpSource } from "./http.js";
 import { staticSource } from "./static.js";
 import type { Source } from "./types.js";
 
-export type SourceOptions = DnsSourceOptions;
+export interface SourceOptions extends DnsSourceOptions {
+  /** Where feed caches live. */
+  stateDir: string;
+  dispatcher?: Dispatcher;
+}
 
-export function buildSource(config: SourceConfig, options: SourceOptions = {}): Source {
+export function buildSource(config: SourceConfig, options: SourceOptions): Source {
   switch (config.type) {
     case "dns":
       return dnsSource(config, options);
     case "static":
       return staticSource(config);
     case "http":
-      // parseConfig refuses http sources until the feed fetcher exists.
-      throw new Error(`source ${config.name}: type http is not supported by this version`);
+      return httpSource(config, options);
   }
+}
+
+/** Every configured source, with the real defaults unless tests give other seams. */
+export function buildSources(config: Config, options: Partial<SourceOptions> = {}): Source[] {
+  return config.sources.map((source) => buildSource(source, { stateDir: stateDirOf(config), ...options }));
 }

@@ -84,7 +84,7 @@ describe("DNS client against a scripted server", () => {
     const sniffer = createSocket("udp4");
     await new Promise<void>((r) => sniffer.bind(0, "127.0.0.1", () => r()));
     sniffer.on("message", (data: Buffer) => ids.add(packet.decode(data).id ?? -1));
-    const fake = { host: "127.0.0.1", port: sniffer.address().port, label: "sniffer" };
+    const fake = { kind: "udp" as const, host: "127.0.0.1", port: sniffer.address().port, label: "sniffer" };
     await Promise.allSettled(Array.from({ length: 8 }, () => resolveRecords(fake, "x.test", "A", { ...OPTIONS, timeoutMs: 100, retries: 0 })));
     sniffer.close();
     expect(ids.size).toBeGreaterThan(4);

@@ -3,7 +3,7 @@ import type { Config } from "../../src/config/schema.js";
 import { HaproxyInstance } from "../../src/haproxy/runtime.js";
 import type { RunResult } from "../../src/model/result.js";
 import { runOnce } from "../../src/reconcile/run.js";
-import { buildSource } from "../../src/sources/index.js";
+import { buildSources } from "../../src/sources/index.js";
 import { AuditTrail } from "../../src/audit/trail.js";
 import type { AuditContext } from "../../src/audit/body.js";
 
@@ -20,7 +20,7 @@ export function syncOnce(config: Config, options: { dryRun?: boolean; detailedEx
     {
       logger: pino({ level: "silent" }),
       audit: { trail: new AuditTrail(config.audit.path), context: TEST_AUDIT_CONTEXT },
-      sources: config.sources.map((s) => buildSource(s)),
+      sources: buildSources(config),
       connect: (target) => HaproxyInstance.connect(target, { timeoutMs: config.haproxy.timeoutMs }),
     },
     { dryRun: options.dryRun ?? false, detailedExitcode: options.detailedExitcode ?? false },

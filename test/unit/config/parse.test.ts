@@ -58,7 +58,11 @@ describe("parseConfig", () => {
     ["a bad duration", `${MINIMAL}guards:\n  removeAfter: soon\n`, "guards.removeAfter", "duration"],
     ["a wrong type", `${MINIMAL}guards:\n  allowReserved: "yes"\n`, "guards.allowReserved", "true or false"],
     ["duplicate source names", MINIMAL.replace("haproxy:", "  - name: travis-dns\n    type: static\n    entries: [34.66.25.221]\nhaproxy:"), "sources[1].name", "duplicate"],
-    ["an http source (not in this version)", MINIMAL.replace("haproxy:", "  - name: feed\n    type: http\n    url: https://example.invalid/a.json\n    format: dnsjson\nhaproxy:"), "sources[1].type", "not supported"],
+    ["github-meta without a key", MINIMAL.replace("haproxy:", "  - name: feed\n    type: http\n    url: https://example.invalid/meta\n    format: github-meta\nhaproxy:"), "sources[1].key", "required for format github-meta"],
+    ["a key the format does not use", MINIMAL.replace("haproxy:", "  - name: feed\n    type: http\n    url: https://example.invalid/a.txt\n    format: lines\n    key: x\nhaproxy:"), "sources[1].key", "not used by format lines"],
+    ["an unknown feed format", MINIMAL.replace("haproxy:", "  - name: feed\n    type: http\n    url: https://example.invalid/a.txt\n    format: csv\nhaproxy:"), "sources[1].format", "expected one of dnsjson, github-meta, lines, json"],
+    ["a feed URL that is not http(s)", MINIMAL.replace("haproxy:", "  - name: feed\n    type: http\n    url: ftp://example.invalid/a.txt\n    format: lines\nhaproxy:"), "sources[1].url", "http:// or https://"],
+    ["a DoH resolver over plain http", MINIMAL.replace("127.0.0.1:5353", "http://127.0.0.1/dns-query"), "sources[0].resolvers[0]", "IP address"],
     ["a duplicate socket", MINIMAL.replace('["unix:///run/haproxy/admin.sock"]', '["unix:///run/haproxy/admin.sock", "unix:///run/haproxy/admin.sock"]'), "haproxy.sockets[1]", "duplicate of haproxy.sockets[0]"],
     ["a missing env var", MINIMAL.replace("127.0.0.1:5353", "${RESOLVER}"), "sources[0].resolvers[0]", "RESOLVER is not set"],
   ])("names the key for %s", (_label, text, path, message) => {

@@ -1,0 +1,20 @@
+import { EXIT } from "../../model/result.js";
+import { desiredJson, renderDesiredText } from "../../plan/render.js";
+import { resolveDesired } from "../../reconcile/run.js";
+import { buildSources } from "../../sources/index.js";
+import { type GlobalOptions, type Io, loadContext } from "../context.js";
+
+export async function resolveCommand(global: GlobalOptions, io: Io): Promise<number> {
+  const { config, logger } = await loadContext(global, io);
+  const resolution = await resolveDesired(config, buildSources(config), () => new Date());
+  const error = resolution.ok ? null : { code: resolution.error.code, message: resolution.error.message };
+  if (!resolution.ok) logger.error({ err: resolution.error }, "desired set unavailable");
+  if (global.output === "json") {
+    const desired = resolution.desired ? desiredJson(resolution.desired) : { version: 1 };
+    await io.stdout(`${JSON.stringify({ ...desired, sources: resolution.sources, error }, null, 2)}\n`);
+  } else {
+    if (resolution.desired) await io.stdout(renderDesiredText(resolution.desired, resolution.sources));
+    if (error) io.stderr(`travis-allowlist: ${error.message}\n`);
+  }
+  return resolution.ok ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,65 @@
+import { AllowlistError } from "../errors.js";
+
+export type FeedFormat = "dnsjson" | "github-meta" | "lines" | "json";
+
+export class FeedError extends AllowlistError {}
+
+export const JSON_FORMATS: ReadonlySet<FeedFormat> = new Set(["dnsjson", "github-meta", "json"]);
+
+function looksLikeHtml(body: string): boolean {
+  return /^\s*<(!doctype|html|head|body|\?xml|!--)/i.test(body);
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    throw new FeedError("E_SOURCE_HTTP_PARSE", `not valid JSON (${(err as Error).message.slice(0, 80)}); truncated or not a feed`);
+  }
+}
+
+function stringList(value: unknown, where: string): string[] {
+  if (!Array.isArray(value)) throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected a list at ${where}, got ${value === null ? "null" : typeof value}`);
+  const bad = value.find((v) => typeof v !== "string");
+  if (bad !== undefined) throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected strings at ${where}, got ${JSON.stringify(bad)?.slice(0, 60)}`);
+  return value as string[];
+}
+
+function field(document: unknown, key: string, where: string): unknown {
+  if (document === null || typeof document !== "object" || Array.isArray(document)) {
+    throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected an object at ${where}`);
+  }
+  if (!(key in document)) throw new FeedError("E_SOURCE_HTTP_SHAPE", `no "${key}" in ${where} (keys: ${Object.keys(document).slice(0, 10).join(", ")})`);
+  return (document as Record<string, unknown>)[key];
+}
+
+/**
+ * Values from a feed body, before any address validation. Pure. An empty
+ * list is an error: the published mirrors answer 200 with an empty list when
+ * they fail, and an empty answer must never remove anything.
+ */
+export function parseFeed(format: FeedFormat, body: string, key?: string): string[] {
+  if (looksLikeHtml(body)) throw new FeedError("E_SOURCE_HTTP_HTML", "got an HTML page, not a feed");
+  let values: string[];
+  switch (format) {
+    case "dnsjson":
+      values = stringList(field(field(parseJson(body), "results", "the document"), "records", "results"), "results.records");
+      break;
+    case "github-meta":
+      values = stringList(field(parseJson(body), key as string, "the document"), key as string);
+      break;
+    case "json": {
+      const document = parseJson(body);
+      values = key === undefined ? stringList(document, "the top level") : stringList(field(document, key, "the document"), key);
+      break;
+    }
+    case "lines":
+      values = body
+        .split("\n")
+        .map((line) => line.replace(/#.*$/, "").trim())
+        .filter((line) => line !== "");
+      break;
+  }
+  if (values.length === 0) throw new FeedError("E_SOURCE_HTTP_EMPTY", "the feed lists no address (an empty answer is never trusted)");
+  return values;
+}

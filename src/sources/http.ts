@@ -1,0 +1,135 @@
+import { Agent, type Dispatcher, interceptors, request } from "undici";
+import type { Config } from "../config/schema.js";
+import { redactUrl } from "../config/redact.js";
+import { SourceError } from "../errors.js";
+import { parseCidr } from "../model/cidr.js";
+import { FeedCache } from "./http-cache.js";
+import { FeedError, JSON_FORMATS, parseFeed } from "./formats.js";
+import type { Source, SourceResult } from "./types.js";
+
+type HttpSourceConfig = Extract<Config["sources"][number], { type: "http" }>;
+
+export interface HttpSourceOptions {
+  stateDir: string;
+  /** Undici dispatcher (tests point it at loopback or give it a CA); redirects are followed on top of it. */
+  dispatcher?: Dispatcher;
+  maxRedirections?: number;
+  now?: () => number;
+}
+
+const DEFAULT_MAX_REDIRECTIONS = 3;
+
+function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Reads at most `limit` bytes; a larger body is an error, never silently cut. */
+async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string | "too-large"> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      body.destroy();
+      return "too-large";
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions): Source {
+  const now = options.now ?? Date.now;
+  const shownUrl = redactUrl(config.url);
+  const cache = new FeedCache(options.stateDir);
+  const base = options.dispatcher ?? new Agent({ connectTimeout: config.timeoutMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
+  const dispatcher = base.compose(interceptors.redirect({ maxRedirections: options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS }));
+  const fail = (code: string, message: string, cause?: unknown) => new SourceError(code, config.name, `${shownUrl}: ${message}`, { cause });
+
+  async function fetchBody(): Promise<string> {
+    const cached = await cache.get(config.url);
+    const conditional: Record<string, string> = {};
+    if (cached?.etag) conditional["if-none-match"] = cached.etag;
+    if (cached?.lastModified) conditional["if-modified-since"] = cached.lastModified;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(config.url, {
+        method: "GET",
+        headers: { accept: JSON_FORMATS.has(config.format) ? "application/json" : "text/plain", "user-agent": "travis-allowlist", ...conditional },
+        signal: AbortSignal.timeout(config.timeoutMs),
+        dispatcher,
+      });
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name === "TimeoutError" || name === "AbortError") throw fail("E_SOURCE_HTTP_TIMEOUT", `no answer within ${config.timeoutMs} ms`, err);
+      throw fail("E_SOURCE_HTTP_NETWORK", `request failed (${(err as NodeJS.ErrnoException).code ?? name})`, err);
+    }
+    if (response.statusCode === 304) {
+      await response.body.dump();
+      if (!cached) throw fail("E_SOURCE_HTTP_STATUS", "HTTP 304 but no cached copy to reuse");
+      return cached.body;
+    }
+    if (response.statusCode >= 300 && response.statusCode < 400) {
+      await response.body.dump();
+      throw fail("E_SOURCE_HTTP_REDIRECT", `HTTP ${response.statusCode}: more than ${options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS} redirects`);
+    }
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      throw fail("E_SOURCE_HTTP_STATUS", `HTTP ${response.statusCode}, expected 200`);
+    }
+    const contentType = header(response.headers, "content-type") ?? "";
+    if (/text\/html/i.test(contentType)) {
+      await response.body.dump();
+      throw fail("E_SOURCE_HTTP_HTML", `got an HTML page (${contentType}), not a feed`);
+    }
+    if (JSON_FORMATS.has(config.format) && !/^application\/([a-z.+-]*\+)?json/i.test(contentType)) {
+      await response.body.dump();
+      throw fail("E_SOURCE_HTTP_CONTENT_TYPE", `content type ${contentType || "(none)"}, expected application/json for format ${config.format}`);
+    }
+    let body: string | "too-large";
+    try {
+      body = await readLimited(response.body, config.maxBytes);
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name === "TimeoutError" || name === "AbortError" || (err as NodeJS.ErrnoException).code === "UND_ERR_BODY_TIMEOUT") {
+        throw fail("E_SOURCE_HTTP_TIMEOUT", `body not complete within ${config.timeoutMs} ms`, err);
+      }
+      throw fail("E_SOURCE_HTTP_TRUNCATED", `the body was cut off (${(err as NodeJS.ErrnoException).code ?? name})`, err);
+    }
+    if (body === "too-large") throw fail("E_SOURCE_HTTP_TOO_LARGE", `body larger than ${config.maxBytes} bytes`);
+    const etag = header(response.headers, "etag");
+    const lastModified = header(response.headers, "last-modified");
+    if (etag || lastModified) {
+      await cache.put(config.url, { body, savedAt: new Date(now()).toISOString(), ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) });
+    }
+    return body;
+  }
+
+  return {
+    name: config.name,
+    type: "http",
+    async fetch(): Promise<SourceResult> {
+      const started = now();
+      const body = await fetchBody();
+      let values: string[];
+      try {
+        values = parseFeed(config.format, body, config.key);
+      } catch (err) {
+        if (err instanceof FeedError) throw fail(err.code, err.message, err);
+        throw err;
+      }
+      const bad = values.find((v) => !parseCidr(v).ok);
+      if (bad !== undefined) {
+        const reason = (parseCidr(bad) as { reason: string }).reason;
+        throw fail("E_SOURCE_HTTP_BAD_ENTRY", `${JSON.stringify(bad.slice(0, 80))} is not an address or CIDR (${reason}); the whole feed is refused`);
+      }
+      return {
+        name: config.name,
+        type: "http",
+        entries: values.map((value) => ({ value, provenance: { source: config.name, url: shownUrl } })),
+        durationMs: now() - started,
+      };
+    },
+  };
+}
