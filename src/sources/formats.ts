@@ -55,7 +55,7 @@ export function parseFeed(format: FeedFormat, body: string, key?: string): strin
     }
     case "lines":
       values = body
-        .split("\n")
+        .split(/\r?\n/)
         .map((line) => line.replace(/#.*$/, "").trim())
         .filter((line) => line !== "");
       break;

@@ -63,6 +63,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     } catch (err) {
       const name = (err as Error).name;
       if (name === "TimeoutError" || name === "AbortError") throw fail("E_SOURCE_HTTP_TIMEOUT", `no answer within ${config.timeoutMs} ms`, err);
+      if (/redirect/i.test((err as Error).message)) throw fail("E_SOURCE_HTTP_REDIRECT", "a redirect loop or too many redirects", err);
       throw fail("E_SOURCE_HTTP_NETWORK", `request failed (${(err as NodeJS.ErrnoException).code ?? name})`, err);
     }
     if (response.statusCode === 304) {
@@ -72,7 +73,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     }
     if (response.statusCode >= 300 && response.statusCode < 400) {
       await response.body.dump();
-      throw fail("E_SOURCE_HTTP_REDIRECT", `HTTP ${response.statusCode}: more than ${options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS} redirects`);
+      throw fail("E_SOURCE_HTTP_REDIRECT", `HTTP ${response.statusCode}: too many redirects (more than ${options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS})`);
     }
     if (response.statusCode !== 200) {
       await response.body.dump();

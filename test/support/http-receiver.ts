@@ -12,6 +12,9 @@ export interface ReceivedRequest {
 /** What to do with each request, in turn; the last one repeats. `hang` never answers. */
 export type Reply = number | "hang";
 
+/** Full control over a response, for feed servers; return false to fall back to `replies`. */
+export type Handler = (request: ReceivedRequest, res: ServerResponse) => boolean | undefined | void;
+
 export interface HttpReceiver {
   url: string;
   requests: ReceivedRequest[];
@@ -20,7 +23,7 @@ export interface HttpReceiver {
 }
 
 /** A real node:http server on loopback that records every request it gets. */
-export async function startReceiver(replies: Reply[] = [200]): Promise<HttpReceiver> {
+export async function startReceiver(replies: Reply[] = [200], handler?: Handler): Promise<HttpReceiver> {
   const requests: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
@@ -36,7 +39,9 @@ export async function startReceiver(replies: Reply[] = [200]): Promise<HttpRecei
       } catch {
         json = undefined;
       }
-      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, json });
+      const received = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, json };
+      requests.push(received);
+      if (handler && handler(received, res) !== false) return;
       const reply = receiver.replies[Math.min(requests.length - 1, receiver.replies.length - 1)] ?? 200;
       if (reply === "hang") {
         hanging.add(res);

@@ -1,0 +1,110 @@
+import { Agent } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dnsSource } from "../../src/sources/dns.js";
+import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
+import { type RunningDohServer, startDohServer } from "../support/doh-server.js";
+import { loopbackCertificate } from "../support/tls.js";
+
+const NAME = "nat.travisci.net";
+let a: RunningDnsServer;
+let b: RunningDnsServer;
+let c: RunningDnsServer;
+let validating: RunningDnsServer;
+let doh: RunningDohServer;
+const trusting = new Agent({ connect: { ca: loopbackCertificate().cert } });
+
+beforeAll(async () => {
+  a = await startDnsServer({ zones: { [NAME]: { A: ["34.66.25.221", "35.188.1.99", "35.192.85.2"] }, "other.test": { A: ["104.154.120.187"] } } });
+  b = await startDnsServer({ zones: { [NAME]: { A: ["34.66.25.221", "35.188.1.99"] }, "other.test": { A: ["104.154.120.187"] } } });
+  c = await startDnsServer({ zones: { [NAME]: { A: ["34.66.25.221", "35.192.85.2", "6.6.6.6"] }, "other.test": { A: ["104.154.120.187"] } } });
+  validating = await startDnsServer({ authenticated: true, zones: { [NAME]: { A: ["34.66.25.221"] } } });
+  doh = await startDohServer({ address: a.address, port: a.port });
+});
+afterAll(async () => {
+  await Promise.all([a.stop(), b.stop(), c.stop(), validating.stop(), doh.stop()]);
+  await trusting.close();
+});
+
+function source(resolvers: string[], extra: { quorum?: number; requireDnssec?: boolean; names?: string[] } = {}) {
+  return dnsSource(
+    { name: "travis-dns", type: "dns", names: extra.names ?? [NAME], resolvers, quorum: extra.quorum ?? 1, timeoutMs: 300, retries: 0, requireDnssec: extra.requireDnssec ?? false },
+    { dispatcher: trusting },
+  );
+}
+
+const addresses = (r: { entries: Array<{ value: string }> }) => r.entries.map((e) => e.value).sort();
+
+describe("DNS over HTTPS", () => {
+  it("resolves through an RFC 8484 endpoint with the same answer checks", async () => {
+    const result = await source([doh.url]).fetch();
+    expect(addresses(result)).toEqual(["34.66.25.221", "35.188.1.99", "35.192.85.2"]);
+    expect(result.entries[0]?.provenance.resolvers).toEqual([doh.url]);
+    expect(doh.requests).toBeGreaterThanOrEqual(2);
+  });
+
+  it("fails the source when the endpoint answers an HTTP error", async () => {
+    doh.failWith = 500;
+    try {
+      await expect(source([doh.url]).fetch()).rejects.toMatchObject({ code: "E_SOURCE_DNS_DOH_HTTP", message: expect.stringContaining("HTTP 500") });
+    } finally {
+      doh.failWith = null;
+    }
+  });
+
+  it("counts towards a quorum with UDP resolvers", async () => {
+    const result = await source([doh.url, b.resolver], { quorum: 2 }).fetch();
+    expect(addresses(result)).toEqual(["34.66.25.221", "35.188.1.99"]);
+  });
+});
+
+describe("resolver quorum", () => {
+  it("keeps addresses at least `quorum` resolvers return and reports the disagreement", async () => {
+    const result = await source([a.resolver, b.resolver, c.resolver], { quorum: 2 }).fetch();
+    expect(addresses(result)).toEqual(["34.66.25.221", "35.188.1.99", "35.192.85.2"]);
+    const byAddress = Object.fromEntries((result.disagreements ?? []).map((d) => [d.address, d]));
+    expect(byAddress["6.6.6.6"]).toEqual({ address: "6.6.6.6", hostname: NAME, returnedBy: [c.resolver], missingFrom: [a.resolver, b.resolver], counted: false });
+    expect(byAddress["35.188.1.99"]).toMatchObject({ returnedBy: [a.resolver, b.resolver], missingFrom: [c.resolver], counted: true });
+    expect(byAddress["34.66.25.221"]).toBeUndefined();
+    const kept = result.entries.find((e) => e.value === "35.192.85.2");
+    expect(kept?.provenance.resolvers).toEqual([a.resolver, c.resolver]);
+  });
+
+  it("a failed resolver counts as not agreeing", async () => {
+    const dead = "127.0.0.1:1";
+    const result = await source([a.resolver, b.resolver, dead], { quorum: 2 }).fetch();
+    expect(addresses(result)).toEqual(["34.66.25.221", "35.188.1.99"]);
+    expect(result.disagreements?.find((d) => d.address === "34.66.25.221")?.missingFrom).toEqual([dead]);
+  });
+
+  it("fails when fewer than `quorum` resolvers answer", async () => {
+    await expect(source([a.resolver, "127.0.0.1:1", "127.0.0.1:2"], { quorum: 2 }).fetch()).rejects.toMatchObject({
+      code: expect.stringMatching(/^E_SOURCE_DNS_/),
+      message: expect.stringContaining("1 of 3 resolvers answered, quorum is 2"),
+    });
+  });
+
+  it("fails when a name has no address that meets the quorum, rather than dropping the name", async () => {
+    const x = await startDnsServer({ zones: { [NAME]: { A: ["34.66.25.221"] }, "other.test": { A: ["104.1.1.1"] } } });
+    try {
+      await expect(source([x.resolver, b.resolver], { quorum: 2, names: [NAME, "other.test"] }).fetch()).rejects.toMatchObject({
+        code: "E_SOURCE_DNS_QUORUM",
+        message: expect.stringContaining("other.test"),
+      });
+    } finally {
+      await x.stop();
+    }
+  });
+});
+
+describe("requireDnssec", () => {
+  it("accepts answers from a validating resolver (AD set)", async () => {
+    expect(addresses(await source([validating.resolver], { requireDnssec: true }).fetch())).toEqual(["34.66.25.221"]);
+  });
+
+  it("refuses a resolver that does not set AD, saying so", async () => {
+    await expect(source([b.resolver], { requireDnssec: true }).fetch()).rejects.toMatchObject({
+      code: "E_SOURCE_DNS_INSECURE",
+      message: expect.stringContaining("AD bit not set"),
+    });
+  });
+});

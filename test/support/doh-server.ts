@@ -1,0 +1,60 @@
+import { createSocket } from "node:dgram";
+import { createServer, type Server } from "node:https";
+import type { Socket } from "node:net";
+import { loopbackCertificate } from "./tls.js";
+
+export interface RunningDohServer {
+  url: string;
+  /** HTTP status to answer with instead of relaying (e.g. 500); null relays. */
+  failWith: number | null;
+  requests: number;
+  stop(): Promise<void>;
+}
+
+/** An RFC 8484 endpoint over HTTPS on loopback that relays each query to a UDP DNS server. */
+export async function startDohServer(upstream: { address: string; port: number }): Promise<RunningDohServer> {
+  const { key, cert } = loopbackCertificate();
+  const sockets = new Set<Socket>();
+  const state = { failWith: null as number | null, requests: 0 };
+  const server: Server = createServer({ key, cert }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      state.requests++;
+      if (state.failWith !== null || req.method !== "POST" || req.headers["content-type"] !== "application/dns-message") {
+        res.writeHead(state.failWith ?? 415, { "content-type": "text/plain" });
+        res.end("no");
+        return;
+      }
+      const udp = createSocket("udp4");
+      udp.once("message", (answer: Buffer) => {
+        udp.close();
+        res.writeHead(200, { "content-type": "application/dns-message", "content-length": String(answer.length) });
+        res.end(answer);
+      });
+      udp.send(Buffer.concat(chunks), upstream.port, upstream.address);
+    });
+  });
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `https://127.0.0.1:${port}/dns-query`,
+    get failWith() {
+      return state.failWith;
+    },
+    set failWith(value: number | null) {
+      state.failWith = value;
+    },
+    get requests() {
+      return state.requests;
+    },
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { parseFeed } from "../../../src/sources/formats.js";
+
+const DNSJSON = JSON.stringify({ results: { name: "nat.travisci.net", type: "A", records: ["34.66.25.221", "35.188.1.99"] } });
+const META = JSON.stringify({ verifiable_password_authentication: false, hooks: ["192.30.252.0/22"], actions: ["4.148.0.0/16", "2a01:111:f403::/48"] });
+
+describe("parseFeed", () => {
+  it.each([
+    ["dnsjson", DNSJSON, undefined, ["34.66.25.221", "35.188.1.99"]],
+    ["github-meta", META, "actions", ["4.148.0.0/16", "2a01:111:f403::/48"]],
+    ["github-meta", META, "hooks", ["192.30.252.0/22"]],
+    ["lines", "# Travis NAT\n34.66.25.221\n\n35.188.1.99  # us-central1\r\n", undefined, ["34.66.25.221", "35.188.1.99"]],
+    ["json", '["34.66.25.221/32"]', undefined, ["34.66.25.221/32"]],
+    ["json", '{"ips":["34.66.25.221"]}', "ips", ["34.66.25.221"]],
+  ] as const)("%s (%s)", (format, body, key, expected) => {
+    expect(parseFeed(format, body, key)).toEqual(expected);
+  });
+
+  it.each([
+    ["dnsjson", JSON.stringify({ results: { records: [] } }), undefined, "E_SOURCE_HTTP_EMPTY"],
+    ["lines", "# nothing here\n\n", undefined, "E_SOURCE_HTTP_EMPTY"],
+    ["dnsjson", "<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", undefined, "E_SOURCE_HTTP_HTML"],
+    ["lines", "  <html>oops</html>", undefined, "E_SOURCE_HTTP_HTML"],
+    ["dnsjson", '{"results":{"records":["34.66.25.221"', undefined, "E_SOURCE_HTTP_PARSE"],
+    ["dnsjson", '{"result":{}}', undefined, "E_SOURCE_HTTP_SHAPE"],
+    ["dnsjson", '{"results":{"records":"34.66.25.221"}}', undefined, "E_SOURCE_HTTP_SHAPE"],
+    ["github-meta", META, "nope", "E_SOURCE_HTTP_SHAPE"],
+    ["json", '{"ips":[1,2]}', "ips", "E_SOURCE_HTTP_SHAPE"],
+    ["json", '{"ips":[]}', undefined, "E_SOURCE_HTTP_SHAPE"],
+  ] as const)("%s refuses %j with %s", (format, body, key, code) => {
+    expect(() => parseFeed(format, body, key)).toThrow(expect.objectContaining({ code }));
+  });
+});
