@@ -27,7 +27,10 @@ function ensureHaproxy(): void {
   }
   step("Installing HAProxy (apt-get install -y haproxy)");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update", "-qq"], ["install", "-y", "-qq", "haproxy"]]) {
+  for (const args of [
+    ["update", "-qq"],
+    ["install", "-y", "-qq", "haproxy"],
+  ]) {
     if (spawnSync("apt-get", args, { stdio: "inherit", env }).status !== 0) {
       process.stderr.write("apt-get failed; install haproxy by hand and run npm run demo again\n");
       process.exit(1);

@@ -49,7 +49,9 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
   const raised: Array<[AlertEventName, Severity, string, { add: string[]; remove: string[] }]> = [];
   if (result.exitCode === 1) raised.push(["failed", "critical", failureSummary(result), planned]);
   if (result.held) raised.push(["held", "warning", `change held, nothing applied anywhere: ${result.held.message}`, planned]);
-  const dropped = result.sources.flatMap((s) => (s.disagreements ?? []).filter((d) => !d.counted).map((d) => `${d.address} (${s.name}: only ${d.returnedBy.join(", ") || "no resolver"})`));
+  const dropped = result.sources.flatMap((s) =>
+    (s.disagreements ?? []).filter((d) => !d.counted).map((d) => `${d.address} (${s.name}: only ${d.returnedBy.join(", ") || "no resolver"})`),
+  );
   if (result.unexpected.length > 0 || dropped.length > 0) {
     const fate = result.held ? "held" : result.forced && !result.dryRun ? "applied with --force" : "seen";
     const parts = [

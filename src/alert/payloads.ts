@@ -74,7 +74,10 @@ export function alertmanagerPayload(events: AlertEvent[], resolvedTargets: strin
     })),
   );
   for (const target of resolvedTargets) {
-    for (const [event, severity] of [["held", "warning"], ["failed", "critical"]] as const) {
+    for (const [event, severity] of [
+      ["held", "warning"],
+      ["failed", "critical"],
+    ] as const) {
       alerts.push({
         labels: labels(event, severity, target),
         annotations: { summary: `resolved: ${target} is in sync` },

@@ -79,9 +79,7 @@ export function serialise(record: AuditRecord): string {
   return `${canonicalJson(record)}\n`;
 }
 
-export type VerifyResult =
-  | { ok: true; records: number; head: AuditHead | null }
-  | { ok: false; records: number; line: number; reason: string };
+export type VerifyResult = { ok: true; records: number; head: AuditHead | null } | { ok: false; records: number; line: number; reason: string };
 
 /**
  * Walks the chain: every line must parse, follow the previous one by

@@ -22,16 +22,7 @@ export function renderAuditLine(record: AuditRecord): string {
     record.forced ? "forced" : "",
     record.unfinishedIntent ? `previous run ${record.unfinishedIntent.runId} left no outcome` : "",
   ].filter((d) => d !== "");
-  return [
-    `#${record.seq}`,
-    record.time,
-    record.event.padEnd(8),
-    who,
-    `+${add.length}/-${remove.length}`,
-    shown,
-    detail.join("; "),
-    `run ${record.runId}`,
-  ]
+  return [`#${record.seq}`, record.time, record.event.padEnd(8), who, `+${add.length}/-${remove.length}`, shown, detail.join("; "), `run ${record.runId}`]
     .filter((part) => part !== "")
     .join("  ");
 }

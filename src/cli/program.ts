@@ -50,10 +50,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   audit
     .command("show")
     .description("print audit records readably (--output json for the records themselves)")
-    .option("--last <n>", "only the last N records", (text) => {
-      if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
-      return Number(text);
-    }, 20)
+    .option(
+      "--last <n>",
+      "only the last N records",
+      (text) => {
+        if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+        return Number(text);
+      },
+      20,
+    )
     .action(async (options: { last: number }, command: Command) => {
       code = await (await import("./commands/audit.js")).auditShowCommand(globals(command), options, io);
     });

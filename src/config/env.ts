@@ -24,9 +24,7 @@ export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], p
     return value.map((item, i) => substituteEnv(item, env, issues, `${path}[${i}]`));
   }
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, issues, path ? `${path}.${key}` : key)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, issues, path ? `${path}.${key}` : key)]));
   }
   return value;
 }

@@ -59,12 +59,9 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
     const first = config.haproxy.sockets.indexOf(socket);
     if (first !== i) issues.push({ path: `haproxy.sockets[${i}]`, message: `duplicate of haproxy.sockets[${first}]` });
   });
-  if (config.haproxy.discover !== undefined) {
-    issues.push({ path: "haproxy.discover", message: "discovery is not supported by this version (list haproxy.sockets)" });
-  }
 }
 
-const NOT_YET_ENFORCED = ["guards.removeAfter", "haproxy.persist", "schedule", "metrics"];
+const NOT_YET_ENFORCED = ["guards.removeAfter", "schedule", "metrics"];
 
 function present(document: unknown, path: string): boolean {
   let node: unknown = document;
@@ -80,7 +77,7 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {
     return {
-      issues: document.errors.map((e) => ({ path: `(line ${(e.linePos?.[0].line ?? 0)})`, message: e.message.split("\n")[0] ?? e.message })),
+      issues: document.errors.map((e) => ({ path: `(line ${e.linePos?.[0].line ?? 0})`, message: e.message.split("\n")[0] ?? e.message })),
       warnings: [],
     };
   }

@@ -15,16 +15,13 @@ const name = z.string({ error: "expected a non-empty string" }).regex(/^[A-Za-z0
   error: "expected a label of letters, digits, '.', '_' or '-' (at most 63 characters)",
 });
 
-const positiveMs = (fallback: number) =>
-  z.number({ error: "expected a number of milliseconds" }).int().min(1).max(600_000).default(fallback);
+const positiveMs = (fallback: number) => z.number({ error: "expected a number of milliseconds" }).int().min(1).max(600_000).default(fallback);
 
 const hostname = z.string({ error: "expected a DNS name" }).regex(HOSTNAME, { error: "expected a DNS name such as nat.travisci.net" });
 
-const resolver = z
-  .string({ error: "expected host[:port] or https://…/dns-query" })
-  .refine((s) => parseResolver(s) !== undefined, {
-    error: "expected an IP address with an optional port (127.0.0.1:5353, [::1]:53) or https://…/dns-query",
-  });
+const resolver = z.string({ error: "expected host[:port] or https://…/dns-query" }).refine((s) => parseResolver(s) !== undefined, {
+  error: "expected an IP address with an optional port (127.0.0.1:5353, [::1]:53) or https://…/dns-query",
+});
 
 const entryText = z.string({ error: "expected an address or CIDR string" });
 
@@ -52,7 +49,11 @@ export const httpSourceSchema = z.strictObject({
   format: z.enum(["dnsjson", "github-meta", "lines", "json"], { error: "expected one of dnsjson, github-meta, lines, json" }),
   key: z.string().min(1).optional(),
   timeoutMs: positiveMs(10_000),
-  maxBytes: z.number().int().min(1).default(5 * 1024 * 1024),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(5 * 1024 * 1024),
 });
 
 export const staticSourceSchema = z.strictObject({
@@ -80,24 +81,28 @@ export const configSchema = z.strictObject({
   sources: z.array(source, { error: "expected a list of sources" }).min(1, { error: "expected at least one source" }),
   exclude: z.array(cidr, { error: "expected a list of CIDRs" }).default([]),
   haproxy: z
-    .strictObject({
-      sockets: z.array(target, { error: "expected a list of unix:///path or tcp://host:port" }).default([]),
-      discover: z
-        .strictObject({
-          dns: hostname,
-          port: z.number().int().min(1).max(65535).optional(),
-          resolvers: z.array(resolver).min(1).optional(),
-        })
-        .optional(),
-      map: z
-        .string({ error: "expected the map or ACL file path as HAProxy loaded it" })
-        .regex(SOCKET_TOKEN, { error: "expected a file path of letters, digits and . _ / + @ - only" })
-        .refine((s) => !s.startsWith("@"), { error: "expected a file path, not a version reference" }),
-      kind: z.enum(["map", "acl"], { error: "expected map or acl" }).default("map"),
-      value: z.string().regex(MAP_VALUE, { error: "expected a map value of letters, digits and . _ : - (at most 64)" }).default("travis"),
-      persist: z.boolean({ error: "expected true or false" }).default(false),
-      timeoutMs: positiveMs(5000),
-    }, { error: "expected an object with sockets and map" })
+    .strictObject(
+      {
+        sockets: z.array(target, { error: "expected a list of unix:///path or tcp://host:port" }).default([]),
+        discover: z
+          .strictObject({
+            dns: hostname,
+            port: z.number().int().min(1).max(65535).optional(),
+            resolvers: z.array(resolver).min(1).optional(),
+          })
+          .optional(),
+        map: z
+          .string({ error: "expected the map or ACL file path as HAProxy loaded it" })
+          .regex(SOCKET_TOKEN, { error: "expected a file path of letters, digits and . _ / + @ - only" })
+          .refine((s) => !s.startsWith("@"), { error: "expected a file path, not a version reference" }),
+        kind: z.enum(["map", "acl"], { error: "expected map or acl" }).default("map"),
+        value: z.string().regex(MAP_VALUE, { error: "expected a map value of letters, digits and . _ : - (at most 64)" }).default("travis"),
+        persist: z.boolean({ error: "expected true or false" }).default(false),
+      concurrency: z.number({ error: "expected a whole number" }).int().min(1).max(256).default(8),
+        timeoutMs: positiveMs(5000),
+      },
+      { error: "expected an object with sockets and map" },
+    )
     .refine((h) => h.sockets.length > 0 || h.discover !== undefined, {
       error: "expected at least one of haproxy.sockets or haproxy.discover",
     }),
@@ -113,20 +118,22 @@ export const configSchema = z.strictObject({
       removeAfter: duration.default("1h"),
     })
     .prefault({}),
-  audit: z
-    .strictObject({ path: z.string({ error: "expected the audit file path" }).min(1).default(DEFAULT_AUDIT_PATH) })
-    .prefault({}),
+  audit: z.strictObject({ path: z.string({ error: "expected the audit file path" }).min(1).default(DEFAULT_AUDIT_PATH) }).prefault({}),
   stateDir: z.string().min(1).optional(),
   alerts: z
     .strictObject({
       on: z.array(z.enum(["held", "failed", "unexpected", "changed"])).default(["held", "failed", "unexpected"]),
       sinks: z
         .array(
-          z.discriminatedUnion("type", [
-            z.strictObject({ type: z.literal("slack"), url, timeoutMs: positiveMs(5000) }),
-            z.strictObject({ type: z.literal("alertmanager"), url, timeoutMs: positiveMs(5000) }),
-            z.strictObject({ type: z.literal("webhook"), url, headers: z.record(z.string(), z.string()).optional(), timeoutMs: positiveMs(5000) }),
-          ], { error: "expected a sink with type slack, alertmanager or webhook" }),
+          z.discriminatedUnion(
+            "type",
+            [
+              z.strictObject({ type: z.literal("slack"), url, timeoutMs: positiveMs(5000) }),
+              z.strictObject({ type: z.literal("alertmanager"), url, timeoutMs: positiveMs(5000) }),
+              z.strictObject({ type: z.literal("webhook"), url, headers: z.record(z.string(), z.string()).optional(), timeoutMs: positiveMs(5000) }),
+            ],
+            { error: "expected a sink with type slack, alertmanager or webhook" },
+          ),
         )
         .default([]),
     })

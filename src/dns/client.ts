@@ -7,6 +7,7 @@ import { type Dispatcher, request } from "undici";
 import type { DohResolver, ResolverAddress, UdpResolver } from "./resolver.js";
 
 export type RecordType = "A" | "AAAA";
+type QueryType = RecordType | "SRV";
 
 export interface DnsQueryOptions {
   timeoutMs: number;
@@ -64,7 +65,7 @@ function sameName(a: string | undefined, b: string): boolean {
   return (a ?? "").replace(/\.$/, "").toLowerCase() === b.replace(/\.$/, "").toLowerCase();
 }
 
-function encodeQuery(id: number, name: string, type: RecordType, requireDnssec: boolean): Buffer {
+function encodeQuery(id: number, name: string, type: QueryType, requireDnssec: boolean): Buffer {
   return packet.encode({
     type: "query",
     id,
@@ -76,7 +77,7 @@ function encodeQuery(id: number, name: string, type: RecordType, requireDnssec: 
 }
 
 /** An answer counts only when it is a response to exactly our question. */
-function matches(message: Decoded, id: number, name: string, type: RecordType): boolean {
+function matches(message: Decoded, id: number, name: string, type: QueryType): boolean {
   const question = message.questions?.[0];
   return (
     message.type === "response" &&
@@ -89,7 +90,7 @@ function matches(message: Decoded, id: number, name: string, type: RecordType): 
   );
 }
 
-function udpExchange(resolver: UdpResolver, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
+function udpExchange(resolver: UdpResolver, name: string, type: QueryType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
   const id = randomInt(0, 65536);
   const query = encodeQuery(id, name, type, options.requireDnssec);
   return new Promise((resolve, reject) => {
@@ -117,7 +118,7 @@ function udpExchange(resolver: UdpResolver, name: string, type: RecordType, opti
   });
 }
 
-function tcpExchange(resolver: UdpResolver, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded> {
+function tcpExchange(resolver: UdpResolver, name: string, type: QueryType, options: DnsQueryOptions): Promise<Decoded> {
   const id = randomInt(0, 65536);
   const body = encodeQuery(id, name, type, options.requireDnssec);
   const length = Buffer.alloc(2);
@@ -162,7 +163,7 @@ function tcpExchange(resolver: UdpResolver, name: string, type: RecordType, opti
 const DNS_MESSAGE = "application/dns-message";
 
 /** RFC 8484: the wire-format query POSTed over HTTPS; the same answer checks as over UDP. */
-async function dohExchange(resolver: DohResolver, name: string, type: RecordType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
+async function dohExchange(resolver: DohResolver, name: string, type: QueryType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
   const id = randomInt(0, 65536);
   const question = `${name}/${type}`;
   let response: Dispatcher.ResponseData;
@@ -177,7 +178,9 @@ async function dohExchange(resolver: DohResolver, name: string, type: RecordType
   } catch (err) {
     const kind = (err as Error).name;
     if (kind === "TimeoutError" || kind === "AbortError") return "timeout";
-    throw new DnsError("E_DNS_NETWORK", resolver.label, question, `DNS over HTTPS: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new DnsError("E_DNS_NETWORK", resolver.label, question, `DNS over HTTPS: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+    });
   }
   const body = Buffer.from(await response.body.arrayBuffer());
   const contentType = String(response.headers["content-type"] ?? "");
@@ -196,7 +199,7 @@ async function dohExchange(resolver: DohResolver, name: string, type: RecordType
   return message;
 }
 
-async function exchange(resolver: ResolverAddress, name: string, type: RecordType, options: DnsQueryOptions): Promise<RawResponse> {
+async function exchange(resolver: ResolverAddress, name: string, type: QueryType, options: DnsQueryOptions): Promise<RawResponse> {
   for (let attempt = 0; attempt <= options.retries; attempt++) {
     if (resolver.kind === "doh") {
       const answer = await dohExchange(resolver, name, type, options);
@@ -208,12 +211,7 @@ async function exchange(resolver: ResolverAddress, name: string, type: RecordTyp
     if (answer.flag_tc) return { message: await tcpExchange(resolver, name, type, options), transport: "tcp" };
     return { message: answer, transport: "udp" };
   }
-  throw new DnsError(
-    "E_DNS_TIMEOUT",
-    resolver.label,
-    `${name}/${type}`,
-    `no answer within ${options.timeoutMs} ms (${options.retries + 1} attempts)`,
-  );
+  throw new DnsError("E_DNS_TIMEOUT", resolver.label, `${name}/${type}`, `no answer within ${options.timeoutMs} ms (${options.retries + 1} attempts)`);
 }
 
 function checkRcode(message: Decoded, resolver: ResolverAddress, question: string): void {
@@ -240,7 +238,12 @@ export async function resolveRecords(resolver: ResolverAddress, name: string, ty
     checkRcode(message, resolver, question);
     if (!message.flag_ad) authenticated = false;
     if (options.requireDnssec && !message.flag_ad) {
-      throw new DnsError("E_DNS_INSECURE", resolver.label, question, "answer is not DNSSEC-validated (AD bit not set); requireDnssec needs a validating resolver");
+      throw new DnsError(
+        "E_DNS_INSECURE",
+        resolver.label,
+        question,
+        "answer is not DNSSEC-validated (AD bit not set); requireDnssec needs a validating resolver",
+      );
     }
     const answers = message.answers ?? [];
     const before = chain.length;
@@ -263,4 +266,23 @@ export async function resolveRecords(resolver: ResolverAddress, name: string, ty
 function findAlias(answers: DecodedRecord[], owner: string): string | undefined {
   const alias = answers.find((a) => a.type === "CNAME" && sameName(a.name, owner));
   return alias === undefined ? undefined : String(alias.data).replace(/\.$/, "");
+}
+
+export interface SrvRecord {
+  target: string;
+  port: number;
+  priority: number;
+  weight: number;
+}
+
+/** SRV records of a name (e.g. a Kubernetes headless service port), with the same answer checks. */
+export async function resolveSrv(resolver: ResolverAddress, name: string, options: DnsQueryOptions): Promise<SrvRecord[]> {
+  const { message } = await exchange(resolver, name, "SRV", options);
+  checkRcode(message, resolver, `${name}/SRV`);
+  return (message.answers ?? [])
+    .filter((a) => a.type === "SRV" && sameName(a.name, name))
+    .map((a) => {
+      const data = a.data as { target: string; port: number; priority?: number; weight?: number };
+      return { target: data.target.replace(/\.$/, ""), port: data.port, priority: data.priority ?? 0, weight: data.weight ?? 0 };
+    });
 }

@@ -24,6 +24,11 @@ export interface LoadedList {
   id: string;
   file: string;
   description: string;
+  /** Version counters (2.4+): a commit by anyone moves `currentVersion`. */
+  currentVersion?: number;
+  nextVersion?: number;
+  /** Entries across all versions, staged ones included. */
+  entryCount?: number;
 }
 
 export interface Response {
@@ -142,7 +147,17 @@ export function parseListing(text: string): LoadedList[] {
     if (line === "" || line.startsWith("#")) continue;
     const match = /^(\d+) \(([^)]*)\) ?(.*)$/.exec(line);
     if (!match) throw new ProtocolError(`unexpected line in list output: ${JSON.stringify(line.slice(0, 200))}`);
-    lists.push({ id: match[1] as string, file: match[2] as string, description: match[3] as string });
+    const description = match[3] as string;
+    const counter = (name: string): number | undefined => {
+      const found = new RegExp(`\\b${name}=(\\d+)`).exec(description);
+      return found ? Number(found[1]) : undefined;
+    };
+    const list: LoadedList = { id: match[1] as string, file: match[2] as string, description };
+    const [currentVersion, nextVersion, entryCount] = [counter("curr_ver"), counter("next_ver"), counter("entry_cnt")];
+    if (currentVersion !== undefined) list.currentVersion = currentVersion;
+    if (nextVersion !== undefined) list.nextVersion = nextVersion;
+    if (entryCount !== undefined) list.entryCount = entryCount;
+    lists.push(list);
   }
   return lists;
 }
@@ -188,7 +203,10 @@ export function parsePreparedVersion(text: string): number {
 }
 
 /** Order-independent comparison of entry lists, duplicates counted. */
-export function sameEntries(actual: ReadonlyArray<WritableEntry>, expected: ReadonlyArray<WritableEntry>): { equal: boolean; missing: string[]; unexpected: string[] } {
+export function sameEntries(
+  actual: ReadonlyArray<WritableEntry>,
+  expected: ReadonlyArray<WritableEntry>,
+): { equal: boolean; missing: string[]; unexpected: string[] } {
   const counts = new Map<string, number>();
   const line = (e: WritableEntry) => (e.value === undefined ? e.key : `${e.key} ${e.value}`);
   for (const e of expected) counts.set(line(e), (counts.get(line(e)) ?? 0) + 1);
@@ -200,4 +218,9 @@ export function sameEntries(actual: ReadonlyArray<WritableEntry>, expected: Read
   }
   const missing = [...counts].flatMap(([text, n]) => Array<string>(n).fill(text));
   return { equal: missing.length === 0 && unexpected.length === 0, missing, unexpected };
+}
+
+/** The map or ACL file text HAProxy would load to hold exactly these entries. */
+export function renderListFile(entries: ReadonlyArray<WritableEntry>): string {
+  return entries.map((e) => (e.value === undefined ? `${e.key}\n` : `${e.key} ${e.value}\n`)).join("");
 }

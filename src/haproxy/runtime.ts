@@ -17,6 +17,17 @@ import {
 } from "./protocol.js";
 import { RuntimeSession, type SessionOptions } from "./session.js";
 
+/** What was live when the list was read; a commit by anyone else since then is a conflict. */
+export interface ListSnapshot {
+  currentVersion?: number;
+  entryCount?: number;
+}
+
+export interface LiveList {
+  entries: LiveEntry[];
+  snapshot: ListSnapshot;
+}
+
 export interface ApplyOutcome {
   /** The committed version, for transactions. */
   version?: number;
@@ -65,21 +76,38 @@ export class HaproxyInstance {
     return parseListing((await this.run(commands.list(kind), `show ${kind}`)).text);
   }
 
-  /** Every entry of a loaded map or ACL file; fails clearly when HAProxy has no such file loaded. */
-  async readEntries(kind: ListKind, file: string, version?: number): Promise<LiveEntry[]> {
-    if (version === undefined) {
-      const loaded = await this.lists(kind);
-      if (!loaded.some((l) => l.file === file)) {
-        const known = loaded.map((l) => l.file).filter((f) => f !== "");
-        throw new HaproxyError(
-          "E_HAPROXY_UNKNOWN_MAP",
-          this.target,
-          `no ${kind} loaded from ${file}; loaded: ${known.length > 0 ? known.join(", ") : "none"} (haproxy.map must be the path exactly as HAProxy loaded it)`,
-        );
-      }
-    }
+  /** The list's entry in `show map`/`show acl`; fails clearly when HAProxy has no such file loaded. */
+  private async loaded(kind: ListKind, file: string): Promise<LoadedList> {
+    const loaded = await this.lists(kind);
+    const found = loaded.find((l) => l.file === file);
+    if (found) return found;
+    const known = loaded.map((l) => l.file).filter((f) => f !== "");
+    throw new HaproxyError(
+      "E_HAPROXY_UNKNOWN_MAP",
+      this.target,
+      `no ${kind} loaded from ${file}; loaded: ${known.length > 0 ? known.join(", ") : "none"} (haproxy.map must be the path exactly as HAProxy loaded it)`,
+    );
+  }
+
+  private async entries(kind: ListKind, file: string, version?: number): Promise<LiveEntry[]> {
     const response = await this.run(commands.show(kind, file, version), `show ${kind}`);
     return parseEntries(kind, response.text);
+  }
+
+  /** Every live entry of a loaded map or ACL file, with the counters that reveal later writers. */
+  async readList(kind: ListKind, file: string): Promise<LiveList> {
+    const { currentVersion, entryCount } = await this.loaded(kind, file);
+    const entries = await this.entries(kind, file);
+    const snapshot: ListSnapshot = {};
+    if (currentVersion !== undefined) snapshot.currentVersion = currentVersion;
+    if (entryCount !== undefined) snapshot.entryCount = entryCount;
+    return { entries, snapshot };
+  }
+
+  private conflict(detail: string): HaproxyError {
+    const error = new HaproxyError("E_HAPROXY_CONFLICT", this.target, `another writer changed the list since it was read (${detail}); not committed`);
+    error.liveState = "unchanged";
+    return error;
   }
 
   /**
@@ -87,10 +115,11 @@ export class HaproxyInstance {
    * back and compared with `content` before commit: a version that cannot be
    * verified is never committed, so the live list keeps its old entries.
    */
-  async replace(kind: ListKind, file: string, content: WritableEntry[]): Promise<ApplyOutcome> {
+  async replace(kind: ListKind, file: string, content: WritableEntry[], snapshot: ListSnapshot = {}): Promise<ApplyOutcome> {
     let version: number;
     try {
-      version = await this.stage(kind, file, content);
+      version = await this.stage(kind, file, content, snapshot);
+      await this.checkUnchanged(kind, file, snapshot, content.length);
     } catch (err) {
       // Nothing before the commit is visible to traffic: the live list still holds its old entries.
       if (err instanceof HaproxyError) err.liveState = "unchanged";
@@ -98,6 +127,7 @@ export class HaproxyInstance {
     }
     // A connection lost from here on leaves the outcome of the commit unknown.
     const committed = await this.session.send(commands.commit(kind, file, version));
+    if (committed.isError && /out of range/i.test(committed.text)) throw this.conflict(`commit @${version}: ${committed.text}`);
     if (committed.isError) {
       const error = new HaproxyError("E_HAPROXY_COMMIT", this.target, `commit ${kind} @${version} failed: ${committed.text}`);
       error.liveState = "unchanged";
@@ -106,21 +136,39 @@ export class HaproxyInstance {
     return { version, mode: "transaction" };
   }
 
+  /**
+   * Just before commit: nobody committed (the current version moved) and
+   * nobody added or deleted entries directly (the count moved beyond what we
+   * staged) since the list was read.
+   */
+  private async checkUnchanged(kind: ListKind, file: string, snapshot: ListSnapshot, staged: number): Promise<void> {
+    const now = await this.loaded(kind, file);
+    if (snapshot.currentVersion !== undefined && now.currentVersion !== snapshot.currentVersion) {
+      throw this.conflict(`version ${snapshot.currentVersion} became ${String(now.currentVersion)}`);
+    }
+    if (snapshot.entryCount !== undefined && now.entryCount !== undefined && now.entryCount !== snapshot.entryCount + staged) {
+      throw this.conflict(`${now.entryCount} entries where ${snapshot.entryCount + staged} were expected`);
+    }
+  }
+
   /** Prepares a version holding exactly `content` and proves it by reading it back. */
-  private async stage(kind: ListKind, file: string, content: WritableEntry[]): Promise<number> {
+  private async stage(kind: ListKind, file: string, content: WritableEntry[], snapshot: ListSnapshot): Promise<number> {
     assertWritable(kind, content);
     const prepared = await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE");
     const version = parsePreparedVersion(prepared.text);
     const fills =
-      kind === "map"
-        ? mapPayloadCommands(file, content, version)
-        : content.map((entry) => commands.addOne("acl", file, { key: entry.key }, version));
+      kind === "map" ? mapPayloadCommands(file, content, version) : content.map((entry) => commands.addOne("acl", file, { key: entry.key }, version));
     const replies = await this.session.sendAll(fills);
     const failed = replies.find((r) => r.isError);
     if (failed) throw new HaproxyError("E_HAPROXY_ADD", this.target, `add ${kind} @${version} failed: ${failed.text}; not committed`);
-    const staged = await this.readEntries(kind, file, version);
+    const staged = await this.entries(kind, file, version);
     const check = sameEntries(staged, content);
     if (!check.equal) {
+      // A commit by another writer purges older prepared versions, ours included.
+      const now = await this.loaded(kind, file);
+      if (snapshot.currentVersion !== undefined && now.currentVersion !== snapshot.currentVersion) {
+        throw this.conflict(`version ${snapshot.currentVersion} became ${String(now.currentVersion)} while staging`);
+      }
       throw new HaproxyError(
         "E_HAPROXY_VERIFY",
         this.target,

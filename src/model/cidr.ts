@@ -159,9 +159,7 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
 
 function cidrFrom(family: Family, network: bigint, prefix: number): Cidr {
   const text =
-    family === 4
-      ? `${formatIpv4(Number(network))}/${prefix}`
-      : (parseCidr(`${formatIpv6Full(network)}/${prefix}`) as { ok: true; cidr: Cidr }).cidr.text;
+    family === 4 ? `${formatIpv4(Number(network))}/${prefix}` : (parseCidr(`${formatIpv6Full(network)}/${prefix}`) as { ok: true; cidr: Cidr }).cidr.text;
   return { family, network, prefix, text };
 }
 

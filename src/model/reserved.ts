@@ -2,7 +2,7 @@ import { type Cidr, overlaps, parseCidr } from "./cidr.js";
 
 /** Special-purpose ranges (IANA registries) that never belong on a CI allowlist. */
 const RESERVED: ReadonlyArray<readonly [string, string]> = [
-  ["0.0.0.0/8", "\"this network\""],
+  ["0.0.0.0/8", '"this network"'],
   ["10.0.0.0/8", "private"],
   ["100.64.0.0/10", "carrier-grade NAT"],
   ["127.0.0.0/8", "loopback"],

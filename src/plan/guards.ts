@@ -51,13 +51,7 @@ function percentOf(limit: number | string): number | undefined {
   return typeof limit === "string" ? Number(limit.slice(0, -1)) : undefined;
 }
 
-function checkLimit(
-  guard: "maxAdditions" | "maxRemovals",
-  entries: string[],
-  owned: number,
-  limit: number | string,
-  where: string,
-): GuardTrip | undefined {
+function checkLimit(guard: "maxAdditions" | "maxRemovals", entries: string[], owned: number, limit: number | string, where: string): GuardTrip | undefined {
   const count = entries.length;
   if (count === 0) return undefined;
   const percentLimit = percentOf(limit);

@@ -70,7 +70,9 @@ export function renderDesiredText(desired: DesiredSet, sources: SourceStatus[] =
   for (const source of sources) {
     for (const d of source.disagreements ?? []) {
       const fate = d.counted ? "kept" : "DROPPED (below the quorum)";
-      lines.push(`  disagreement ${d.address} (${d.hostname}, ${source.name}): returned by ${d.returnedBy.join(", ")}; missing from ${d.missingFrom.join(", ")}; ${fate}`);
+      lines.push(
+        `  disagreement ${d.address} (${d.hostname}, ${source.name}): returned by ${d.returnedBy.join(", ")}; missing from ${d.missingFrom.join(", ")}; ${fate}`,
+      );
     }
   }
   return `${lines.join("\n")}\n`;

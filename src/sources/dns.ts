@@ -24,11 +24,13 @@ interface Sighting {
 const TYPES: RecordType[] = ["A", "AAAA"];
 
 /** Everything one resolver says about all the names; throws when any question fails or a name has no address. */
-async function askResolver(resolver: ResolverAddress, names: string[], options: DnsQueryOptions): Promise<Array<{ hostname: string; address: string; ttl: number }>> {
+async function askResolver(
+  resolver: ResolverAddress,
+  names: string[],
+  options: DnsQueryOptions,
+): Promise<Array<{ hostname: string; address: string; ttl: number }>> {
   const answers = await Promise.all(
-    names.flatMap((hostname) =>
-      TYPES.map(async (type) => ({ hostname, type, answer: await resolveRecords(resolver, hostname, type, options) })),
-    ),
+    names.flatMap((hostname) => TYPES.map(async (type) => ({ hostname, type, answer: await resolveRecords(resolver, hostname, type, options) }))),
   );
   for (const hostname of names) {
     const count = answers.filter((a) => a.hostname === hostname).reduce((n, a) => n + a.answer.records.length, 0);
@@ -41,9 +43,7 @@ async function askResolver(resolver: ResolverAddress, names: string[], options: 
 
 export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {}): Source {
   const now = options.now ?? Date.now;
-  const resolvers = config.resolvers
-    ? config.resolvers.map((text) => parseResolver(text) as ResolverAddress)
-    : (options.defaultResolvers ?? systemResolvers)();
+  const resolvers = config.resolvers ? config.resolvers.map((text) => parseResolver(text) as ResolverAddress) : (options.defaultResolvers ?? systemResolvers)();
   const queryOptions: DnsQueryOptions = {
     timeoutMs: config.timeoutMs,
     retries: config.retries,
@@ -91,7 +91,13 @@ export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {
         const returnedBy = labels.filter((l) => seen.resolvers.has(l));
         const counted = returnedBy.length >= config.quorum;
         if (returnedBy.length < labels.length) {
-          disagreements.push({ address: seen.address, hostname: seen.hostname, returnedBy, missingFrom: labels.filter((l) => !seen.resolvers.has(l)), counted });
+          disagreements.push({
+            address: seen.address,
+            hostname: seen.hostname,
+            returnedBy,
+            missingFrom: labels.filter((l) => !seen.resolvers.has(l)),
+            counted,
+          });
         }
         if (counted) {
           entries.push({ value: seen.address, provenance: { source: config.name, hostname: seen.hostname, resolvers: returnedBy, ttl: seen.ttl } });

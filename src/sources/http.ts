@@ -73,7 +73,10 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     }
     if (response.statusCode >= 300 && response.statusCode < 400) {
       await response.body.dump();
-      throw fail("E_SOURCE_HTTP_REDIRECT", `HTTP ${response.statusCode}: too many redirects (more than ${options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS})`);
+      throw fail(
+        "E_SOURCE_HTTP_REDIRECT",
+        `HTTP ${response.statusCode}: too many redirects (more than ${options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS})`,
+      );
     }
     if (response.statusCode !== 200) {
       await response.body.dump();

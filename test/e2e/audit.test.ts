@@ -37,7 +37,10 @@ const cli = (config: string, args: string[], env: Record<string, string> = {}) =
 const sync = (config: string, args: string[] = [], env: Record<string, string> = {}) => cli(config, ["sync", ...args], env);
 
 async function records(path: string): Promise<AuditRecord[]> {
-  return (await readFile(path, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as AuditRecord);
+  return (await readFile(path, "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as AuditRecord);
 }
 
 describe("the audit trail of real runs", () => {
@@ -63,7 +66,9 @@ describe("the audit trail of real runs", () => {
       actor: { user: expect.any(String), host: hostname(), pod: env.POD_NAME, namespace: "edge", trigger: "scheduled" },
       toolVersion: expect.stringMatching(/^\d+\.\d+\.\d+/),
       configDigest: expect.stringMatching(/^sha256:/),
-      sources: [{ name: "travis-dns", type: "dns", status: "ok", count: TRAVIS.length, digest: expect.stringMatching(/^sha256:/), durationMs: expect.any(Number) }],
+      sources: [
+        { name: "travis-dns", type: "dns", status: "ok", count: TRAVIS.length, digest: expect.stringMatching(/^sha256:/), durationMs: expect.any(Number) },
+      ],
       desired: { count: TRAVIS.length },
       instances: [{ target: h.unixTarget, haproxyVersion: h.version, remove: [], outcome: "applied", committedVersion: expect.any(Number), error: null }],
     });
@@ -116,7 +121,11 @@ describe("the audit trail of real runs", () => {
   it("an unwritable audit trail means no change at all and exit 1", async () => {
     const { h, config } = await setup(["127.0.0.5 office"]);
     await writeFile(join(h.dir, "blocker"), "");
-    const blocked = await writeConfig(h.dir, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath: join(h.dir, "blocker", "audit.jsonl") }, "blocked.yaml");
+    const blocked = await writeConfig(
+      h.dir,
+      { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath: join(h.dir, "blocker", "audit.jsonl") },
+      "blocked.yaml",
+    );
     const before = await liveEntries(h);
     const run = await runCli(["--config", blocked, "--output", "json", "sync"]);
     expect(run.code).toBe(1);

@@ -101,7 +101,11 @@ describe("travis-allowlist CLI", () => {
   });
 
   it("a failed source exits 1, logs the error under err, and says what state the instance is in", async () => {
-    const failing = await writeConfig(h.dir, { resolver: dns.resolver, names: ["broken.example.test"], sockets: [h.unixTarget], map: h.listFile }, "failing.yaml");
+    const failing = await writeConfig(
+      h.dir,
+      { resolver: dns.resolver, names: ["broken.example.test"], sockets: [h.unixTarget], map: h.listFile },
+      "failing.yaml",
+    );
     const before = await liveEntries(h);
     const run = await runCli(["--config", failing, "sync"]);
     expect(run.code).toBe(1);

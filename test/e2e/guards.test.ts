@@ -51,7 +51,10 @@ describe("guards hold unexpected changes end to end", () => {
 
     const held = await sync(config);
     expect(held.code).toBe(3);
-    expect(held.result.held).toMatchObject({ guard: "maxRemovals", message: expect.stringMatching(/^maxRemovals: would remove 22 of 43 owned entries \(51%\), limit 25%: .*run with --force/) });
+    expect(held.result.held).toMatchObject({
+      guard: "maxRemovals",
+      message: expect.stringMatching(/^maxRemovals: would remove 22 of 43 owned entries \(51%\), limit 25%: .*run with --force/),
+    });
     expect(held.result.instances[0]).toMatchObject({ status: "held", add: [] });
     expect(held.result.instances[0]?.remove).toHaveLength(22);
     expect(held.result.alerts).toEqual([{ sink: `webhook ${hook.url}/hook`, event: "held", ok: true, error: null }]);
@@ -98,7 +101,10 @@ describe("guards hold unexpected changes end to end", () => {
 
   it("a held run holds every instance, not only the one that tripped", async () => {
     dns.zones["nat.travisci.net"] = { A: TRAVIS.slice(0, 20) };
-    const [a, b] = [await startHaproxy({ entries: TRAVIS.map((t) => `${t} travis`) }), await startHaproxy({ entries: TRAVIS.slice(0, 20).map((t) => `${t} travis`) })];
+    const [a, b] = [
+      await startHaproxy({ entries: TRAVIS.map((t) => `${t} travis`) }),
+      await startHaproxy({ entries: TRAVIS.slice(0, 20).map((t) => `${t} travis`) }),
+    ];
     running.push(a, b);
     // Both instances load a map at the same path, as replicas do.
     const config = await writeConfig(a.dir, { resolver: dns.resolver, sockets: [a.unixTarget, b.unixTarget], map: a.listFile });
@@ -157,7 +163,13 @@ describe("bad input is refused with a clear error, even with --force", () => {
     dns.zones["nat.travisci.net"] = { A: TRAVIS };
     const h = await startHaproxy({ kind: "map", entries: TRAVIS.map((a) => `${a} travis`) });
     running.push(h);
-    const withBad = await writeConfig(h.dir, { resolver: dns.resolver, staticEntries: [bad], sockets: [h.unixTarget], map: h.listFile, extra: { guards: { allowReserved: false } } });
+    const withBad = await writeConfig(h.dir, {
+      resolver: dns.resolver,
+      staticEntries: [bad],
+      sockets: [h.unixTarget],
+      map: h.listFile,
+      extra: { guards: { allowReserved: false } },
+    });
     const before = await liveEntries(h);
     const { code, result } = await sync(withBad, "--force");
     expect(code).toBe(1);

@@ -55,14 +55,21 @@ const env = { NODE_EXTRA_CA_CERTS: loopbackCertificate().certPath };
 
 describe("sources end to end", () => {
   it("syncs from DNS over HTTPS and UDP with a quorum plus a JSON feed; drops and reports what lacks quorum", async () => {
-    const path = await config("mixed.yaml", [
-      { name: "travis-dns", type: "dns", names: [NAME], resolvers: [a.resolver, doh.url], quorum: 2, timeoutMs: 500 },
-      { name: "travis-dnsjson", type: "http", url: `${feed.url}/travis.json`, format: "dnsjson" },
-    ], { alerts: { on: ["unexpected"], sinks: [{ type: "webhook", url: hook.url }] } });
+    const path = await config(
+      "mixed.yaml",
+      [
+        { name: "travis-dns", type: "dns", names: [NAME], resolvers: [a.resolver, doh.url], quorum: 2, timeoutMs: 500 },
+        { name: "travis-dnsjson", type: "http", url: `${feed.url}/travis.json`, format: "dnsjson" },
+      ],
+      { alerts: { on: ["unexpected"], sinks: [{ type: "webhook", url: hook.url }] } },
+    );
 
     const resolved = await runCli(["--config", path, "--output", "json", "resolve"], { env });
     expect(resolved.code).toBe(0);
-    const doc = JSON.parse(resolved.stdout) as { entries: Array<{ entry: string; provenance: Array<Record<string, unknown>> }>; sources: Array<{ disagreements?: unknown[] }> };
+    const doc = JSON.parse(resolved.stdout) as {
+      entries: Array<{ entry: string; provenance: Array<Record<string, unknown>> }>;
+      sources: Array<{ disagreements?: unknown[] }>;
+    };
     expect(doc.entries.map((e) => e.entry)).toEqual(["34.66.25.221/32", "35.188.1.99/32", "127.0.0.21/32", "127.0.0.22/32"]);
     expect(doc.entries.find((e) => e.entry === "127.0.0.21/32")?.provenance).toEqual([
       { source: "travis-dns", hostname: NAME, resolvers: [a.resolver, doh.url], ttl: 60 },
@@ -82,8 +89,13 @@ describe("sources end to end", () => {
     expect(hook.requests.map((r) => (r.json as { event: string; summary: string }).summary)).toEqual([
       expect.stringContaining("1 addresses dropped for lack of resolver quorum: 6.6.6.6"),
     ]);
-    const audit = (await readFile(join(h.dir, "audit.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as AuditRecord);
-    expect(audit.at(-1)?.sources[0]?.disagreements).toEqual([{ address: "6.6.6.6", hostname: NAME, returnedBy: [a.resolver], missingFrom: [doh.url], counted: false }]);
+    const audit = (await readFile(join(h.dir, "audit.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AuditRecord);
+    expect(audit.at(-1)?.sources[0]?.disagreements).toEqual([
+      { address: "6.6.6.6", hostname: NAME, returnedBy: [a.resolver], missingFrom: [doh.url], counted: false },
+    ]);
   });
 
   it("resolve --output json lists every rejected value with its reason and exits 1", async () => {

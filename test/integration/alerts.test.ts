@@ -19,7 +19,11 @@ afterEach(async () => {
 });
 
 const held = alertEvents(
-  runResult({ exitCode: 3, held: { guard: "maxRemovals", message: "maxRemovals: would remove 23 of 39 owned entries", trips: [] }, instances: [instanceResult({ status: "held" })] }),
+  runResult({
+    exitCode: 3,
+    held: { guard: "maxRemovals", message: "maxRemovals: would remove 23 of 39 owned entries", trips: [] },
+    instances: [instanceResult({ status: "held" })],
+  }),
   ["held"],
   NOW,
 );

@@ -28,8 +28,11 @@ function appendInChild(path: string, writer: string, count: number): Promise<voi
     for (let i = 0; i < ${count}; i++) await trail.append({ ...body, runId: ${JSON.stringify(writer)} + "-" + i });
   `;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, BODY: JSON.stringify(auditBodyFixture()) } }, (err, _out, stderr) =>
-      err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(),
+    execFile(
+      process.execPath,
+      ["--input-type=module", "-e", script],
+      { env: { ...process.env, BODY: JSON.stringify(auditBodyFixture()) } },
+      (err, _out, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve()),
     );
   });
 }
@@ -50,7 +53,9 @@ describe("AuditTrail on disk", () => {
   it("finds the last record of a long trail without reading it all", async () => {
     const path = join(await dir(), "audit.jsonl");
     const trail = new AuditTrail(path);
-    const big = auditBodyFixture({ instances: [{ ...auditBodyFixture().instances[0]!, add: Array.from({ length: 20_000 }, (_, i) => `34.${i >> 8}.${i & 255}.0/24`) }] });
+    const big = auditBodyFixture({
+      instances: [{ ...auditBodyFixture().instances[0]!, add: Array.from({ length: 20_000 }, (_, i) => `34.${i >> 8}.${i & 255}.0/24`) }],
+    });
     await trail.append(big);
     const last = await trail.append(auditBodyFixture({ runId: "tail" }));
     expect((await trail.last())?.hash).toBe(last.hash);
@@ -78,14 +83,22 @@ describe("AuditTrail on disk", () => {
   });
 
   it.each([
-    ["its directory cannot be created", async (d: string) => {
-      await writeFile(join(d, "file"), "");
-      return join(d, "file", "audit.jsonl");
-    }, "cannot create its directory: EEXIST"],
-    ["the disk is full", async (d: string) => {
-      await symlink("/dev/full", join(d, "audit.jsonl"));
-      return join(d, "audit.jsonl");
-    }, "cannot write: ENOSPC"],
+    [
+      "its directory cannot be created",
+      async (d: string) => {
+        await writeFile(join(d, "file"), "");
+        return join(d, "file", "audit.jsonl");
+      },
+      "cannot create its directory: EEXIST",
+    ],
+    [
+      "the disk is full",
+      async (d: string) => {
+        await symlink("/dev/full", join(d, "audit.jsonl"));
+        return join(d, "audit.jsonl");
+      },
+      "cannot write: ENOSPC",
+    ],
   ])("fails with E_AUDIT_WRITE when %s", async (_name, prepare, message) => {
     const path = await prepare(await dir());
     await expect(new AuditTrail(path).append(auditBodyFixture())).rejects.toMatchObject({ code: "E_AUDIT_WRITE", message: expect.stringContaining(message) });

@@ -27,7 +27,16 @@ afterAll(async () => {
 
 function source(resolvers: string[], extra: { quorum?: number; requireDnssec?: boolean; names?: string[] } = {}) {
   return dnsSource(
-    { name: "travis-dns", type: "dns", names: extra.names ?? [NAME], resolvers, quorum: extra.quorum ?? 1, timeoutMs: 300, retries: 0, requireDnssec: extra.requireDnssec ?? false },
+    {
+      name: "travis-dns",
+      type: "dns",
+      names: extra.names ?? [NAME],
+      resolvers,
+      quorum: extra.quorum ?? 1,
+      timeoutMs: 300,
+      retries: 0,
+      requireDnssec: extra.requireDnssec ?? false,
+    },
     { dispatcher: trusting },
   );
 }
@@ -62,7 +71,13 @@ describe("resolver quorum", () => {
     const result = await source([a.resolver, b.resolver, c.resolver], { quorum: 2 }).fetch();
     expect(addresses(result)).toEqual(["34.66.25.221", "35.188.1.99", "35.192.85.2"]);
     const byAddress = Object.fromEntries((result.disagreements ?? []).map((d) => [d.address, d]));
-    expect(byAddress["6.6.6.6"]).toEqual({ address: "6.6.6.6", hostname: NAME, returnedBy: [c.resolver], missingFrom: [a.resolver, b.resolver], counted: false });
+    expect(byAddress["6.6.6.6"]).toEqual({
+      address: "6.6.6.6",
+      hostname: NAME,
+      returnedBy: [c.resolver],
+      missingFrom: [a.resolver, b.resolver],
+      counted: false,
+    });
     expect(byAddress["35.188.1.99"]).toMatchObject({ returnedBy: [a.resolver, b.resolver], missingFrom: [c.resolver], counted: true });
     expect(byAddress["34.66.25.221"]).toBeUndefined();
     const kept = result.entries.find((e) => e.value === "35.192.85.2");

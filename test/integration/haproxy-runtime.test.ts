@@ -35,18 +35,18 @@ describe("HaproxyInstance", () => {
 
   it("reads map entries with values and ACL patterns", async () => {
     const map = await haproxy("map", ["1.2.3.4 travis", "10.0.0.0/8 office team"]);
-    const entries = await (await connect(map.unixTarget)).readEntries("map", map.listFile);
+    const { entries } = await (await connect(map.unixTarget)).readList("map", map.listFile);
     expect(entries.map(({ key, value }) => ({ key, value }))).toEqual([
       { key: "1.2.3.4", value: "travis" },
       { key: "10.0.0.0/8", value: "office team" },
     ]);
     const acl = await haproxy("acl", ["1.2.3.4", "2001:db8::/32"]);
-    expect((await (await connect(acl.unixTarget)).readEntries("acl", acl.listFile)).map((e) => e.key)).toEqual(["1.2.3.4", "2001:db8::/32"]);
+    expect((await (await connect(acl.unixTarget)).readList("acl", acl.listFile)).entries.map((e) => e.key)).toEqual(["1.2.3.4", "2001:db8::/32"]);
   });
 
   it("names the loaded files when the configured map is not loaded", async () => {
     const h = await haproxy("map");
-    await expect((await connect(h.unixTarget)).readEntries("map", "/etc/haproxy/other.map")).rejects.toMatchObject({
+    await expect((await connect(h.unixTarget)).readList("map", "/etc/haproxy/other.map")).rejects.toMatchObject({
       code: "E_HAPROXY_UNKNOWN_MAP",
       message: expect.stringContaining(h.listFile),
     });
@@ -95,7 +95,7 @@ describe("HaproxyInstance", () => {
   it("applies incrementally (HAProxy < 2.4): adds first, then deletes by reference only the owned entry", async () => {
     const h = await haproxy("map", ["127.0.0.9 office", "127.0.0.9 travis"]);
     const instance = await connect(h.unixTarget);
-    const owned = (await instance.readEntries("map", h.listFile)).filter((e) => e.value === "travis");
+    const owned = (await instance.readList("map", h.listFile)).entries.filter((e) => e.value === "travis");
     await instance.applyIncremental("map", h.listFile, [{ key: "127.0.0.21/32", value: "travis" }], owned);
     expect(await liveEntries(h)).toEqual(["127.0.0.21/32 travis", "127.0.0.9 office"]);
   });
@@ -112,14 +112,17 @@ describe("HaproxyInstance", () => {
     // Whatever interleaving happened, the live map is one complete set, never a mix or empty.
     expect([expected(contentA), expected(contentB), ["127.0.0.5 office"]]).toContainEqual(live);
     for (const outcome of outcomes) {
-      if (outcome.status === "rejected") expect(outcome.reason).toMatchObject({ code: expect.stringMatching(/^E_HAPROXY_(VERIFY|COMMIT|ADD)$/), liveState: "unchanged" });
+      if (outcome.status === "rejected")
+        expect(outcome.reason).toMatchObject({ code: expect.stringMatching(/^E_HAPROXY_(VERIFY|COMMIT|ADD)$/), liveState: "unchanged" });
     }
   });
 
   it("refuses to send an unsafe key and leaves the map untouched", async () => {
     const h = await haproxy("map", ["127.0.0.5 travis"]);
     const instance = await connect(h.unixTarget);
-    await expect(instance.replace("map", h.listFile, [{ key: "127.0.0.6;clear map " + h.listFile, value: "travis" }])).rejects.toMatchObject({ code: "E_UNSAFE_TEXT" });
+    await expect(instance.replace("map", h.listFile, [{ key: "127.0.0.6;clear map " + h.listFile, value: "travis" }])).rejects.toMatchObject({
+      code: "E_UNSAFE_TEXT",
+    });
     expect(await liveEntries(h)).toEqual(["127.0.0.5 travis"]);
     expect(await h.command("show map")).toContain("next_ver=0");
   });

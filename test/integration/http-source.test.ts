@@ -81,7 +81,15 @@ type Format = "dnsjson" | "github-meta" | "lines" | "json";
 
 function source(path: string, format: Format, extra: { key?: string; timeoutMs?: number; maxBytes?: number; url?: string } = {}) {
   return httpSource(
-    { name: "feed", type: "http", url: extra.url ?? `${feed.url}${path}`, format, key: extra.key, timeoutMs: extra.timeoutMs ?? 2000, maxBytes: extra.maxBytes ?? 5 * 1024 * 1024 },
+    {
+      name: "feed",
+      type: "http",
+      url: extra.url ?? `${feed.url}${path}`,
+      format,
+      key: extra.key,
+      timeoutMs: extra.timeoutMs ?? 2000,
+      maxBytes: extra.maxBytes ?? 5 * 1024 * 1024,
+    },
     { stateDir: state.path },
   );
 }
@@ -114,10 +122,12 @@ describe("http source against a real feed server", () => {
     ["/chain/0", "lines", {}, "E_SOURCE_HTTP_REDIRECT", "redirect"],
     ["/304-without-cache", "dnsjson", {}, "E_SOURCE_HTTP_STATUS", "no cached copy"],
   ] as const)("%s fails with %s", async (path, format, extra, code, text) => {
-    const error = await source(path, format, extra).fetch().then(
-      () => undefined,
-      (err: unknown) => err as { code: string; message: string; source: string },
-    );
+    const error = await source(path, format, extra)
+      .fetch()
+      .then(
+        () => undefined,
+        (err: unknown) => err as { code: string; message: string; source: string },
+      );
     expect(error).toMatchObject({ code, source: "feed" });
     expect(error?.message).toContain(text);
     expect(error?.message).toContain(`source feed: ${redactUrl(`${feed.url}${path}`)}`);
@@ -136,9 +146,13 @@ describe("http source against a real feed server", () => {
 
   it("never writes a URL credential to an error or the cache", async () => {
     const withSecret = `http://feeduser:s3cr3t@${feed.url.slice("http://".length)}/etag?token=s3cr3t`;
-    const error = await source("", "lines", { url: withSecret.replace("/etag", "/500") }).fetch().catch((err: Error) => err);
+    const error = await source("", "lines", { url: withSecret.replace("/etag", "/500") })
+      .fetch()
+      .catch((err: Error) => err);
     expect((error as Error).message).not.toContain("s3cr3t");
-    await source("", "dnsjson", { url: withSecret }).fetch().catch(() => undefined);
+    await source("", "dnsjson", { url: withSecret })
+      .fetch()
+      .catch(() => undefined);
     for (const file of await readdir(join(state.path, "http-cache"))) {
       expect(await readFile(join(state.path, "http-cache", file), "utf8")).not.toContain("s3cr3t");
     }

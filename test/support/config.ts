@@ -20,7 +20,8 @@ export interface TestConfigOptions {
 /** The config document the tests write: a DNS source on a loopback resolver, loopback sources allowed. */
 export function configDocument(o: TestConfigOptions): Record<string, unknown> {
   const sources: unknown[] = [];
-  if (o.resolver) sources.push({ name: "travis-dns", type: "dns", names: o.names ?? ["nat.travisci.net"], resolvers: [o.resolver], timeoutMs: 300, retries: 1 });
+  if (o.resolver)
+    sources.push({ name: "travis-dns", type: "dns", names: o.names ?? ["nat.travisci.net"], resolvers: [o.resolver], timeoutMs: 300, retries: 1 });
   if (o.staticEntries) sources.push({ name: "pinned", type: "static", entries: o.staticEntries });
   const { guards, ...rest } = (o.extra ?? {}) as { guards?: Record<string, unknown> };
   return {

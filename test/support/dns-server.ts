@@ -55,14 +55,15 @@ function buildAnswer(query: Decoded, options: DnsServerOptions, override?: { id?
   const question = (override?.question ?? query.questions?.[0]) as Question;
   const zone = options.zones[question.name.toLowerCase()];
   const behaviour = zone?.behaviour ?? "answer";
-  const rcode = zone === undefined || behaviour === "nxdomain" ? "NXDOMAIN" : behaviour === "servfail" ? "SERVFAIL" : behaviour === "refused" ? "REFUSED" : "NOERROR";
+  const rcode =
+    zone === undefined || behaviour === "nxdomain" ? "NXDOMAIN" : behaviour === "servfail" ? "SERVFAIL" : behaviour === "refused" ? "REFUSED" : "NOERROR";
   const ttl = zone?.ttl ?? 60;
   const answers: packet.Answer[] = [];
   if (rcode === "NOERROR" && behaviour !== "empty" && zone) {
     if (zone.CNAME) {
       answers.push({ type: "CNAME", name: question.name, ttl, data: zone.CNAME } as packet.Answer);
       const target = options.zones[zone.CNAME.toLowerCase()];
-      for (const data of (target?.[question.type as "A" | "AAAA"] ?? [])) answers.push({ type: question.type, name: zone.CNAME, ttl, data } as packet.Answer);
+      for (const data of target?.[question.type as "A" | "AAAA"] ?? []) answers.push({ type: question.type, name: zone.CNAME, ttl, data } as packet.Answer);
     }
     const records = override?.address ? [override.address] : (zone[question.type as "A" | "AAAA"] ?? []);
     for (const data of records) answers.push({ type: question.type, name: question.name, ttl, data } as packet.Answer);
@@ -111,7 +112,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
   const log = (query: Decoded, transport: "udp" | "tcp") => {
     const q = query.questions?.[0];
     const opt = query.additionals?.find((a) => a.type === "OPT");
-    queries.push({ name: q?.name ?? "", type: q?.type ?? "", transport, edns: opt !== undefined, adRequested: ((query.flags ?? 0) & packet.AUTHENTIC_DATA) !== 0 });
+    queries.push({
+      name: q?.name ?? "",
+      type: q?.type ?? "",
+      transport,
+      edns: opt !== undefined,
+      adRequested: ((query.flags ?? 0) & packet.AUTHENTIC_DATA) !== 0,
+    });
   };
 
   udp.on("message", (data: Buffer, remote: RemoteInfo) => {

@@ -12,12 +12,21 @@ describe("alertEvents", () => {
     { name: "applied raises changed", result: runResult({ instances: [instanceResult({ status: "applied" })] }), events: ["changed"] },
     {
       name: "held raises held",
-      result: runResult({ exitCode: 3, held: { guard: "maxRemovals", message: "maxRemovals: would remove…", trips: [] }, instances: [instanceResult({ status: "held" })] }),
+      result: runResult({
+        exitCode: 3,
+        held: { guard: "maxRemovals", message: "maxRemovals: would remove…", trips: [] },
+        instances: [instanceResult({ status: "held" })],
+      }),
       events: ["held"],
     },
     {
       name: "held by expected raises held and unexpected",
-      result: runResult({ exitCode: 3, held: { guard: "expected", message: "expected: …", trips: [] }, unexpected: ["8.8.8.0/24"], instances: [instanceResult({ status: "held" })] }),
+      result: runResult({
+        exitCode: 3,
+        held: { guard: "expected", message: "expected: …", trips: [] },
+        unexpected: ["8.8.8.0/24"],
+        instances: [instanceResult({ status: "held" })],
+      }),
       events: ["held", "unexpected"],
     },
     {
@@ -27,7 +36,13 @@ describe("alertEvents", () => {
     },
     {
       name: "a failed instance raises failed (and changed for the others)",
-      result: runResult({ exitCode: 1, instances: [instanceResult({ status: "failed", error: "boom", state: "unchanged (not committed)" }), instanceResult({ target: "tcp://h:1", status: "applied" })] }),
+      result: runResult({
+        exitCode: 1,
+        instances: [
+          instanceResult({ status: "failed", error: "boom", state: "unchanged (not committed)" }),
+          instanceResult({ target: "tcp://h:1", status: "applied" }),
+        ],
+      }),
       events: ["failed", "changed"],
     },
   ])("$name", ({ result, events }) => {
@@ -50,12 +65,19 @@ describe("alertEvents", () => {
       counts: { add: 12, remove: 0 },
       entries: { add: add.slice(0, 10), remove: [] },
     });
-    expect(event?.summary).toBe("applied +12/-0 on 1 instance(s): +34.66.0.0/32, +34.66.0.1/32, +34.66.0.2/32, +34.66.0.3/32, +34.66.0.4/32, … (+7 more) (run abc)");
+    expect(event?.summary).toBe(
+      "applied +12/-0 on 1 instance(s): +34.66.0.0/32, +34.66.0.1/32, +34.66.0.2/32, +34.66.0.3/32, +34.66.0.4/32, … (+7 more) (run abc)",
+    );
   });
 
   it("a failure summary names each instance and where it was left", () => {
-    const result = runResult({ exitCode: 1, instances: [instanceResult({ status: "failed", error: "tcp://h:1: cannot connect", state: "unchanged (nothing was written)" })] });
-    expect(alertEvents(result, ["failed"], NOW)[0]?.summary).toContain("1 of 1 instances failed: unix:///run/haproxy/admin.sock: tcp://h:1: cannot connect (left: unchanged (nothing was written))");
+    const result = runResult({
+      exitCode: 1,
+      instances: [instanceResult({ status: "failed", error: "tcp://h:1: cannot connect", state: "unchanged (nothing was written)" })],
+    });
+    expect(alertEvents(result, ["failed"], NOW)[0]?.summary).toContain(
+      "1 of 1 instances failed: unix:///run/haproxy/admin.sock: tcp://h:1: cannot connect (left: unchanged (nothing was written))",
+    );
   });
 
   it("resolves held and failed alerts only after a clean, real run", () => {
@@ -67,7 +89,11 @@ describe("alertEvents", () => {
 
 describe("payloads", () => {
   const [held] = alertEvents(
-    runResult({ exitCode: 3, held: { guard: "maxRemovals", message: "maxRemovals: would remove 23 of 39", trips: [] }, instances: [instanceResult({ status: "held" })] }),
+    runResult({
+      exitCode: 3,
+      held: { guard: "maxRemovals", message: "maxRemovals: would remove 23 of 39", trips: [] },
+      instances: [instanceResult({ status: "held" })],
+    }),
     ["held"],
     NOW,
   );
@@ -104,7 +130,13 @@ describe("payloads", () => {
     const alerts = alertmanagerPayload([held], ["tcp://h:1"], NOW);
     expect(alerts).toEqual([
       {
-        labels: { alertname: "TravisAllowlistHeld", severity: "warning", instance: "unix:///run/haproxy/admin.sock", service: "travis-allowlist", event: "held" },
+        labels: {
+          alertname: "TravisAllowlistHeld",
+          severity: "warning",
+          instance: "unix:///run/haproxy/admin.sock",
+          service: "travis-allowlist",
+          event: "held",
+        },
         annotations: { summary: held.summary, description: "unix:///run/haproxy/admin.sock: held, +1/-1", runId: "run-1" },
         startsAt: NOW.toISOString(),
       },

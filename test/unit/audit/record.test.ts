@@ -47,13 +47,18 @@ describe("the hash chain", () => {
     ["an edited event", (l: string[]) => [l[0], l[1], (l[2] as string).replace('"event":"applied"', '"event":"in-sync"'), ...l.slice(3)], 3, "edited"],
     ["a deleted line", (l: string[]) => [l[0], ...l.slice(2)], 2, "deleted"],
     ["two swapped lines", (l: string[]) => [l[0], l[2], l[1], ...l.slice(3)], 2, "moved"],
-    ["a re-sealed edit (hash recomputed by the editor)", (l: string[]) => {
-      const edited = JSON.parse(l[1] as string) as Record<string, unknown>;
-      edited.runId = "forged";
-      const { hash: _hash, seq: _seq, prevHash, ...body } = edited as { hash: string; seq: number; prevHash: string };
-      const forged = sealRecord(body as never, { seq: 1, hash: prevHash });
-      return [l[0], canonicalJson(forged), ...l.slice(2)];
-    }, 3, "deleted, inserted or moved"],
+    [
+      "a re-sealed edit (hash recomputed by the editor)",
+      (l: string[]) => {
+        const edited = JSON.parse(l[1] as string) as Record<string, unknown>;
+        edited.runId = "forged";
+        const { hash: _hash, seq: _seq, prevHash, ...body } = edited as { hash: string; seq: number; prevHash: string };
+        const forged = sealRecord(body as never, { seq: 1, hash: prevHash });
+        return [l[0], canonicalJson(forged), ...l.slice(2)];
+      },
+      3,
+      "deleted, inserted or moved",
+    ],
     ["garbage", (l: string[]) => [l[0], "{not json", ...l.slice(2)], 2, "not a JSON record"],
   ])("detects %s", (_name, tamper, line, reason) => {
     const { text, head } = chain(5);

@@ -11,7 +11,11 @@ describe("parseResolver", () => {
   ])("%s", (text, expected) => expect(parseResolver(text)).toEqual({ kind: "udp", ...expected, label: text }));
 
   it("takes DNS over HTTPS URLs, never with credentials", () => {
-    expect(parseResolver("https://dns.example/dns-query")).toEqual({ kind: "doh", url: "https://dns.example/dns-query", label: "https://dns.example/dns-query" });
+    expect(parseResolver("https://dns.example/dns-query")).toEqual({
+      kind: "doh",
+      url: "https://dns.example/dns-query",
+      label: "https://dns.example/dns-query",
+    });
     expect(parseResolver("https://user:pw@dns.example/dns-query")).toBeUndefined();
     expect(parseResolver("http://dns.example/dns-query")).toBeUndefined();
   });

@@ -46,14 +46,22 @@ describe("parseListing", () => {
 
 describe("parseEntries", () => {
   it.each([
-    ["map", "0x1 1.2.3.4 travis\n0x2 10.0.0.0/8 other team", [
-      { ref: "0x1", key: "1.2.3.4", value: "travis" },
-      { ref: "0x2", key: "10.0.0.0/8", value: "other team" },
-    ]],
-    ["acl", "0x1 1.2.3.4\n0x2 2001:db8::/32", [
-      { ref: "0x1", key: "1.2.3.4" },
-      { ref: "0x2", key: "2001:db8::/32" },
-    ]],
+    [
+      "map",
+      "0x1 1.2.3.4 travis\n0x2 10.0.0.0/8 other team",
+      [
+        { ref: "0x1", key: "1.2.3.4", value: "travis" },
+        { ref: "0x2", key: "10.0.0.0/8", value: "other team" },
+      ],
+    ],
+    [
+      "acl",
+      "0x1 1.2.3.4\n0x2 2001:db8::/32",
+      [
+        { ref: "0x1", key: "1.2.3.4" },
+        { ref: "0x2", key: "2001:db8::/32" },
+      ],
+    ],
     ["map", "", []],
   ] as const)("%s: %j", (kind, text, expected) => {
     expect(parseEntries(kind, text)).toEqual(expected);
@@ -86,15 +94,7 @@ describe("versions", () => {
 });
 
 describe("commands refuse anything that could inject a runtime command", () => {
-  it.each([
-    "1.2.3.4;clear map /m",
-    "1.2.3.4\nclear map /m",
-    "1.2.3.4 <<",
-    "1.2.3.4 travis",
-    "<<",
-    "",
-    "not-an-address",
-  ])("key %j", (key) => {
+  it.each(["1.2.3.4;clear map /m", "1.2.3.4\nclear map /m", "1.2.3.4 <<", "1.2.3.4 travis", "<<", "", "not-an-address"])("key %j", (key) => {
     expect(() => commands.addOne("map", "/m.map", { key, value: "travis" })).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
     expect(() => commands.addOne("acl", "/m.acl", { key })).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
     expect(() => mapPayloadCommands("/m.map", [{ key, value: "travis" }], 1)).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
@@ -112,9 +112,16 @@ describe("commands refuse anything that could inject a runtime command", () => {
     expect(commands.addOne("acl", "/m.acl", { key: "1.2.3.4/32" }, 4)).toBe("add acl @4 /m.acl 1.2.3.4/32");
     expect(commands.commit("map", "/m.map", 4)).toBe("commit map @4 /m.map");
     expect(commands.deleteRef("map", "/m.map", "0x55d0")).toBe("del map /m.map #0x55d0");
-    expect(mapPayloadCommands("/m.map", [{ key: "1.2.3.4/32", value: "travis" }, { key: "10.0.0.0/8", value: "other team" }], 2)).toEqual([
-      "add map @2 /m.map <<\n1.2.3.4/32 travis\n10.0.0.0/8 other team\n",
-    ]);
+    expect(
+      mapPayloadCommands(
+        "/m.map",
+        [
+          { key: "1.2.3.4/32", value: "travis" },
+          { key: "10.0.0.0/8", value: "other team" },
+        ],
+        2,
+      ),
+    ).toEqual(["add map @2 /m.map <<\n1.2.3.4/32 travis\n10.0.0.0/8 other team\n"]);
   });
 });
 
@@ -131,7 +138,10 @@ describe("mapPayloadCommands", () => {
 
 describe("sameEntries", () => {
   it("compares as multisets", () => {
-    const a = [{ key: "1.2.3.4", value: "x" }, { key: "1.2.3.4", value: "x" }];
+    const a = [
+      { key: "1.2.3.4", value: "x" },
+      { key: "1.2.3.4", value: "x" },
+    ];
     expect(sameEntries(a, [...a].reverse()).equal).toBe(true);
     const result = sameEntries([{ key: "1.2.3.4", value: "x" }], a);
     expect(result).toEqual({ equal: false, missing: ["1.2.3.4 x"], unexpected: [] });

@@ -39,7 +39,12 @@ describe("evaluateGuards", () => {
       held: ["expected"],
     },
     { name: "new entries inside expected", plans: [plan(55, ["104.197.1.1/32"], [])], settings: { expected: ["104.0.0.0/8"] }, held: [] },
-    { name: "each instance is judged on its own owned set", plans: [plan(100, [], addresses(20)), plan(40, [], addresses(20))], settings: {}, held: ["maxRemovals"] },
+    {
+      name: "each instance is judged on its own owned set",
+      plans: [plan(100, [], addresses(20)), plan(40, [], addresses(20))],
+      settings: {},
+      held: ["maxRemovals"],
+    },
   ])("$name", ({ plans, settings, desiredCount, held }) => {
     expect(run(plans, settings, { desiredCount }).holds.map((t) => t.guard)).toEqual(held);
   });

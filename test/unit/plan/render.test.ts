@@ -4,14 +4,21 @@ import { renderRunText } from "../../../src/plan/render.js";
 import { runResult } from "../../support/results.js";
 
 function result(overrides: Partial<RunResult> = {}): RunResult {
-  return runResult({ dryRun: true, desired: { count: 2, digest: "sha256:0123456789abcdef0123" }, sources: [{ name: "travis-dns", type: "dns", status: "ok", count: 2, durationMs: 1 }], ...overrides });
+  return runResult({
+    dryRun: true,
+    desired: { count: 2, digest: "sha256:0123456789abcdef0123" },
+    sources: [{ name: "travis-dns", type: "dns", status: "ok", count: 2, durationMs: 1 }],
+    ...overrides,
+  });
 }
 
 describe("renderRunText", () => {
   it("prints a terraform-style plan", () => {
     const text = renderRunText(result());
     expect(text).toContain("Desired set: 2 entries (sha256:0123456789ab…) from travis-dns (2)");
-    expect(text).toContain("unix:///run/haproxy/admin.sock (HAProxy 2.6.12): planned\n  + 34.66.25.221/32\n  - 104.154.113.151/32\n  1 to add, 1 to remove, 1 unchanged, 3 foreign entries untouched");
+    expect(text).toContain(
+      "unix:///run/haproxy/admin.sock (HAProxy 2.6.12): planned\n  + 34.66.25.221/32\n  - 104.154.113.151/32\n  1 to add, 1 to remove, 1 unchanged, 3 foreign entries untouched",
+    );
     expect(text).toContain("Dry run: nothing was changed.");
   });
 
@@ -19,7 +26,17 @@ describe("renderRunText", () => {
     const failed = result({
       dryRun: false,
       exitCode: 1,
-      instances: [{ target: "tcp://h:9999", status: "failed", add: [], remove: [], pendingRemoval: [], error: "tcp://h:9999: cannot connect", state: "unchanged (nothing was written)" }],
+      instances: [
+        {
+          target: "tcp://h:9999",
+          status: "failed",
+          add: [],
+          remove: [],
+          pendingRemoval: [],
+          error: "tcp://h:9999: cannot connect",
+          state: "unchanged (nothing was written)",
+        },
+      ],
     });
     expect(renderRunText(failed)).toMatch(/error: tcp:\/\/h:9999: cannot connect\n {2}left: unchanged \(nothing was written\)/);
   });

@@ -1,0 +1,63 @@
+import type { Dispatcher } from "undici";
+import type { HaproxyConfig } from "../config/schema.js";
+import { type DnsQueryOptions, resolveRecords, resolveSrv } from "../dns/client.js";
+import { parseResolver, type ResolverAddress, type UdpResolver } from "../dns/resolver.js";
+import { systemResolvers } from "../dns/system.js";
+import { AllowlistError } from "../errors.js";
+
+export interface DiscoveryOptions {
+  dispatcher?: Dispatcher;
+  defaultResolvers?: () => UdpResolver[];
+  timeoutMs?: number;
+}
+
+function tcpTarget(address: string, port: number): string {
+  return address.includes(":") ? `tcp://[${address}]:${port}` : `tcp://${address}:${port}`;
+}
+
+async function addressesOf(resolver: ResolverAddress, name: string, options: DnsQueryOptions): Promise<string[]> {
+  const [v4, v6] = await Promise.all([resolveRecords(resolver, name, "A", options), resolveRecords(resolver, name, "AAAA", options)]);
+  return [...v4.records, ...v6.records].map((r) => r.address);
+}
+
+async function discoverWith(resolver: ResolverAddress, discover: NonNullable<HaproxyConfig["discover"]>, options: DnsQueryOptions): Promise<string[]> {
+  if (discover.port !== undefined) {
+    const port = discover.port;
+    return (await addressesOf(resolver, discover.dns, options)).map((a) => tcpTarget(a, port));
+  }
+  const services = await resolveSrv(resolver, discover.dns, options);
+  const targets = await Promise.all(services.map(async (srv) => (await addressesOf(resolver, srv.target, options)).map((a) => tcpTarget(a, srv.port))));
+  return targets.flat();
+}
+
+/**
+ * The runtime API targets: `haproxy.sockets`, plus every instance behind
+ * `haproxy.discover` (A/AAAA on the given port, or SRV records without one),
+ * looked up with the project's DNS client. Resolvers are tried in order.
+ */
+export async function resolveTargets(haproxy: HaproxyConfig, options: DiscoveryOptions = {}): Promise<string[]> {
+  const discover = haproxy.discover;
+  if (!discover) return haproxy.sockets;
+  const resolvers = discover.resolvers ? discover.resolvers.map((r) => parseResolver(r) as ResolverAddress) : (options.defaultResolvers ?? systemResolvers)();
+  const queryOptions: DnsQueryOptions = {
+    timeoutMs: options.timeoutMs ?? 2000,
+    retries: 1,
+    requireDnssec: false,
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+  };
+  const errors: string[] = [];
+  let found: string[] | undefined;
+  for (const resolver of resolvers) {
+    try {
+      found = await discoverWith(resolver, discover, queryOptions);
+      break;
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  }
+  if (found === undefined) {
+    throw new AllowlistError("E_DISCOVERY", `haproxy.discover ${discover.dns}: no resolver answered: ${errors.join("; ") || "no resolvers"}`);
+  }
+  if (found.length === 0) throw new AllowlistError("E_DISCOVERY", `haproxy.discover ${discover.dns}: no instances found`);
+  return [...new Set([...haproxy.sockets, ...found.sort()])];
+}

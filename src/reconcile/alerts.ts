@@ -1,0 +1,24 @@
+import type { Logger } from "pino";
+import { type AlertEventName, alertEvents, resolvedTargets } from "../alert/events.js";
+import type { Config } from "../config/schema.js";
+import type { RunResult } from "../model/result.js";
+import type { RunDeps } from "./deps.js";
+
+/** Alerts never change the exit code; an undelivered alert is logged and listed in the result. */
+export async function sendAlerts(result: RunResult, config: Config, deps: RunDeps, log: Logger, now: () => Date): Promise<RunResult["alerts"]> {
+  const on: AlertEventName[] = config.alerts?.on ?? [];
+  const events = alertEvents(result, on, now());
+  if (result.dryRun) {
+    for (const e of events) log.info({ alert: e.event }, `dry run, not sent: ${e.summary}`);
+    return [];
+  }
+  if (!deps.notifier) return [];
+  const resolves = on.includes("held") || on.includes("failed") ? resolvedTargets(result) : [];
+  if (events.length === 0 && resolves.length === 0) return [];
+  const deliveries = await deps.notifier.notify(events, resolves);
+  for (const d of deliveries) {
+    if (d.ok) log.info({ sink: d.sink, alert: d.event }, "alert sent");
+    else log.error({ err: { message: d.error }, sink: d.sink, alert: d.event }, "alert could not be delivered");
+  }
+  return deliveries;
+}

@@ -1,0 +1,99 @@
+import type { Logger } from "pino";
+import type { Config } from "../config/schema.js";
+import { AllowlistError, errorCode } from "../errors.js";
+import { writeFileAtomic } from "../fsutil/atomic.js";
+import { renderListFile } from "../haproxy/protocol.js";
+import type { ListSnapshot } from "../haproxy/runtime.js";
+import type { InstanceResult } from "../model/result.js";
+import { evaluateGuards } from "../plan/guards.js";
+import { computePlan, hasChanges, type InstancePlan } from "../plan/plan.js";
+import type { RuntimeTarget } from "./deps.js";
+import { failedResult, message, plannedResult, stateAfterFailure } from "./results.js";
+
+export interface ApplyContext {
+  config: Config;
+  desired: string[];
+  force: boolean;
+  log: Logger;
+}
+
+async function commitPlan(instance: RuntimeTarget, plan: InstancePlan, snapshot: ListSnapshot, config: Config): Promise<number | undefined> {
+  const { kind, map: file, value } = config.haproxy;
+  if (instance.transactional) return (await instance.replace(kind, file, plan.content, snapshot)).version;
+  const add = plan.add.map((key) => (kind === "map" ? { key, value } : { key }));
+  return (await instance.applyIncremental(kind, file, add, plan.removeEntries)).version;
+}
+
+/**
+ * Applies one instance's plan: commit, read back, persist. A conflict with
+ * another writer is re-read, re-planned (guards included) and retried once.
+ */
+export async function applyInstance(
+  instance: RuntimeTarget,
+  initial: InstancePlan,
+  initialSnapshot: ListSnapshot,
+  context: ApplyContext,
+): Promise<InstanceResult> {
+  const { config, desired, log } = context;
+  const { kind, map: file, value } = config.haproxy;
+  const ownership = { kind, value };
+  const target = instance.target;
+  let plan = initial;
+  let snapshot = initialSnapshot;
+
+  for (let attempt = 1; ; attempt++) {
+    const summary = plannedResult(target, instance.version, plan);
+    let committed = false;
+    try {
+      const version = await commitPlan(instance, plan, snapshot, config);
+      committed = true;
+      const after = computePlan((await instance.readList(kind, file)).entries, desired, ownership);
+      if (hasChanges(after)) {
+        throw new AllowlistError(
+          "E_HAPROXY_VERIFY",
+          `${target}: read-back after commit differs from the desired set (missing ${after.add.length}, unexpected ${after.remove.length}); another writer may have changed it`,
+        );
+      }
+      if (config.haproxy.persist) await persist(file, plan, target);
+      log.info({ target, add: plan.add.length, remove: plan.remove.length, committedVersion: version, persisted: config.haproxy.persist }, "applied");
+      return { ...summary, status: "applied", ...(version === undefined ? {} : { committedVersion: version }) };
+    } catch (err) {
+      if (errorCode(err) === "E_HAPROXY_CONFLICT" && attempt === 1) {
+        log.warn({ err, target }, "conflict with another writer; re-reading and retrying once");
+        try {
+          const live = await instance.readList(kind, file);
+          plan = computePlan(live.entries, desired, ownership);
+          snapshot = live.snapshot;
+        } catch (readErr) {
+          return failedResult(target, readErr, stateAfterFailure(err), { add: summary.add, remove: summary.remove, haproxyVersion: instance.version });
+        }
+        if (!hasChanges(plan)) return plannedResult(target, instance.version, plan);
+        const verdict = evaluateGuards({ desiredCount: desired.length, plans: [{ target, plan }], settings: config.guards, force: context.force });
+        const hold = verdict.holds[0];
+        if (hold) {
+          const held = new AllowlistError("E_HAPROXY_CONFLICT", `${target}: after a conflict the re-planned change would be held: ${hold.message}`);
+          return failedResult(target, held, "unchanged (not committed)", { add: plan.add, remove: plan.remove, haproxyVersion: instance.version });
+        }
+        continue;
+      }
+      log.error({ err, target }, "apply failed");
+      const state = committed ? failureAfterCommit(err) : stateAfterFailure(err);
+      return failedResult(target, err, state, { add: summary.add, remove: summary.remove, haproxyVersion: instance.version });
+    }
+  }
+}
+
+function failureAfterCommit(err: unknown): string {
+  return errorCode(err) === "E_PERSIST"
+    ? "changed in memory, but the file was not rewritten: a reload would bring back the old entries"
+    : "changed: the new entries were committed but the read-back did not match";
+}
+
+/** Same host only: the file HAProxy loaded, rewritten atomically with its owner and mode kept. */
+async function persist(file: string, plan: InstancePlan, target: string): Promise<void> {
+  try {
+    await writeFileAtomic(file, renderListFile(plan.content), { preserveOwnership: true });
+  } catch (err) {
+    throw new AllowlistError("E_PERSIST", `${target}: committed, but ${file} could not be rewritten: ${message(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,54 @@
+import type { Logger } from "pino";
+import type { Dispatcher } from "undici";
+import type { Notifier } from "../alert/notifier.js";
+import type { AuditContext } from "../audit/body.js";
+import type { AuditBody, AuditRecord } from "../audit/record.js";
+import type { UdpResolver } from "../dns/resolver.js";
+import type { ListKind, LiveEntry, WritableEntry } from "../haproxy/protocol.js";
+import type { ApplyOutcome, ListSnapshot, LiveList } from "../haproxy/runtime.js";
+import type { Source } from "../sources/types.js";
+
+/** What the reconciler needs of one HAProxy instance; HaproxyInstance is the real one. */
+export interface RuntimeTarget {
+  readonly target: string;
+  readonly version: string;
+  readonly transactional: boolean;
+  readList(kind: ListKind, file: string): Promise<LiveList>;
+  replace(kind: ListKind, file: string, content: WritableEntry[], snapshot: ListSnapshot): Promise<ApplyOutcome>;
+  applyIncremental(kind: ListKind, file: string, add: WritableEntry[], remove: LiveEntry[]): Promise<ApplyOutcome>;
+  close(): Promise<void>;
+}
+
+/** The audit trail as the reconciler uses it; AuditTrail is the real one. */
+export interface AuditWriter {
+  last(): Promise<AuditRecord | undefined>;
+  append(body: AuditBody): Promise<AuditRecord>;
+}
+
+export interface ProgressEvent {
+  phase: "read" | "apply";
+  done: number;
+  total: number;
+}
+
+export interface RunDeps {
+  logger: Logger;
+  audit: { trail: AuditWriter; context: AuditContext };
+  sources: Source[];
+  connect: (target: string) => Promise<RuntimeTarget>;
+  /** Seams for `haproxy.discover`: its DNS lookups use the project's client. */
+  discovery?: { dispatcher?: Dispatcher; defaultResolvers?: () => UdpResolver[] };
+  /** Sends alerts; without one, alerts are only logged. */
+  notifier?: Notifier;
+  /** Told as instances are read and applied (a progress line on a terminal). */
+  progress?: (event: ProgressEvent) => void;
+  now?: () => Date;
+  newRunId?: () => string;
+}
+
+export interface RunOptions {
+  dryRun: boolean;
+  detailedExitcode: boolean;
+  /** Sets aside the threshold guards (never minEntries, never validation). */
+  force?: boolean;
+}

@@ -1,0 +1,35 @@
+import { errorCode, HaproxyError } from "../errors.js";
+import { UnsafeTextError } from "../haproxy/protocol.js";
+import type { InstanceResult } from "../model/result.js";
+import { hasChanges, type InstancePlan } from "../plan/plan.js";
+
+export function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function baseResult(target: string): InstanceResult {
+  return { target, status: "failed", add: [], remove: [], pendingRemoval: [], error: null };
+}
+
+export function failedResult(target: string, err: unknown, state: string, extra: Partial<InstanceResult> = {}): InstanceResult {
+  return { ...baseResult(target), ...extra, status: "failed", error: message(err), errorCode: errorCode(err), state };
+}
+
+export function plannedResult(target: string, version: string, plan: InstancePlan): InstanceResult {
+  return {
+    ...baseResult(target),
+    status: hasChanges(plan) ? "planned" : "in-sync",
+    add: plan.add,
+    remove: plan.remove,
+    haproxyVersion: version,
+    ownedCount: plan.ownedCount,
+    foreignCount: plan.foreignCount,
+  };
+}
+
+/** Where a failed apply left the instance, in words an operator can act on. */
+export function stateAfterFailure(err: unknown): string {
+  if (err instanceof HaproxyError && err.liveState === "unchanged") return "unchanged (not committed)";
+  if (err instanceof UnsafeTextError) return "unchanged (nothing was sent)";
+  return "unknown: the connection was lost during the change; run `travis-allowlist status` to see the live entries";
+}
