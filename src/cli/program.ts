@@ -31,6 +31,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     });
 
   program
+    .command("status")
+    .description("live against desired on every instance; changes nothing")
+    .option("--detailed-exitcode", "exit 2 when any instance drifts from the desired set", false)
+    .action(async (options: { detailedExitcode: boolean }, command: Command) => {
+      code = await (await import("./commands/status.js")).statusCommand(globals(command), options, io);
+    });
+
+  program
     .command("resolve")
     .description("print the desired set with provenance; no HAProxy access")
     .action(async (_options: unknown, command: Command) => {

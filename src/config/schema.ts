@@ -98,7 +98,7 @@ export const configSchema = z.strictObject({
         kind: z.enum(["map", "acl"], { error: "expected map or acl" }).default("map"),
         value: z.string().regex(MAP_VALUE, { error: "expected a map value of letters, digits and . _ : - (at most 64)" }).default("travis"),
         persist: z.boolean({ error: "expected true or false" }).default(false),
-      concurrency: z.number({ error: "expected a whole number" }).int().min(1).max(256).default(8),
+        concurrency: z.number({ error: "expected a whole number" }).int().min(1).max(256).default(8),
         timeoutMs: positiveMs(5000),
       },
       { error: "expected an object with sockets and map" },

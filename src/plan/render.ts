@@ -1,9 +1,10 @@
 import type { InstanceResult, RunResult, SourceStatus } from "../model/result.js";
+import type { InstanceDrift, StatusReport } from "../reconcile/status.js";
 import type { DesiredSet } from "../sources/desired.js";
 
 const LIST_LIMIT = 50;
 
-function listed(sign: string, entries: string[]): string[] {
+function listed(sign: string, entries: readonly string[]): string[] {
   const lines = entries.slice(0, LIST_LIMIT).map((e) => `  ${sign} ${e}`);
   if (entries.length > LIST_LIMIT) lines.push(`  ${sign} … (+${entries.length - LIST_LIMIT} more; --output json lists all)`);
   return lines;
@@ -87,4 +88,30 @@ export function desiredJson(desired: DesiredSet): object {
     excluded: desired.excluded,
     rejected: desired.rejected,
   };
+}
+
+/** Status per instance; instances in the same state are shown once, as a group. */
+export function renderStatusText(report: StatusReport): string {
+  const lines = [`Desired set: ${report.desired.count} entries (${shortDigest(report.desired.digest)})`];
+  if (report.error) lines.push(`Error: ${report.error.message}`);
+  const groups = new Map<string, InstanceDrift[]>();
+  for (const instance of report.instances) {
+    const { target: _target, ...state } = instance;
+    const key = JSON.stringify(state);
+    groups.set(key, [...(groups.get(key) ?? []), instance]);
+  }
+  for (const members of groups.values()) {
+    const first = members[0] as InstanceDrift;
+    const who = members.length === 1 ? first.target : `${members.length} instances: ${members.map((m) => m.target).join(", ")}`;
+    lines.push("", who);
+    if (first.error) {
+      lines.push(`  error: ${first.error}`);
+      continue;
+    }
+    lines.push(`  HAProxy ${first.haproxyVersion ?? "?"}, ${first.liveCount} live entries (${first.ownedCount} owned, ${first.foreignCount} foreign)`);
+    lines.push(first.inSync ? "  in sync" : `  drift: ${first.missing.length} missing, ${first.unexpected.length} unexpected`);
+    lines.push(...listed("missing", first.missing), ...listed("unexpected", first.unexpected));
+  }
+  lines.push("", report.inSync ? "All instances are in sync." : "Not in sync.");
+  return `${lines.join("\n")}\n`;
 }

@@ -91,7 +91,10 @@ async function findUnfinishedIntent(trail: AuditWriter, log: Logger): Promise<Au
   try {
     const last = await trail.last();
     if (last?.event !== "intent") return null;
-    log.warn({ unfinishedRunId: last.runId, seq: last.seq }, `run ${last.runId} recorded an intent at ${last.time} but no outcome (killed, crashed, or still running)`);
+    log.warn(
+      { unfinishedRunId: last.runId, seq: last.seq },
+      `run ${last.runId} recorded an intent at ${last.time} but no outcome (killed, crashed, or still running)`,
+    );
     return { runId: last.runId, seq: last.seq, time: last.time };
   } catch (err) {
     // Reported again, and fatal, when the first record is written.

@@ -113,7 +113,7 @@ describe("HaproxyInstance", () => {
     expect([expected(contentA), expected(contentB), ["127.0.0.5 office"]]).toContainEqual(live);
     for (const outcome of outcomes) {
       if (outcome.status === "rejected")
-        expect(outcome.reason).toMatchObject({ code: expect.stringMatching(/^E_HAPROXY_(VERIFY|COMMIT|ADD)$/), liveState: "unchanged" });
+        expect(outcome.reason).toMatchObject({ code: expect.stringMatching(/^E_HAPROXY_(CONFLICT|VERIFY|COMMIT|ADD)$/), liveState: "unchanged" });
     }
   });
 

@@ -9,6 +9,7 @@ export interface TestConfigOptions {
   names?: string[];
   staticEntries?: string[];
   sockets: string[];
+  discover?: { dns: string; port?: number; resolvers?: string[] };
   map: string;
   kind?: "map" | "acl";
   /** Defaults to audit.jsonl beside the map file (a test's temp dir). */
@@ -26,7 +27,7 @@ export function configDocument(o: TestConfigOptions): Record<string, unknown> {
   const { guards, ...rest } = (o.extra ?? {}) as { guards?: Record<string, unknown> };
   return {
     sources,
-    haproxy: { sockets: o.sockets, map: o.map, kind: o.kind ?? "map", timeoutMs: 3000 },
+    haproxy: { sockets: o.sockets, map: o.map, kind: o.kind ?? "map", timeoutMs: 3000, ...(o.discover ? { discover: o.discover } : {}) },
     guards: { allowReserved: true, ...guards },
     audit: { path: o.auditPath ?? join(dirname(o.map), "audit.jsonl") },
     ...rest,

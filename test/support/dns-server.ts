@@ -12,6 +12,7 @@ export type Behaviour = "answer" | "servfail" | "nxdomain" | "refused" | "timeou
 export interface Zone {
   A?: string[];
   AAAA?: string[];
+  SRV?: Array<{ target: string; port: number; priority?: number; weight?: number }>;
   CNAME?: string;
   ttl?: number;
   behaviour?: Behaviour;
@@ -65,8 +66,12 @@ function buildAnswer(query: Decoded, options: DnsServerOptions, override?: { id?
       const target = options.zones[zone.CNAME.toLowerCase()];
       for (const data of target?.[question.type as "A" | "AAAA"] ?? []) answers.push({ type: question.type, name: zone.CNAME, ttl, data } as packet.Answer);
     }
-    const records = override?.address ? [override.address] : (zone[question.type as "A" | "AAAA"] ?? []);
-    for (const data of records) answers.push({ type: question.type, name: question.name, ttl, data } as packet.Answer);
+    if (question.type === "SRV") {
+      for (const srv of zone.SRV ?? []) answers.push({ type: "SRV", name: question.name, ttl, data: { priority: 0, weight: 0, ...srv } } as packet.Answer);
+    } else {
+      const records = override?.address ? [override.address] : (zone[question.type as "A" | "AAAA"] ?? []);
+      for (const data of records) answers.push({ type: question.type, name: question.name, ttl, data } as packet.Answer);
+    }
   }
   const rcodeBits = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 }[rcode];
   return {

@@ -15,6 +15,11 @@ export interface HaproxyOptions {
   entries?: string[];
   /** A directory to run in (the demo keeps its own); a temp dir otherwise. */
   dir?: string;
+  /** Where the map or ACL file lives (replicas share one path); in `dir` otherwise. */
+  listFile?: string;
+  /** Start from the file as it is instead of writing `entries` (a restart after persist). */
+  keepListFile?: boolean;
+  socketName?: string;
 }
 
 export interface RunningHaproxy {
@@ -109,10 +114,10 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
   const kind = options.kind ?? "map";
   const temp = options.dir ? undefined : await tempDir("ta-haproxy-");
   const dir = options.dir ?? (temp?.path as string);
-  const socket = join(dir, "admin.sock");
-  const listFile = join(dir, kind === "map" ? "travis.map" : "travis.acl");
+  const socket = join(dir, options.socketName ?? "admin.sock");
+  const listFile = options.listFile ?? join(dir, kind === "map" ? "travis.map" : "travis.acl");
   const [tcpPort, httpPort] = [await freePort(), await freePort()];
-  await writeFile(listFile, (options.entries ?? []).map((l) => `${l}\n`).join(""));
+  if (!options.keepListFile) await writeFile(listFile, (options.entries ?? []).map((l) => `${l}\n`).join(""));
   const cfg = join(dir, "haproxy.cfg");
   await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile }));
   const child = spawn(HAPROXY_BIN, ["-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });

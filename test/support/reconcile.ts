@@ -1,11 +1,12 @@
 import { pino } from "pino";
+import type { AuditContext } from "../../src/audit/body.js";
+import { AuditTrail } from "../../src/audit/trail.js";
 import type { Config } from "../../src/config/schema.js";
 import { HaproxyInstance } from "../../src/haproxy/runtime.js";
 import type { RunResult } from "../../src/model/result.js";
+import type { RunDeps, RunOptions } from "../../src/reconcile/deps.js";
 import { runOnce } from "../../src/reconcile/run.js";
 import { buildSources } from "../../src/sources/index.js";
-import { AuditTrail } from "../../src/audit/trail.js";
-import type { AuditContext } from "../../src/audit/body.js";
 
 export const TEST_AUDIT_CONTEXT: AuditContext = {
   actor: { user: "test", host: "localhost", trigger: "manual" },
@@ -13,16 +14,17 @@ export const TEST_AUDIT_CONTEXT: AuditContext = {
   configDigest: "sha256:test",
 };
 
-/** One in-process run with the real adapters (sources, runtime client). */
-export function syncOnce(config: Config, options: { dryRun?: boolean; detailedExitcode?: boolean } = {}): Promise<RunResult> {
-  return runOnce(
-    config,
-    {
-      logger: pino({ level: "silent" }),
-      audit: { trail: new AuditTrail(config.audit.path), context: TEST_AUDIT_CONTEXT },
-      sources: buildSources(config),
-      connect: (target) => HaproxyInstance.connect(target, { timeoutMs: config.haproxy.timeoutMs }),
-    },
-    { dryRun: options.dryRun ?? false, detailedExitcode: options.detailedExitcode ?? false },
-  );
+/** The real adapters for a config, as the CLI wires them, quiet. */
+export function realDeps(config: Config): RunDeps {
+  return {
+    logger: pino({ level: "silent" }),
+    audit: { trail: new AuditTrail(config.audit.path), context: TEST_AUDIT_CONTEXT },
+    sources: buildSources(config),
+    connect: (target) => HaproxyInstance.connect(target, { timeoutMs: config.haproxy.timeoutMs }),
+  };
+}
+
+/** One in-process run with the real adapters; `deps` replaces any of them. */
+export function syncOnce(config: Config, options: Partial<RunOptions> = {}, deps: Partial<RunDeps> = {}): Promise<RunResult> {
+  return runOnce(config, { ...realDeps(config), ...deps }, { dryRun: false, detailedExitcode: false, ...options });
 }

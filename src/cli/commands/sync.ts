@@ -9,6 +9,7 @@ import { renderRunText } from "../../plan/render.js";
 import { runOnce } from "../../reconcile/run.js";
 import { buildSources } from "../../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
+import { terminalProgress } from "../progress.js";
 import { packageVersion } from "../version.js";
 
 export interface SyncOptions {
@@ -30,6 +31,7 @@ export async function syncCommand(global: GlobalOptions, options: SyncOptions, i
   const timeoutMs = config.haproxy.timeoutMs;
   const sinks = config.alerts?.sinks ?? [];
   const notifier = sinks.length > 0 ? (await import("../../alert/notifier.js")).createNotifier(sinks) : undefined;
+  const progress = terminalProgress(process.stderr);
   const result = await runOnce(
     config,
     {
@@ -38,6 +40,7 @@ export async function syncCommand(global: GlobalOptions, options: SyncOptions, i
       sources: buildSources(config),
       connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
       ...(notifier ? { notifier } : {}),
+      ...(progress ? { progress } : {}),
     },
     options,
   );

@@ -7,6 +7,7 @@ import {
   parseListing,
   parsePreparedVersion,
   parseResponse,
+  renderListFile,
   sameEntries,
   supportsTransactions,
 } from "../../../src/haproxy/protocol.js";
@@ -158,4 +159,16 @@ describe("parseTarget", () => {
     ["unix://relative.sock", undefined],
     ["http://127.0.0.1:9999", undefined],
   ])("%s", (text, expected) => expect(parseTarget(text)).toEqual(expected));
+});
+
+describe("list counters and file text", () => {
+  it("reads curr_ver, next_ver and entry_cnt when HAProxy prints them", () => {
+    const [list] = parseListing("0 (/m.map) pattern loaded from file '/m.map' used by map at file 'h.cfg' line 10. curr_ver=3 next_ver=4 entry_cnt=55");
+    expect(list).toMatchObject({ currentVersion: 3, nextVersion: 4, entryCount: 55 });
+  });
+
+  it("renders the file HAProxy would load", () => {
+    expect(renderListFile([{ key: "10.0.0.0/8", value: "office team" }, { key: "1.2.3.4/32", value: "travis" }])).toBe("10.0.0.0/8 office team\n1.2.3.4/32 travis\n");
+    expect(renderListFile([{ key: "1.2.3.4/32" }])).toBe("1.2.3.4/32\n");
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { exitCodeOf, type RunResult } from "../../../src/model/result.js";
-import { renderRunText } from "../../../src/plan/render.js";
+import { renderRunText, renderStatusText } from "../../../src/plan/render.js";
+import type { InstanceDrift, StatusReport } from "../../../src/reconcile/status.js";
 import { runResult } from "../../support/results.js";
 
 function result(overrides: Partial<RunResult> = {}): RunResult {
@@ -58,5 +59,40 @@ describe("exitCodeOf", () => {
     ["failed wins over held", { held: { guard: "g", message: "m", trips: [] }, error: { code: "E", message: "m" } }, true, 1],
   ] as const)("%s", (_name, overrides, detailed, expected) => {
     expect(exitCodeOf(result(overrides as Partial<RunResult>), detailed)).toBe(expected);
+  });
+});
+
+describe("renderStatusText", () => {
+  const drift = (target: string, overrides: Partial<InstanceDrift> = {}): InstanceDrift => ({
+    target,
+    haproxyVersion: "2.6.12",
+    liveCount: 44,
+    ownedCount: 43,
+    foreignCount: 1,
+    missing: [],
+    unexpected: [],
+    inSync: true,
+    error: null,
+    ...overrides,
+  });
+
+  it("groups instances in the same state", () => {
+    const report: StatusReport = {
+      version: 1,
+      desired: { count: 43, digest: "sha256:0123456789abcdef0123" },
+      sources: [],
+      instances: [
+        drift("tcp://10.0.0.1:9999"),
+        drift("tcp://10.0.0.2:9999", { inSync: false, missing: ["34.66.25.221/32"], ownedCount: 42 }),
+        drift("tcp://10.0.0.3:9999"),
+      ],
+      inSync: false,
+      error: null,
+      exitCode: 2,
+    };
+    const text = renderStatusText(report);
+    expect(text).toContain("2 instances: tcp://10.0.0.1:9999, tcp://10.0.0.3:9999\n  HAProxy 2.6.12, 44 live entries (43 owned, 1 foreign)\n  in sync");
+    expect(text).toContain("tcp://10.0.0.2:9999\n  HAProxy 2.6.12, 44 live entries (42 owned, 1 foreign)\n  drift: 1 missing, 0 unexpected\n  missing 34.66.25.221/32");
+    expect(text).toContain("Not in sync.");
   });
 });
