@@ -39,6 +39,22 @@ export async function run(argv: string[], io: Io): Promise<number> {
     });
 
   program
+    .command("daemon")
+    .description("run sync on `schedule`; serve /metrics and /healthz on metrics.listen")
+    .option(
+      "--jitter <seconds>",
+      "wait a random time up to this before the first run",
+      (text) => {
+        if (!/^\d+$/.test(text)) throw new InvalidArgumentError("expected a whole number of seconds");
+        return Number(text);
+      },
+      0,
+    )
+    .action(async (options: { jitter: number }, command: Command) => {
+      code = await (await import("./commands/daemon.js")).daemonCommand(globals(command), options, io);
+    });
+
+  program
     .command("resolve")
     .description("print the desired set with provenance; no HAProxy access")
     .action(async (_options: unknown, command: Command) => {

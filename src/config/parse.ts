@@ -61,7 +61,7 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
   });
 }
 
-const NOT_YET_ENFORCED = ["guards.removeAfter", "schedule", "metrics"];
+const NOT_YET_ENFORCED = ["guards.removeAfter"];
 
 function present(document: unknown, path: string): boolean {
   let node: unknown = document;

@@ -1,3 +1,4 @@
+import cron from "node-cron";
 import { z } from "zod";
 import { parseResolver } from "../dns/resolver.js";
 import { parseTarget } from "../haproxy/target.js";
@@ -138,10 +139,16 @@ export const configSchema = z.strictObject({
         .default([]),
     })
     .optional(),
-  schedule: z.string().optional(),
+  schedule: z
+    .string({ error: "expected a cron expression" })
+    .refine((s) => cron.validate(s), { error: 'expected a cron expression such as "*/10 * * * *"' })
+    .default("*/10 * * * *"),
   metrics: z
     .strictObject({
-      listen: z.string().optional(),
+      listen: z
+        .string({ error: "expected host:port" })
+        .refine((s) => parseListen(s) !== undefined, { error: "expected host:port, e.g. 0.0.0.0:9464" })
+        .optional(),
       pushgateway: url.optional(),
       textfile: z.string().optional(),
     })
@@ -154,3 +161,11 @@ export type DnsSourceConfig = z.output<typeof dnsSourceSchema>;
 export type StaticSourceConfig = z.output<typeof staticSourceSchema>;
 export type HaproxyConfig = Config["haproxy"];
 export type GuardsConfig = Config["guards"];
+
+/** `0.0.0.0:9464`, `127.0.0.1:0`, `[::]:9464`. */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9A-Fa-f:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  return port <= 65535 ? { host: (match[1] ?? match[2]) as string, port } : undefined;
+}

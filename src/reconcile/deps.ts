@@ -51,4 +51,6 @@ export interface RunOptions {
   detailedExitcode: boolean;
   /** Sets aside the threshold guards (never minEntries, never validation). */
   force?: boolean;
+  /** Aborts the run if raised before its first change; a run that has started changing finishes. */
+  signal?: AbortSignal;
 }

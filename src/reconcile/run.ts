@@ -103,7 +103,7 @@ async function findUnfinishedIntent(trail: AuditWriter, log: Logger): Promise<Au
   }
 }
 
-async function reconcile(config: Config, deps: RunDeps, options: Required<RunOptions>, log: Logger, writeIntent: IntentWriter): Promise<Outcome> {
+async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { force: boolean }, log: Logger, writeIntent: IntentWriter): Promise<Outcome> {
   const { kind, map: file, value } = config.haproxy;
   const quiet = { held: null, overridden: [], unexpected: [] };
   const notContacted = (targets: string[], reason: string) =>
@@ -183,6 +183,12 @@ async function reconcile(config: Config, deps: RunDeps, options: Required<RunOpt
     const changing = planned.filter((p) => hasChanges(p.plan));
     if (options.dryRun || changing.length === 0) return facts(ordered(), verdictFacts);
 
+    if (options.signal?.aborted) {
+      log.warn("stopping: the run is abandoned before its first change");
+      const aborted = new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change");
+      for (const p of changing) results.set(p.target, failedResult(p.target, aborted, "unchanged (stopped before any change)", results.get(p.target)));
+      return facts(ordered(), { ...verdictFacts, error: { code: aborted.code, message: aborted.message } });
+    }
     // No change without a record: the intent is written before the first write to any instance.
     try {
       await writeIntent(facts(ordered(), verdictFacts));

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { currentActor } from "../../audit/actor.js";
 import type { AuditContext } from "../../audit/body.js";
 import { canonicalJson, sha256 } from "../../audit/canonical.js";
@@ -5,7 +6,9 @@ import { AuditTrail } from "../../audit/trail.js";
 import { redactConfig } from "../../config/redact.js";
 import type { Config } from "../../config/schema.js";
 import { HaproxyInstance } from "../../haproxy/runtime.js";
+import type { RunResult } from "../../model/result.js";
 import { renderRunText } from "../../plan/render.js";
+import type { RunDeps } from "../../reconcile/deps.js";
 import { runOnce } from "../../reconcile/run.js";
 import { buildSources } from "../../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
@@ -18,32 +21,49 @@ export interface SyncOptions {
   force: boolean;
 }
 
-function auditContext(config: Config, env: Io["env"]): AuditContext {
+function auditContext(config: Config, env: Io["env"], scheduled: boolean): AuditContext {
   return {
-    actor: currentActor(env, false),
+    actor: currentActor(env, scheduled),
     toolVersion: packageVersion(),
     configDigest: sha256(canonicalJson(redactConfig(config))),
   };
 }
 
-export async function syncCommand(global: GlobalOptions, options: SyncOptions, io: Io): Promise<number> {
-  const { config, logger } = await loadContext(global, io);
+/** The real adapters for `sync` and `daemon`. */
+export async function buildRunDeps(config: Config, logger: Logger, env: Io["env"], scheduled: boolean): Promise<RunDeps> {
   const timeoutMs = config.haproxy.timeoutMs;
   const sinks = config.alerts?.sinks ?? [];
+  // undici's alert client is loaded only when there is somewhere to send alerts.
   const notifier = sinks.length > 0 ? (await import("../../alert/notifier.js")).createNotifier(sinks) : undefined;
-  const progress = terminalProgress(process.stderr);
-  const result = await runOnce(
-    config,
-    {
-      logger,
-      audit: { trail: new AuditTrail(config.audit.path), context: auditContext(config, io.env) },
-      sources: buildSources(config),
-      connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
-      ...(notifier ? { notifier } : {}),
-      ...(progress ? { progress } : {}),
-    },
-    options,
-  );
+  const progress = scheduled ? undefined : terminalProgress(process.stderr);
+  return {
+    logger,
+    audit: { trail: new AuditTrail(config.audit.path), context: auditContext(config, env, scheduled) },
+    sources: buildSources(config),
+    connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
+    ...(notifier ? { notifier } : {}),
+    ...(progress ? { progress } : {}),
+  };
+}
+
+/** One-shot metrics: a Pushgateway push-add and/or an atomically written textfile. */
+async function exportMetrics(config: Config, result: RunResult, logger: Logger): Promise<void> {
+  const { pushgateway, textfile } = config.metrics ?? {};
+  if (result.dryRun || (!pushgateway && !textfile)) return;
+  const [{ createMetrics }, { pushMetrics, writeTextfile }] = await Promise.all([import("../../metrics/metrics.js"), import("../../metrics/export.js")]);
+  const metrics = createMetrics({ omitUnsetSuccess: true });
+  metrics.observe(result, new Date());
+  const text = await metrics.text();
+  const exports = [pushgateway ? pushMetrics(pushgateway, text) : undefined, textfile ? writeTextfile(textfile, text) : undefined];
+  for (const outcome of await Promise.allSettled(exports)) {
+    if (outcome.status === "rejected") logger.error({ err: outcome.reason as Error }, "metrics could not be exported");
+  }
+}
+
+export async function syncCommand(global: GlobalOptions, options: SyncOptions, io: Io): Promise<number> {
+  const { config, logger } = await loadContext(global, io);
+  const result = await runOnce(config, await buildRunDeps(config, logger, io.env, false), options);
+  await exportMetrics(config, result, logger);
   await io.stdout(global.output === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderRunText(result));
   return result.exitCode;
 }

@@ -1,0 +1,36 @@
+import { parseListen } from "../../config/schema.js";
+import { startDaemon } from "../../daemon/daemon.js";
+import { UsageError } from "../../errors.js";
+import { EXIT } from "../../model/result.js";
+import { runOnce } from "../../reconcile/run.js";
+import { type GlobalOptions, type Io, loadContext } from "../context.js";
+import { buildRunDeps } from "./sync.js";
+
+const DEFAULT_LISTEN = "0.0.0.0:9464";
+
+/** Runs until SIGTERM or SIGINT; a run in progress finishes, or stops before its first change. */
+export async function daemonCommand(global: GlobalOptions, options: { jitter: number }, io: Io): Promise<number> {
+  const { config, logger } = await loadContext(global, io);
+  const listen = parseListen(config.metrics?.listen ?? DEFAULT_LISTEN);
+  if (!listen) throw new UsageError(`metrics.listen: expected host:port`);
+  const deps = await buildRunDeps(config, logger, io.env, true);
+  const daemon = await startDaemon({
+    schedule: config.schedule,
+    listen,
+    jitterMs: options.jitter * 1000,
+    logger,
+    runSync: (signal) => runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal }),
+  });
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, "shutting down");
+      process.off("SIGTERM", shutdown);
+      process.off("SIGINT", shutdown);
+      resolve();
+    };
+    process.on("SIGTERM", shutdown);
+    process.on("SIGINT", shutdown);
+  });
+  await daemon.stop();
+  return EXIT.ok;
+}

@@ -1,0 +1,49 @@
+import { readFile } from "node:fs/promises";
+import { request } from "undici";
+import { redactUrl } from "../config/redact.js";
+import { AllowlistError } from "../errors.js";
+import { writeFileAtomic } from "../fsutil/atomic.js";
+import { METRIC } from "./metrics.js";
+
+export const PUSH_JOB = "travis_allowlist";
+
+/**
+ * Push-add (POST) to a Pushgateway: only the metrics in this push replace
+ * theirs, so a failed run leaves the last-success gauge of an earlier one.
+ */
+export async function pushMetrics(baseUrl: string, text: string, timeoutMs = 5000): Promise<void> {
+  const url = `${baseUrl.replace(/\/+$/, "")}/metrics/job/${PUSH_JOB}`;
+  try {
+    const response = await request(url, {
+      method: "POST",
+      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      body: text,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const answer = await response.body.text();
+    if (response.statusCode >= 300)
+      throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)} answered HTTP ${response.statusCode}: ${answer.slice(0, 200)}`);
+  } catch (err) {
+    if (err instanceof AllowlistError) throw err;
+    throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The last-success sample of an earlier textfile, so a failed run does not erase it. */
+async function previousSuccess(path: string): Promise<string | undefined> {
+  const text = await readFile(path, "utf8").catch(() => "");
+  return text.split("\n").find((line) => line.startsWith(`${METRIC.lastSuccess} `));
+}
+
+/** Writes the node_exporter textfile atomically, carrying an earlier last-success forward. */
+export async function writeTextfile(path: string, text: string): Promise<void> {
+  let content = text;
+  if (!text.split("\n").some((line) => line.startsWith(`${METRIC.lastSuccess} `))) {
+    const earlier = await previousSuccess(path);
+    if (earlier)
+      content = `${text.trimEnd()}\n# HELP ${METRIC.lastSuccess} Unix time of the last successful run.\n# TYPE ${METRIC.lastSuccess} gauge\n${earlier}\n`;
+  }
+  await writeFileAtomic(path, content, { mode: 0o644 });
+}
