@@ -16,6 +16,8 @@ export interface Zone {
   CNAME?: string;
   ttl?: number;
   behaviour?: Behaviour;
+  /** Answer only after this long (a slow upstream). */
+  delayMs?: number;
 }
 
 export interface QueryLog {
@@ -148,7 +150,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
       later(50, () => send(udp, encodeWithin(buildAnswer(query, options), limit, options.truncateUdp ?? false)));
       return;
     }
-    send(udp, encodeWithin(buildAnswer(query, options), limit, options.truncateUdp ?? false));
+    const answer = () => send(udp, encodeWithin(buildAnswer(query, options), limit, options.truncateUdp ?? false));
+    const delay = options.zones[question.name.toLowerCase()]?.delayMs;
+    if (delay) later(delay, answer);
+    else answer();
   });
 
   const tcp: Server = createServer((socket) => {

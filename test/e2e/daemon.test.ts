@@ -1,0 +1,86 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditRecord } from "../../src/audit/record.js";
+import { CLI } from "../support/cli.js";
+import { writeConfig } from "../support/config.js";
+import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
+import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { freePort } from "../support/ports.js";
+
+let dns: RunningDnsServer;
+let h: RunningHaproxy;
+
+beforeAll(async () => {
+  dns = await startDnsServer({ zones: { "nat.travisci.net": { A: ["127.0.0.21", "34.66.25.221"] } } });
+  h = await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"] });
+});
+afterAll(async () => {
+  await h.stop();
+  await dns.stop();
+});
+
+async function daemon(file: string) {
+  const port = await freePort();
+  // Only the run at start-up matters here; the schedule's next run is months away.
+  const sources = [{ name: "travis-dns", type: "dns", names: ["nat.travisci.net"], resolvers: [dns.resolver], timeoutMs: 5000, retries: 0 }];
+  const config = await writeConfig(
+    h.dir,
+    { sockets: [h.unixTarget], map: h.listFile, extra: { sources, schedule: "0 0 1 1 *", metrics: { listen: `127.0.0.1:${port}` } } },
+    file,
+  );
+  const child = spawn(process.execPath, [CLI, "--config", config, "daemon"], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, exited, url: `http://127.0.0.1:${port}`, stderr: () => stderr };
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function fetchText(url: string): Promise<{ status: number; body: string } | undefined> {
+  try {
+    const response = await fetch(url);
+    return { status: response.status, body: await response.text() };
+  } catch {
+    return undefined;
+  }
+}
+
+const audit = async () => (await readFile(join(h.dir, "audit.jsonl"), "utf8").catch(() => "")).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditRecord);
+
+describe("travis-allowlist daemon", () => {
+  it("syncs at start, serves /metrics and /healthz, and exits 0 on SIGTERM", async () => {
+    const d = await daemon("daemon.yaml");
+    await until(async () => /^travis_allowlist_last_success_timestamp_seconds [1-9]/m.test((await fetchText(`${d.url}/metrics`))?.body ?? ""));
+    expect(await h.statusFrom("127.0.0.21")).toBe(200);
+    expect((await fetchText(`${d.url}/healthz`))?.status).toBe(200);
+    expect((await audit()).at(-1)?.actor.trigger).toBe("scheduled");
+    d.child.kill("SIGTERM");
+    expect(await d.exited).toBe(0);
+    expect(d.stderr()).toContain("daemon stopped");
+  });
+
+  it("on SIGTERM in the middle of a run, stops before any change and exits 0", async () => {
+    await h.command(`clear map ${h.listFile}`);
+    await h.command(`add map ${h.listFile} 127.0.0.5 office`);
+    const before = await liveEntries(h);
+    dns.zones["nat.travisci.net"]!.delayMs = 1500;
+    const queriesBefore = dns.queries.length;
+    const d = await daemon("daemon-term.yaml");
+    await until(() => dns.queries.length > queriesBefore);
+    d.child.kill("SIGTERM");
+    expect(await d.exited).toBe(0);
+    delete dns.zones["nat.travisci.net"]!.delayMs;
+    expect(await liveEntries(h)).toEqual(before);
+    const last = (await audit()).at(-1);
+    expect(last).toMatchObject({ event: "failed", error: { code: "E_ABORTED" } });
+  });
+});

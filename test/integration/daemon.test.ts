@@ -1,0 +1,111 @@
+import { request } from "node:http";
+import { pino } from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type RunningDaemon, startDaemon } from "../../src/daemon/daemon.js";
+import type { RunResult } from "../../src/model/result.js";
+import { runOnce } from "../../src/reconcile/run.js";
+import { testConfig } from "../support/config.js";
+import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
+import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { realDeps } from "../support/reconcile.js";
+
+let dns: RunningDnsServer;
+let h: RunningHaproxy;
+const daemons: RunningDaemon[] = [];
+
+beforeAll(async () => {
+  dns = await startDnsServer({ zones: { "nat.travisci.net": { A: ["127.0.0.21", "34.66.25.221"] } } });
+  h = await startHaproxy({ kind: "map" });
+});
+afterAll(async () => {
+  await h.stop();
+  await dns.stop();
+});
+afterEach(async () => {
+  await Promise.all(daemons.splice(0).map((d) => d.stop()));
+});
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("daemon", () => {
+  it("runs on schedule, never two runs at once, and serves /metrics and /healthz", async () => {
+    dns.zones["nat.travisci.net"]!.delayMs = 1200;
+    const config = testConfig({ resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile });
+    config.sources[0] = { ...config.sources[0]!, timeoutMs: 3000 } as typeof config.sources[0];
+    const deps = realDeps(config);
+    let running = 0;
+    let peak = 0;
+    const results: RunResult[] = [];
+    const daemon = await startDaemon({
+      schedule: "* * * * * *",
+      listen: { host: "127.0.0.1", port: 0 },
+      jitterMs: 0,
+      logger: pino({ level: "silent" }),
+      runSync: async (signal) => {
+        peak = Math.max(peak, ++running);
+        try {
+          const result = await runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal });
+          results.push(result);
+          return result;
+        } finally {
+          running--;
+        }
+      },
+    });
+    daemons.push(daemon);
+    await until(() => results.length >= 2);
+    delete dns.zones["nat.travisci.net"]!.delayMs;
+    expect(peak).toBe(1);
+    expect(results[0]?.instances[0]?.status).toBe("applied");
+    expect(await h.statusFrom("127.0.0.21")).toBe(200);
+
+    const metrics = await get(`${daemon.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^travis_allowlist_last_success_timestamp_seconds \d{10}/m);
+    expect(metrics.body).toContain("travis_allowlist_desired_entries 2\n");
+    expect(metrics.body).toContain(`travis_allowlist_instance_in_sync{target="${h.unixTarget}"} 1\n`);
+    const health = await get(`${daemon.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(health.body).toMatch(/^ok: last success \d+ s ago \(limit 3 s\)/);
+    expect((await get(`${daemon.url}/nope`)).status).toBe(404);
+  });
+
+  it("/healthz turns 503 when the last success is older than three periods", async () => {
+    let clock = Date.parse("2026-11-26T18:00:00Z");
+    const daemon = await startDaemon({
+      schedule: "*/10 * * * *",
+      listen: { host: "127.0.0.1", port: 0 },
+      jitterMs: 0,
+      logger: pino({ level: "silent" }),
+      now: () => new Date(clock),
+      runSync: async () => {
+        throw new Error("never succeeds");
+      },
+    });
+    daemons.push(daemon);
+    expect((await get(`${daemon.url}/healthz`)).status).toBe(200);
+    clock += 31 * 60_000;
+    const late = await get(`${daemon.url}/healthz`);
+    expect(late.status).toBe(503);
+    expect(late.body).toContain("no successful run in 1860 s");
+  });
+});

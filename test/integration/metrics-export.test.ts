@@ -1,0 +1,58 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { pushMetrics, writeTextfile } from "../../src/metrics/export.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
+import { runResult } from "../support/results.js";
+import { tempDir } from "../support/tmp.js";
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function textOf(exitCode: number, at: Date): Promise<string> {
+  const metrics = createMetrics({ omitUnsetSuccess: true });
+  metrics.observe(runResult({ exitCode, ...(exitCode === 3 ? { held: { guard: "g", message: "m", trips: [] } } : {}) }), at);
+  return metrics.text();
+}
+
+describe("one-shot metrics export", () => {
+  it("push-adds the exposition text to the Pushgateway job", async () => {
+    const gateway: HttpReceiver = await startReceiver([200]);
+    cleanups.push(gateway.stop);
+    const text = await textOf(0, new Date("2026-11-26T18:00:00Z"));
+    await pushMetrics(`${gateway.url}/`, text);
+    expect(gateway.requests).toHaveLength(1);
+    expect(gateway.requests[0]).toMatchObject({ method: "POST", path: "/metrics/job/travis_allowlist", body: text });
+    expect(gateway.requests[0]?.headers["content-type"]).toContain("text/plain; version=0.0.4");
+    expect(gateway.requests[0]?.body).toContain("travis_allowlist_last_success_timestamp_seconds 1795716000\n");
+  });
+
+  it("a failed run's push leaves out the last-success gauge", async () => {
+    const gateway = await startReceiver([200]);
+    cleanups.push(gateway.stop);
+    await pushMetrics(gateway.url, await textOf(3, new Date()));
+    expect(gateway.requests[0]?.body).toContain("travis_allowlist_guard_holds_total 1");
+    expect(gateway.requests[0]?.body).not.toContain("travis_allowlist_last_success_timestamp_seconds");
+  });
+
+  it("reports a Pushgateway error clearly", async () => {
+    const gateway = await startReceiver([400]);
+    cleanups.push(gateway.stop);
+    await expect(pushMetrics(gateway.url, "x 1\n")).rejects.toMatchObject({ code: "E_METRICS_PUSH", message: expect.stringContaining("HTTP 400") });
+  });
+
+  it("writes the textfile atomically and carries the last success over a failed run", async () => {
+    const dir = await tempDir("ta-textfile-");
+    cleanups.push(dir.remove);
+    const path = join(dir.path, "travis-allowlist.prom");
+    await writeTextfile(path, await textOf(0, new Date("2026-11-26T18:00:00Z")));
+    await writeTextfile(path, await textOf(1, new Date("2026-11-26T18:10:00Z")));
+    const text = await readFile(path, "utf8");
+    expect(text).toContain("travis_allowlist_last_run_timestamp_seconds 1795716600\n");
+    expect(text).toContain("travis_allowlist_last_success_timestamp_seconds 1795716000\n");
+    expect(text.match(/# TYPE travis_allowlist_last_success_timestamp_seconds gauge/g)).toHaveLength(1);
+  });
+});
