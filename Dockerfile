@@ -1,0 +1,24 @@
+# syntax=docker/dockerfile:1
+
+# Build with dev dependencies (TypeScript), then keep production ones only.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+# Distroless: no shell, no package manager; "nonroot" is uid/gid 65532.
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production \
+    TRAVIS_ALLOWLIST_CONFIG=/etc/travis-allowlist/travis-allowlist.yaml
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Writes go only to the state volume and /tmp, so a read-only root file system works.
+VOLUME ["/var/lib/travis-allowlist"]
+USER 65532:65532
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/cli/main.js"]
+CMD ["sync"]
