@@ -81,7 +81,12 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
       warnings: [],
     };
   }
-  const raw: unknown = document.toJS();
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return { issues: [{ path: "(document)", message: `not a usable YAML document: ${(err as Error).message.split("\n")[0]}` }], warnings: [] };
+  }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     return { issues: [{ path: "", message: "expected a mapping with sources and haproxy" }], warnings: [] };
   }

@@ -44,7 +44,7 @@ interface DecodedRecord {
   data?: unknown;
 }
 
-interface Decoded {
+export interface Decoded {
   type?: string;
   id?: number;
   rcode?: string;
@@ -74,6 +74,16 @@ function encodeQuery(id: number, name: string, type: QueryType, requireDnssec: b
     questions: [{ type, name, class: "IN" }],
     additionals: [{ type: "OPT", name: ".", udpPayloadSize: EDNS_PAYLOAD, flags: requireDnssec ? packet.DNSSEC_OK : 0 } as packet.Answer],
   });
+}
+
+/** A DNS message from bytes off the wire, or undefined for anything malformed; never throws. */
+export function decodeMessage(data: Buffer): Decoded | undefined {
+  try {
+    const message = packet.decode(data) as Decoded;
+    return message !== null && typeof message === "object" ? message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An answer counts only when it is a response to exactly our question. */
@@ -106,13 +116,8 @@ function udpExchange(resolver: UdpResolver, name: string, type: QueryType, optio
     socket.on("message", (data: Buffer, remote: RemoteInfo) => {
       // Anything from another address, another ID or for another question is ignored: it may be spoofed.
       if (remote.address !== resolver.host || remote.port !== resolver.port) return;
-      let message: Decoded;
-      try {
-        message = packet.decode(data) as Decoded;
-      } catch {
-        return;
-      }
-      if (matches(message, id, name, type)) finish(message);
+      const message = decodeMessage(data);
+      if (message && matches(message, id, name, type)) finish(message);
     });
     socket.send(query, resolver.port, resolver.host);
   });
@@ -141,11 +146,9 @@ function tcpExchange(resolver: UdpResolver, name: string, type: QueryType, optio
         const length = buffer.readUInt16BE(0);
         const frame = buffer.subarray(2, 2 + length);
         buffer = buffer.subarray(2 + length);
-        let message: Decoded;
-        try {
-          message = packet.decode(frame) as Decoded;
-        } catch (err) {
-          fail("E_DNS_MALFORMED", "malformed answer over TCP", err);
+        const message = decodeMessage(frame);
+        if (!message) {
+          fail("E_DNS_MALFORMED", "malformed answer over TCP");
           return;
         }
         if (matches(message, id, name, type)) {
@@ -187,12 +190,8 @@ async function dohExchange(resolver: DohResolver, name: string, type: QueryType,
   if (response.statusCode !== 200 || !contentType.startsWith(DNS_MESSAGE)) {
     throw new DnsError("E_DNS_DOH_HTTP", resolver.label, question, `DNS over HTTPS answered HTTP ${response.statusCode} (${contentType || "no content type"})`);
   }
-  let message: Decoded;
-  try {
-    message = packet.decode(body) as Decoded;
-  } catch (err) {
-    throw new DnsError("E_DNS_MALFORMED", resolver.label, question, "malformed DNS over HTTPS answer", { cause: err });
-  }
+  const message = decodeMessage(body);
+  if (!message) throw new DnsError("E_DNS_MALFORMED", resolver.label, question, "malformed DNS over HTTPS answer");
   if (!matches(message, id, name, type)) {
     throw new DnsError("E_DNS_MISMATCH", resolver.label, question, "DNS over HTTPS answer does not match the question or ID");
   }

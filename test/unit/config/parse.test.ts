@@ -181,3 +181,11 @@ describe("redactUrl", () => {
     ["not a url", "***"],
   ])("%s", (input, expected) => expect(redactUrl(input)).toBe(expected));
 });
+
+describe("parseConfig on hostile YAML", () => {
+  it.each(["*!", "a: &x [*x]", "[[[[", "? : :"])("%j gives issues, not a crash", (text) => {
+    const parsed = parseConfig(text, {});
+    expect(parsed.config).toBeUndefined();
+    expect(parsed.issues.length).toBeGreaterThan(0);
+  });
+});
