@@ -8,7 +8,7 @@ const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
  * Replaces `${VAR}` inside string values of a parsed document (never in the
  * raw text, so a variable can not add keys or structure). `$$` is a literal `$`.
  */
-export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], path = ""): unknown {
+export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], path = "", ancestors: object[] = []): unknown {
   if (typeof value === "string") {
     return value.replace(REFERENCE, (match, name: string | undefined) => {
       if (name === undefined) return "$";
@@ -20,11 +20,15 @@ export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], p
       return found;
     });
   }
+  if (value === null || typeof value !== "object") return value;
+  if (ancestors.includes(value)) {
+    // A YAML alias that contains itself: there is no finite config to read.
+    issues.push({ path, message: "a YAML alias refers to the value that contains it" });
+    return undefined;
+  }
+  const inner = [...ancestors, value];
   if (Array.isArray(value)) {
-    return value.map((item, i) => substituteEnv(item, env, issues, `${path}[${i}]`));
+    return value.map((item, i) => substituteEnv(item, env, issues, `${path}[${i}]`, inner));
   }
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, issues, path ? `${path}.${key}` : key)]));
-  }
-  return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, issues, path ? `${path}.${key}` : key, inner)]));
 }
