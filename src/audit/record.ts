@@ -91,6 +91,7 @@ export function verifyChain(text: string, head: AuditHead | null): VerifyResult 
   const complete = text.endsWith("\n") || text === "";
   if (complete) lines.pop();
   let previous: AuditHead | null = null;
+  const hashes: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = i + 1;
     const fail = (reason: string): VerifyResult => ({ ok: false, records: i, line, reason });
@@ -109,13 +110,18 @@ export function verifyChain(text: string, head: AuditHead | null): VerifyResult 
     const { hash, ...unsealed } = record;
     if (hashOf(unsealed) !== hash) return fail("hash does not match the content (the record was edited)");
     previous = { seq: record.seq, hash };
+    hashes[record.seq] = hash;
   }
-  if (head && (previous === null || previous.seq !== head.seq || previous.hash !== head.hash)) {
+  // The head may lag one record behind (a crash between the append and the head's update), never ahead.
+  if (head && hashes[head.seq] !== head.hash) {
     return {
       ok: false,
       records: lines.length,
       line: lines.length,
-      reason: `the chain ends at record ${previous?.seq ?? 0} but the head file records ${head.seq} (records were removed from the end)`,
+      reason:
+        head.seq > (previous?.seq ?? 0)
+          ? `the chain ends at record ${previous?.seq ?? 0} but the head file records ${head.seq} (records were removed from the end)`
+          : `record ${head.seq} does not have the hash the head file records (the end of the trail was rewritten)`,
     };
   }
   if (!head && previous !== null) {

@@ -20,6 +20,12 @@ export interface HaproxyOptions {
   /** Start from the file as it is instead of writing `entries` (a restart after persist). */
   keepListFile?: boolean;
   socketName?: string;
+  /** Extra `global` lines, e.g. `tune.bufsize 2048`. */
+  global?: string[];
+  /** The allowlist lines of the frontend, instead of the README's wiring. */
+  rule?: (listFile: string) => string[];
+  /** Run as master and worker (`-W`), so that `reload()` works like a production reload. */
+  masterWorker?: boolean;
 }
 
 export interface RunningHaproxy {
@@ -34,6 +40,10 @@ export interface RunningHaproxy {
   statusFrom(source: string): Promise<number>;
   /** Raw runtime API command over a fresh non-interactive connection. */
   command(text: string): Promise<string>;
+  /** Sends a signal to the HAProxy process (the master with `masterWorker`). */
+  signal(name: NodeJS.Signals): void;
+  /** A production reload (master-worker): a new worker re-reads the config and the map file. */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,16 +55,26 @@ export function haproxyVersion(bin = HAPROXY_BIN): string {
 }
 
 /** The haproxy.cfg lines users write, as in the README. */
-export function haproxyConfig(o: { socket: string; tcpPort: number; httpPort: number; kind: ListKind; listFile: string }): string {
-  const rule =
+export function haproxyConfig(o: {
+  socket: string;
+  tcpPort: number;
+  httpPort: number;
+  kind: ListKind;
+  listFile: string;
+  global?: string[];
+  rule?: (listFile: string) => string[];
+}): string {
+  const wiring =
     o.kind === "map"
-      ? [`  http-request deny deny_status 403 unless { src,map_ip(${o.listFile}) -m found }`]
-      : [`  acl travis src -f ${o.listFile}`, "  http-request deny deny_status 403 unless travis"];
+      ? [`http-request deny deny_status 403 unless { src,map_ip(${o.listFile}) -m found }`]
+      : [`acl travis src -f ${o.listFile}`, "http-request deny deny_status 403 unless travis"];
+  const rule = (o.rule ? o.rule(o.listFile) : wiring).map((line) => `  ${line}`);
   return [
     "global",
     `  stats socket ${o.socket} mode 600 level admin`,
     `  stats socket ipv4@127.0.0.1:${o.tcpPort} level admin`,
     "  stats timeout 10s",
+    ...(o.global ?? []).map((line) => `  ${line}`),
     "defaults",
     "  mode http",
     "  timeout client 5s",
@@ -119,8 +139,8 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
   const [tcpPort, httpPort] = [await freePort(), await freePort()];
   if (!options.keepListFile) await writeFile(listFile, (options.entries ?? []).map((l) => `${l}\n`).join(""));
   const cfg = join(dir, "haproxy.cfg");
-  await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile }));
-  const child = spawn(HAPROXY_BIN, ["-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
+  await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile, global: options.global, rule: options.rule }));
+  const child = spawn(HAPROXY_BIN, [...(options.masterWorker ? ["-W"] : []), "-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   try {
@@ -139,6 +159,14 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
     version: haproxyVersion(),
     statusFrom: (source) => statusFrom(httpPort, source),
     command: (text) => runtimeCommand(socket, text),
+    signal: (name) => void child.kill(name),
+    async reload() {
+      const before = stderr.length;
+      child.kill("SIGUSR2");
+      const deadline = Date.now() + 5000;
+      while (!/Former worker|Reexecuting|reload/i.test(stderr.slice(before)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitForSocket(socket, child);
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));

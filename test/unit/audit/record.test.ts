@@ -102,3 +102,13 @@ describe("renderAuditLine", () => {
     );
   });
 });
+
+describe("a head that lags", () => {
+  it("one record behind the chain (a crash after the append) still verifies; a rewritten end does not", () => {
+    const { text } = chain(3);
+    const lines = text.split("\n").filter((l) => l !== "");
+    const second = JSON.parse(lines[1] as string) as { seq: number; hash: string };
+    expect(verifyChain(text, { seq: second.seq, hash: second.hash })).toMatchObject({ ok: true, records: 3 });
+    expect(verifyChain(text, { seq: 2, hash: GENESIS })).toMatchObject({ ok: false, reason: expect.stringContaining("rewritten") });
+  });
+});
