@@ -21,6 +21,8 @@ import { RuntimeSession, type SessionOptions } from "./session.js";
 export interface ListSnapshot {
   currentVersion?: number;
   entryCount?: number;
+  /** The entries as read, to tell a direct edit from another writer's staged (uncommitted) entries. */
+  entries?: ReadonlyArray<WritableEntry>;
 }
 
 export interface LiveList {
@@ -98,7 +100,7 @@ export class HaproxyInstance {
   async readList(kind: ListKind, file: string): Promise<LiveList> {
     const { currentVersion, entryCount } = await this.loaded(kind, file);
     const entries = await this.entries(kind, file);
-    const snapshot: ListSnapshot = {};
+    const snapshot: ListSnapshot = { entries };
     if (currentVersion !== undefined) snapshot.currentVersion = currentVersion;
     if (entryCount !== undefined) snapshot.entryCount = entryCount;
     return { entries, snapshot };
@@ -147,7 +149,11 @@ export class HaproxyInstance {
       throw this.conflict(`version ${snapshot.currentVersion} became ${String(now.currentVersion)}`);
     }
     if (snapshot.entryCount !== undefined && now.entryCount !== undefined && now.entryCount !== snapshot.entryCount + staged) {
-      throw this.conflict(`${now.entryCount} entries where ${snapshot.entryCount + staged} were expected`);
+      // The count also moves when someone else stages a version; only a change to the live entries is a conflict.
+      const live = await this.entries(kind, file);
+      if (!snapshot.entries || !sameEntries(live, snapshot.entries).equal) {
+        throw this.conflict(`${now.entryCount} entries where ${snapshot.entryCount + staged} were expected, and the live entries changed`);
+      }
     }
   }
 

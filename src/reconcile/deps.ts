@@ -40,6 +40,11 @@ export interface RunDeps {
   discovery?: { dispatcher?: Dispatcher; defaultResolvers?: () => UdpResolver[] };
   /** Sends alerts; without one, alerts are only logged. */
   notifier?: Notifier;
+  /**
+   * Takes the run lock shared by syncs on this host (`stateDir/sync.lock`), so that
+   * two of them never plan against each other; resolves with its release.
+   */
+  runLock?: () => Promise<() => Promise<void>>;
   /** Told as instances are read and applied (a progress line on a terminal). */
   progress?: (event: ProgressEvent) => void;
   now?: () => Date;

@@ -51,7 +51,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   const unfinished = options.dryRun ? null : await findUnfinishedIntent(deps.audit.trail, log);
   const writeIntent: IntentWriter = (facts) => record(auditBody("intent", { ...facts, runId, forced: force }, deps.audit.context, now(), unfinished));
 
-  const outcome = await reconcile(config, deps, { ...options, force }, log, writeIntent);
+  const outcome = await lockedReconcile(config, deps, { ...options, force }, log, writeIntent);
   const body = { version: 1 as const, runId, dryRun: options.dryRun, startedAt: startedAt.toISOString(), durationMs: 0, forced: force, alerts: [], ...outcome };
   const result: RunResult = { ...body, exitCode: exitCodeOf(body, options.detailedExitcode) };
 
@@ -100,6 +100,31 @@ async function findUnfinishedIntent(trail: AuditWriter, log: Logger): Promise<Au
     // Reported again, and fatal, when the first record is written.
     log.error({ err }, "cannot read the audit trail");
     return null;
+  }
+}
+
+/** A real run holds the host's run lock from reading the instances to the last commit; a dry run takes none. */
+async function lockedReconcile(config: Config, deps: RunDeps, options: RunOptions & { force: boolean }, log: Logger, writeIntent: IntentWriter): Promise<Outcome> {
+  if (options.dryRun || !deps.runLock) return reconcile(config, deps, options, log, writeIntent);
+  let release: () => Promise<void>;
+  try {
+    release = await deps.runLock();
+  } catch (err) {
+    log.error({ err }, "another sync holds the run lock");
+    return {
+      desired: { count: 0, digest: null },
+      sources: [],
+      instances: [],
+      held: null,
+      overridden: [],
+      unexpected: [],
+      error: { code: errorCode(err), message: `not started: ${message(err)}` },
+    };
+  }
+  try {
+    return await reconcile(config, deps, options, log, writeIntent);
+  } finally {
+    await release();
   }
 }
 

@@ -5,6 +5,7 @@ import type { Config } from "../../src/config/schema.js";
 import { HaproxyInstance } from "../../src/haproxy/runtime.js";
 import type { RunResult } from "../../src/model/result.js";
 import type { RunDeps, RunOptions } from "../../src/reconcile/deps.js";
+import { acquireRunLock } from "../../src/reconcile/run-lock.js";
 import { runOnce } from "../../src/reconcile/run.js";
 import { buildSources } from "../../src/sources/index.js";
 
@@ -21,6 +22,7 @@ export function realDeps(config: Config): RunDeps {
     audit: { trail: new AuditTrail(config.audit.path), context: TEST_AUDIT_CONTEXT },
     sources: buildSources(config),
     connect: (target) => HaproxyInstance.connect(target, { timeoutMs: config.haproxy.timeoutMs }),
+    runLock: () => acquireRunLock(config),
   };
 }
 

@@ -3,6 +3,7 @@ import { currentActor } from "../../audit/actor.js";
 import type { AuditContext } from "../../audit/body.js";
 import { canonicalJson, sha256 } from "../../audit/canonical.js";
 import { AuditTrail } from "../../audit/trail.js";
+import { acquireRunLock } from "../../reconcile/run-lock.js";
 import { redactConfig } from "../../config/redact.js";
 import type { Config } from "../../config/schema.js";
 import { HaproxyInstance } from "../../haproxy/runtime.js";
@@ -41,6 +42,7 @@ export async function buildRunDeps(config: Config, logger: Logger, env: Io["env"
     audit: { trail: new AuditTrail(config.audit.path), context: auditContext(config, env, scheduled) },
     sources: buildSources(config),
     connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
+    runLock: () => acquireRunLock(config),
     ...(notifier ? { notifier } : {}),
     ...(progress ? { progress } : {}),
   };
