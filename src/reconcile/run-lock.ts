@@ -3,12 +3,17 @@ import { join } from "node:path";
 import { acquireLock } from "../audit/lock.js";
 import { stateDirOf } from "../config/paths.js";
 import type { Config } from "../config/schema.js";
+import { AllowlistError } from "../errors.js";
 
 /** How long a sync waits for another one on this host to finish. */
 export const RUN_LOCK_WAIT_MS = 120_000;
 
 export async function acquireRunLock(config: Config, waitMs = RUN_LOCK_WAIT_MS): Promise<() => Promise<void>> {
   const dir = stateDirOf(config);
-  await mkdir(dir, { recursive: true, mode: 0o750 });
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o750 });
+  } catch (err) {
+    throw new AllowlistError("E_STATE_DIR", `state directory ${dir} cannot be used: ${(err as Error).message}`, { cause: err });
+  }
   return acquireLock(join(dir, "sync.lock"), { timeoutMs: waitMs, staleMs: 30 * 60_000 });
 }

@@ -104,7 +104,13 @@ async function findUnfinishedIntent(trail: AuditWriter, log: Logger): Promise<Au
 }
 
 /** A real run holds the host's run lock from reading the instances to the last commit; a dry run takes none. */
-async function lockedReconcile(config: Config, deps: RunDeps, options: RunOptions & { force: boolean }, log: Logger, writeIntent: IntentWriter): Promise<Outcome> {
+async function lockedReconcile(
+  config: Config,
+  deps: RunDeps,
+  options: RunOptions & { force: boolean },
+  log: Logger,
+  writeIntent: IntentWriter,
+): Promise<Outcome> {
   if (options.dryRun || !deps.runLock) return reconcile(config, deps, options, log, writeIntent);
   let release: () => Promise<void>;
   try {

@@ -104,7 +104,12 @@ describe("Kubernetes manifests", () => {
 
   it("the CronJob runs one sync at a time, never retries in a loop, and is restricted", () => {
     const cron = find(manifests("deploy/base"), "CronJob") as unknown as CronJobShape;
-    expect(cron.spec).toMatchObject({ concurrencyPolicy: "Forbid", startingDeadlineSeconds: expect.any(Number), successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 5 });
+    expect(cron.spec).toMatchObject({
+      concurrencyPolicy: "Forbid",
+      startingDeadlineSeconds: expect.any(Number),
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 5,
+    });
     const job = cron.spec.jobTemplate.spec;
     expect(job.backoffLimit).toBeLessThanOrEqual(1);
     expect(job.activeDeadlineSeconds).toBeGreaterThan(0);

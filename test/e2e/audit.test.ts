@@ -118,12 +118,13 @@ describe("the audit trail of real runs", () => {
     expect(verify.stdout).toContain(`NOT intact at ${where}`);
   });
 
-  it("an unwritable audit trail means no change at all and exit 1", async () => {
-    const { h, config } = await setup(["127.0.0.5 office"]);
+  it("an unwritable audit trail, or an unusable state directory, means no change at all and exit 1", async () => {
+    const { h } = await setup(["127.0.0.5 office"]);
     await writeFile(join(h.dir, "blocker"), "");
+    const auditPath = join(h.dir, "blocker", "audit.jsonl");
     const blocked = await writeConfig(
       h.dir,
-      { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath: join(h.dir, "blocker", "audit.jsonl") },
+      { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath, extra: { stateDir: h.dir } },
       "blocked.yaml",
     );
     const before = await liveEntries(h);
@@ -133,7 +134,13 @@ describe("the audit trail of real runs", () => {
     expect(result.error).toMatchObject({ code: "E_AUDIT_WRITE", message: expect.stringContaining("nothing applied") });
     expect(result.instances[0]).toMatchObject({ status: "failed", state: expect.stringContaining("audit trail could not be written") });
     expect(await liveEntries(h)).toEqual(before);
-    expect(config).not.toBe(blocked);
+
+    // Without stateDir the state lives beside the audit file, inside a file here: the run does not even start.
+    const noState = await writeConfig(h.dir, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath }, "nostate.yaml");
+    const second = await runCli(["--config", noState, "--output", "json", "sync"]);
+    expect(second.code).toBe(1);
+    expect(JSON.parse(second.stdout)).toMatchObject({ error: { code: "E_STATE_DIR", message: expect.stringContaining("state directory") } });
+    expect(await liveEntries(h)).toEqual(before);
   });
 
   it("a run killed between intent and outcome is reported by the next run", async () => {

@@ -54,7 +54,12 @@ async function fetchText(url: string): Promise<{ status: number; body: string } 
   }
 }
 
-const audit = async () => (await readFile(join(h.dir, "audit.jsonl"), "utf8").catch(() => "")).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditRecord);
+const audit = async () =>
+  (await readFile(join(h.dir, "audit.jsonl"), "utf8").catch(() => ""))
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditRecord);
 
 describe("travis-allowlist daemon", () => {
   it("syncs at start, serves /metrics and /healthz, and exits 0 on SIGTERM", async () => {

@@ -16,7 +16,8 @@ let onlyFirstTwo: string;
 beforeAll(async () => {
   dns = await startDnsServer({ zones: { "nat.travisci.net": { A: TRAVIS } } });
   const dir = (await tempDir("ta-status-")).path;
-  for (let i = 0; i < 5; i++) fleet.push(await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"], listFile: `${dir}/travis.map`, socketName: `admin-${i}.sock` }));
+  for (let i = 0; i < 5; i++)
+    fleet.push(await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"], listFile: `${dir}/travis.map`, socketName: `admin-${i}.sock` }));
   config = await writeConfig(dir, { resolver: dns.resolver, sockets: fleet.map((h) => h.unixTarget), map: fleet[0]!.listFile });
   onlyFirstTwo = await writeConfig(dir, { resolver: dns.resolver, sockets: fleet.slice(0, 4).map((h) => h.unixTarget), map: fleet[0]!.listFile }, "four.yaml");
 });
@@ -31,15 +32,32 @@ describe("status", () => {
     const before = await liveEntries(fleet[4]!);
     const text = await runCli(["--config", config, "status", "--detailed-exitcode"]);
     expect(text.code).toBe(2);
-    expect(text.stdout).toContain(`4 instances: ${fleet.slice(0, 4).map((h) => h.unixTarget).join(", ")}\n  HAProxy ${fleet[0]!.version}, ${TRAVIS.length + 1} live entries (${TRAVIS.length} owned, 1 foreign)\n  in sync`);
-    expect(text.stdout).toContain(`${fleet[4]!.unixTarget}\n  HAProxy ${fleet[4]!.version}, 1 live entries (0 owned, 1 foreign)\n  drift: ${TRAVIS.length} missing, 0 unexpected`);
+    expect(text.stdout).toContain(
+      `4 instances: ${fleet
+        .slice(0, 4)
+        .map((h) => h.unixTarget)
+        .join(", ")}\n  HAProxy ${fleet[0]!.version}, ${TRAVIS.length + 1} live entries (${TRAVIS.length} owned, 1 foreign)\n  in sync`,
+    );
+    expect(text.stdout).toContain(
+      `${fleet[4]!.unixTarget}\n  HAProxy ${fleet[4]!.version}, 1 live entries (0 owned, 1 foreign)\n  drift: ${TRAVIS.length} missing, 0 unexpected`,
+    );
     expect(await liveEntries(fleet[4]!)).toEqual(before);
     expect((await runCli(["--config", config, "status"])).code).toBe(0);
 
     const json = await runCli(["--config", config, "--output", "json", "status"]);
     const report = JSON.parse(json.stdout) as { version: number; inSync: boolean; instances: Array<Record<string, unknown>> };
     expect(report).toMatchObject({ version: 1, inSync: false });
-    expect(Object.keys(report.instances[0]!).sort()).toEqual(["error", "foreignCount", "haproxyVersion", "inSync", "liveCount", "missing", "ownedCount", "target", "unexpected"]);
+    expect(Object.keys(report.instances[0]!).sort()).toEqual([
+      "error",
+      "foreignCount",
+      "haproxyVersion",
+      "inSync",
+      "liveCount",
+      "missing",
+      "ownedCount",
+      "target",
+      "unexpected",
+    ]);
 
     expect((await runCli(["--config", config, "sync"])).code).toBe(0);
     expect((await runCli(["--config", config, "status", "--detailed-exitcode"])).code).toBe(0);

@@ -78,7 +78,12 @@ describe("discovery", () => {
     dns.zones["haproxy-0.edge.test"] = { A: ["127.0.0.1"] };
     dns.zones["haproxy-1.edge.test"] = { A: ["127.0.0.1"] };
     dns.zones["single.edge.test"] = { A: ["127.0.0.1"] };
-    const srv = testConfig({ resolver: dns.resolver, sockets: [], discover: { dns: "haproxy-runtime.edge.test", resolvers: [dns.resolver] }, map: fleet[0]!.listFile });
+    const srv = testConfig({
+      resolver: dns.resolver,
+      sockets: [],
+      discover: { dns: "haproxy-runtime.edge.test", resolvers: [dns.resolver] },
+      map: fleet[0]!.listFile,
+    });
     const result = await syncOnce(srv);
     expect(result.instances.map((i) => i.target).sort()).toEqual([fleet[0]!.tcpTarget, fleet[1]!.tcpTarget].sort());
     expect(result.instances.every((i) => i.status === "applied")).toBe(true);

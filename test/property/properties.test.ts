@@ -64,7 +64,10 @@ describe("canonicalisation", () => {
   });
 
   it("never throws, whatever the text", () => {
-    fc.assert(fc.property(fc.string({ maxLength: 80 }), (text) => void parseCidr(text)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (text) => void parseCidr(text)),
+      { numRuns: 3000 },
+    );
   });
 });
 
@@ -85,7 +88,12 @@ describe("planning", () => {
         plan.add.forEach((e) => after.add(e));
         expect([...after].sort()).toEqual([...desired].sort());
         expect(plan.content.filter((e) => e.value !== "travis")).toEqual(foreignEntries.map(([key, value]) => ({ key, value })));
-        expect(plan.content.filter((e) => e.value === "travis").map((e) => e.key).sort()).toEqual([...desired].sort());
+        expect(
+          plan.content
+            .filter((e) => e.value === "travis")
+            .map((e) => e.key)
+            .sort(),
+        ).toEqual([...desired].sort());
       }),
       { numRuns: 500 },
     );
@@ -107,15 +115,25 @@ describe("parsers on random input", () => {
 
   it("the config parser: issues, never a crash", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 400 }), fc.json().map((j) => j), fc.jsonValue().map((v) => JSON.stringify({ sources: v, haproxy: v }))), (text) => {
-        const parsed = parseConfig(text, {});
-        expect(parsed.config !== undefined || parsed.issues.length > 0).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 400 }),
+          fc.json().map((j) => j),
+          fc.jsonValue().map((v) => JSON.stringify({ sources: v, haproxy: v })),
+        ),
+        (text) => {
+          const parsed = parseConfig(text, {});
+          expect(parsed.config !== undefined || parsed.issues.length > 0).toBe(true);
+        },
+      ),
       { numRuns: 1500 },
     );
   });
 
   it("DNS decoding of random bytes: a message or nothing", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => void decodeMessage(Buffer.from(bytes))), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => void decodeMessage(Buffer.from(bytes))),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -17,7 +17,8 @@ let dir: string;
 beforeAll(async () => {
   dir = (await tempDir("ta-concurrent-")).path;
   fleet = [];
-  for (let i = 0; i < 2; i++) fleet.push(await startHaproxy({ kind: "map", entries: FOREIGN, listFile: join(dir, "travis.map"), socketName: `admin-${i}.sock` }));
+  for (let i = 0; i < 2; i++)
+    fleet.push(await startHaproxy({ kind: "map", entries: FOREIGN, listFile: join(dir, "travis.map"), socketName: `admin-${i}.sock` }));
 });
 afterAll(async () => {
   await Promise.all(fleet.map((h) => h.stop()));
@@ -32,7 +33,12 @@ describe("two sync processes at once", () => {
       const host = (n: number) => (pair % 2 === 0 ? "shared" : `host-${n}`);
       const paths = [0, 1].map((n) => join(dir, `pair-${pair}-${n}.yaml`));
       for (const [n, path] of paths.entries()) {
-        const document = configDocument({ staticEntries: set, sockets: fleet.map((h) => h.unixTarget), map: fleet[0]!.listFile, auditPath: join(dir, host(n), "audit.jsonl") });
+        const document = configDocument({
+          staticEntries: set,
+          sockets: fleet.map((h) => h.unixTarget),
+          map: fleet[0]!.listFile,
+          auditPath: join(dir, host(n), "audit.jsonl"),
+        });
         await writeFile(path, stringify({ ...document, guards: { ...(document.guards as object), maxAdditions: 100_000, maxRemovals: 100_000 } }));
       }
       const runs = await Promise.all(paths.map((path) => runCli(["--config", path, "--output", "json", "sync"])));

@@ -53,7 +53,13 @@ function config(h: RunningHaproxy): Config {
 }
 
 /** Every fault ends the same way: old entries or the complete new set, and an audit record of the outcome. */
-async function expectOutcome(name: string, h: RunningHaproxy, result: RunResult, outcome: "old" | "new", auditPath = join(h.dir, "audit.jsonl")): Promise<void> {
+async function expectOutcome(
+  name: string,
+  h: RunningHaproxy,
+  result: RunResult,
+  outcome: "old" | "new",
+  auditPath = join(h.dir, "audit.jsonl"),
+): Promise<void> {
   tried.push(name);
   expect(await expectOldOrNew(h, OLD, NEW)).toBe(outcome);
   const events = await auditEvents(auditPath);
@@ -78,7 +84,9 @@ describe("fault matrix: sources", () => {
     const truncating = await startDnsServer({ truncateUdp: true, zones: { "nat.travisci.net": { A: PUBLISHED } } });
     try {
       const h = await haproxy();
-      const result = await syncOnce(testConfig({ resolver: truncating.resolver, sockets: [h.unixTarget], map: h.listFile, extra: { guards: { maxAdditions: 1000 } } }));
+      const result = await syncOnce(
+        testConfig({ resolver: truncating.resolver, sockets: [h.unixTarget], map: h.listFile, extra: { guards: { maxAdditions: 1000 } } }),
+      );
       expect(truncating.queries.some((q) => q.transport === "tcp")).toBe(true);
       await expectOutcome("DNS truncated UDP answer", h, result, "new");
     } finally {
@@ -99,7 +107,10 @@ describe("fault matrix: sources", () => {
   ])("%s changes nothing", async (name, path) => {
     const h = await haproxy();
     const base = config(h);
-    const withFeed: Config = { ...base, sources: [...base.sources, { name: "feed", type: "http", url: `${feed.url}${path}`, format: "lines", timeoutMs: 300, maxBytes: 1_000_000 }] };
+    const withFeed: Config = {
+      ...base,
+      sources: [...base.sources, { name: "feed", type: "http", url: `${feed.url}${path}`, format: "lines", timeoutMs: 300, maxBytes: 1_000_000 }],
+    };
     await expectOutcome(name, h, await syncOnce(withFeed), "old");
   });
 });
@@ -123,8 +134,11 @@ describe("fault matrix: HAProxy", () => {
     const path = await writeConfig(dir, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath });
     await chmod(path, 0o644);
     const outcome = await new Promise<{ code: number; stdout: string }>((resolve) =>
-      execFile(process.execPath, [CLI, "--config", path, "--output", "json", "sync"], { uid: 65534, gid: 65534, env: { PATH: process.env.PATH ?? "" } }, (err, stdout) =>
-        resolve({ code: err ? Number(err.code) : 0, stdout }),
+      execFile(
+        process.execPath,
+        [CLI, "--config", path, "--output", "json", "sync"],
+        { uid: 65534, gid: 65534, env: { PATH: process.env.PATH ?? "" } },
+        (err, stdout) => resolve({ code: err ? Number(err.code) : 0, stdout }),
       ),
     );
     const result = JSON.parse(outcome.stdout) as RunResult;
@@ -163,7 +177,11 @@ describe("fault matrix: HAProxy", () => {
   it("an error reply to add (a map HAProxy reads as integers) is never committed", async () => {
     const h = await haproxy({ entries: [], rule: (file) => [`http-request set-var(txn.x) int(1),map_int(${file})`] });
     const result = await syncOnce(config(h));
-    expect(result.instances[0]).toMatchObject({ errorCode: "E_HAPROXY_ADD", state: "unchanged (not committed)", error: expect.stringContaining("is not a number") });
+    expect(result.instances[0]).toMatchObject({
+      errorCode: "E_HAPROXY_ADD",
+      state: "unchanged (not committed)",
+      error: expect.stringContaining("is not a number"),
+    });
     tried.push("error reply to add");
     expect(await h.command(`show map ${h.listFile}`)).toBe("\n");
     expect(await auditEvents(join(h.dir, "audit.jsonl"))).toEqual(["intent", "failed"]);

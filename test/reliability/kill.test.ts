@@ -21,8 +21,16 @@ const configs: Record<"a" | "b", string> = { a: "", b: "" };
 
 beforeAll(async () => {
   h = await startHaproxy({ kind: "map", entries: [FOREIGN] });
-  for (const [name, set] of [["a", SET_A], ["b", SET_B]] as const) {
-    const document = configDocument({ staticEntries: set, sockets: [h.unixTarget], map: h.listFile, extra: { guards: { maxAdditions: 100_000, maxRemovals: 100_000 } } });
+  for (const [name, set] of [
+    ["a", SET_A],
+    ["b", SET_B],
+  ] as const) {
+    const document = configDocument({
+      staticEntries: set,
+      sockets: [h.unixTarget],
+      map: h.listFile,
+      extra: { guards: { maxAdditions: 100_000, maxRemovals: 100_000 } },
+    });
     configs[name] = join(h.dir, `${name}.yaml`);
     await writeFile(configs[name], stringify(document));
   }
@@ -59,7 +67,10 @@ function calibrate(config: string): Promise<{ intentAt: number; appliedAt: numbe
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.once("exit", () => {
-      const lines = stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { time: number; msg: string });
+      const lines = stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { time: number; msg: string });
       const intent = lines.find((l) => l.msg.startsWith("audit intent"));
       const applied = lines.find((l) => l.msg === "applied");
       if (!intent || !applied) reject(new Error(`calibration run did not apply: ${stderr.slice(0, 500)}`));

@@ -50,7 +50,10 @@ export async function startFakeRuntime(dir: string, initial: string[], behaviour
         state.commands.push(line);
         if (line === "prompt" || line === "set severity-output number") reply("");
         else if (line === "show info") reply("Name: HAProxy\nVersion: 2.6.12-fake\n");
-        else if (line === "show map") reply(`# id (file) description\n0 (${file}) pattern loaded from file '${file}' curr_ver=0 next_ver=0 entry_cnt=${state.entries.length + state.staged.length}\n`);
+        else if (line === "show map")
+          reply(
+            `# id (file) description\n0 (${file}) pattern loaded from file '${file}' curr_ver=0 next_ver=0 entry_cnt=${state.entries.length + state.staged.length}\n`,
+          );
         else if (line === `show map ${file}`) reply(entryLines(state.entries));
         else if (line === `prepare map ${file}`) {
           state.staged = [];
@@ -63,8 +66,7 @@ export async function startFakeRuntime(dir: string, initial: string[], behaviour
             state.entries = [...state.staged];
             reply("");
           }
-        }
-        else if (line === "quit") socket.end();
+        } else if (line === "quit") socket.end();
         else reply("[3]: Unknown command.\n");
       }
     });

@@ -168,7 +168,12 @@ describe("list counters and file text", () => {
   });
 
   it("renders the file HAProxy would load", () => {
-    expect(renderListFile([{ key: "10.0.0.0/8", value: "office team" }, { key: "1.2.3.4/32", value: "travis" }])).toBe("10.0.0.0/8 office team\n1.2.3.4/32 travis\n");
+    expect(
+      renderListFile([
+        { key: "10.0.0.0/8", value: "office team" },
+        { key: "1.2.3.4/32", value: "travis" },
+      ]),
+    ).toBe("10.0.0.0/8 office team\n1.2.3.4/32 travis\n");
     expect(renderListFile([{ key: "1.2.3.4/32" }])).toBe("1.2.3.4/32\n");
   });
 });

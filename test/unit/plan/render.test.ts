@@ -92,7 +92,9 @@ describe("renderStatusText", () => {
     };
     const text = renderStatusText(report);
     expect(text).toContain("2 instances: tcp://10.0.0.1:9999, tcp://10.0.0.3:9999\n  HAProxy 2.6.12, 44 live entries (43 owned, 1 foreign)\n  in sync");
-    expect(text).toContain("tcp://10.0.0.2:9999\n  HAProxy 2.6.12, 44 live entries (42 owned, 1 foreign)\n  drift: 1 missing, 0 unexpected\n  missing 34.66.25.221/32");
+    expect(text).toContain(
+      "tcp://10.0.0.2:9999\n  HAProxy 2.6.12, 44 live entries (42 owned, 1 foreign)\n  drift: 1 missing, 0 unexpected\n  missing 34.66.25.221/32",
+    );
     expect(text).toContain("Not in sync.");
   });
 });
