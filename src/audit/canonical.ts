@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 
 /** JSON with object keys sorted at every level and no whitespace: one text per value. */
 export function canonicalJson(value: unknown): string {
+  // Lists of entries are the bulk of a record: a list of strings has one canonical text already.
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -1,7 +1,6 @@
 import { isatty } from "node:tty";
 import { pino, type Logger, type LevelWithSilent } from "pino";
-
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+import { syncDestination } from "./sync-destination.js";
 
 /** Logs go to stderr as JSON lines (pretty on a terminal), synchronously so nothing is lost on exit. */
 export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logger> {
@@ -17,5 +16,5 @@ export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logg
     const { default: pretty } = await import("pino-pretty");
     return pino(options, pretty({ destination: fd, sync: true, colorize: true }));
   }
-  return pino(options, pino.destination({ fd, sync: true }));
+  return pino(options, syncDestination(fd));
 }

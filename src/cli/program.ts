@@ -3,7 +3,7 @@ import { AllowlistError } from "../errors.js";
 import { EXIT } from "../model/result.js";
 import type { GlobalOptions, Io } from "./context.js";
 import { exitCodeForError } from "./exit.js";
-import { LOG_LEVELS } from "./logger.js";
+import { LOG_LEVELS } from "./log-levels.js";
 import { packageVersion } from "./version.js";
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */

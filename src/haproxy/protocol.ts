@@ -131,6 +131,40 @@ export function mapPayloadCommands(file: string, entries: WritableEntry[], versi
   return out;
 }
 
+const PROMPT = "\n> ";
+
+/**
+ * Splits the interactive stream into replies, each ending before "\n> ".
+ * A long reply (100k map entries) arrives in many chunks: they are kept as
+ * parts and joined once per reply, and only new text is searched.
+ */
+export class ReplyFramer {
+  private parts: string[] = [];
+  /** The last characters received, where a prompt split across chunks begins. */
+  private tail = "";
+
+  push(chunk: string): string[] {
+    const replies: string[] = [];
+    let text = chunk;
+    while (text !== "") {
+      const at = (this.tail + text).indexOf(PROMPT);
+      if (at === -1) {
+        this.parts.push(text);
+        this.tail = (this.tail + text).slice(-(PROMPT.length - 1));
+        break;
+      }
+      const earlier = this.parts.join("");
+      const whole = earlier + text;
+      const end = earlier.length - this.tail.length + at;
+      replies.push(whole.slice(0, end + 1));
+      this.parts = [];
+      this.tail = "";
+      text = whole.slice(end + PROMPT.length);
+    }
+    return replies;
+  }
+}
+
 /** Frames one reply: drops payload continuation prompts and reads the severity prefix. */
 export function parseResponse(raw: string): Response {
   const text = raw.replace(/^(\+ )+/, "").replace(/\n$/, "");
@@ -207,6 +241,10 @@ export function sameEntries(
   actual: ReadonlyArray<WritableEntry>,
   expected: ReadonlyArray<WritableEntry>,
 ): { equal: boolean; missing: string[]; unexpected: string[] } {
+  // HAProxy lists a version in the order it was filled: the common case needs no hashing.
+  if (actual.length === expected.length && actual.every((e, i) => e.key === expected[i]?.key && e.value === expected[i]?.value)) {
+    return { equal: true, missing: [], unexpected: [] };
+  }
   const counts = new Map<string, number>();
   const line = (e: WritableEntry) => (e.value === undefined ? e.key : `${e.key} ${e.value}`);
   for (const e of expected) counts.set(line(e), (counts.get(line(e)) ?? 0) + 1);

@@ -106,6 +106,11 @@ export class HaproxyInstance {
     return { entries, snapshot };
   }
 
+  async isLive(kind: ListKind, file: string, version: number, count: number): Promise<boolean> {
+    const list = await this.loaded(kind, file);
+    return list.currentVersion === version && list.entryCount === count;
+  }
+
   private conflict(detail: string): HaproxyError {
     const error = new HaproxyError("E_HAPROXY_CONFLICT", this.target, `another writer changed the list since it was read (${detail}); not committed`);
     error.liveState = "unchanged";

@@ -1,14 +1,12 @@
 import { connect, type Socket } from "node:net";
 import { HaproxyError } from "../errors.js";
-import { commands, parseResponse, type Response } from "./protocol.js";
+import { commands, parseResponse, ReplyFramer, type Response } from "./protocol.js";
 import { parseTarget } from "./target.js";
 
 export interface SessionOptions {
   /** Connect timeout, and the longest silence allowed while a reply is awaited. */
   timeoutMs: number;
 }
-
-const PROMPT = "\n> ";
 
 interface Pending {
   command: string;
@@ -21,7 +19,7 @@ interface Pending {
  * pipelined; replies are framed on the prompt and delivered in order.
  */
 export class RuntimeSession {
-  private buffer = "";
+  private readonly framer = new ReplyFramer();
   private readonly pending: Pending[] = [];
   private failure: HaproxyError | undefined;
 
@@ -97,10 +95,7 @@ export class RuntimeSession {
   }
 
   private onData(chunk: string): void {
-    this.buffer += chunk;
-    for (let end = this.buffer.indexOf(PROMPT); end !== -1; end = this.buffer.indexOf(PROMPT)) {
-      const raw = this.buffer.slice(0, end + 1);
-      this.buffer = this.buffer.slice(end + PROMPT.length);
+    for (const raw of this.framer.push(chunk)) {
       const next = this.pending.shift();
       if (!next) {
         this.fail("E_HAPROXY_PROTOCOL", "reply received with no command pending");

@@ -24,6 +24,11 @@ export interface InstancePlan {
   content: WritableEntry[];
 }
 
+function canonicalLiveKey(key: string): string {
+  const parsed = parseCidr(key, { lenient: true });
+  return parsed.ok ? parsed.cidr.text : key;
+}
+
 export function isOwned(entry: LiveEntry, ownership: Ownership): boolean {
   return ownership.kind === "acl" || entry.value === ownership.value;
 }
@@ -50,8 +55,8 @@ export function computePlan(live: ReadonlyArray<LiveEntry>, desired: ReadonlyArr
       continue;
     }
     ownedCount++;
-    const parsed = parseCidr(entry.key, { lenient: true });
-    const canonical = parsed.ok ? parsed.cidr.text : entry.key;
+    // Keys this tool wrote are already canonical; only other spellings need parsing.
+    const canonical = wanted.has(entry.key) ? entry.key : canonicalLiveKey(entry.key);
     if (wanted.has(canonical)) {
       present.add(canonical);
     } else {

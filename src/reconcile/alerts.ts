@@ -7,6 +7,7 @@ import type { RunDeps } from "./deps.js";
 /** Alerts never change the exit code; an undelivered alert is logged and listed in the result. */
 export async function sendAlerts(result: RunResult, config: Config, deps: RunDeps, log: Logger, now: () => Date): Promise<RunResult["alerts"]> {
   const on: AlertEventName[] = config.alerts?.on ?? [];
+  if (on.length === 0 || (!deps.notifier && !result.dryRun)) return [];
   const events = alertEvents(result, on, now());
   if (result.dryRun) {
     for (const e of events) log.info({ alert: e.event }, `dry run, not sent: ${e.summary}`);

@@ -16,6 +16,8 @@ export interface RuntimeTarget {
   readList(kind: ListKind, file: string): Promise<LiveList>;
   replace(kind: ListKind, file: string, content: WritableEntry[], snapshot: ListSnapshot): Promise<ApplyOutcome>;
   applyIncremental(kind: ListKind, file: string, add: WritableEntry[], remove: LiveEntry[]): Promise<ApplyOutcome>;
+  /** True when `version` is the live version of the list and holds `count` entries, nothing else staged. */
+  isLive(kind: ListKind, file: string, version: number, count: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

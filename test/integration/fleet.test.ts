@@ -122,6 +122,7 @@ function withConcurrentWriter(h: RunningHaproxy, times: number): (target: string
       readList: (kind, file) => real.readList(kind, file),
       applyIncremental: (kind, file, add, remove) => real.applyIncremental(kind, file, add, remove),
       close: () => real.close(),
+      isLive: (kind, file, version, count) => real.isLive(kind, file, version, count),
       replace: async (kind, file, content, snapshot) => {
         if (remaining-- > 0) await h.command(`add map ${file} 127.0.0.${90 + remaining} office`);
         return real.replace(kind, file, content, snapshot);

@@ -80,7 +80,7 @@ function calibrate(config: string): Promise<{ intentAt: number; appliedAt: numbe
 }
 
 describe("the tool killed with SIGKILL at random points of an apply", () => {
-  it(`leaves the old or the complete new set every time (${KILLS} kills), then a normal run restores`, { timeout: KILLS * 1000 }, async () => {
+  it(`leaves the old or the complete new set every time (${KILLS} kills), then a normal run restores`, { timeout: 60_000 + KILLS * 2000 }, async () => {
     // Time one run from its own log; half the kills land anywhere in a run, half inside the apply.
     const { intentAt, appliedAt } = await calibrate(configs.b);
     const span = appliedAt - intentAt;

@@ -3,12 +3,12 @@ import { renderStatusText } from "../../plan/render.js";
 import { inspect } from "../../reconcile/status.js";
 import { buildSources } from "../../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
-import { terminalProgress } from "../progress.js";
+import { stderrProgress } from "../progress.js";
 
 export async function statusCommand(global: GlobalOptions, options: { detailedExitcode: boolean }, io: Io): Promise<number> {
   const { config } = await loadContext(global, io);
   const timeoutMs = config.haproxy.timeoutMs;
-  const progress = terminalProgress(process.stderr);
+  const progress = stderrProgress();
   const report = await inspect(
     config,
     { sources: buildSources(config), connect: (target) => HaproxyInstance.connect(target, { timeoutMs }), ...(progress ? { progress } : {}) },

@@ -13,7 +13,7 @@ import type { RunDeps } from "../../reconcile/deps.js";
 import { runOnce } from "../../reconcile/run.js";
 import { buildSources } from "../../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
-import { terminalProgress } from "../progress.js";
+import { stderrProgress } from "../progress.js";
 import { packageVersion } from "../version.js";
 
 export interface SyncOptions {
@@ -36,7 +36,7 @@ export async function buildRunDeps(config: Config, logger: Logger, env: Io["env"
   const sinks = config.alerts?.sinks ?? [];
   // undici's alert client is loaded only when there is somewhere to send alerts.
   const notifier = sinks.length > 0 ? (await import("../../alert/notifier.js")).createNotifier(sinks) : undefined;
-  const progress = scheduled ? undefined : terminalProgress(process.stderr);
+  const progress = scheduled ? undefined : stderrProgress();
   return {
     logger,
     audit: { trail: new AuditTrail(config.audit.path), context: auditContext(config, env, scheduled) },
