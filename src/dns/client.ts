@@ -3,7 +3,7 @@ import { createSocket, type RemoteInfo } from "node:dgram";
 import { isIPv6, Socket } from "node:net";
 import * as packet from "dns-packet";
 import { DnsError } from "../errors.js";
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import type { DohResolver, ResolverAddress, UdpResolver } from "./resolver.js";
 
 export type RecordType = "A" | "AAAA";
@@ -170,6 +170,8 @@ async function dohExchange(resolver: DohResolver, name: string, type: QueryType,
   const id = randomInt(0, 65536);
   const question = `${name}/${type}`;
   let response: Dispatcher.ResponseData;
+  // undici is loaded only by configs that use DNS over HTTPS.
+  const { request } = await import("undici");
   try {
     response = await request(resolver.url, {
       method: "POST",

@@ -58,6 +58,8 @@ export class UnsafeTextError extends AllowlistError {
 
 const TOKEN = /^[A-Za-z0-9._\/+@#:-]+$/;
 const ADDRESS_TEXT = /^[0-9A-Fa-f.:\/]+$/;
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4_KEY = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}(?:\\/(?:3[0-2]|[12]?\\d))?$`);
 const MAP_VALUE = /^[^\s\0][^\r\n\0]*$/;
 
 function token(what: string, text: string): string {
@@ -70,6 +72,8 @@ function token(what: string, text: string): string {
  * characters: no separator, newline, `<<` or space can pass.
  */
 export function assertWritableKey(key: string): string {
+  // Dotted quads, the bulk of any list, are checked by pattern; anything else is parsed.
+  if (IPV4_KEY.test(key)) return key;
   if (!ADDRESS_TEXT.test(key) || !parseCidr(key, { lenient: true }).ok) throw new UnsafeTextError("key", key);
   return key;
 }
@@ -107,28 +111,37 @@ export const commands = {
   deleteRef: (kind: ListKind, file: string, ref: string) => `del ${kind} ${listRef(file)} #${token("ref", ref)}`,
 };
 
-/**
- * `add map [@N] <file> <<` commands, each with a payload of whole entries
- * that keeps command plus payload under `limit` bytes.
- */
-export function mapPayloadCommands(file: string, entries: WritableEntry[], version: number | undefined, limit = PAYLOAD_LIMIT): string[] {
-  const head = `add map ${listRef(file, version)} <<\n`;
+/** Validated `key value` payload lines for a map, before any version exists. */
+export function mapPayloadLines(entries: ReadonlyArray<WritableEntry>): string[] {
+  return entries.map((entry) => `${assertWritableKey(entry.key)} ${writableValue(entry.value)}\n`);
+}
+
+export function mapPayloadHead(file: string, version: number | undefined): string {
+  return `add map ${listRef(file, version)} <<\n`;
+}
+
+/** `head` commands, each with a payload of whole lines that keeps command plus payload under `limit` bytes. */
+export function chunkPayload(head: string, lines: ReadonlyArray<string>, limit = PAYLOAD_LIMIT): string[] {
   const out: string[] = [];
-  let lines: string[] = [];
+  let chunk: string[] = [];
   let size = head.length + 1;
-  for (const entry of entries) {
-    const line = `${assertWritableKey(entry.key)} ${writableValue(entry.value)}\n`;
+  for (const line of lines) {
     if (head.length + 1 + line.length > limit) throw new UnsafeTextError("map entry (too long for one payload)", line);
-    if (size + line.length > limit && lines.length > 0) {
-      out.push(`${head}${lines.join("")}`);
-      lines = [];
+    if (size + line.length > limit && chunk.length > 0) {
+      out.push(`${head}${chunk.join("")}`);
+      chunk = [];
       size = head.length + 1;
     }
-    lines.push(line);
+    chunk.push(line);
     size += line.length;
   }
-  if (lines.length > 0) out.push(`${head}${lines.join("")}`);
+  if (chunk.length > 0) out.push(`${head}${chunk.join("")}`);
   return out;
+}
+
+/** `add map [@N] <file> <<` commands for these entries. */
+export function mapPayloadCommands(file: string, entries: WritableEntry[], version: number | undefined, limit = PAYLOAD_LIMIT): string[] {
+  return chunkPayload(mapPayloadHead(file, version), mapPayloadLines(entries), limit);
 }
 
 const PROMPT = "\n> ";

@@ -1,11 +1,14 @@
 import { HaproxyError } from "../errors.js";
 import {
   assertWritable,
+  chunkPayload,
   commands,
   type ListKind,
   type LiveEntry,
   type LoadedList,
   mapPayloadCommands,
+  mapPayloadHead,
+  mapPayloadLines,
   parseEntries,
   parseInfoVersion,
   parseListing,
@@ -164,11 +167,14 @@ export class HaproxyInstance {
 
   /** Prepares a version holding exactly `content` and proves it by reading it back. */
   private async stage(kind: ListKind, file: string, content: WritableEntry[], snapshot: ListSnapshot): Promise<number> {
-    assertWritable(kind, content);
+    // Everything is checked before the first byte of the change is sent.
+    const lines = kind === "map" ? mapPayloadLines(content) : undefined;
+    if (!lines) assertWritable(kind, content);
     const prepared = await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE");
     const version = parsePreparedVersion(prepared.text);
-    const fills =
-      kind === "map" ? mapPayloadCommands(file, content, version) : content.map((entry) => commands.addOne("acl", file, { key: entry.key }, version));
+    const fills = lines
+      ? chunkPayload(mapPayloadHead(file, version), lines)
+      : content.map((entry) => commands.addOne("acl", file, { key: entry.key }, version));
     const replies = await this.session.sendAll(fills);
     const failed = replies.find((r) => r.isError);
     if (failed) throw new HaproxyError("E_HAPROXY_ADD", this.target, `add ${kind} @${version} failed: ${failed.text}; not committed`);

@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, interceptors, request } from "undici";
+import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
 import { redactUrl } from "../config/redact.js";
 import { SourceError } from "../errors.js";
@@ -43,8 +43,14 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
   const now = options.now ?? Date.now;
   const shownUrl = redactUrl(config.url);
   const cache = new FeedCache(options.stateDir);
-  const base = options.dispatcher ?? new Agent({ connectTimeout: config.timeoutMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
-  const dispatcher = base.compose(interceptors.redirect({ maxRedirections: options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS }));
+  // undici is loaded on the first fetch, so configs without feeds never load it.
+  let dispatcher: Dispatcher | undefined;
+  const client = async () => {
+    const undici = await import("undici");
+    const base = options.dispatcher ?? new undici.Agent({ connectTimeout: config.timeoutMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
+    dispatcher ??= base.compose(undici.interceptors.redirect({ maxRedirections: options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS }));
+    return { request: undici.request, dispatcher };
+  };
   const fail = (code: string, message: string, cause?: unknown) => new SourceError(code, config.name, `${shownUrl}: ${message}`, { cause });
 
   async function fetchBody(): Promise<string> {
@@ -53,6 +59,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     if (cached?.etag) conditional["if-none-match"] = cached.etag;
     if (cached?.lastModified) conditional["if-modified-since"] = cached.lastModified;
     let response: Dispatcher.ResponseData;
+    const { request, dispatcher } = await client();
     try {
       response = await request(config.url, {
         method: "GET",

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse.js";
 import { decodeMessage } from "../../src/dns/client.js";
 import { AllowlistError } from "../../src/errors.js";
-import { type LiveEntry, parseEntries, parseListing, parseResponse } from "../../src/haproxy/protocol.js";
+import { assertWritableKey, type LiveEntry, parseEntries, parseListing, parseResponse } from "../../src/haproxy/protocol.js";
 import { canonicalise, parseCidr } from "../../src/model/cidr.js";
 import { computePlan } from "../../src/plan/plan.js";
 
@@ -133,6 +133,24 @@ describe("parsers on random input", () => {
   it("DNS decoding of random bytes: a message or nothing", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => void decodeMessage(Buffer.from(bytes))),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe("the socket's last line of defence", () => {
+  it("the fast dotted-quad check accepts exactly what the full parser accepts", () => {
+    const addressish = fc.stringMatching(/^[0-9./]{1,20}$/);
+    fc.assert(
+      fc.property(fc.oneof(addressish, ipv4Cidr, ipv4), (key) => {
+        let accepted = true;
+        try {
+          assertWritableKey(key);
+        } catch {
+          accepted = false;
+        }
+        expect(accepted).toBe(/^[0-9A-Fa-f.:/]+$/.test(key) && parseCidr(key, { lenient: true }).ok);
+      }),
       { numRuns: 5000 },
     );
   });
