@@ -166,6 +166,7 @@ async function planningAlone(): Promise<{ cpuSeconds: number; peakRssMb: number;
 }
 
 async function main(): Promise<void> {
+  if ((await run("socat", ["-V"])).code !== 0) throw new Error("socat is needed for the baselines: apt-get install -y socat");
   const dir = (await tempDir("ta-bench-")).path;
   const version = haproxyVersion();
   log(`HAProxy ${version}, Node ${process.version}, ${cpus().length} cores; ${RUNS} runs per figure`);
