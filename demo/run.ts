@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     step(`HAProxy ${haproxy.version} on 127.0.0.1:${haproxy.httpPort}, runtime socket ${haproxy.unixTarget}`);
     process.stdout.write(`DNS server on ${dns.resolver} answering nat.travisci.net with ${travis.length} recorded Travis addresses\n`);
     process.stdout.write(`A static source adds ${BUILD} so that this machine can play a Travis build worker.\n`);
+    process.stdout.write("guards.removeAfter is 0 here, so a stale entry goes at once; by default it is kept for an hour first.\n");
     process.stdout.write(`Live map before: ${(await liveEntries(haproxy)).join(", ")}\n`);
     process.stdout.write(`GET from ${BUILD}: ${await haproxy.statusFrom(BUILD)}   GET from ${STRANGER}: ${await haproxy.statusFrom(STRANGER)}\n`);
 

@@ -17,6 +17,8 @@ export interface AlertEvent {
   counts: { add: number; remove: number };
   entries: { add: string[]; remove: string[] };
   unexpected: string[];
+  /** Addresses that came and went over the last day, with how often (a flapping upstream). */
+  flaps: Record<string, number>;
   instances: Array<{ target: string; status: string; add: number; remove: number; error: string | null }>;
 }
 
@@ -62,7 +64,14 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
   }
   if (changedInstances.length > 0) {
     const parts = [...add.map((e) => `+${e}`), ...remove.map((e) => `-${e}`)];
-    raised.push(["changed", "info", `applied +${add.length}/-${remove.length} on ${changedInstances.length} instance(s): ${first(parts)}`, { add, remove }]);
+    const flapping = Object.entries(result.flaps).filter(([, n]) => n > 1);
+    const flapText = flapping.length > 0 ? `; came and went in the last day: ${first(flapping.map(([e, n]) => `${e} (${n}x)`))}` : "";
+    raised.push([
+      "changed",
+      "info",
+      `applied +${add.length}/-${remove.length} on ${changedInstances.length} instance(s): ${first(parts)}${flapText}`,
+      { add, remove },
+    ]);
   }
 
   return raised
@@ -80,6 +89,7 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
       counts: { add: entries.add.length, remove: entries.remove.length },
       entries: { add: entries.add.slice(0, ENTRIES_IN_ALERT), remove: entries.remove.slice(0, ENTRIES_IN_ALERT) },
       unexpected: result.unexpected.slice(0, ENTRIES_IN_ALERT),
+      flaps: result.flaps,
       instances: relevant(event).map((i) => ({ target: i.target, status: i.status, add: i.add.length, remove: i.remove.length, error: i.error })),
     }));
 }

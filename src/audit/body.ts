@@ -8,7 +8,7 @@ export interface AuditContext {
   configDigest: string;
 }
 
-type RunFacts = Pick<RunResult, "runId" | "forced" | "sources" | "desired" | "instances" | "held" | "error">;
+type RunFacts = Pick<RunResult, "runId" | "forced" | "noGrace" | "stateNotice" | "sources" | "desired" | "instances" | "held" | "error">;
 
 /** The outcome event of a finished run. */
 export function outcomeEvent(result: Pick<RunResult, "held" | "exitCode" | "instances">): AuditEvent {
@@ -28,6 +28,8 @@ export function auditBody(event: AuditEvent, facts: RunFacts, context: AuditCont
     toolVersion: context.toolVersion,
     configDigest: context.configDigest,
     forced: facts.forced,
+    noGrace: facts.noGrace,
+    stateNotice: facts.stateNotice,
     sources: facts.sources.map((s) => ({
       name: s.name,
       type: s.type,
@@ -45,6 +47,7 @@ export function auditBody(event: AuditEvent, facts: RunFacts, context: AuditCont
       add: i.add,
       remove: i.remove,
       outcome: event === "intent" ? "planned" : i.status,
+      pendingRemoval: i.pendingRemoval,
       committedVersion: i.committedVersion ?? null,
       error: i.error,
       state: i.state ?? null,

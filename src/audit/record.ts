@@ -20,6 +20,8 @@ export interface AuditInstance {
   add: string[];
   remove: string[];
   outcome: string;
+  /** Owned entries kept through the removal grace period, with when they go. */
+  pendingRemoval: Array<{ entry: string; removeAt: string }>;
   committedVersion: number | null;
   error: string | null;
   state: string | null;
@@ -35,6 +37,10 @@ export interface AuditBody {
   toolVersion: string;
   configDigest: string;
   forced: boolean;
+  /** --no-grace: absent entries removed without the grace period. */
+  noGrace: boolean;
+  /** Set when the removal state was missing or corrupt and started over. */
+  stateNotice: string | null;
   sources: Array<{
     name: string;
     type: string;

@@ -1,7 +1,6 @@
 import type { Logger, LevelWithSilent } from "pino";
 import { configPath, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import type { ConfigIssue } from "../errors.js";
 import { createLogger } from "./logger.js";
 
 export interface GlobalOptions {
@@ -19,7 +18,6 @@ export interface Io {
 export interface Context {
   config: Config;
   configPath: string;
-  warnings: ConfigIssue[];
   logger: Logger;
 }
 
@@ -27,7 +25,6 @@ export interface Context {
 export async function loadContext(options: GlobalOptions, io: Io): Promise<Context> {
   const logger = await createLogger(options.logLevel);
   const path = configPath(options.config, io.env);
-  const { config, warnings } = await loadConfig(path, io.env);
-  for (const warning of warnings) logger.warn({ key: warning.path }, `config ${warning.path}: ${warning.message}`);
-  return { config, configPath: path, warnings, logger };
+  const { config } = await loadConfig(path, io.env);
+  return { config, configPath: path, logger };
 }

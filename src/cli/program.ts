@@ -26,7 +26,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option("--dry-run", "plan and print the changes without applying them", false)
     .option("--detailed-exitcode", "exit 2 when a dry run finds changes pending", false)
     .option("--force", "set aside the threshold guards (maxAdditions, maxRemovals, expected) for this run", false)
-    .action(async (options: { dryRun: boolean; detailedExitcode: boolean; force: boolean }, command: Command) => {
+    .option("--no-grace", "remove absent entries now, without waiting for guards.removeAfter (recorded in the audit trail)")
+    .action(async (options: { dryRun: boolean; detailedExitcode: boolean; force: boolean; grace: boolean }, command: Command) => {
       code = await (await import("./commands/sync.js")).syncCommand(globals(command), options, io);
     });
 

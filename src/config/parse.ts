@@ -7,8 +7,6 @@ import { type Config, configSchema } from "./schema.js";
 export interface ParsedConfig {
   config?: Config;
   issues: ConfigIssue[];
-  /** Keys that are valid but not acted on by this version. */
-  warnings: ConfigIssue[];
 }
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -61,47 +59,31 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
   });
 }
 
-const NOT_YET_ENFORCED = ["guards.removeAfter"];
-
-function present(document: unknown, path: string): boolean {
-  let node: unknown = document;
-  for (const key of path.split(".")) {
-    if (node === null || typeof node !== "object" || !(key in node)) return false;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return true;
-}
-
 /** Parses YAML or JSON config text; reports every problem at once, each with its key path. */
 export function parseConfig(text: string, env: Env = process.env): ParsedConfig {
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {
     return {
       issues: document.errors.map((e) => ({ path: `(line ${e.linePos?.[0].line ?? 0})`, message: e.message.split("\n")[0] ?? e.message })),
-      warnings: [],
     };
   }
   let raw: unknown;
   try {
     raw = document.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    return { issues: [{ path: "(document)", message: `not a usable YAML document: ${(err as Error).message.split("\n")[0]}` }], warnings: [] };
+    return { issues: [{ path: "(document)", message: `not a usable YAML document: ${(err as Error).message.split("\n")[0]}` }] };
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    return { issues: [{ path: "", message: "expected a mapping with sources and haproxy" }], warnings: [] };
+    return { issues: [{ path: "", message: "expected a mapping with sources and haproxy" }] };
   }
   const issues: ConfigIssue[] = [];
   const substituted = substituteEnv(raw, env, issues);
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
     issues.push(...result.error.issues.flatMap(describe));
-    return { issues, warnings: [] };
+    return { issues };
   }
   checkRules(result.data, issues);
-  if (issues.length > 0) return { issues, warnings: [] };
-  const warnings = NOT_YET_ENFORCED.filter((path) => present(raw, path)).map((path) => ({
-    path,
-    message: "accepted but not acted on by this version",
-  }));
-  return { config: result.data, issues, warnings };
+  if (issues.length > 0) return { issues };
+  return { config: result.data, issues };
 }

@@ -67,6 +67,12 @@ export interface RunResult {
   overridden: Array<{ guard: string; message: string; target?: string }>;
   /** New entries outside guards.expected. */
   unexpected: string[];
+  /** --no-grace was given: absent entries were removed without the grace period. */
+  noGrace: boolean;
+  /** How often each address came or went over the last day (non-zero only). */
+  flaps: Record<string, number>;
+  /** Set when the removal state was missing or corrupt and started over. */
+  stateNotice: string | null;
   alerts: AlertDelivery[];
   /** Why the whole run failed before any instance could be planned. */
   error: { code: string; message: string } | null;

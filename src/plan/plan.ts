@@ -20,8 +20,15 @@ export interface InstancePlan {
   removeEntries: LiveEntry[];
   ownedCount: number;
   foreignCount: number;
-  /** The complete list after the change: foreign entries as read, then owned desired entries. */
+  /** Owned entries no longer desired but kept for now (removal grace period), canonical. */
+  kept: string[];
+  /** The complete list after the change: foreign entries as read, then owned desired and kept entries. */
   content: WritableEntry[];
+}
+
+/** Canonical keys of the owned entries of a live list. */
+export function ownedKeys(live: ReadonlyArray<LiveEntry>, ownership: Ownership): string[] {
+  return live.filter((e) => isOwned(e, ownership)).map((e) => canonicalLiveKey(e.key));
 }
 
 function canonicalLiveKey(key: string): string {
@@ -40,10 +47,17 @@ export function hasChanges(plan: InstancePlan): boolean {
 /**
  * `desired` holds canonical CIDR texts. Live owned keys are canonicalised
  * the way HAProxy reads them, so `1.2.3.4` live equals `1.2.3.4/32` desired.
+ * Owned live entries in `keep` stay even though they are not desired.
  */
-export function computePlan(live: ReadonlyArray<LiveEntry>, desired: ReadonlyArray<string>, ownership: Ownership): InstancePlan {
+export function computePlan(
+  live: ReadonlyArray<LiveEntry>,
+  desired: ReadonlyArray<string>,
+  ownership: Ownership,
+  keep: ReadonlySet<string> = new Set(),
+): InstancePlan {
   const wanted = new Set(desired);
   const present = new Set<string>();
+  const kept = new Set<string>();
   const removeEntries: LiveEntry[] = [];
   const remove = new Set<string>();
   const foreign: LiveEntry[] = [];
@@ -59,6 +73,8 @@ export function computePlan(live: ReadonlyArray<LiveEntry>, desired: ReadonlyArr
     const canonical = wanted.has(entry.key) ? entry.key : canonicalLiveKey(entry.key);
     if (wanted.has(canonical)) {
       present.add(canonical);
+    } else if (keep.has(canonical)) {
+      kept.add(canonical);
     } else {
       removeEntries.push(entry);
       remove.add(canonical);
@@ -66,13 +82,15 @@ export function computePlan(live: ReadonlyArray<LiveEntry>, desired: ReadonlyArr
   }
 
   const add = desired.filter((text) => !present.has(text));
-  const owned = ownership.kind === "map" ? desired.map((key) => ({ key, value: ownership.value })) : desired.map((key) => ({ key }));
+  const ownedKeysAfter = [...desired, ...kept];
+  const owned = ownership.kind === "map" ? ownedKeysAfter.map((key) => ({ key, value: ownership.value })) : ownedKeysAfter.map((key) => ({ key }));
   return {
     add,
     remove: [...remove],
     removeEntries,
     ownedCount,
     foreignCount: foreign.length,
+    kept: [...kept],
     content: [...foreign.map((e) => (e.value === undefined ? { key: e.key } : { key: e.key, value: e.value })), ...owned],
   };
 }

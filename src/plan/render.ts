@@ -10,6 +10,25 @@ function listed(sign: string, entries: readonly string[]): string[] {
   return lines;
 }
 
+function pendingLines(pending: ReadonlyArray<{ entry: string; removeAt: string }>): string[] {
+  return listed(
+    "~",
+    pending.map((p) => `${p.entry} (absent upstream; kept until ${p.removeAt})`),
+  );
+}
+
+function flapLines(flaps: Record<string, number>): string[] {
+  const flapping = Object.entries(flaps).sort((a, b) => b[1] - a[1]);
+  if (flapping.length === 0) return [];
+  return [
+    "",
+    `Came and went in the last day: ${flapping
+      .slice(0, 10)
+      .map(([entry, n]) => `${entry} (${n}x)`)
+      .join(", ")}${flapping.length > 10 ? ", …" : ""}`,
+  ];
+}
+
 function shortDigest(digest: string | null): string {
   return digest ? `${digest.slice(0, 19)}…` : "none";
 }
@@ -17,7 +36,7 @@ function shortDigest(digest: string | null): string {
 function renderInstance(instance: InstanceResult): string[] {
   const version = instance.haproxyVersion ? ` (HAProxy ${instance.haproxyVersion})` : "";
   const lines = [`${instance.target}${version}: ${instance.status}`];
-  lines.push(...listed("+", instance.add), ...listed("-", instance.remove));
+  lines.push(...listed("+", instance.add), ...listed("-", instance.remove), ...pendingLines(instance.pendingRemoval));
   if (instance.status === "failed") {
     lines.push(`  error: ${instance.error ?? "unknown"}`);
     if (instance.state) lines.push(`  left: ${instance.state}`);
@@ -37,7 +56,10 @@ export function renderRunText(result: RunResult): string {
   const sources = result.sources.map((s) => (s.status === "ok" ? `${s.name} (${s.count})` : `${s.name} (FAILED)`)).join(", ");
   const lines = [`Desired set: ${result.desired.count} entries (${shortDigest(result.desired.digest)}) from ${sources || "no sources"}`];
   if (result.error) lines.push(`Error: ${result.error.message}`);
+  if (result.stateNotice) lines.push(`Note: ${result.stateNotice}`);
+  if (result.noGrace) lines.push("No grace: absent entries are removed at once (--no-grace).");
   for (const instance of result.instances) lines.push("", ...renderInstance(instance));
+  lines.push(...flapLines(result.flaps));
   if (result.held) {
     lines.push("", `Held, nothing applied anywhere:`);
     for (const trip of result.held.trips) lines.push(`  ${trip.message}`);
@@ -110,8 +132,9 @@ export function renderStatusText(report: StatusReport): string {
     }
     lines.push(`  HAProxy ${first.haproxyVersion ?? "?"}, ${first.liveCount} live entries (${first.ownedCount} owned, ${first.foreignCount} foreign)`);
     lines.push(first.inSync ? "  in sync" : `  drift: ${first.missing.length} missing, ${first.unexpected.length} unexpected`);
-    lines.push(...listed("missing", first.missing), ...listed("unexpected", first.unexpected));
+    lines.push(...listed("missing", first.missing), ...listed("unexpected", first.unexpected), ...pendingLines(first.pendingRemoval));
   }
+  lines.push(...flapLines(report.flaps));
   lines.push("", report.inSync ? "All instances are in sync." : "Not in sync.");
   return `${lines.join("\n")}\n`;
 }

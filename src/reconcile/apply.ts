@@ -15,6 +15,8 @@ export interface ApplyContext {
   desired: string[];
   force: boolean;
   log: Logger;
+  /** Entries kept through the removal grace period, with when they will go. */
+  pending: ReadonlyMap<string, string>;
 }
 
 async function commitPlan(instance: RuntimeTarget, plan: InstancePlan, snapshot: ListSnapshot, config: Config): Promise<number | undefined> {
@@ -37,12 +39,13 @@ export async function applyInstance(
   const { config, desired, log } = context;
   const { kind, map: file, value } = config.haproxy;
   const ownership = { kind, value };
+  const keep = new Set(context.pending.keys());
   const target = instance.target;
   let plan = initial;
   let snapshot = initialSnapshot;
 
   for (let attempt = 1; ; attempt++) {
-    const summary = plannedResult(target, instance.version, plan);
+    const summary = plannedResult(target, instance.version, plan, context.pending);
     let committed = false;
     try {
       const version = await commitPlan(instance, plan, snapshot, config);
@@ -50,7 +53,7 @@ export async function applyInstance(
       // The committed version was checked entry by entry before its commit: when it is the live
       // one and nothing else is staged, that proves the live entries. Otherwise read them all back.
       const proven = version !== undefined && (await instance.isLive(kind, file, version, plan.content.length));
-      const after = proven ? undefined : computePlan((await instance.readList(kind, file)).entries, desired, ownership);
+      const after = proven ? undefined : computePlan((await instance.readList(kind, file)).entries, desired, ownership, keep);
       if (after && hasChanges(after)) {
         throw new AllowlistError(
           "E_HAPROXY_VERIFY",
@@ -65,12 +68,12 @@ export async function applyInstance(
         log.warn({ err, target }, "conflict with another writer; re-reading and retrying once");
         try {
           const live = await instance.readList(kind, file);
-          plan = computePlan(live.entries, desired, ownership);
+          plan = computePlan(live.entries, desired, ownership, keep);
           snapshot = live.snapshot;
         } catch (readErr) {
           return failedResult(target, readErr, stateAfterFailure(err), { add: summary.add, remove: summary.remove, haproxyVersion: instance.version });
         }
-        if (!hasChanges(plan)) return plannedResult(target, instance.version, plan);
+        if (!hasChanges(plan)) return plannedResult(target, instance.version, plan, context.pending);
         const verdict = evaluateGuards({ desiredCount: desired.length, plans: [{ target, plan }], settings: config.guards, force: context.force });
         const hold = verdict.holds[0];
         if (hold) {

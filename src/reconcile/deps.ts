@@ -6,7 +6,9 @@ import type { AuditBody, AuditRecord } from "../audit/record.js";
 import type { UdpResolver } from "../dns/resolver.js";
 import type { ListKind, LiveEntry, WritableEntry } from "../haproxy/protocol.js";
 import type { ApplyOutcome, ListSnapshot, LiveList } from "../haproxy/runtime.js";
+import type { AbsenceState } from "../plan/grace.js";
 import type { Source } from "../sources/types.js";
+import type { LoadedAbsenceState } from "../state/absence-store.js";
 
 /** What the reconciler needs of one HAProxy instance; HaproxyInstance is the real one. */
 export interface RuntimeTarget {
@@ -33,9 +35,16 @@ export interface ProgressEvent {
   total: number;
 }
 
+/** Where the removal grace period keeps its memory; the state store in stateDir is the real one. */
+export interface RemovalStateStore {
+  load(map: string): Promise<LoadedAbsenceState>;
+  save(state: AbsenceState): Promise<void>;
+}
+
 export interface RunDeps {
   logger: Logger;
   audit: { trail: AuditWriter; context: AuditContext };
+  removalState: RemovalStateStore;
   sources: Source[];
   connect: (target: string) => Promise<RuntimeTarget>;
   /** Seams for `haproxy.discover`: its DNS lookups use the project's client. */
@@ -60,4 +69,6 @@ export interface RunOptions {
   force?: boolean;
   /** Aborts the run if raised before its first change; a run that has started changing finishes. */
   signal?: AbortSignal;
+  /** Removes absent entries at once, skipping guards.removeAfter (recorded as such). */
+  noGrace?: boolean;
 }

@@ -15,12 +15,13 @@ export function failedResult(target: string, err: unknown, state: string, extra:
   return { ...baseResult(target), ...extra, status: "failed", error: message(err), errorCode: errorCode(err), state };
 }
 
-export function plannedResult(target: string, version: string, plan: InstancePlan): InstanceResult {
+export function plannedResult(target: string, version: string, plan: InstancePlan, pending: ReadonlyMap<string, string> = new Map()): InstanceResult {
   return {
     ...baseResult(target),
     status: hasChanges(plan) ? "planned" : "in-sync",
     add: plan.add,
     remove: plan.remove,
+    pendingRemoval: plan.kept.map((entry) => ({ entry, removeAt: pending.get(entry) ?? "" })),
     haproxyVersion: version,
     ownedCount: plan.ownedCount,
     foreignCount: plan.foreignCount,

@@ -8,7 +8,9 @@ import { resolveTargets } from "../haproxy/discover.js";
 import type { ListSnapshot } from "../haproxy/runtime.js";
 import { exitCodeOf, type InstanceResult, type RunResult } from "../model/result.js";
 import { evaluateGuards, type GuardTrip } from "../plan/guards.js";
+import type { LiveList } from "../haproxy/runtime.js";
 import { computePlan, hasChanges, type InstancePlan } from "../plan/plan.js";
+import { graceFor } from "./grace.js";
 import { sendAlerts } from "./alerts.js";
 import { applyInstance } from "./apply.js";
 import type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
@@ -26,8 +28,8 @@ interface Planned {
   snapshot: ListSnapshot;
 }
 
-type Outcome = Pick<RunResult, "desired" | "sources" | "instances" | "held" | "error" | "overridden" | "unexpected">;
-type IntentWriter = (facts: Pick<RunResult, "sources" | "desired" | "instances" | "held" | "error">) => Promise<void>;
+type Outcome = Pick<RunResult, "desired" | "sources" | "instances" | "held" | "error" | "overridden" | "unexpected" | "flaps" | "stateNotice">;
+type IntentWriter = (facts: Pick<RunResult, "sources" | "desired" | "instances" | "held" | "error" | "stateNotice">) => Promise<void>;
 
 const tripSummary = ({ guard, message, target }: GuardTrip) => (target === undefined ? { guard, message } : { guard, message, target });
 
@@ -49,10 +51,21 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     log.info({ audit: true, record: sealed }, `audit ${sealed.event} #${sealed.seq}`);
   };
   const unfinished = options.dryRun ? null : await findUnfinishedIntent(deps.audit.trail, log);
-  const writeIntent: IntentWriter = (facts) => record(auditBody("intent", { ...facts, runId, forced: force }, deps.audit.context, now(), unfinished));
+  const writeIntent: IntentWriter = (facts) =>
+    record(auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false }, deps.audit.context, now(), unfinished));
 
   const outcome = await lockedReconcile(config, deps, { ...options, force }, log, writeIntent);
-  const body = { version: 1 as const, runId, dryRun: options.dryRun, startedAt: startedAt.toISOString(), durationMs: 0, forced: force, alerts: [], ...outcome };
+  const body = {
+    version: 1 as const,
+    runId,
+    dryRun: options.dryRun,
+    startedAt: startedAt.toISOString(),
+    durationMs: 0,
+    forced: force,
+    noGrace: options.noGrace ?? false,
+    alerts: [],
+    ...outcome,
+  };
   const result: RunResult = { ...body, exitCode: exitCodeOf(body, options.detailedExitcode) };
 
   if (!options.dryRun) {
@@ -124,6 +137,8 @@ async function lockedReconcile(
       held: null,
       overridden: [],
       unexpected: [],
+      flaps: {},
+      stateNotice: null,
       error: { code: errorCode(err), message: `not started: ${message(err)}` },
     };
   }
@@ -136,7 +151,7 @@ async function lockedReconcile(
 
 async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { force: boolean }, log: Logger, writeIntent: IntentWriter): Promise<Outcome> {
   const { kind, map: file, value } = config.haproxy;
-  const quiet = { held: null, overridden: [], unexpected: [] };
+  const quiet = { held: null, overridden: [], unexpected: [], flaps: {}, stateNotice: null };
   const notContacted = (targets: string[], reason: string) =>
     targets.map((t) => failedResult(t, new AllowlistError("E_NOT_CONTACTED", `not contacted: ${reason}`), "unchanged (not contacted)"));
 
@@ -181,17 +196,13 @@ async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { 
 
   const concurrency = config.haproxy.concurrency;
   const results = new Map<string, InstanceResult>();
-  const planned: Planned[] = [];
+  const reads: Array<{ target: string; instance: RuntimeTarget; live: LiveList }> = [];
   let read = 0;
   await mapLimit(targets, concurrency, async (target) => {
     let instance: RuntimeTarget | undefined;
     try {
       instance = await deps.connect(target);
-      const live = await instance.readList(kind, file);
-      const plan = computePlan(live.entries, desiredTexts, { kind, value });
-      planned.push({ target, instance, plan, snapshot: live.snapshot });
-      results.set(target, plannedResult(target, instance.version, plan));
-      log.debug({ target, add: plan.add.length, remove: plan.remove.length, owned: plan.ownedCount, foreign: plan.foreignCount }, "planned");
+      reads.push({ target, instance, live: await instance.readList(kind, file) });
     } catch (err) {
       log.error({ err, target }, "could not read instance");
       await instance?.close().catch(() => undefined);
@@ -201,10 +212,41 @@ async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { 
   });
   const ordered = () => targets.map((t) => results.get(t) as InstanceResult);
 
+  // The grace period is decided once for every instance of the map, then each instance is planned with it.
+  const ownership = { kind, value };
+  const loaded = await deps.removalState.load(file);
+  if (loaded.notice) log.warn({ stateNotice: loaded.notice }, loaded.notice);
+  const grace = graceFor(
+    config,
+    desired,
+    reads.map((r) => r.live.entries),
+    loaded.state,
+    { noGrace: options.noGrace ?? false, now: (deps.now ?? (() => new Date()))() },
+  );
+  const keep = new Set(grace.pending.keys());
+  if (options.noGrace) log.warn({ noGrace: true }, "--no-grace: absent entries are removed without the grace period");
+  for (const [entry, removeAt] of grace.pending) log.info({ entry, removeAt }, `${entry} is absent from the sources; kept until ${removeAt}`);
+  const planned: Planned[] = reads.map(({ target, instance, live }) => {
+    const plan = computePlan(live.entries, desiredTexts, ownership, keep);
+    results.set(target, plannedResult(target, instance.version, plan, grace.pending));
+    log.debug(
+      { target, add: plan.add.length, remove: plan.remove.length, kept: plan.kept.length, owned: plan.ownedCount, foreign: plan.foreignCount },
+      "planned",
+    );
+    return { target, instance, plan, snapshot: live.snapshot };
+  });
+  const graceFacts = { flaps: grace.flaps, stateNotice: loaded.notice };
+  const saveState = async () => {
+    if (options.dryRun) return;
+    await deps.removalState
+      .save(grace.nextState)
+      .catch((err: unknown) => log.error({ err }, "the removal state could not be saved; absent entries start their grace period again next run"));
+  };
+
   try {
     const verdict = evaluateGuards({ desiredCount: desiredTexts.length, plans: planned, settings: config.guards, force: options.force });
     if (verdict.overridden.length > 0) log.warn({ forced: true, overridden: verdict.overridden.map(tripSummary) }, "guards overridden by --force");
-    const verdictFacts = { overridden: verdict.overridden.map(tripSummary), unexpected: verdict.unexpected };
+    const verdictFacts = { overridden: verdict.overridden.map(tripSummary), unexpected: verdict.unexpected, ...graceFacts };
     const lead = verdict.holds[0];
     if (lead) {
       log.warn({ guard: lead.guard, trips: verdict.holds.map(tripSummary) }, `held: ${lead.message}`);
@@ -232,11 +274,15 @@ async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { 
     }
     let applied = 0;
     await mapLimit(changing, concurrency, async (p) => {
-      results.set(p.target, await applyInstance(p.instance, p.plan, p.snapshot, { config, desired: desiredTexts, force: options.force, log }));
+      results.set(
+        p.target,
+        await applyInstance(p.instance, p.plan, p.snapshot, { config, desired: desiredTexts, force: options.force, log, pending: grace.pending }),
+      );
       deps.progress?.({ phase: "apply", done: ++applied, total: changing.length });
     });
     return facts(ordered(), verdictFacts);
   } finally {
+    await saveState();
     await Promise.all(planned.map((p) => p.instance.close().catch(() => undefined)));
   }
 }

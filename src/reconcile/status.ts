@@ -3,6 +3,7 @@ import { errorCode } from "../errors.js";
 import { resolveTargets } from "../haproxy/discover.js";
 import type { SourceStatus } from "../model/result.js";
 import { computePlan } from "../plan/plan.js";
+import { graceFor } from "./grace.js";
 import type { RunDeps, RuntimeTarget } from "./deps.js";
 import { resolveDesired } from "./desired.js";
 import { mapLimit } from "./pool.js";
@@ -16,8 +17,10 @@ export interface InstanceDrift {
   foreignCount: number;
   /** Desired entries the instance does not hold. */
   missing: string[];
-  /** Owned entries the instance holds that are not desired. */
+  /** Owned entries the instance holds that are not desired (and not in their grace period). */
   unexpected: string[];
+  /** Owned entries absent upstream, kept until `removeAt`. */
+  pendingRemoval: Array<{ entry: string; removeAt: string }>;
   inSync: boolean;
   error: string | null;
   errorCode?: string;
@@ -28,6 +31,9 @@ export interface StatusReport {
   desired: { count: number; digest: string | null };
   sources: SourceStatus[];
   instances: InstanceDrift[];
+  /** How often each address came or went over the last day (non-zero only). */
+  flaps: Record<string, number>;
+  stateNotice: string | null;
   inSync: boolean;
   error: { code: string; message: string } | null;
   exitCode: number;
@@ -41,7 +47,7 @@ function exitCode(report: Omit<StatusReport, "exitCode">, detailedExitcode: bool
 /** Live against desired on every instance; reads only, changes nothing, records nothing. */
 export async function inspect(
   config: Config,
-  deps: Pick<RunDeps, "sources" | "connect" | "discovery" | "progress" | "now">,
+  deps: Pick<RunDeps, "sources" | "connect" | "discovery" | "progress" | "now" | "removalState">,
   options: { detailedExitcode: boolean },
 ): Promise<StatusReport> {
   const { kind, map: file, value } = config.haproxy;
@@ -55,6 +61,8 @@ export async function inspect(
       desired: { count: 0, digest: null },
       sources: resolution.sources,
       instances: [],
+      flaps: {},
+      stateNotice: null,
       error: { code: resolution.error.code, message: resolution.error.message },
     });
   }
@@ -64,44 +72,69 @@ export async function inspect(
   try {
     targets = await resolveTargets(config.haproxy, { ...deps.discovery, timeoutMs: config.haproxy.timeoutMs });
   } catch (err) {
-    return finish({ desired, sources: resolution.sources, instances: [], error: { code: errorCode(err), message: message(err) } });
+    return finish({
+      desired,
+      sources: resolution.sources,
+      instances: [],
+      flaps: {},
+      stateNotice: null,
+      error: { code: errorCode(err), message: message(err) },
+    });
   }
+  // Read every instance first: the grace period is decided over all of them, as a sync would.
   let done = 0;
-  const instances = await mapLimit(targets, config.haproxy.concurrency, async (target): Promise<InstanceDrift> => {
+  const reads = await mapLimit(targets, config.haproxy.concurrency, async (target) => {
     let instance: RuntimeTarget | undefined;
     try {
       instance = await deps.connect(target);
       const { entries } = await instance.readList(kind, file);
-      const plan = computePlan(entries, desiredTexts, { kind, value });
-      return {
-        target,
-        haproxyVersion: instance.version,
-        liveCount: entries.length,
-        ownedCount: plan.ownedCount,
-        foreignCount: plan.foreignCount,
-        missing: plan.add,
-        unexpected: plan.remove,
-        inSync: plan.add.length === 0 && plan.remove.length === 0,
-        error: null,
-      };
+      return { target, version: instance.version, entries };
     } catch (err) {
-      const failed: InstanceDrift = {
-        target,
-        haproxyVersion: instance?.version ?? null,
-        liveCount: 0,
-        ownedCount: 0,
-        foreignCount: 0,
-        missing: [],
-        unexpected: [],
-        inSync: false,
-        error: message(err),
-      };
-      failed.errorCode = errorCode(err);
-      return failed;
+      return { target, version: instance?.version ?? null, error: err };
     } finally {
       await instance?.close().catch(() => undefined);
       deps.progress?.({ phase: "read", done: ++done, total: targets.length });
     }
   });
-  return finish({ desired, sources: resolution.sources, instances, error: null });
+  const loaded = await deps.removalState.load(file);
+  const grace = graceFor(
+    config,
+    resolution.desired,
+    reads.flatMap((r) => ("entries" in r && r.entries ? [r.entries] : [])),
+    loaded.state,
+    { noGrace: false, now: (deps.now ?? (() => new Date()))() },
+  );
+  const keep = new Set(grace.pending.keys());
+  const instances = reads.map((r): InstanceDrift => {
+    if (!("entries" in r) || !r.entries) {
+      const failed: InstanceDrift = {
+        target: r.target,
+        haproxyVersion: r.version,
+        liveCount: 0,
+        ownedCount: 0,
+        foreignCount: 0,
+        missing: [],
+        unexpected: [],
+        pendingRemoval: [],
+        inSync: false,
+        error: message((r as { error: unknown }).error),
+      };
+      failed.errorCode = errorCode((r as { error: unknown }).error);
+      return failed;
+    }
+    const plan = computePlan(r.entries, desiredTexts, { kind, value }, keep);
+    return {
+      target: r.target,
+      haproxyVersion: r.version,
+      liveCount: r.entries.length,
+      ownedCount: plan.ownedCount,
+      foreignCount: plan.foreignCount,
+      missing: plan.add,
+      unexpected: plan.remove,
+      pendingRemoval: plan.kept.map((entry) => ({ entry, removeAt: grace.pending.get(entry) ?? "" })),
+      inSync: plan.add.length === 0 && plan.remove.length === 0,
+      error: null,
+    };
+  });
+  return finish({ desired, sources: resolution.sources, instances, flaps: grace.flaps, stateNotice: loaded.notice, error: null });
 }

@@ -142,3 +142,32 @@ describe("travis-allowlist CLI", () => {
     expect(json.stdout).not.toContain("supersecret");
   });
 });
+
+describe("the grace period from the command line", () => {
+  it("shows pending removals, and --no-grace removes them at once", async () => {
+    const g = await startHaproxy({ kind: "map" });
+    try {
+      dns.zones["grace.example.test"] = { A: ["127.0.0.31", "127.0.0.32"] };
+      const graceConfig = await writeConfig(g.dir, {
+        resolver: dns.resolver,
+        names: ["grace.example.test"],
+        sockets: [g.unixTarget],
+        map: g.listFile,
+        extra: { guards: { removeAfter: "1h" } },
+      });
+      expect((await runCli(["--config", graceConfig, "sync"])).code).toBe(0);
+      dns.zones["grace.example.test"] = { A: ["127.0.0.31"] };
+      const pending = await runCli(["--config", graceConfig, "sync"]);
+      expect(pending.code).toBe(0);
+      expect(pending.stdout).toMatch(/~ 127\.0\.0\.32\/32 \(absent upstream; kept until \d{4}-\d\d-\d\dT/);
+      expect(await g.statusFrom("127.0.0.32")).toBe(200);
+      const status = await runCli(["--config", graceConfig, "status"]);
+      expect(status.stdout).toContain("~ 127.0.0.32/32 (absent upstream; kept until");
+      const now = await runCli(["--config", graceConfig, "--output", "json", "sync", "--no-grace"]);
+      expect(JSON.parse(now.stdout)).toMatchObject({ noGrace: true, instances: [{ status: "applied", remove: ["127.0.0.32/32"] }] });
+      expect(await g.statusFrom("127.0.0.32")).toBe(403);
+    } finally {
+      await g.stop();
+    }
+  });
+});

@@ -55,6 +55,7 @@ describe("status", () => {
       "liveCount",
       "missing",
       "ownedCount",
+      "pendingRemoval",
       "target",
       "unexpected",
     ]);

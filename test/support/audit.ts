@@ -11,6 +11,8 @@ export function auditBodyFixture(overrides: Partial<AuditBody> = {}): AuditBody 
     toolVersion: "0.1.0",
     configDigest: "sha256:cfg",
     forced: false,
+    noGrace: false,
+    stateNotice: null,
     sources: [{ name: "travis-dns", type: "dns", status: "ok", count: 2, digest: "sha256:src", durationMs: 3, error: null }],
     desired: { count: 2, digest: "sha256:desired" },
     instances: [
@@ -20,6 +22,7 @@ export function auditBodyFixture(overrides: Partial<AuditBody> = {}): AuditBody 
         add: ["35.192.85.2/32"],
         remove: ["104.154.113.151/32"],
         outcome: "applied",
+        pendingRemoval: [],
         committedVersion: 3,
         error: null,
         state: null,

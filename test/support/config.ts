@@ -28,7 +28,8 @@ export function configDocument(o: TestConfigOptions): Record<string, unknown> {
   return {
     sources,
     haproxy: { sockets: o.sockets, map: o.map, kind: o.kind ?? "map", timeoutMs: 3000, ...(o.discover ? { discover: o.discover } : {}) },
-    guards: { allowReserved: true, ...guards },
+    // Most tests want removals at once; the grace period has its own tests.
+    guards: { allowReserved: true, removeAfter: "0", ...guards },
     audit: { path: o.auditPath ?? join(dirname(o.map), "audit.jsonl") },
     ...rest,
   };

@@ -5,7 +5,9 @@ import type { Config } from "../../src/config/schema.js";
 import { HaproxyInstance } from "../../src/haproxy/runtime.js";
 import type { RunResult } from "../../src/model/result.js";
 import type { RunDeps, RunOptions } from "../../src/reconcile/deps.js";
+import { stateDirOf } from "../../src/config/paths.js";
 import { acquireRunLock } from "../../src/reconcile/run-lock.js";
+import { absenceStore } from "../../src/state/absence-store.js";
 import { runOnce } from "../../src/reconcile/run.js";
 import { buildSources } from "../../src/sources/index.js";
 
@@ -23,6 +25,7 @@ export function realDeps(config: Config): RunDeps {
     sources: buildSources(config),
     connect: (target) => HaproxyInstance.connect(target, { timeoutMs: config.haproxy.timeoutMs }),
     runLock: () => acquireRunLock(config),
+    removalState: absenceStore(stateDirOf(config)),
   };
 }
 

@@ -1,4 +1,6 @@
+import { stateDirOf } from "../../config/paths.js";
 import { HaproxyInstance } from "../../haproxy/runtime.js";
+import { absenceStore } from "../../state/absence-store.js";
 import { renderStatusText } from "../../plan/render.js";
 import { inspect } from "../../reconcile/status.js";
 import { buildSources } from "../../sources/index.js";
@@ -11,7 +13,12 @@ export async function statusCommand(global: GlobalOptions, options: { detailedEx
   const progress = stderrProgress();
   const report = await inspect(
     config,
-    { sources: buildSources(config), connect: (target) => HaproxyInstance.connect(target, { timeoutMs }), ...(progress ? { progress } : {}) },
+    {
+      sources: buildSources(config),
+      connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
+      removalState: absenceStore(stateDirOf(config)),
+      ...(progress ? { progress } : {}),
+    },
     options,
   );
   await io.stdout(global.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderStatusText(report));

@@ -4,6 +4,8 @@ import type { AuditContext } from "../../audit/body.js";
 import { canonicalJson, sha256 } from "../../audit/canonical.js";
 import { AuditTrail } from "../../audit/trail.js";
 import { acquireRunLock } from "../../reconcile/run-lock.js";
+import { stateDirOf } from "../../config/paths.js";
+import { absenceStore } from "../../state/absence-store.js";
 import { redactConfig } from "../../config/redact.js";
 import type { Config } from "../../config/schema.js";
 import { HaproxyInstance } from "../../haproxy/runtime.js";
@@ -20,6 +22,8 @@ export interface SyncOptions {
   dryRun: boolean;
   detailedExitcode: boolean;
   force: boolean;
+  /** commander's negation of --no-grace. */
+  grace: boolean;
 }
 
 function auditContext(config: Config, env: Io["env"], scheduled: boolean): AuditContext {
@@ -43,6 +47,7 @@ export async function buildRunDeps(config: Config, logger: Logger, env: Io["env"
     sources: buildSources(config),
     connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
     runLock: () => acquireRunLock(config),
+    removalState: absenceStore(stateDirOf(config)),
     ...(notifier ? { notifier } : {}),
     ...(progress ? { progress } : {}),
   };
@@ -64,7 +69,8 @@ async function exportMetrics(config: Config, result: RunResult, logger: Logger):
 
 export async function syncCommand(global: GlobalOptions, options: SyncOptions, io: Io): Promise<number> {
   const { config, logger } = await loadContext(global, io);
-  const result = await runOnce(config, await buildRunDeps(config, logger, io.env, false), options);
+  const { grace, ...rest } = options;
+  const result = await runOnce(config, await buildRunDeps(config, logger, io.env, false), { ...rest, noGrace: !grace });
   await exportMetrics(config, result, logger);
   await io.stdout(global.output === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderRunText(result));
   return result.exitCode;

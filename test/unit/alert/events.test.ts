@@ -122,6 +122,7 @@ describe("payloads", () => {
       counts: { add: 1, remove: 1 },
       entries: { add: ["34.66.25.221/32"], remove: ["104.154.113.151/32"] },
       unexpected: [],
+      flaps: {},
       instances: [{ target: "unix:///run/haproxy/admin.sock", status: "held", add: 1, remove: 1, error: null }],
     });
   });

@@ -139,11 +139,6 @@ describe("parseConfig", () => {
     const { issues } = parseConfig(MINIMAL.replace("127.0.0.1:5353", "${RESOLVER}"), { RESOLVER: '127.0.0.1"]\nexclude: ["x' });
     expect(issues.map((i) => i.path)).toEqual(["sources[0].resolvers[0]"]);
   });
-
-  it("warns about keys this version accepts but does not act on", () => {
-    const { warnings } = parseConfig(`${MINIMAL}guards:\n  maxRemovals: 3\n  removeAfter: 2h\nschedule: "*/10 * * * *"\n`, {});
-    expect(warnings.map((w) => w.path)).toEqual(["guards.removeAfter"]);
-  });
 });
 
 describe("parseDuration", () => {

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { type AbsenceState, decideGrace, emptyState, type GraceInput } from "../../../src/plan/grace.js";
+import { computePlan } from "../../../src/plan/plan.js";
+
+const HOUR = 3_600_000;
+const T0 = new Date("2026-11-26T18:00:00.000Z");
+const at = (ms: number) => new Date(T0.getTime() + ms);
+
+function input(overrides: Partial<GraceInput>): GraceInput {
+  return {
+    state: emptyState("/m.map"),
+    desired: new Map([["34.66.25.221/32", ["travis-dns"]]]),
+    liveOwned: new Set(["34.66.25.221/32", "35.192.85.2/32"]),
+    configSources: new Set(["travis-dns", "pinned"]),
+    exclude: [],
+    removeAfterMs: HOUR,
+    noGrace: false,
+    now: T0,
+    ...overrides,
+  };
+}
+
+describe("decideGrace", () => {
+  it("keeps a newly absent entry until the period has passed", () => {
+    const first = decideGrace(input({}));
+    expect([...first.pending]).toEqual([["35.192.85.2/32", at(HOUR).toISOString()]]);
+    expect(first.removeNow.size).toBe(0);
+    const later = decideGrace(input({ state: first.nextState, now: at(HOUR - 1) }));
+    expect(later.pending.get("35.192.85.2/32")).toBe(at(HOUR).toISOString());
+    const expired = decideGrace(input({ state: first.nextState, now: at(HOUR) }));
+    expect(expired.removeNow.get("35.192.85.2/32")).toBe("grace expired");
+  });
+
+  it("an entry that comes back is kept with no removal and counted as a flap", () => {
+    const gone = decideGrace(input({}));
+    const back = decideGrace(
+      input({
+        state: gone.nextState,
+        now: at(10 * 60_000),
+        desired: new Map([
+          ["34.66.25.221/32", ["travis-dns"]],
+          ["35.192.85.2/32", ["travis-dns"]],
+        ]),
+      }),
+    );
+    expect(back.pending.size + back.removeNow.size).toBe(0);
+    expect(back.nextState.entries["35.192.85.2/32"]).toMatchObject({ sources: ["travis-dns"], events: [{ kind: "gone" }, { kind: "back" }] });
+    expect(back.nextState.entries["35.192.85.2/32"]?.firstAbsent).toBeUndefined();
+    expect(back.flaps).toEqual({ "35.192.85.2/32": 2 });
+  });
+
+  it("forgets flaps older than a day", () => {
+    const gone = decideGrace(input({}));
+    const tomorrow = decideGrace(input({ state: gone.nextState, now: at(25 * HOUR), liveOwned: new Set(["34.66.25.221/32"]) }));
+    expect(tomorrow.flaps).toEqual({});
+  });
+
+  it.each([
+    ["excluded", { exclude: ["35.192.0.0/16"] }, "excluded"],
+    ["grace disabled by --no-grace", { noGrace: true }, "grace disabled"],
+    ["grace disabled by removeAfter 0", { removeAfterMs: 0 }, "grace disabled"],
+  ] as const)("removes at once when %s", (_name, overrides, reason) => {
+    expect(decideGrace(input(overrides)).removeNow.get("35.192.85.2/32")).toBe(reason);
+  });
+
+  it("removes at once an entry whose every source was taken out of the config", () => {
+    const state: AbsenceState = { version: 1, map: "/m.map", entries: { "35.192.85.2/32": { sources: ["old-feed"], events: [] } } };
+    expect(decideGrace(input({ state })).removeNow.get("35.192.85.2/32")).toBe("source removed from config");
+    const stillConfigured: AbsenceState = { version: 1, map: "/m.map", entries: { "35.192.85.2/32": { sources: ["travis-dns"], events: [] } } };
+    expect(decideGrace(input({ state: stillConfigured })).pending.has("35.192.85.2/32")).toBe(true);
+  });
+
+  it("with no state at all (lost or corrupt), an absent entry only starts its period", () => {
+    const decision = decideGrace(input({ state: emptyState("/m.map"), now: at(100 * HOUR) }));
+    expect(decision.removeNow.size).toBe(0);
+    expect(decision.pending.has("35.192.85.2/32")).toBe(true);
+  });
+});
+
+describe("computePlan with kept entries", () => {
+  it("keeps an owned entry in `keep` on the instances that hold it, and adds it nowhere", () => {
+    const live = [
+      { ref: "0x1", key: "35.192.85.2", value: "travis" },
+      { ref: "0x2", key: "10.0.0.0/8", value: "office" },
+    ];
+    const plan = computePlan(live, ["34.66.25.221/32"], { kind: "map", value: "travis" }, new Set(["35.192.85.2/32", "35.188.1.99/32"]));
+    expect(plan).toMatchObject({ add: ["34.66.25.221/32"], remove: [], kept: ["35.192.85.2/32"] });
+    expect(plan.content).toEqual([
+      { key: "10.0.0.0/8", value: "office" },
+      { key: "34.66.25.221/32", value: "travis" },
+      { key: "35.192.85.2/32", value: "travis" },
+    ]);
+  });
+});
