@@ -1,4 +1,4 @@
-import { open, readFile, unlink } from "node:fs/promises";
+import { open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { AllowlistError } from "../errors.js";
 
@@ -17,11 +17,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A holder killed between creating the file and writing it leaves it empty: give it this long. */
+const UNWRITTEN_GRACE_MS = 2000;
+
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   try {
-    const [owner, host, time] = (await readFile(path, "utf8")).split(" ");
+    const [text, info] = await Promise.all([readFile(path, "utf8"), stat(path)]);
+    const [owner, host, time] = text.split(" ");
+    const pid = Number(owner);
+    if (!Number.isInteger(pid) || pid <= 0 || !host || !Number.isFinite(Number(time))) return Date.now() - info.mtimeMs > UNWRITTEN_GRACE_MS;
     if (Date.now() - Number(time) > staleMs) return true;
-    return host === hostname() && !alive(Number(owner));
+    return host === hostname() && !alive(pid);
   } catch {
     return false;
   }

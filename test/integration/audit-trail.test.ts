@@ -135,3 +135,21 @@ describe("AuditTrail on disk", () => {
     });
   });
 });
+
+describe("a lock left empty by a killed holder", () => {
+  it("is taken over once it is a moment old", async () => {
+    const t = await tempDir("ta-lock-");
+    try {
+      const lock = join(t.path, "x.lock");
+      await writeFile(lock, "");
+      const { utimes } = await import("node:fs/promises");
+      const past = new Date(Date.now() - 5000);
+      await utimes(lock, past, past);
+      const { acquireLock } = await import("../../src/audit/lock.js");
+      const release = await acquireLock(lock, { timeoutMs: 1000, staleMs: 60_000 });
+      await release();
+    } finally {
+      await t.remove();
+    }
+  });
+});

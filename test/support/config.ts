@@ -27,7 +27,7 @@ export function configDocument(o: TestConfigOptions): Record<string, unknown> {
   const { guards, ...rest } = (o.extra ?? {}) as { guards?: Record<string, unknown> };
   return {
     sources,
-    haproxy: { sockets: o.sockets, map: o.map, kind: o.kind ?? "map", timeoutMs: 3000, ...(o.discover ? { discover: o.discover } : {}) },
+    haproxy: { sockets: o.sockets, map: o.map, kind: o.kind ?? "map", timeoutMs: 10_000, ...(o.discover ? { discover: o.discover } : {}) },
     // Most tests want removals at once; the grace period has its own tests.
     guards: { allowReserved: true, removeAfter: "0", ...guards },
     audit: { path: o.auditPath ?? join(dirname(o.map), "audit.jsonl") },
