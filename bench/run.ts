@@ -91,6 +91,20 @@ async function fill(h: RunningHaproxy, entries: string[]): Promise<void> {
   await instance.close();
 }
 
+/** The tool's apply phase alone, in process: read live, plan, verified transaction. */
+async function applyOnly(h: RunningHaproxy, desired: string[]): Promise<number> {
+  const instance = await HaproxyInstance.connect(h.unixTarget, { timeoutMs: 30_000 });
+  try {
+    return await timed(async () => {
+      const live = await instance.readList("map", h.listFile);
+      const plan = computePlan(live.entries, desired, { kind: "map", value: "travis" });
+      await instance.replace("map", h.listFile, plan.content, live.snapshot);
+    });
+  } finally {
+    await instance.close();
+  }
+}
+
 /** The lower bound: one socat stream with prepare, 8 KB payloads and commit, as HAProxy's own client would send. */
 async function socatStream(h: RunningHaproxy, entries: string[]): Promise<number> {
   const listing = await h.command("show map");
@@ -209,14 +223,7 @@ async function main(): Promise<void> {
   if ((await liveEntries(h)).length !== N) throw new Error("cold load incomplete");
   const coldApply = await measure(RUNS, async () => {
     await clear(h);
-    const instance = await HaproxyInstance.connect(h.unixTarget, { timeoutMs: 30_000 });
-    const seconds = await timed(async () => {
-      const live = await instance.readList("map", h.listFile);
-      const plan = computePlan(live.entries, all, { kind: "map", value: "travis" });
-      await instance.replace("map", h.listFile, plan.content, live.snapshot);
-    });
-    await instance.close();
-    return seconds;
+    return applyOnly(h, all);
   });
   const coldLower = await measure(RUNS, async () => {
     await clear(h);
@@ -239,14 +246,7 @@ async function main(): Promise<void> {
   });
   const churnApply = await measure(RUNS, async () => {
     await fill(h, all);
-    const instance = await HaproxyInstance.connect(h.unixTarget, { timeoutMs: 30_000 });
-    const seconds = await timed(async () => {
-      const live = await instance.readList("map", h.listFile);
-      const plan = computePlan(live.entries, churned, { kind: "map", value: "travis" });
-      await instance.replace("map", h.listFile, plan.content, live.snapshot);
-    });
-    await instance.close();
-    return seconds;
+    return applyOnly(h, churned);
   });
   const churnLower = await measure(RUNS, async () => {
     await fill(h, all);

@@ -1,6 +1,6 @@
+import { listenOnLoopback } from "./listen.js";
 import { createSocket } from "node:dgram";
 import { createServer, type Server } from "node:https";
-import type { Socket } from "node:net";
 import { loopbackCertificate } from "./tls.js";
 
 export interface RunningDohServer {
@@ -14,7 +14,6 @@ export interface RunningDohServer {
 /** An RFC 8484 endpoint over HTTPS on loopback that relays each query to a UDP DNS server. */
 export async function startDohServer(upstream: { address: string; port: number }): Promise<RunningDohServer> {
   const { key, cert } = loopbackCertificate();
-  const sockets = new Set<Socket>();
   const state = { failWith: null as number | null, requests: 0 };
   const server: Server = createServer({ key, cert }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -35,12 +34,7 @@ export async function startDohServer(upstream: { address: string; port: number }
       udp.send(Buffer.concat(chunks), upstream.port, upstream.address);
     });
   });
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as { port: number };
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `https://127.0.0.1:${port}/dns-query`,
     get failWith() {
@@ -52,9 +46,6 @@ export async function startDohServer(upstream: { address: string; port: number }
     get requests() {
       return state.requests;
     },
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop: close,
   };
 }

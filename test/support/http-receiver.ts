@@ -1,5 +1,5 @@
+import { listenOnLoopback } from "./listen.js";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 
 export interface ReceivedRequest {
   method: string;
@@ -25,7 +25,6 @@ export interface HttpReceiver {
 /** A real node:http server on loopback that records every request it gets. */
 export async function startReceiver(replies: Reply[] = [200], handler?: Handler): Promise<HttpReceiver> {
   const requests: ReceivedRequest[] = [];
-  const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
   const receiver = { replies };
   const server = createServer((req, res) => {
@@ -51,12 +50,7 @@ export async function startReceiver(replies: Reply[] = [200], handler?: Handler)
       res.end(reply < 300 ? "ok" : `status ${reply}`);
     });
   });
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as { port: number };
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
@@ -66,9 +60,6 @@ export async function startReceiver(replies: Reply[] = [200], handler?: Handler)
     set replies(next: Reply[]) {
       receiver.replies = next;
     },
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop: close,
   };
 }
