@@ -76,13 +76,6 @@ export class AlertError extends AllowlistError {
   }
 }
 
-/** Raised when nothing valid is left to apply; the run must change nothing. */
-export class DesiredSetError extends AllowlistError {
-  constructor(code: string, message: string) {
-    super(code, message);
-  }
-}
-
 export function errorCode(err: unknown): string {
   return err instanceof AllowlistError ? err.code : "E_INTERNAL";
 }
