@@ -39,12 +39,9 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
     const first = seen.get(source.name);
     if (first !== undefined) issues.push({ path: `sources[${i}].name`, message: `duplicate source name "${source.name}" (also sources[${first}])` });
     seen.set(source.name, i);
-    if (source.type === "http") {
-      const usesKey = source.format === "json" || source.format === "github-meta";
-      if (source.format === "github-meta" && source.key === undefined) {
-        issues.push({ path: `sources[${i}].key`, message: "required for format github-meta (e.g. actions or hooks)" });
-      }
-      if (!usesKey && source.key !== undefined) issues.push({ path: `sources[${i}].key`, message: `not used by format ${source.format}` });
+    // `key` is read by github-meta (where it is required) and json; other formats ignore it.
+    if (source.type === "http" && source.format === "github-meta" && source.key === undefined) {
+      issues.push({ path: `sources[${i}].key`, message: "required for format github-meta (e.g. actions or hooks)" });
     }
     if (source.type === "dns") {
       const count = source.resolvers?.length;

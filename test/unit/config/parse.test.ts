@@ -80,12 +80,6 @@ describe("parseConfig", () => {
       "required for format github-meta",
     ],
     [
-      "a key the format does not use",
-      MINIMAL.replace("haproxy:", "  - name: feed\n    type: http\n    url: https://example.invalid/a.txt\n    format: lines\n    key: x\nhaproxy:"),
-      "sources[1].key",
-      "not used by format lines",
-    ],
-    [
       "an unknown feed format",
       MINIMAL.replace("haproxy:", "  - name: feed\n    type: http\n    url: https://example.invalid/a.txt\n    format: csv\nhaproxy:"),
       "sources[1].format",
@@ -182,5 +176,38 @@ describe("parseConfig on hostile YAML", () => {
     const parsed = parseConfig(text, {});
     expect(parsed.config).toBeUndefined();
     expect(parsed.issues.length).toBeGreaterThan(0);
+  });
+});
+
+describe("the contract's own example", () => {
+  it("the SPEC sample config (http source with a key, discovery, every sink) is accepted", () => {
+    const text = `
+sources:
+  - { name: travis-dns, type: dns, names: [nat.travisci.net], resolvers: ["127.0.0.1:5353"], quorum: 1, timeoutMs: 2000, requireDnssec: false }
+  - { name: travis-dnsjson, type: http, url: "https://dnsjson.com/nat.travisci.net/A.json", format: dnsjson, key: actions }
+  - { name: pinned, type: static, entries: ["203.0.113.7/32"] }
+exclude: ["35.231.58.0/32"]
+haproxy:
+  sockets: ["unix:///run/haproxy/admin.sock", "tcp://127.0.0.1:9999"]
+  discover: { dns: haproxy-runtime.edge.svc.cluster.local, port: 9999, resolvers: ["10.96.0.10"] }
+  map: /etc/haproxy/maps/travis.map
+  kind: map
+  value: travis
+  persist: false
+  timeoutMs: 5000
+guards: { minEntries: 1, maxAdditions: "50%", maxRemovals: "25%", minPrefixV4: 16, minPrefixV6: 32, allowReserved: false, expected: ["34.0.0.0/8"], removeAfter: "1h" }
+audit: { path: /var/lib/travis-allowlist/audit.jsonl }
+stateDir: /var/lib/travis-allowlist
+alerts:
+  on: [held, failed, unexpected, changed]
+  sinks:
+    - { type: slack, url: "\${SLACK_WEBHOOK_URL}" }
+    - { type: alertmanager, url: "http://alertmanager:9093" }
+    - { type: webhook, url: "https://hooks.example/allowlist", headers: { Authorization: "Bearer \${TOKEN}" } }
+schedule: "*/10 * * * *"
+metrics: { listen: "0.0.0.0:9464", pushgateway: "http://pushgateway:9091", textfile: /var/lib/node_exporter/travis-allowlist.prom }
+`;
+    const parsed = parseConfig(text, { SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T/B/X", TOKEN: "t" });
+    expect(parsed.issues).toEqual([]);
   });
 });
