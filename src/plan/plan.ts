@@ -26,9 +26,9 @@ export interface InstancePlan {
   content: WritableEntry[];
 }
 
-/** Canonical keys of the owned entries of a live list. */
-export function ownedKeys(live: ReadonlyArray<LiveEntry>, ownership: Ownership): string[] {
-  return live.filter((e) => isOwned(e, ownership)).map((e) => canonicalLiveKey(e.key));
+/** Canonical keys of the owned entries of a live list; keys already in `known` are canonical as they are. */
+export function ownedKeys(live: ReadonlyArray<LiveEntry>, ownership: Ownership, known: { has(key: string): boolean } = new Set()): string[] {
+  return live.filter((e) => isOwned(e, ownership)).map((e) => (known.has(e.key) ? e.key : canonicalLiveKey(e.key)));
 }
 
 function canonicalLiveKey(key: string): string {

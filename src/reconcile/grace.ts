@@ -1,9 +1,20 @@
 import { parseDuration } from "../config/duration.js";
 import type { Config } from "../config/schema.js";
 import type { LiveEntry } from "../haproxy/protocol.js";
-import { type AbsenceState, decideGrace, type GraceDecision } from "../plan/grace.js";
+import { type AbsenceState, decideGrace, type GraceDecision, groupBySources } from "../plan/grace.js";
 import { ownedKeys } from "../plan/plan.js";
 import type { DesiredSet } from "../sources/desired.js";
+
+const single = new Map<string, string[]>();
+
+/** The source names of an entry; the common single-source case shares one array per source. */
+function sourceNames(provenance: ReadonlyArray<{ source: string }>): string[] {
+  if (provenance.length !== 1) return [...new Set(provenance.map((p) => p.source))];
+  const name = (provenance[0] as { source: string }).source;
+  let names = single.get(name);
+  if (!names) single.set(name, (names = [name]));
+  return names;
+}
 
 /** The grace decision for one map, from the config, the desired set and every instance's live entries. */
 export function graceFor(
@@ -14,10 +25,12 @@ export function graceFor(
   options: { noGrace: boolean; now: Date },
 ): GraceDecision {
   const ownership = { kind: config.haproxy.kind, value: config.haproxy.value };
+  const desiredKeys = new Set(desired.entries.map((e) => e.cidr.text));
   return decideGrace({
     state,
-    desired: new Map(desired.entries.map((e) => [e.cidr.text, [...new Set(e.provenance.map((p) => p.source))]])),
-    liveOwned: new Set(lives.flatMap((entries) => ownedKeys(entries, ownership))),
+    desired: groupBySources(desired.entries.map((e) => ({ key: e.cidr.text, sources: sourceNames(e.provenance) }))),
+    desiredKeys,
+    liveOwned: new Set(lives.flatMap((entries) => ownedKeys(entries, ownership, desiredKeys))),
     configSources: new Set(config.sources.map((s) => s.name)),
     exclude: config.exclude,
     removeAfterMs: parseDuration(config.guards.removeAfter) ?? 0,

@@ -10,6 +10,9 @@ export interface LoadedAbsenceState {
   notice: string | null;
 }
 
+/** The text last read or written per path, so an unchanged state is not rewritten every run. */
+const lastText = new Map<string, string>();
+
 /** One small file per map, shared by every instance that loads it. */
 export function absenceStatePath(stateDir: string, map: string): string {
   return join(stateDir, `removal-state-${sha256(map).slice("sha256:".length, "sha256:".length + 16)}.json`);
@@ -18,9 +21,15 @@ export function absenceStatePath(stateDir: string, map: string): string {
 function valid(value: unknown, map: string): value is AbsenceState {
   if (value === null || typeof value !== "object") return false;
   const state = value as Partial<AbsenceState>;
-  if (state.version !== 1 || state.map !== map || state.entries === null || typeof state.entries !== "object") return false;
-  return Object.values(state.entries).every(
-    (r) => r !== null && typeof r === "object" && Array.isArray(r.events) && (r.firstAbsent === undefined || !Number.isNaN(Date.parse(r.firstAbsent))),
+  if (state.version !== 1 || state.map !== map || !Array.isArray(state.provenance)) return false;
+  if (state.entries === null || typeof state.entries !== "object") return false;
+  return (
+    state.provenance.every(
+      (group) => Array.isArray(group?.sources) && group.sources.every((name) => typeof name === "string") && Array.isArray(group.entries),
+    ) &&
+    Object.values(state.entries).every(
+      (r) => r !== null && typeof r === "object" && Array.isArray(r.events) && (r.firstAbsent === undefined || !Number.isNaN(Date.parse(r.firstAbsent))),
+    )
   );
 }
 
@@ -39,7 +48,10 @@ export async function loadAbsenceState(stateDir: string, map: string): Promise<L
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    if (valid(parsed, map)) return { state: parsed, notice: null };
+    if (valid(parsed, map)) {
+      lastText.set(path, text);
+      return { state: parsed, notice: null };
+    }
   } catch {
     // reported below
   }
@@ -47,7 +59,11 @@ export async function loadAbsenceState(stateDir: string, map: string): Promise<L
 }
 
 export async function saveAbsenceState(stateDir: string, state: AbsenceState): Promise<void> {
-  await writeFileAtomic(absenceStatePath(stateDir, state.map), `${JSON.stringify(state)}\n`, { mode: 0o640 });
+  const path = absenceStatePath(stateDir, state.map);
+  const text = `${JSON.stringify(state)}\n`;
+  if (lastText.get(path) === text) return;
+  await writeFileAtomic(path, text, { mode: 0o640 });
+  lastText.set(path, text);
 }
 
 /** The store the reconciler uses, in `stateDir`. */

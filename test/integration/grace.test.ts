@@ -151,8 +151,12 @@ describe("removal grace period", () => {
       dns.zones["nat.travisci.net"] = { A: STABLE };
       const result = await runAt(both, 2);
       expect(result.instances.map((i) => i.pendingRemoval.length)).toEqual([2, 2]);
-      const state = JSON.parse(await readFile(absenceStatePath(dirname(config.audit.path), h.listFile), "utf8")) as { entries: Record<string, unknown> };
-      expect(Object.keys(state.entries).sort()).toEqual([...STABLE, ...FLAPPING].map((a) => `${a}/32`).sort());
+      const state = JSON.parse(await readFile(absenceStatePath(dirname(config.audit.path), h.listFile), "utf8")) as {
+        provenance: Array<{ sources: string[]; entries: string[] }>;
+        entries: Record<string, unknown>;
+      };
+      expect(state.provenance.flatMap((g) => g.entries).sort()).toEqual([...STABLE, ...FLAPPING].map((a) => `${a}/32`).sort());
+      expect(Object.keys(state.entries).sort()).toEqual(FLAPPING.map((a) => `${a}/32`));
     } finally {
       await second.stop();
     }

@@ -1,15 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { type AbsenceState, decideGrace, emptyState, type GraceInput } from "../../../src/plan/grace.js";
+import { type AbsenceState, decideGrace, emptyState, type GraceInput, groupBySources } from "../../../src/plan/grace.js";
 import { computePlan } from "../../../src/plan/plan.js";
 
 const HOUR = 3_600_000;
 const T0 = new Date("2026-11-26T18:00:00.000Z");
 const at = (ms: number) => new Date(T0.getTime() + ms);
 
+/** Desired entries as `key → sources`, the way the reconciler groups them. */
+function desired(entries: Record<string, string[]>): Pick<GraceInput, "desired" | "desiredKeys"> {
+  return { desired: groupBySources(Object.entries(entries).map(([key, sources]) => ({ key, sources }))), desiredKeys: new Set(Object.keys(entries)) };
+}
+
 function input(overrides: Partial<GraceInput>): GraceInput {
   return {
     state: emptyState("/m.map"),
-    desired: new Map([["34.66.25.221/32", ["travis-dns"]]]),
+    ...desired({ "34.66.25.221/32": ["travis-dns"] }),
     liveOwned: new Set(["34.66.25.221/32", "35.192.85.2/32"]),
     configSources: new Set(["travis-dns", "pinned"]),
     exclude: [],
@@ -34,18 +39,16 @@ describe("decideGrace", () => {
   it("an entry that comes back is kept with no removal and counted as a flap", () => {
     const gone = decideGrace(input({}));
     const back = decideGrace(
-      input({
-        state: gone.nextState,
-        now: at(10 * 60_000),
-        desired: new Map([
-          ["34.66.25.221/32", ["travis-dns"]],
-          ["35.192.85.2/32", ["travis-dns"]],
-        ]),
-      }),
+      input({ state: gone.nextState, now: at(10 * 60_000), ...desired({ "34.66.25.221/32": ["travis-dns"], "35.192.85.2/32": ["travis-dns"] }) }),
     );
     expect(back.pending.size + back.removeNow.size).toBe(0);
-    expect(back.nextState.entries["35.192.85.2/32"]).toMatchObject({ sources: ["travis-dns"], events: [{ kind: "gone" }, { kind: "back" }] });
-    expect(back.nextState.entries["35.192.85.2/32"]?.firstAbsent).toBeUndefined();
+    expect(back.nextState.entries["35.192.85.2/32"]).toEqual({
+      events: [
+        { at: T0.toISOString(), kind: "gone" },
+        { at: at(10 * 60_000).toISOString(), kind: "back" },
+      ],
+    });
+    expect(back.nextState.provenance).toEqual([{ sources: ["travis-dns"], entries: ["34.66.25.221/32", "35.192.85.2/32"] }]);
     expect(back.flaps).toEqual({ "35.192.85.2/32": 2 });
   });
 
@@ -64,10 +67,30 @@ describe("decideGrace", () => {
   });
 
   it("removes at once an entry whose every source was taken out of the config", () => {
-    const state: AbsenceState = { version: 1, map: "/m.map", entries: { "35.192.85.2/32": { sources: ["old-feed"], events: [] } } };
+    const state: AbsenceState = { version: 1, map: "/m.map", provenance: [{ sources: ["old-feed"], entries: ["35.192.85.2/32"] }], entries: {} };
     expect(decideGrace(input({ state })).removeNow.get("35.192.85.2/32")).toBe("source removed from config");
-    const stillConfigured: AbsenceState = { version: 1, map: "/m.map", entries: { "35.192.85.2/32": { sources: ["travis-dns"], events: [] } } };
+    const stillConfigured: AbsenceState = { version: 1, map: "/m.map", provenance: [{ sources: ["travis-dns"], entries: ["35.192.85.2/32"] }], entries: {} };
     expect(decideGrace(input({ state: stillConfigured })).pending.has("35.192.85.2/32")).toBe(true);
+  });
+
+  it("keeps what it needs and no more: grouped provenance, records only for absent or recent entries", () => {
+    const decision = decideGrace(input({}));
+    expect(decision.nextState).toEqual({
+      version: 1,
+      map: "/m.map",
+      provenance: [{ sources: ["travis-dns"], entries: ["34.66.25.221/32"] }],
+      entries: { "35.192.85.2/32": { firstAbsent: T0.toISOString(), events: [{ at: T0.toISOString(), kind: "gone" }] } },
+    });
+  });
+
+  it("remembers the sources of an absent entry across runs, so a later config change is still seen", () => {
+    const seen = decideGrace(input({ ...desired({ "35.192.85.2/32": ["pinned"] }), liveOwned: new Set(["35.192.85.2/32"]) }));
+    const absent = decideGrace(input({ state: seen.nextState, ...desired({}), liveOwned: new Set(["35.192.85.2/32"]) }));
+    expect(absent.pending.has("35.192.85.2/32")).toBe(true);
+    const later = decideGrace(
+      input({ state: absent.nextState, ...desired({}), liveOwned: new Set(["35.192.85.2/32"]), configSources: new Set(["travis-dns"]), now: at(60_000) }),
+    );
+    expect(later.removeNow.get("35.192.85.2/32")).toBe("source removed from config");
   });
 
   it("with no state at all (lost or corrupt), an absent entry only starts its period", () => {
