@@ -41,9 +41,10 @@ function summarise(samples: number[]): Figure {
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-async function measure(runs: number, fn: () => Promise<number>): Promise<Figure> {
+async function measure(runs: number, fn: () => Promise<number>, what = ""): Promise<Figure> {
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) samples.push(await fn());
+  if (what) log(`  ${what}: ${samples.map((x) => x.toFixed(3)).join(", ")} s`);
   return summarise(samples);
 }
 
@@ -53,8 +54,10 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
+const benchStart = Date.now();
+
 function log(text: string): void {
-  process.stderr.write(`${text}\n`);
+  process.stderr.write(`[${((Date.now() - benchStart) / 1000).toFixed(0)} s] ${text}\n`);
 }
 
 /** /24s in 10.0.0.0/8-free public space: 100,000 distinct networks. */
@@ -216,49 +219,77 @@ async function main(): Promise<void> {
 
   // a. cold load
   log("a. cold load: 100,000 /24 entries into an empty map");
-  const coldTool = await measure(RUNS, async () => {
-    await clear(h);
-    return cliSync(allConfig);
-  });
+  const coldTool = await measure(
+    RUNS,
+    async () => {
+      await clear(h);
+      return cliSync(allConfig);
+    },
+    "coldTool",
+  );
   if ((await liveEntries(h)).length !== N) throw new Error("cold load incomplete");
-  const coldApply = await measure(RUNS, async () => {
-    await clear(h);
-    return applyOnly(h, all);
-  });
-  const coldLower = await measure(RUNS, async () => {
-    await clear(h);
-    return socatStream(h, all);
-  });
+  const coldApply = await measure(
+    RUNS,
+    async () => {
+      await clear(h);
+      return applyOnly(h, all);
+    },
+    "coldApply",
+  );
+  const coldLower = await measure(
+    RUNS,
+    async () => {
+      await clear(h);
+      return socatStream(h, all);
+    },
+    "coldLower",
+  );
   await clear(h);
   const perEntrySample = all.slice(0, 2000).map((e) => `add map ${h.listFile} ${e} travis`);
-  const coldPerEntry = await measure(2, async () => {
-    await clear(h);
-    return socatPerEntry(h, perEntrySample, N);
-  });
-  const coldReload = await measure(3, () => rewriteAndReload(h, all));
+  const coldPerEntry = await measure(
+    2,
+    async () => {
+      await clear(h);
+      return socatPerEntry(h, perEntrySample, N);
+    },
+    "coldPerEntry",
+  );
+  const coldReload = await measure(3, () => rewriteAndReload(h, all), "coldReload");
   results.coldLoad = { tool: coldTool, toolApplyOnly: coldApply, lowerBound: coldLower, perEntryScript: coldPerEntry, rewriteAndReload: coldReload };
 
   // b. churn
   log("b. churn: 10% of a 100,000-entry map replaced");
-  const churnTool = await measure(RUNS, async () => {
-    await fill(h, all);
-    return cliSync(churnConfig);
-  });
-  const churnApply = await measure(RUNS, async () => {
-    await fill(h, all);
-    return applyOnly(h, churned);
-  });
-  const churnLower = await measure(RUNS, async () => {
-    await fill(h, all);
-    return socatStream(h, churned);
-  });
+  const churnTool = await measure(
+    RUNS,
+    async () => {
+      await fill(h, all);
+      return cliSync(churnConfig);
+    },
+    "churnTool",
+  );
+  const churnApply = await measure(
+    RUNS,
+    async () => {
+      await fill(h, all);
+      return applyOnly(h, churned);
+    },
+    "churnApply",
+  );
+  const churnLower = await measure(
+    RUNS,
+    async () => {
+      await fill(h, all);
+      return socatStream(h, churned);
+    },
+    "churnLower",
+  );
   await fill(h, all);
   const churnSample = [
     ...churned.slice(N * 0.9, N * 0.9 + 1000).map((e) => `add map ${h.listFile} ${e} travis`),
     ...all.slice(0, 1000).map((e) => `del map ${h.listFile} ${e}`),
   ];
-  const churnPerEntry = await measure(2, () => socatPerEntry(h, churnSample, N / 5));
-  const churnReload = await measure(3, () => rewriteAndReload(h, churned));
+  const churnPerEntry = await measure(2, () => socatPerEntry(h, churnSample, N / 5), "churnPerEntry");
+  const churnReload = await measure(3, () => rewriteAndReload(h, churned), "churnReload");
   results.churn = { tool: churnTool, toolApplyOnly: churnApply, lowerBound: churnLower, perEntryScript: churnPerEntry, rewriteAndReload: churnReload };
   await h.stop();
   await feed.stop();
@@ -293,21 +324,29 @@ async function main(): Promise<void> {
   const one = await fleetConfig("one", fleet.slice(0, 1));
   const twenty = await fleetConfig("twenty", fleet);
   const clearFleet = () => Promise.all(fleet.map((m) => m.command(`clear map ${m.listFile}`)));
-  const fleetOne = await measure(RUNS, async () => {
-    await clearFleet();
-    return cliSync(one);
-  });
-  const fleetTwenty = await measure(RUNS, async () => {
-    await clearFleet();
-    return cliSync(twenty);
-  });
+  const fleetOne = await measure(
+    RUNS,
+    async () => {
+      await clearFleet();
+      return cliSync(one);
+    },
+    "fleetOne",
+  );
+  const fleetTwenty = await measure(
+    RUNS,
+    async () => {
+      await clearFleet();
+      return cliSync(twenty);
+    },
+    "fleetTwenty",
+  );
   results.fleet = { oneInstance: fleetOne, twentyInstances: fleetTwenty };
 
   // e. start-up
   log("e. CLI start-up: --help and a no-change sync of the Travis set");
-  const help = await measure(RUNS * 2, () => timed(() => run(process.execPath, [CLI, "--help"])));
+  const help = await measure(RUNS * 2, () => timed(() => run(process.execPath, [CLI, "--help"])), "help");
   await cliSync(one);
-  const noChange = await measure(RUNS, () => cliSync(one));
+  const noChange = await measure(RUNS, () => cliSync(one), "noChange");
   results.startup = { help, noChangeSync: noChange };
   await Promise.all(fleet.map((m) => m.stop()));
   await dns.stop();

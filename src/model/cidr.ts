@@ -185,3 +185,16 @@ export function subtract(range: Cidr, hole: Cidr): Cidr[] {
   }
   return result;
 }
+
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4_TEXT = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}(?:\\/(?:3[0-2]|[12]?\\d))?$`);
+const ADDRESS_CHARACTERS = /^[0-9A-Fa-f.:\/]+$/;
+
+/**
+ * True when the text is an address or CIDR in a spelling HAProxy reads (host
+ * bits and netmasks allowed) and made of address characters only. Dotted
+ * quads, the bulk of any list, are checked by pattern; the rest is parsed.
+ */
+export function isAddressText(text: string): boolean {
+  return IPV4_TEXT.test(text) || (ADDRESS_CHARACTERS.test(text) && parseCidr(text, { lenient: true }).ok);
+}

@@ -7,8 +7,13 @@ export function compareCidrs(a: Cidr, b: Cidr): number {
   return a.prefix - b.prefix;
 }
 
-/** Stable identity of a set of canonical entries, independent of order. */
-export function digestOf(texts: Iterable<string>): string {
-  const sorted = [...texts].sort();
-  return `sha256:${createHash("sha256").update(sorted.join("\n")).digest("hex")}`;
+/**
+ * Identity of a list of entries, hashed in the order given: callers pass a
+ * canonical order (the desired set is sorted numerically) or the order a
+ * source returned. Sorting 100,000 strings again would cost more than the hash.
+ */
+export function digestOf(texts: ReadonlyArray<string>): string {
+  const hash = createHash("sha256");
+  for (const text of texts) hash.update(`${text}\n`);
+  return `sha256:${hash.digest("hex")}`;
 }

@@ -39,6 +39,17 @@ function validate(cidr: Cidr, rules: DesiredRules): string | undefined {
   return undefined;
 }
 
+/** Numeric order, IPv4 first; IPv4 sorts on plain numbers, which is much faster than comparing bigints. */
+function sortedEntries(entries: DesiredEntry[]): DesiredEntry[] {
+  const v4 = entries
+    .filter((e) => e.cidr.family === 4)
+    .map((e) => ({ e, k: Number(e.cidr.network) * 64 + e.cidr.prefix }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.e);
+  const v6 = entries.filter((e) => e.cidr.family === 6).sort((a, b) => compareCidrs(a.cidr, b.cidr));
+  return [...v4, ...v6];
+}
+
 /**
  * The union of all sources, minus `exclude`, each entry canonical and
  * validated. Pure: the same inputs always give the same set and digest.
@@ -77,6 +88,6 @@ export function buildDesiredSet(results: SourceResult[], rules: DesiredRules): D
       }
     }
   }
-  const entries = [...merged.values()].sort((a, b) => compareCidrs(a.cidr, b.cidr));
+  const entries = sortedEntries([...merged.values()]);
   return { entries, rejected, excluded, digest: digestOf(entries.map((e) => e.cidr.text)) };
 }

@@ -2,7 +2,7 @@ import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
 import { redactUrl } from "../config/redact.js";
 import { SourceError } from "../errors.js";
-import { parseCidr } from "../model/cidr.js";
+import { isAddressText, parseCidr } from "../model/cidr.js";
 import { FeedCache } from "./http-cache.js";
 import { FeedError, JSON_FORMATS, parseFeed } from "./formats.js";
 import type { Source, SourceResult } from "./types.js";
@@ -130,9 +130,10 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
         if (err instanceof FeedError) throw fail(err.code, err.message, err);
         throw err;
       }
-      const bad = values.find((v) => !parseCidr(v).ok);
+      const bad = values.find((v) => !isAddressText(v));
       if (bad !== undefined) {
-        const reason = (parseCidr(bad) as { reason: string }).reason;
+        const parsed = parseCidr(bad, { lenient: true });
+        const reason = parsed.ok ? "characters that are not part of an address" : parsed.reason;
         throw fail("E_SOURCE_HTTP_BAD_ENTRY", `${JSON.stringify(bad.slice(0, 80))} is not an address or CIDR (${reason}); the whole feed is refused`);
       }
       return {
