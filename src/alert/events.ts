@@ -1,3 +1,4 @@
+import { firstEntries } from "../model/entries.js";
 import type { RunResult } from "../model/result.js";
 
 export type AlertEventName = "held" | "failed" | "unexpected" | "changed";
@@ -28,11 +29,6 @@ function union(lists: string[][]): string[] {
   return [...new Set(lists.flat())];
 }
 
-function first(list: string[]): string {
-  const head = list.slice(0, 5).join(", ");
-  return list.length > 5 ? `${head}, … (+${list.length - 5} more)` : head;
-}
-
 function failureSummary(result: RunResult): string {
   if (result.error) return `run failed, nothing changed: ${result.error.message}`;
   const failed = result.instances.filter((i) => i.status === "failed");
@@ -57,19 +53,19 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
   if (result.unexpected.length > 0 || dropped.length > 0) {
     const fate = result.held ? "held" : result.forced && !result.dryRun ? "applied with --force" : "seen";
     const parts = [
-      result.unexpected.length > 0 ? `${result.unexpected.length} new entries outside guards.expected (${fate}): ${first(result.unexpected)}` : "",
-      dropped.length > 0 ? `${dropped.length} addresses dropped for lack of resolver quorum: ${first(dropped)}` : "",
+      result.unexpected.length > 0 ? `${result.unexpected.length} new entries outside guards.expected (${fate}): ${firstEntries(result.unexpected)}` : "",
+      dropped.length > 0 ? `${dropped.length} addresses dropped for lack of resolver quorum: ${firstEntries(dropped)}` : "",
     ].filter((p) => p !== "");
     raised.push(["unexpected", "warning", parts.join("; "), planned]);
   }
   if (changedInstances.length > 0) {
     const parts = [...add.map((e) => `+${e}`), ...remove.map((e) => `-${e}`)];
     const flapping = Object.entries(result.flaps).filter(([, n]) => n > 1);
-    const flapText = flapping.length > 0 ? `; came and went in the last day: ${first(flapping.map(([e, n]) => `${e} (${n}x)`))}` : "";
+    const flapText = flapping.length > 0 ? `; came and went in the last day: ${firstEntries(flapping.map(([e, n]) => `${e} (${n}x)`))}` : "";
     raised.push([
       "changed",
       "info",
-      `applied +${add.length}/-${remove.length} on ${changedInstances.length} instance(s): ${first(parts)}${flapText}`,
+      `applied +${add.length}/-${remove.length} on ${changedInstances.length} instance(s): ${firstEntries(parts)}${flapText}`,
       { add, remove },
     ]);
   }

@@ -1,4 +1,5 @@
 import { HaproxyError } from "../errors.js";
+import { firstEntries } from "../model/entries.js";
 import {
   assertWritable,
   chunkPayload,
@@ -37,11 +38,6 @@ export interface ApplyOutcome {
   /** The committed version, for transactions. */
   version?: number;
   mode: "transaction" | "incremental";
-}
-
-function preview(lines: string[]): string {
-  const shown = lines.slice(0, 5).join(", ");
-  return lines.length > 5 ? `${shown}, … (+${lines.length - 5} more)` : shown;
 }
 
 /** One HAProxy instance seen through its runtime socket, for the length of one run. */
@@ -189,7 +185,7 @@ export class HaproxyInstance {
       throw new HaproxyError(
         "E_HAPROXY_VERIFY",
         this.target,
-        `prepared version ${version} does not hold the intended entries (missing: ${preview(check.missing)}; unexpected: ${preview(check.unexpected)}); not committed`,
+        `prepared version ${version} does not hold the intended entries (missing: ${firstEntries(check.missing)}; unexpected: ${firstEntries(check.unexpected)}); not committed`,
       );
     }
     return version;

@@ -17,3 +17,9 @@ export function digestOf(texts: ReadonlyArray<string>): string {
   for (const text of texts) hash.update(`${text}\n`);
   return `sha256:${hash.digest("hex")}`;
 }
+
+/** The first few entries of a list for a message: `a, b, c, … (+20 more)`. */
+export function firstEntries(entries: ReadonlyArray<string>, shown = 5): string {
+  const head = entries.slice(0, shown).join(", ");
+  return entries.length > shown ? `${head}, … (+${entries.length - shown} more)` : head;
+}

@@ -1,4 +1,5 @@
 import { contains, parseCidr, type Cidr } from "../model/cidr.js";
+import { firstEntries } from "../model/entries.js";
 import type { InstancePlan } from "./plan.js";
 
 export type GuardName = "minEntries" | "maxAdditions" | "maxRemovals" | "expected";
@@ -36,16 +37,10 @@ export interface GuardVerdict {
 
 /** Percent limits only make sense once there is a set to compare against. */
 export const PERCENT_FLOOR = 10;
-const SHOWN = 5;
 const ADVICE = "run with --force after checking the Travis IP page";
 
 /** Never overridable: a too-small desired set is what an upstream failure looks like. */
 const HARD_GUARDS: ReadonlySet<GuardName> = new Set(["minEntries"]);
-
-export function firstEntries(entries: ReadonlyArray<string>, shown = SHOWN): string {
-  const head = entries.slice(0, shown).join(", ");
-  return entries.length > shown ? `${head}, … (+${entries.length - shown} more)` : head;
-}
 
 function percentOf(limit: number | string): number | undefined {
   return typeof limit === "string" ? Number(limit.slice(0, -1)) : undefined;
