@@ -6,6 +6,14 @@ import { exitCodeForError } from "./exit.js";
 import { LOG_LEVELS } from "./log-levels.js";
 import { packageVersion } from "./version.js";
 
+/** An option parser for whole numbers of at least `minimum`. */
+function wholeNumber(minimum: number): (text: string) => number {
+  return (text) => {
+    if (!/^\d+$/.test(text) || Number(text) < minimum) throw new InvalidArgumentError(`expected a whole number of at least ${minimum}`);
+    return Number(text);
+  };
+}
+
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */
 export async function run(argv: string[], io: Io): Promise<number> {
   let code: number = EXIT.ok;
@@ -42,15 +50,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   program
     .command("daemon")
     .description("run sync on `schedule`; serve /metrics and /healthz on metrics.listen")
-    .option(
-      "--jitter <seconds>",
-      "wait a random time up to this before the first run",
-      (text) => {
-        if (!/^\d+$/.test(text)) throw new InvalidArgumentError("expected a whole number of seconds");
-        return Number(text);
-      },
-      0,
-    )
+    .option("--jitter <seconds>", "wait a random time up to this before the first run", wholeNumber(0), 0)
     .action(async (options: { jitter: number }, command: Command) => {
       code = await (await import("./commands/daemon.js")).daemonCommand(globals(command), options, io);
     });
@@ -75,15 +75,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   audit
     .command("show")
     .description("print audit records readably (--output json for the records themselves)")
-    .option(
-      "--last <n>",
-      "only the last N records",
-      (text) => {
-        if (!/^\d+$/.test(text) || Number(text) < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
-        return Number(text);
-      },
-      20,
-    )
+    .option("--last <n>", "only the last N records", wholeNumber(1), 20)
     .action(async (options: { last: number }, command: Command) => {
       code = await (await import("./commands/audit.js")).auditShowCommand(globals(command), options, io);
     });

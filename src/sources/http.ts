@@ -47,8 +47,10 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
   let dispatcher: Dispatcher | undefined;
   const client = async () => {
     const undici = await import("undici");
-    const base = options.dispatcher ?? new undici.Agent({ connectTimeout: config.timeoutMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
-    dispatcher ??= base.compose(undici.interceptors.redirect({ maxRedirections: options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS }));
+    // One dispatcher per source for the life of the process: a daemon reuses its connections.
+    dispatcher ??= (
+      options.dispatcher ?? new undici.Agent({ connectTimeout: config.timeoutMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs })
+    ).compose(undici.interceptors.redirect({ maxRedirections: options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS }));
     return { request: undici.request, dispatcher };
   };
   const fail = (code: string, message: string, cause?: unknown) => new SourceError(code, config.name, `${shownUrl}: ${message}`, { cause });
