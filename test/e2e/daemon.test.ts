@@ -8,6 +8,7 @@ import { writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { freePort } from "../support/ports.js";
+import { until } from "../support/wait.js";
 
 let dns: RunningDnsServer;
 let h: RunningHaproxy;
@@ -35,14 +36,6 @@ async function daemon(file: string) {
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return { child, exited, url: `http://127.0.0.1:${port}`, stderr: () => stderr };
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 async function fetchText(url: string): Promise<{ status: number; body: string } | undefined> {

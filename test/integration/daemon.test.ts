@@ -8,6 +8,7 @@ import { testConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { realDeps } from "../support/reconcile.js";
+import { until } from "../support/wait.js";
 
 let dns: RunningDnsServer;
 let h: RunningHaproxy;
@@ -36,14 +37,6 @@ function get(url: string): Promise<{ status: number; body: string }> {
       .on("error", reject)
       .end();
   });
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("daemon", () => {

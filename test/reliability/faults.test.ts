@@ -10,7 +10,7 @@ import { type Behaviour, startDnsServer, type RunningDnsServer } from "../suppor
 import { startFakeRuntime } from "../support/fake-runtime.js";
 import { travisAddresses } from "../support/fixtures.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
-import { type HaproxyOptions, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { type HaproxyOptions, liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { syncOnce } from "../support/reconcile.js";
 import { auditEvents, expectOldOrNew, recordFigure } from "../support/reliability.js";
 import { tempDir } from "../support/tmp.js";
@@ -236,13 +236,12 @@ describe("fault matrix: HAProxy", () => {
     await h.reload();
     await run;
     tried.push("HAProxy reloaded during the run");
-    const live = (await import("../support/haproxy.js")).liveEntries;
-    const after = await live(h);
+    const after = await liveEntries(h);
     expect([JSON.stringify([...OLD].sort()), JSON.stringify([...bigNew].sort())]).toContain(JSON.stringify(after));
     const events = await auditEvents(join(h.dir, "audit.jsonl"));
     expect(["applied", "failed"]).toContain(events.at(-1));
     const again = await syncOnce(config(h));
     expect(again.exitCode).toBe(0);
-    expect(await live(h)).toEqual([...bigNew].sort());
+    expect(await liveEntries(h)).toEqual([...bigNew].sort());
   });
 });
