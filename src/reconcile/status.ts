@@ -2,6 +2,7 @@ import type { Config } from "../config/schema.js";
 import { errorCode } from "../errors.js";
 import { resolveTargets } from "../haproxy/discover.js";
 import type { SourceStatus } from "../model/result.js";
+import type { LiveEntry } from "../haproxy/protocol.js";
 import { computePlan } from "../plan/plan.js";
 import { graceFor } from "./grace.js";
 import type { RunDeps, RuntimeTarget } from "./deps.js";
@@ -83,7 +84,8 @@ export async function inspect(
   }
   // Read every instance first: the grace period is decided over all of them, as a sync would.
   let done = 0;
-  const reads = await mapLimit(targets, config.haproxy.concurrency, async (target) => {
+  type Read = { target: string; version: string | null } & ({ entries: LiveEntry[] } | { error: unknown });
+  const reads = await mapLimit(targets, config.haproxy.concurrency, async (target): Promise<Read> => {
     let instance: RuntimeTarget | undefined;
     try {
       instance = await deps.connect(target);
@@ -100,13 +102,13 @@ export async function inspect(
   const grace = graceFor(
     config,
     resolution.desired,
-    reads.flatMap((r) => ("entries" in r && r.entries ? [r.entries] : [])),
+    reads.flatMap((r) => ("entries" in r ? [r.entries] : [])),
     loaded.state,
     { noGrace: false, now: (deps.now ?? (() => new Date()))() },
   );
   const keep = new Set(grace.pending.keys());
   const instances = reads.map((r): InstanceDrift => {
-    if (!("entries" in r) || !r.entries) {
+    if ("error" in r) {
       const failed: InstanceDrift = {
         target: r.target,
         haproxyVersion: r.version,
@@ -117,9 +119,9 @@ export async function inspect(
         unexpected: [],
         pendingRemoval: [],
         inSync: false,
-        error: message((r as { error: unknown }).error),
+        error: message(r.error),
       };
-      failed.errorCode = errorCode((r as { error: unknown }).error);
+      failed.errorCode = errorCode(r.error);
       return failed;
     }
     const plan = computePlan(r.entries, desiredTexts, { kind, value }, keep);
