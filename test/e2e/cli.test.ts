@@ -26,12 +26,15 @@ afterAll(async () => {
 
 describe("travis-allowlist CLI", () => {
   it("--version and --help exit 0", async () => {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string; bin: Record<string, string> };
     expect(await runCli(["--version"])).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
     const help = await runCli(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("sync");
+    for (const command of ["status", "resolve", "audit", "config", "daemon"]) expect(help.stdout).toContain(command);
+    // The tests run the same file that `bin` installs.
     expect(CLI).toMatch(/dist\/cli\/main\.js$/);
+    expect(CLI.endsWith(pkg.bin["travis-allowlist"] as string)).toBe(true);
   });
 
   it("bad usage exits 64", async () => {
