@@ -31,6 +31,15 @@ interface Planned {
 type Outcome = Pick<RunResult, "desired" | "sources" | "instances" | "held" | "error" | "overridden" | "unexpected" | "flaps" | "stateNotice">;
 type IntentWriter = (facts: Pick<RunResult, "sources" | "desired" | "instances" | "held" | "error" | "stateNotice">) => Promise<void>;
 
+/** The parts of an outcome that stay empty when a run stops before its guards. */
+const quiet = (): Pick<Outcome, "held" | "overridden" | "unexpected" | "flaps" | "stateNotice"> => ({
+  held: null,
+  overridden: [],
+  unexpected: [],
+  flaps: {},
+  stateNotice: null,
+});
+
 const tripSummary = ({ guard, message, target }: GuardTrip) => (target === undefined ? { guard, message } : { guard, message, target });
 
 /**
@@ -131,14 +140,10 @@ async function lockedReconcile(
   } catch (err) {
     log.error({ err }, "another sync holds the run lock");
     return {
+      ...quiet(),
       desired: { count: 0, digest: null },
       sources: [],
       instances: [],
-      held: null,
-      overridden: [],
-      unexpected: [],
-      flaps: {},
-      stateNotice: null,
       error: { code: errorCode(err), message: `not started: ${message(err)}` },
     };
   }
@@ -151,7 +156,6 @@ async function lockedReconcile(
 
 async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { force: boolean }, log: Logger, writeIntent: IntentWriter): Promise<Outcome> {
   const { kind, map: file, value } = config.haproxy;
-  const quiet = { held: null, overridden: [], unexpected: [], flaps: {}, stateNotice: null };
   const notContacted = (targets: string[], reason: string) =>
     targets.map((t) => failedResult(t, new AllowlistError("E_NOT_CONTACTED", `not contacted: ${reason}`), "unchanged (not contacted)"));
 
@@ -159,7 +163,7 @@ async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { 
   if (!resolution.ok) {
     log.error({ err: resolution.error }, "desired set unavailable");
     return {
-      ...quiet,
+      ...quiet(),
       desired: { count: 0, digest: null },
       sources: resolution.sources,
       instances: notContacted(config.haproxy.sockets, "the desired set is unavailable"),
@@ -178,7 +182,7 @@ async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { 
     }
   }
   const facts = (instances: InstanceResult[], rest: Partial<Outcome> = {}): Outcome => ({
-    ...quiet,
+    ...quiet(),
     desired: { count: desiredTexts.length, digest: desired.digest },
     sources: resolution.sources,
     instances,
