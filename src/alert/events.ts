@@ -1,7 +1,7 @@
 import { firstEntries } from "../model/entries.js";
-import type { RunResult } from "../model/result.js";
+import type { Exposure, RunResult } from "../model/result.js";
 
-export type AlertEventName = "held" | "failed" | "unexpected" | "changed";
+export type AlertEventName = "held" | "failed" | "unexpected" | "changed" | "drift" | "exposure";
 export type Severity = "critical" | "warning" | "info";
 
 /** Everything a sink needs to say about one event; built from the run result alone. */
@@ -20,6 +20,8 @@ export interface AlertEvent {
   unexpected: string[];
   /** Addresses that came and went over the last day, with how often (a flapping upstream). */
   flaps: Record<string, number>;
+  /** For `exposure`: who gets in that should not (first few). */
+  exposures?: Array<Exposure & { target: string }>;
   instances: Array<{ target: string; status: string; add: number; remove: number; error: string | null }>;
 }
 
@@ -70,6 +72,20 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
     ]);
   }
 
+  const driftLines = result.instances.flatMap((i) => [
+    ...(i.unexpected ?? []).map((e) => `${e} on ${i.target} (never planned; ${i.status === "applied" ? "removed" : "to be removed"})`),
+    ...(i.vanished ?? []).map((e) => `${e} vanished from ${i.target} (${i.status === "applied" ? "restored" : "to be restored"})`),
+  ]);
+  if (driftLines.length > 0)
+    raised.push(["drift", "warning", `${driftLines.length} owned entries changed behind this tool's back: ${firstEntries(driftLines)}`, planned]);
+  const exposures = result.instances.flatMap((i) => (i.exposures ?? []).map((e) => ({ ...e, target: i.target })));
+  if (exposures.length > 0) {
+    const lines = exposures.map(
+      (e) => `${e.address} admitted by ${e.owner} entry ${e.entry}${e.value === null ? "" : ` (${e.value})`} on ${e.target}: ${e.reason}`,
+    );
+    raised.push(["exposure", "critical", `${exposures.length} exposure(s), admitted although they should not be: ${firstEntries(lines)}`, planned]);
+  }
+
   return raised
     .filter(([event]) => on.includes(event))
     .map(([event, severity, summary, entries]) => ({
@@ -86,6 +102,7 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
       entries: { add: entries.add.slice(0, ENTRIES_IN_ALERT), remove: entries.remove.slice(0, ENTRIES_IN_ALERT) },
       unexpected: result.unexpected.slice(0, ENTRIES_IN_ALERT),
       flaps: result.flaps,
+      ...(event === "exposure" ? { exposures: exposures.slice(0, ENTRIES_IN_ALERT) } : {}),
       instances: relevant(event).map((i) => ({ target: i.target, status: i.status, add: i.add.length, remove: i.remove.length, error: i.error })),
     }));
 }

@@ -10,6 +10,8 @@ const TITLES: Record<AlertEventName, string> = {
   failed: "Allowlist sync failed",
   unexpected: "Unexpected Travis CI ranges",
   changed: "Allowlist changed",
+  drift: "Allowlist drift",
+  exposure: "Allowlist admits addresses it should not",
 };
 
 /** Slack incoming-webhook message: `text` is the notification fallback, blocks the layout. */
@@ -43,6 +45,8 @@ const ALERT_NAMES: Record<AlertEventName, string> = {
   failed: "TravisAllowlistFailed",
   unexpected: "TravisAllowlistUnexpectedRange",
   changed: "TravisAllowlistChanged",
+  drift: "TravisAllowlistDrift",
+  exposure: "TravisAllowlistExposure",
 };
 
 /** Informational events fire once and end on their own. */

@@ -1,3 +1,4 @@
+import type { Duplicate, Exposure } from "../model/result.js";
 import type { Disagreement } from "../sources/types.js";
 import { canonicalJson, sha256 } from "./canonical.js";
 
@@ -25,6 +26,14 @@ export interface AuditInstance {
   committedVersion: number | null;
   error: string | null;
   state: string | null;
+  /** Owned keys rewritten from a previous value. */
+  rewrite?: string[];
+  /** Drift: owned entries never planned, and desired entries removed behind this tool's back. */
+  unexpected?: string[];
+  vanished?: string[];
+  duplicates?: Duplicate[];
+  /** Who was admitted that should not be, after the apply. */
+  exposures?: Exposure[];
 }
 
 /** What a run says about itself; `seq`, `prevHash` and `hash` are added when sealed. */

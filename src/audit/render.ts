@@ -1,4 +1,9 @@
-import type { AuditRecord } from "./record.js";
+import type { AuditActor, AuditRecord } from "./record.js";
+
+/** `user@host pod ns/name (trigger)`. */
+export function actorText(actor: AuditActor): string {
+  return `${actor.user}@${actor.host}${actor.pod ? ` pod ${actor.namespace ?? ""}/${actor.pod}` : ""} (${actor.trigger})`;
+}
 
 function changes(record: AuditRecord): { add: string[]; remove: string[] } {
   const add = new Set<string>();
@@ -13,7 +18,7 @@ function changes(record: AuditRecord): { add: string[]; remove: string[] } {
 /** One readable line per record: when, what, who, how much, which entries. */
 export function renderAuditLine(record: AuditRecord): string {
   const { add, remove } = changes(record);
-  const who = `${record.actor.user}@${record.actor.host}${record.actor.pod ? ` pod ${record.actor.namespace ?? ""}/${record.actor.pod}` : ""} (${record.actor.trigger})`;
+  const who = actorText(record.actor);
   const entries = [...add.map((e) => `+${e}`), ...remove.map((e) => `-${e}`)];
   const shown = entries.slice(0, 4).join(", ") + (entries.length > 4 ? `, … (+${entries.length - 4} more)` : "");
   const detail = [

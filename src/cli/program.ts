@@ -42,9 +42,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
   program
     .command("status")
     .description("live against desired on every instance; changes nothing")
-    .option("--detailed-exitcode", "exit 2 when any instance drifts from the desired set", false)
+    .option("--detailed-exitcode", "exit 2 when any instance drifts from the desired set, or holds duplicates or exposures", false)
     .action(async (options: { detailedExitcode: boolean }, command: Command) => {
       code = await (await import("./commands/status.js")).statusCommand(globals(command), options, io);
+    });
+
+  program
+    .command("explain")
+    .description("who gets in: HAProxy's own answer for each address on each instance, and why")
+    .argument("<address...>", "client addresses, e.g. 34.66.25.221")
+    .option("--detailed-exitcode", "exit 2 when instances disagree about an address", false)
+    .action(async (addresses: string[], options: { detailedExitcode: boolean }, command: Command) => {
+      code = await (await import("./commands/explain.js")).explainCommand(globals(command), addresses, options, io);
     });
 
   program

@@ -98,6 +98,11 @@ export const configSchema = z.strictObject({
           .refine((s) => !s.startsWith("@"), { error: "expected a file path, not a version reference" }),
         kind: z.enum(["map", "acl"], { error: "expected map or acl" }).default("map"),
         value: z.string().regex(MAP_VALUE, { error: "expected a map value of letters, digits and . _ : - (at most 64)" }).default("travis"),
+        previousValues: z
+          .array(z.string().regex(MAP_VALUE, { error: "expected a map value of letters, digits and . _ : - (at most 64)" }), {
+            error: "expected a list of map values",
+          })
+          .default([]),
         persist: z.boolean({ error: "expected true or false" }).default(false),
         concurrency: z.number({ error: "expected a whole number" }).int().min(1).max(256).default(8),
         timeoutMs: positiveMs(5000),
@@ -106,6 +111,14 @@ export const configSchema = z.strictObject({
     )
     .refine((h) => h.sockets.length > 0 || h.discover !== undefined, {
       error: "expected at least one of haproxy.sockets or haproxy.discover",
+    })
+    .refine((h) => !h.previousValues.includes(h.value), {
+      error: "expected haproxy.previousValues not to contain haproxy.value",
+      path: ["previousValues"],
+    })
+    .refine((h) => h.kind === "map" || h.previousValues.length === 0, {
+      error: "expected no previousValues with kind: acl (ACL entries carry no value)",
+      path: ["previousValues"],
     }),
   guards: z
     .strictObject({
@@ -123,7 +136,7 @@ export const configSchema = z.strictObject({
   stateDir: z.string().min(1).optional(),
   alerts: z
     .strictObject({
-      on: z.array(z.enum(["held", "failed", "unexpected", "changed"])).default(["held", "failed", "unexpected"]),
+      on: z.array(z.enum(["held", "failed", "unexpected", "changed", "drift", "exposure"])).default(["held", "failed", "unexpected", "drift", "exposure"]),
       sinks: z
         .array(
           z.discriminatedUnion(

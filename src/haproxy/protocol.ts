@@ -31,6 +31,16 @@ export interface LoadedList {
   entryCount?: number;
 }
 
+/** HAProxy's own matcher's answer for one address (`get map` / `get acl`). */
+export interface MatchAnswer {
+  address: string;
+  found: boolean;
+  /** The matching entry's key exactly as HAProxy holds it. */
+  key: string | null;
+  /** The matching map entry's value; null for ACLs and when nothing matched. */
+  value: string | null;
+}
+
 export interface Response {
   /** Severity from `set severity-output number`, when the reply carries one. */
   severity?: number;
@@ -104,6 +114,31 @@ export const commands = {
       ? `add map ${listRef(file, version)} ${assertWritableKey(entry.key)} ${token("map value", writableValue(entry.value))}`
       : `add acl ${listRef(file, version)} ${assertWritableKey(entry.key)}`,
   deleteRef: (kind: ListKind, file: string, ref: string) => `del ${kind} ${listRef(file)} #${token("ref", ref)}`,
+  match: (kind: ListKind, file: string, address: string) => `get ${kind} ${listRef(file)} ${assertProbeAddress(address)}`,
+};
+
+/** `get map`/`get acl` take a client address, never a range. */
+function assertProbeAddress(address: string): string {
+  if (address.includes("/") || !isAddressText(address)) throw new UnsafeTextError("address", address);
+  return address;
+}
+
+/**
+ * `type=ip, case=sensitive, found=yes, idx=tree, key="1.2.3.0/24", value="travis", type="str"`
+ * for maps; `… match=yes, idx=tree, pattern="1.2.3.0/24"` for ACLs.
+ */
+export function parseMatch(kind: ListKind, address: string, text: string): MatchAnswer {
+  const patterns = MATCH_REPLY[kind];
+  const verdict = patterns.verdict.exec(text);
+  if (!verdict) throw new ProtocolError(`unexpected reply to get ${kind} ${address}: ${JSON.stringify(text.slice(0, 200))}`);
+  if (verdict[1] === "no") return { address, found: false, key: null, value: null };
+  return { address, found: true, key: patterns.key.exec(text)?.[1] ?? null, value: patterns.value?.exec(text)?.[1] ?? null };
+}
+
+const quotedField = (name: string) => new RegExp(`\\b${name}="((?:[^"\\\\]|\\\\.)*)"`);
+const MATCH_REPLY: Record<ListKind, { verdict: RegExp; key: RegExp; value?: RegExp }> = {
+  map: { verdict: /\bfound=(yes|no)\b/, key: quotedField("key"), value: quotedField("value") },
+  acl: { verdict: /\bmatch=(yes|no)\b/, key: quotedField("pattern") },
 };
 
 /** Validated `key value` payload lines for a map, before any version exists. */

@@ -7,12 +7,14 @@ import {
   type ListKind,
   type LiveEntry,
   type LoadedList,
+  type MatchAnswer,
   mapPayloadCommands,
   mapPayloadHead,
   mapPayloadLines,
   parseEntries,
   parseInfoVersion,
   parseListing,
+  parseMatch,
   parsePreparedVersion,
   type Response,
   sameEntries,
@@ -103,6 +105,17 @@ export class HaproxyInstance {
     if (currentVersion !== undefined) snapshot.currentVersion = currentVersion;
     if (entryCount !== undefined) snapshot.entryCount = entryCount;
     return { entries, snapshot };
+  }
+
+  /** HAProxy's own matcher on each address, pipelined on the one connection. */
+  async match(kind: ListKind, file: string, addresses: ReadonlyArray<string>): Promise<MatchAnswer[]> {
+    if (addresses.length === 0) return [];
+    const replies = await this.session.sendAll(addresses.map((address) => commands.match(kind, file, address)));
+    return replies.map((reply, i) => {
+      const address = addresses[i] as string;
+      if (reply.isError) throw new HaproxyError("E_HAPROXY_COMMAND", this.target, `get ${kind} ${address} failed: ${reply.text}`);
+      return parseMatch(kind, address, reply.text);
+    });
   }
 
   async isLive(kind: ListKind, file: string, version: number, count: number): Promise<boolean> {

@@ -106,9 +106,35 @@ function parseIpv4(addressText: string, prefixText: string | undefined, options:
   return { ok: true, cidr: { family: 4, network: BigInt(network), prefix, text: `${formatIpv4(network)}/${prefix}` } };
 }
 
+/**
+ * `::ffff:0:0/96`, the IPv4-mapped space. HAProxy looks IPv4 clients up in it
+ * too, so an IPv6 range touching it admits IPv4 clients.
+ */
+export const IPV4_MAPPED: Cidr = { family: 6, network: 0xffff_0000_0000n, prefix: 96, text: "::ffff:0:0/96" };
+
+const MAPPED_HIGH = IPV4_MAPPED.network >> 32n;
+
+function mappedToIpv4(network: bigint, prefix: number): Cidr {
+  const v4 = Number(network & 0xffff_ffffn);
+  return { family: 4, network: BigInt(v4), prefix: prefix - 96, text: `${formatIpv4(v4)}/${prefix - 96}` };
+}
+
+/**
+ * Rewrites a dotted-quad tail (`::ffff:1.2.3.4`) as two hex groups, so that
+ * ip-cidr only ever sees plain hex; undefined when the tail is no IPv4 address.
+ */
+function withoutDottedTail(addressText: string): string | undefined {
+  const colon = addressText.lastIndexOf(":");
+  if (colon === -1) return undefined;
+  const tail = parseIpv4Address(addressText.slice(colon + 1));
+  if (tail === undefined) return undefined;
+  return `${addressText.slice(0, colon + 1)}${(tail >>> 16).toString(16)}:${(tail & 0xffff).toString(16)}`;
+}
+
 function parseIpv6(addressText: string, prefixText: string | undefined, options: ParseOptions): ParseResult {
-  // Zone ids, embedded IPv4 and anything else exotic are refused outright.
-  if (!/^[0-9a-fA-F:]+$/.test(addressText) || !addressText.includes(":")) {
+  const hexText = addressText.includes(".") ? withoutDottedTail(addressText) : addressText;
+  // Zone ids and anything else exotic are refused outright.
+  if (hexText === undefined || !/^[0-9a-fA-F:]+$/.test(hexText) || !hexText.includes(":")) {
     return { ok: false, reason: "not an IPv6 address" };
   }
   let prefix = 128;
@@ -119,16 +145,20 @@ function parseIpv6(addressText: string, prefixText: string | undefined, options:
   }
   let parsed: IPCIDR;
   try {
-    parsed = new IPCIDR(`${addressText}/${prefix}`);
+    parsed = new IPCIDR(`${hexText}/${prefix}`);
   } catch {
     return { ok: false, reason: "not an IPv6 address" };
   }
   const address = BigInt(`0x${parsed.address.bigInteger().toString(16)}`);
   const network = address & maskOf(6, prefix);
-  const start = parsed.start({ type: "addressObject" }) as { correctForm(): string };
+  // One range, one key: the mapped spelling and the IPv4 one admit the same clients.
+  const mapped = prefix >= 96 && address >> 32n === MAPPED_HIGH ? mappedToIpv4(network, prefix) : undefined;
   if (network !== address && !options.lenient) {
-    return { ok: false, reason: `host bits set (network is ${start.correctForm()}/${prefix})` };
+    const networkText = mapped ? mapped.text : `${(parsed.start({ type: "addressObject" }) as { correctForm(): string }).correctForm()}/${prefix}`;
+    return { ok: false, reason: `host bits set (network is ${networkText})` };
   }
+  if (mapped) return { ok: true, cidr: mapped };
+  const start = parsed.start({ type: "addressObject" }) as { correctForm(): string };
   return { ok: true, cidr: { family: 6, network, prefix, text: `${start.correctForm()}/${prefix}` } };
 }
 
@@ -157,16 +187,26 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
   return contains(a, b) || contains(b, a);
 }
 
+/** Canonical, so a piece inside the mapped space comes back as IPv4. */
 function cidrFrom(family: Family, network: bigint, prefix: number): Cidr {
-  const text =
-    family === 4 ? `${formatIpv4(Number(network))}/${prefix}` : (parseCidr(`${formatIpv6Full(network)}/${prefix}`) as { ok: true; cidr: Cidr }).cidr.text;
-  return { family, network, prefix, text };
+  if (family === 4) return { family, network, prefix, text: `${formatIpv4(Number(network))}/${prefix}` };
+  return (parseCidr(`${formatIpv6Full(network)}/${prefix}`) as { ok: true; cidr: Cidr }).cidr;
 }
 
 function formatIpv6Full(value: bigint): string {
   const groups: string[] = [];
   for (let i = 7; i >= 0; i--) groups.push(((value >> BigInt(i * 16)) & 0xffffn).toString(16));
   return groups.join(":");
+}
+
+/**
+ * The IPv4 clients HAProxy admits through an entry: an IPv6 range covering
+ * the mapped space admits them all. Undefined when it admits none.
+ */
+export function ipv4Admitted(cidr: Cidr): Cidr | undefined {
+  if (cidr.family === 4) return cidr;
+  if (cidr.prefix <= IPV4_MAPPED.prefix) return contains(cidr, IPV4_MAPPED) ? mappedToIpv4(IPV4_MAPPED.network, IPV4_MAPPED.prefix) : undefined;
+  return cidr.network >> 32n === MAPPED_HIGH ? mappedToIpv4(cidr.network, cidr.prefix) : undefined;
 }
 
 /**

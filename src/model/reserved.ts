@@ -1,4 +1,4 @@
-import { type Cidr, overlaps, parseCidr } from "./cidr.js";
+import { type Cidr, IPV4_MAPPED, overlaps, parseCidr } from "./cidr.js";
 
 /** Special-purpose ranges (IANA registries) that never belong on a CI allowlist. */
 const RESERVED: ReadonlyArray<readonly [string, string]> = [
@@ -19,7 +19,6 @@ const RESERVED: ReadonlyArray<readonly [string, string]> = [
   ["240.0.0.0/4", "reserved"],
   ["::/128", "unspecified"],
   ["::1/128", "loopback"],
-  ["::ffff:0:0/96", "IPv4-mapped"],
   ["64:ff9b::/96", "NAT64"],
   ["100::/64", "discard-only"],
   ["2001::/23", "IETF protocol assignments"],
@@ -30,11 +29,15 @@ const RESERVED: ReadonlyArray<readonly [string, string]> = [
   ["ff00::/8", "multicast"],
 ];
 
-const RESERVED_CIDRS: ReadonlyArray<{ cidr: Cidr; label: string }> = RESERVED.map(([text, label]) => {
-  const parsed = parseCidr(text);
-  if (!parsed.ok) throw new Error(`bad reserved range ${text}`);
-  return { cidr: parsed.cidr, label };
-});
+// The mapped space is built by hand: parsing canonicalises it to 0.0.0.0/0.
+const RESERVED_CIDRS: ReadonlyArray<{ cidr: Cidr; label: string }> = [
+  ...RESERVED.map(([text, label]) => {
+    const parsed = parseCidr(text);
+    if (!parsed.ok || parsed.cidr.text !== text) throw new Error(`bad reserved range ${text}`);
+    return { cidr: parsed.cidr, label };
+  }),
+  { cidr: IPV4_MAPPED, label: "IPv4-mapped" },
+];
 
 /** The reserved range an entry touches, e.g. `loopback (127.0.0.0/8)`, or undefined. */
 export function reservedRange(cidr: Cidr): string | undefined {

@@ -7,7 +7,37 @@ export interface PendingRemoval {
   removeAt: string;
 }
 
-export interface InstanceResult {
+export type ExposureReason = "excluded" | "removed" | "too-broad";
+
+/** An address that should be denied and is admitted, or an entry that admits more than the prefix guards allow. */
+export interface Exposure {
+  address: string;
+  /** The live entry that admits it, exactly as HAProxy holds it. */
+  entry: string;
+  value: string | null;
+  owner: "self" | "foreign";
+  reason: ExposureReason;
+}
+
+/** One key held under more than one value. */
+export interface Duplicate {
+  entry: string;
+  values: string[];
+}
+
+/** What HAProxy holds that this tool did not plan, and who gets in that should not. */
+export interface Findings {
+  /** Owned entries this tool never planned (drift): no grace period, removed by the next sync. */
+  unexpected: string[];
+  /** Desired entries this tool had put in place that disappeared behind its back (drift). */
+  vanished: string[];
+  duplicates: Duplicate[];
+  exposures: Exposure[];
+  /** Removed entries not put to the matcher this run (over the per-run limit). */
+  uncheckedRemovals?: number;
+}
+
+export interface InstanceResult extends Partial<Findings> {
   target: string;
   status: InstanceStatus;
   add: string[];
@@ -22,6 +52,10 @@ export interface InstanceResult {
   committedVersion?: number;
   ownedCount?: number;
   foreignCount?: number;
+  /** Owned keys rewritten from a previous value to the current one. */
+  rewrite?: string[];
+  /** Owned copies dropped although their key stays (previous values, extra copies). */
+  superseded?: number;
 }
 
 export interface SourceStatus {

@@ -1,8 +1,10 @@
 import { type Cidr, overlaps, parseCidr } from "../model/cidr.js";
 
-/** An entry's absence and its comings and goings over the last day. */
+/** An entry's absence, its removal and its comings and goings over the last day. */
 export interface AbsenceRecord {
   firstAbsent?: string;
+  /** When this tool last removed the entry from the live lists, for whatever reason. */
+  removedAt?: string;
   events: Array<{ at: string; kind: "gone" | "back" }>;
 }
 
@@ -22,6 +24,8 @@ export interface AbsenceState {
   map: string;
   provenance: SourceGroup[];
   entries: Record<string, AbsenceRecord>;
+  /** Targets the last saved run left holding its desired set, with when: an entry missing there later vanished behind its back. */
+  instances?: Record<string, string>;
 }
 
 export interface GraceInput {
@@ -36,9 +40,15 @@ export interface GraceInput {
   removeAfterMs: number;
   noGrace: boolean;
   now: Date;
+  /**
+   * False when there is no state to tell a published entry from one nobody
+   * published (first run, lost or corrupt state): every absent entry then gets
+   * the grace period, as the conservative choice.
+   */
+  stateKnown: boolean;
 }
 
-export type RemovalReason = "grace expired" | "grace disabled" | "excluded" | "source removed from config";
+export type RemovalReason = "grace expired" | "grace disabled" | "excluded" | "source removed from config" | "never desired";
 
 export interface GraceDecision {
   /** Entries that stay until `removeAt`. */
@@ -46,7 +56,9 @@ export interface GraceDecision {
   /** Why each other absent entry goes now. */
   removeNow: Map<string, RemovalReason>;
   nextState: AbsenceState;
-  /** How often each address came or went over the last day (non-zero only). */
+  /** Owned live entries this tool never planned (drift): removed now, no grace period. */
+  unexpected: Set<string>;
+  /** Entries that went away and came back, or the reverse, over the last day, with how often (non-zero only). */
   flaps: Record<string, number>;
 }
 
@@ -71,6 +83,60 @@ export function groupBySources(entries: Iterable<{ key: string; sources: readonl
   return [...groups.values()];
 }
 
+/** Recent history worth keeping for an entry that is not pending: its events and a removal within the last day. */
+function history(events: AbsenceRecord["events"], removedAt: string | undefined, now: number): AbsenceRecord | undefined {
+  const removed = removedAt !== undefined && now - Date.parse(removedAt) < DAY_MS ? removedAt : undefined;
+  if (events.length === 0 && removed === undefined) return undefined;
+  return removed === undefined ? { events } : { removedAt: removed, events };
+}
+
+/** A flap is a reversal: gone then back, or back then gone; a single removal is none. */
+function flapsOf(entries: Record<string, AbsenceRecord>): Record<string, number> {
+  const flaps: Record<string, number> = {};
+  for (const [key, record] of Object.entries(entries)) if (record.events.length > 1) flaps[key] = record.events.length - 1;
+  return flaps;
+}
+
+/**
+ * The state a run leaves once it has applied: entries it removed on some
+ * instance are marked with the time, and the instances that now hold the
+ * desired set are remembered. Pure.
+ */
+export function settleState(
+  next: AbsenceState,
+  outcome: { removed: Iterable<string>; converged: Iterable<string>; failed: Iterable<string>; now: Date },
+): AbsenceState {
+  const at = outcome.now.toISOString();
+  const entries = { ...next.entries };
+  for (const key of outcome.removed) {
+    const { firstAbsent: _pendingNoMore, ...rest } = entries[key] ?? { events: [] };
+    entries[key] = { ...rest, removedAt: at };
+  }
+  const instances = { ...next.instances };
+  for (const target of outcome.failed) delete instances[target];
+  for (const target of outcome.converged) instances[target] = at;
+  return { ...next, entries, instances };
+}
+
+/**
+ * Desired entries missing from an instance that the last saved run left
+ * holding them: something other than this tool took them away. Pure.
+ */
+export function vanishedFrom(target: string, missing: ReadonlyArray<string>, state: AbsenceState): string[] {
+  if (missing.length === 0 || state.instances?.[target] === undefined) return [];
+  const before = new Set<string>();
+  for (const group of state.provenance) for (const key of group.entries) before.add(key);
+  return missing.filter((key) => before.has(key));
+}
+
+/** Entries removed within the last day, most recent first. */
+export function recentlyRemoved(state: AbsenceState, now: Date): string[] {
+  return Object.entries(state.entries)
+    .filter(([, r]) => r.removedAt !== undefined && now.getTime() - Date.parse(r.removedAt) < DAY_MS)
+    .sort((a, b) => Date.parse(b[1].removedAt as string) - Date.parse(a[1].removedAt as string))
+    .map(([key]) => key);
+}
+
 /**
  * The removal grace period, decided once for all instances of a map. Pure:
  * the clock is an input. An upstream flap keeps its entries; an operator's
@@ -90,8 +156,10 @@ export function decideGrace(input: GraceInput): GraceDecision {
   // Entries with history: the ones that came back get a "back" event; the rest keep recent history.
   for (const [key, record] of Object.entries(previous.entries)) {
     if (input.liveOwned.has(key) && !input.desiredKeys.has(key)) continue;
-    const events = recent(record.firstAbsent && input.desiredKeys.has(key) ? [...record.events, { at, kind: "back" as const }] : record.events);
-    if (events.length > 0) entries[key] = { events };
+    const cameBack = (record.firstAbsent !== undefined || record.removedAt !== undefined) && record.events.length > 0 && input.desiredKeys.has(key);
+    const events = recent(cameBack && record.events.at(-1)?.kind === "gone" ? [...record.events, { at, kind: "back" as const }] : record.events);
+    const kept = history(events, record.removedAt, now);
+    if (kept) entries[key] = kept;
   }
 
   const absent = new Set<string>();
@@ -99,12 +167,22 @@ export function decideGrace(input: GraceInput): GraceDecision {
   // Only absent entries need their earlier provenance.
   const sourcesOf = new Map<string, string[]>();
   if (absent.size > 0) for (const group of previous.provenance) for (const key of group.entries) if (absent.has(key)) sourcesOf.set(key, group.sources);
+  const unexpected = new Set<string>();
 
   const pending = new Map<string, string>();
   const removeNow = new Map<string, RemovalReason>();
   const keptProvenance: Array<{ key: string; sources: string[] }> = [];
   for (const key of absent) {
     const record = previous.entries[key];
+    const wasDesired = sourcesOf.has(key) || record?.firstAbsent !== undefined || (record?.events.length ?? 0) > 0;
+    if (input.stateKnown && !wasDesired) {
+      // Nobody published it: a grace period would only keep a stranger's entry open.
+      unexpected.add(key);
+      removeNow.set(key, "never desired");
+      const kept = record && history(recent(record.events), record.removedAt, now);
+      if (kept) entries[key] = kept;
+      continue;
+    }
     const sources = sourcesOf.get(key);
     const parsed = parseCidr(key, { lenient: true });
     const firstAbsent = record?.firstAbsent ?? at;
@@ -112,11 +190,12 @@ export function decideGrace(input: GraceInput): GraceDecision {
     if (parsed.ok && holes.some((hole) => overlaps(hole, parsed.cidr))) removeNow.set(key, "excluded");
     else if (sources && sources.length > 0 && sources.every((s) => !input.configSources.has(s))) removeNow.set(key, "source removed from config");
     else if (input.noGrace || input.removeAfterMs === 0) removeNow.set(key, "grace disabled");
-    else if (now - Date.parse(firstAbsent) >= input.removeAfterMs) removeNow.set(key, "grace expired");
+    else if (record?.removedAt !== undefined || now - Date.parse(firstAbsent) >= input.removeAfterMs) removeNow.set(key, "grace expired");
     else pending.set(key, new Date(Date.parse(firstAbsent) + input.removeAfterMs).toISOString());
     if (removeNow.has(key)) {
-      // A removed entry keeps only its history, for the flap count.
-      if (events.length > 0) entries[key] = { events };
+      // A removed entry keeps only its history, for the flap count and the exposure checks.
+      const kept = history(events, record?.removedAt, now);
+      if (kept) entries[key] = kept;
     } else {
       entries[key] = { firstAbsent, events };
       if (sources) keptProvenance.push({ key, sources });
@@ -124,6 +203,7 @@ export function decideGrace(input: GraceInput): GraceDecision {
   }
 
   const provenance = keptProvenance.length === 0 ? [...input.desired] : [...input.desired, ...groupBySources(keptProvenance)];
-  const flaps = Object.fromEntries(Object.entries(entries).map(([key, record]) => [key, record.events.length] as const));
-  return { pending, removeNow, nextState: { version: 1, map: previous.map, provenance, entries }, flaps };
+  const nextState: AbsenceState = { version: 1, map: previous.map, provenance, entries };
+  if (previous.instances) nextState.instances = previous.instances;
+  return { pending, removeNow, unexpected, nextState, flaps: flapsOf(entries) };
 }

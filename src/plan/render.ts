@@ -1,5 +1,5 @@
-import type { InstanceResult, RunResult, SourceStatus } from "../model/result.js";
-import type { InstanceDrift, StatusReport } from "../reconcile/status.js";
+import type { Exposure, Findings, InstanceResult, RunResult, SourceStatus } from "../model/result.js";
+import { type InstanceDrift, needsAttention, type StatusReport } from "../model/status.js";
 import type { DesiredSet } from "../sources/desired.js";
 
 const LIST_LIMIT = 50;
@@ -17,6 +17,43 @@ function pendingLines(pending: ReadonlyArray<{ entry: string; removeAt: string }
   );
 }
 
+/** Drift, duplicates and exposures of one instance, as indented lines. */
+function findingLines(findings: Partial<Findings>): string[] {
+  const lines: string[] = [];
+  lines.push(
+    ...listed(
+      "!",
+      (findings.unexpected ?? []).map((e) => `${e} (never planned by this tool: drift, no grace period)`),
+    ),
+  );
+  lines.push(
+    ...listed(
+      "!",
+      (findings.vanished ?? []).map((e) => `${e} (put in place by this tool, then removed behind its back: drift)`),
+    ),
+  );
+  for (const d of findings.duplicates ?? []) lines.push(`  duplicate: ${d.entry} is held under ${d.values.length} values (${d.values.join(", ")})`);
+  for (const e of (findings.exposures ?? []).slice(0, LIST_LIMIT)) lines.push(`  EXPOSED: ${exposureText(e)}`);
+  const more = (findings.exposures?.length ?? 0) - LIST_LIMIT;
+  if (more > 0) lines.push(`  EXPOSED: … (+${more} more; --output json lists all)`);
+  if (findings.uncheckedRemovals) lines.push(`  note: ${findings.uncheckedRemovals} removed entries were not put to the matcher this run (limit per run)`);
+  return lines;
+}
+
+const REASONS: Record<Exposure["reason"], string> = {
+  excluded: "excluded, but admitted",
+  removed: "removed, but still admitted",
+  "too-broad": "broader than the prefix guards allow",
+};
+
+export function exposureText(e: Exposure): string {
+  const value = e.value === null ? "" : ` ${e.value}`;
+  const who = e.owner === "self" ? "this tool's entry" : "foreign entry";
+  return e.reason === "too-broad"
+    ? `${who} ${e.entry}${value}: ${REASONS[e.reason]} (admits ${e.address} and more)`
+    : `${e.address}: ${REASONS[e.reason]} by ${who} ${e.entry}${value}`;
+}
+
 function flapLines(flaps: Record<string, number>): string[] {
   const flapping = Object.entries(flaps).sort((a, b) => b[1] - a[1]);
   if (flapping.length === 0) return [];
@@ -29,6 +66,10 @@ function flapLines(flaps: Record<string, number>): string[] {
   ];
 }
 
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 function shortDigest(digest: string | null): string {
   return digest ? `${digest.slice(0, 19)}…` : "none";
 }
@@ -37,6 +78,10 @@ function renderInstance(instance: InstanceResult): string[] {
   const version = instance.haproxyVersion ? ` (HAProxy ${instance.haproxyVersion})` : "";
   const lines = [`${instance.target}${version}: ${instance.status}`];
   lines.push(...listed("+", instance.add), ...listed("-", instance.remove), ...pendingLines(instance.pendingRemoval));
+  if (instance.rewrite && (instance.rewrite.length > 0 || (instance.superseded ?? 0) > 0)) {
+    lines.push(`  ${instance.rewrite.length} owned entries rewritten to the current value, ${instance.superseded ?? 0} old or extra copies dropped`);
+  }
+  lines.push(...findingLines(instance));
   if (instance.status === "failed") {
     lines.push(`  error: ${instance.error ?? "unknown"}`);
     if (instance.state) lines.push(`  left: ${instance.state}`);
@@ -71,8 +116,11 @@ export function renderRunText(result: RunResult): string {
   for (const alert of result.alerts.filter((a) => !a.ok)) lines.push("", `Alert not delivered: ${alert.error}`);
   lines.push("");
   if (result.dryRun) lines.push("Dry run: nothing was changed.");
-  else if (result.exitCode === 0) lines.push(result.instances.some((i) => i.status === "applied") ? "Applied and verified." : "In sync: nothing to do.");
-  else lines.push(`Finished with exit code ${result.exitCode}.`);
+  else if (result.exitCode === 0) {
+    const exposed = result.instances.reduce((n, i) => n + (i.exposures?.length ?? 0), 0);
+    const done = result.instances.some((i) => i.status === "applied") ? "Applied and verified" : "In sync: nothing to do";
+    lines.push(exposed > 0 ? `${done}, but ${exposed} exposure(s) above admit addresses that should be denied.` : `${done}.`);
+  } else lines.push(`Finished with exit code ${result.exitCode}.`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -131,10 +179,19 @@ export function renderStatusText(report: StatusReport): string {
       continue;
     }
     lines.push(`  HAProxy ${first.haproxyVersion ?? "?"}, ${first.liveCount} live entries (${first.ownedCount} owned, ${first.foreignCount} foreign)`);
-    lines.push(first.inSync ? "  in sync" : `  drift: ${first.missing.length} missing, ${first.unexpected.length} unexpected`);
-    lines.push(...listed("missing", first.missing), ...listed("unexpected", first.unexpected), ...pendingLines(first.pendingRemoval));
+    lines.push(first.inSync ? "  in sync" : `  out of sync: ${first.missing.length} missing, ${first.remove.length} to remove`);
+    lines.push(
+      ...listed("missing", first.missing),
+      ...listed(
+        "remove",
+        first.remove.filter((e) => !first.unexpected.includes(e)),
+      ),
+      ...pendingLines(first.pendingRemoval),
+    );
+    lines.push(...findingLines(first));
   }
   lines.push(...flapLines(report.flaps));
-  lines.push("", report.inSync ? "All instances are in sync." : "Not in sync.");
+  const attention = report.instances.some((i) => !i.error && needsAttention(i) && i.inSync);
+  lines.push("", report.inSync ? (attention ? "All instances are in sync, with findings above." : "All instances are in sync.") : "Not in sync.");
   return `${lines.join("\n")}\n`;
 }

@@ -8,6 +8,7 @@ import type { InstanceResult } from "../model/result.js";
 import { evaluateGuards } from "../plan/guards.js";
 import { computePlan, hasChanges, type InstancePlan } from "../plan/plan.js";
 import type { RuntimeTarget } from "./deps.js";
+import { ownershipOf } from "./ownership.js";
 import { failedResult, message, plannedResult, stateAfterFailure } from "./results.js";
 
 export interface ApplyContext {
@@ -22,8 +23,9 @@ export interface ApplyContext {
 async function commitPlan(instance: RuntimeTarget, plan: InstancePlan, snapshot: ListSnapshot, config: Config): Promise<number | undefined> {
   const { kind, map: file, value } = config.haproxy;
   if (instance.transactional) return (await instance.replace(kind, file, plan.content, snapshot)).version;
-  const add = plan.add.map((key) => (kind === "map" ? { key, value } : { key }));
-  return (await instance.applyIncremental(kind, file, add, plan.removeEntries)).version;
+  // Without transactions a rewritten key is added under its new value before its old copies go.
+  const add = [...plan.add, ...plan.rewrite].map((key) => (kind === "map" ? { key, value } : { key }));
+  return (await instance.applyIncremental(kind, file, add, [...plan.removeEntries, ...plan.supersede])).version;
 }
 
 /**
@@ -37,8 +39,8 @@ export async function applyInstance(
   context: ApplyContext,
 ): Promise<InstanceResult> {
   const { config, desired, log } = context;
-  const { kind, map: file, value } = config.haproxy;
-  const ownership = { kind, value };
+  const { kind, map: file } = config.haproxy;
+  const ownership = ownershipOf(config);
   const keep = new Set(context.pending.keys());
   const target = instance.target;
   let plan = initial;

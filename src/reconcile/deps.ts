@@ -4,7 +4,7 @@ import type { Notifier } from "../alert/notifier.js";
 import type { AuditContext } from "../audit/body.js";
 import type { AuditBody, AuditRecord } from "../audit/record.js";
 import type { UdpResolver } from "../dns/resolver.js";
-import type { ListKind, LiveEntry, WritableEntry } from "../haproxy/protocol.js";
+import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../haproxy/protocol.js";
 import type { ApplyOutcome, ListSnapshot, LiveList } from "../haproxy/runtime.js";
 import type { AbsenceState } from "../plan/grace.js";
 import type { Source } from "../sources/types.js";
@@ -18,6 +18,8 @@ export interface RuntimeTarget {
   readList(kind: ListKind, file: string): Promise<LiveList>;
   replace(kind: ListKind, file: string, content: WritableEntry[], snapshot: ListSnapshot): Promise<ApplyOutcome>;
   applyIncremental(kind: ListKind, file: string, add: WritableEntry[], remove: LiveEntry[]): Promise<ApplyOutcome>;
+  /** HAProxy's own matcher (`get map`/`get acl`) on each address. */
+  match(kind: ListKind, file: string, addresses: ReadonlyArray<string>): Promise<MatchAnswer[]>;
   /** True when `version` is the live version of the list and holds `count` entries, nothing else staged. */
   isLive(kind: ListKind, file: string, version: number, count: number): Promise<boolean>;
   close(): Promise<void>;

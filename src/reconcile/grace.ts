@@ -3,6 +3,7 @@ import type { Config } from "../config/schema.js";
 import type { LiveEntry } from "../haproxy/protocol.js";
 import { type AbsenceState, decideGrace, type GraceDecision, groupBySources } from "../plan/grace.js";
 import { ownedKeys } from "../plan/plan.js";
+import { ownershipOf } from "./ownership.js";
 import type { DesiredSet } from "../sources/desired.js";
 
 const single = new Map<string, string[]>();
@@ -22,9 +23,9 @@ export function graceFor(
   desired: DesiredSet,
   lives: ReadonlyArray<ReadonlyArray<LiveEntry>>,
   state: AbsenceState,
-  options: { noGrace: boolean; now: Date },
+  options: { noGrace: boolean; now: Date; stateKnown: boolean },
 ): GraceDecision {
-  const ownership = { kind: config.haproxy.kind, value: config.haproxy.value };
+  const ownership = ownershipOf(config);
   const desiredKeys = new Set(desired.entries.map((e) => e.cidr.text));
   return decideGrace({
     state,
@@ -36,5 +37,6 @@ export function graceFor(
     removeAfterMs: parseDuration(config.guards.removeAfter) ?? 0,
     noGrace: options.noGrace,
     now: options.now,
+    stateKnown: options.stateKnown,
   });
 }

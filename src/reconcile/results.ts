@@ -25,6 +25,7 @@ export function plannedResult(target: string, version: string, plan: InstancePla
     haproxyVersion: version,
     ownedCount: plan.ownedCount,
     foreignCount: plan.foreignCount,
+    ...(plan.rewrite.length > 0 || plan.supersede.length > 0 ? { rewrite: plan.rewrite, superseded: plan.supersede.length } : {}),
   };
 }
 

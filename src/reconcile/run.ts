@@ -4,43 +4,21 @@ import { auditBody, outcomeEvent } from "../audit/body.js";
 import type { AuditBody } from "../audit/record.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
-import { resolveTargets } from "../haproxy/discover.js";
-import type { ListSnapshot } from "../haproxy/runtime.js";
-import { exitCodeOf, type InstanceResult, type RunResult } from "../model/result.js";
-import { evaluateGuards, type GuardTrip } from "../plan/guards.js";
-import type { LiveList } from "../haproxy/runtime.js";
-import { computePlan, hasChanges, type InstancePlan } from "../plan/plan.js";
-import { graceFor } from "./grace.js";
+import { exitCodeOf, type RunResult } from "../model/result.js";
+import { recentlyRemoved, settleState } from "../plan/grace.js";
+import type { InstancePlan } from "../plan/plan.js";
 import { sendAlerts } from "./alerts.js";
 import { applyInstance } from "./apply.js";
 import type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
-import { resolveDesired } from "./desired.js";
+import { checkExposures, closePlannedRun, type PlannedRun, planRun } from "./plan-run.js";
 import { mapLimit } from "./pool.js";
-import { failedResult, message, plannedResult } from "./results.js";
+import { failedResult, message } from "./results.js";
 
 export type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
 export { resolveDesired } from "./desired.js";
 
-interface Planned {
-  target: string;
-  instance: RuntimeTarget;
-  plan: InstancePlan;
-  snapshot: ListSnapshot;
-}
-
 type Outcome = Pick<RunResult, "desired" | "sources" | "instances" | "held" | "error" | "overridden" | "unexpected" | "flaps" | "stateNotice">;
 type IntentWriter = (facts: Pick<RunResult, "sources" | "desired" | "instances" | "held" | "error" | "stateNotice">) => Promise<void>;
-
-/** The parts of an outcome that stay empty when a run stops before its guards. */
-const quiet = (): Pick<Outcome, "held" | "overridden" | "unexpected" | "flaps" | "stateNotice"> => ({
-  held: null,
-  overridden: [],
-  unexpected: [],
-  flaps: {},
-  stateNotice: null,
-});
-
-const tripSummary = ({ guard, message, target }: GuardTrip) => (target === undefined ? { guard, message } : { guard, message, target });
 
 /**
  * One reconciliation: sources → desired set → every instance read and
@@ -140,10 +118,14 @@ async function lockedReconcile(
   } catch (err) {
     log.error({ err }, "another sync holds the run lock");
     return {
-      ...quiet(),
       desired: { count: 0, digest: null },
       sources: [],
       instances: [],
+      held: null,
+      overridden: [],
+      unexpected: [],
+      flaps: {},
+      stateNotice: null,
       error: { code: errorCode(err), message: `not started: ${message(err)}` },
     };
   }
@@ -155,138 +137,127 @@ async function lockedReconcile(
 }
 
 async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { force: boolean }, log: Logger, writeIntent: IntentWriter): Promise<Outcome> {
-  const { kind, map: file, value } = config.haproxy;
-  const notContacted = (targets: string[], reason: string) =>
-    targets.map((t) => failedResult(t, new AllowlistError("E_NOT_CONTACTED", `not contacted: ${reason}`), "unchanged (not contacted)"));
+  const noGrace = options.noGrace ?? false;
+  // A dry run shows who gets in now; a real run asks after its apply instead, once.
+  const planned = await planRun(config, deps, { force: options.force, noGrace, probeExposures: options.dryRun }, log);
+  try {
+    return await applyPlannedRun(planned, config, deps, options, log, writeIntent);
+  } finally {
+    await closePlannedRun(planned);
+  }
+}
 
-  const resolution = await resolveDesired(config, deps.sources, deps.now ?? (() => new Date()));
-  if (!resolution.ok) {
-    log.error({ err: resolution.error }, "desired set unavailable");
-    return {
-      ...quiet(),
-      desired: { count: 0, digest: null },
-      sources: resolution.sources,
-      instances: notContacted(config.haproxy.sockets, "the desired set is unavailable"),
-      error: { code: resolution.error.code, message: resolution.error.message },
-    };
-  }
-  const { desired } = resolution;
-  const desiredTexts = desired.entries.map((e) => e.cidr.text);
-  log.info({ desired: desiredTexts.length, digest: desired.digest, excluded: desired.excluded.length }, "desired set resolved");
-  for (const source of resolution.sources) {
-    for (const d of source.disagreements ?? []) {
-      log.warn(
-        { source: source.name, address: d.address, hostname: d.hostname, returnedBy: d.returnedBy, missingFrom: d.missingFrom, counted: d.counted },
-        `resolvers disagree on ${d.address} (${d.hostname}): ${d.counted ? "kept" : "dropped, below the quorum"}`,
-      );
-    }
-  }
-  const facts = (instances: InstanceResult[], rest: Partial<Outcome> = {}): Outcome => ({
-    ...quiet(),
-    desired: { count: desiredTexts.length, digest: desired.digest },
-    sources: resolution.sources,
-    instances,
-    error: null,
+/**
+ * The only writer of a run: intent, the instances, the exposure checks that
+ * follow, and the removal state. Dry-run is decided here, once.
+ */
+async function applyPlannedRun(
+  planned: PlannedRun,
+  config: Config,
+  deps: RunDeps,
+  options: RunOptions & { force: boolean },
+  log: Logger,
+  writeIntent: IntentWriter,
+): Promise<Outcome> {
+  const outcome = (rest: Partial<Outcome> = {}): Outcome => ({
+    desired: planned.desired,
+    sources: planned.sources,
+    instances: planned.instances.map((p) => p.result),
+    held: planned.held,
+    error: planned.error,
+    overridden: planned.overridden,
+    unexpected: planned.unexpected,
+    flaps: planned.flaps,
+    stateNotice: planned.stateNotice,
     ...rest,
   });
+  if (planned.error || planned.held || options.dryRun || !planned.grace || !planned.state) return outcome();
+  const grace = planned.grace;
+  const changing = planned.instances.filter((p) => p.plan && p.instance && p.result.status === "planned");
 
-  let targets: string[];
-  try {
-    targets = await resolveTargets(config.haproxy, { ...deps.discovery, timeoutMs: config.haproxy.timeoutMs });
-  } catch (err) {
-    log.error({ err }, "instance discovery failed");
-    return facts(notContacted(config.haproxy.sockets, "instance discovery failed"), { error: { code: errorCode(err), message: message(err) } });
-  }
-
-  const concurrency = config.haproxy.concurrency;
-  const results = new Map<string, InstanceResult>();
-  const reads: Array<{ target: string; instance: RuntimeTarget; live: LiveList }> = [];
-  let read = 0;
-  await mapLimit(targets, concurrency, async (target) => {
-    let instance: RuntimeTarget | undefined;
-    try {
-      instance = await deps.connect(target);
-      reads.push({ target, instance, live: await instance.readList(kind, file) });
-    } catch (err) {
-      log.error({ err, target }, "could not read instance");
-      await instance?.close().catch(() => undefined);
-      results.set(target, failedResult(target, err, "unchanged (nothing was written)", instance ? { haproxyVersion: instance.version } : {}));
-    }
-    deps.progress?.({ phase: "read", done: ++read, total: targets.length });
-  });
-  const ordered = () => targets.map((t) => results.get(t) as InstanceResult);
-
-  // The grace period is decided once for every instance of the map, then each instance is planned with it.
-  const ownership = { kind, value };
-  const loaded = await deps.removalState.load(file);
-  if (loaded.notice) log.warn({ stateNotice: loaded.notice }, loaded.notice);
-  const grace = graceFor(
-    config,
-    desired,
-    reads.map((r) => r.live.entries),
-    loaded.state,
-    { noGrace: options.noGrace ?? false, now: (deps.now ?? (() => new Date()))() },
-  );
-  const keep = new Set(grace.pending.keys());
-  if (options.noGrace) log.warn({ noGrace: true }, "--no-grace: absent entries are removed without the grace period");
-  for (const [entry, removeAt] of grace.pending) log.info({ entry, removeAt }, `${entry} is absent from the sources; kept until ${removeAt}`);
-  const planned: Planned[] = reads.map(({ target, instance, live }) => {
-    const plan = computePlan(live.entries, desiredTexts, ownership, keep);
-    results.set(target, plannedResult(target, instance.version, plan, grace.pending));
-    log.debug(
-      { target, add: plan.add.length, remove: plan.remove.length, kept: plan.kept.length, owned: plan.ownedCount, foreign: plan.foreignCount },
-      "planned",
-    );
-    return { target, instance, plan, snapshot: live.snapshot };
-  });
-  const graceFacts = { flaps: grace.flaps, stateNotice: loaded.notice };
-  const saveState = async () => {
-    if (options.dryRun) return;
-    await deps.removalState
-      .save(grace.nextState)
-      .catch((err: unknown) => log.error({ err }, "the removal state could not be saved; absent entries start their grace period again next run"));
-  };
-
-  try {
-    const verdict = evaluateGuards({ desiredCount: desiredTexts.length, plans: planned, settings: config.guards, force: options.force });
-    if (verdict.overridden.length > 0) log.warn({ forced: true, overridden: verdict.overridden.map(tripSummary) }, "guards overridden by --force");
-    const verdictFacts = { overridden: verdict.overridden.map(tripSummary), unexpected: verdict.unexpected, ...graceFacts };
-    const lead = verdict.holds[0];
-    if (lead) {
-      log.warn({ guard: lead.guard, trips: verdict.holds.map(tripSummary) }, `held: ${lead.message}`);
-      for (const p of planned) results.set(p.target, { ...(results.get(p.target) as InstanceResult), status: "held" });
-      return facts(ordered(), { ...verdictFacts, held: { guard: lead.guard, message: lead.message, trips: verdict.holds.map(tripSummary) } });
-    }
-    const changing = planned.filter((p) => hasChanges(p.plan));
-    if (options.dryRun || changing.length === 0) return facts(ordered(), verdictFacts);
-
+  if (changing.length > 0) {
     if (options.signal?.aborted) {
       log.warn("stopping: the run is abandoned before its first change");
       const aborted = new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change");
-      for (const p of changing) results.set(p.target, failedResult(p.target, aborted, "unchanged (stopped before any change)", results.get(p.target)));
-      return facts(ordered(), { ...verdictFacts, error: { code: aborted.code, message: aborted.message } });
+      for (const p of changing) p.result = failedResult(p.target, aborted, "unchanged (stopped before any change)", p.result);
+      return outcome({ error: { code: aborted.code, message: aborted.message } });
     }
     // No change without a record: the intent is written before the first write to any instance.
     try {
-      await writeIntent(facts(ordered(), verdictFacts));
+      await writeIntent(outcome());
     } catch (err) {
       log.error({ err }, "the audit trail cannot be written; nothing will be applied");
       for (const p of changing) {
-        results.set(p.target, failedResult(p.target, err, "unchanged (the audit trail could not be written, so nothing was applied)", results.get(p.target)));
+        p.result = failedResult(p.target, err, "unchanged (the audit trail could not be written, so nothing was applied)", p.result);
       }
-      return facts(ordered(), { ...verdictFacts, error: { code: errorCode(err), message: `audit trail failed, nothing applied: ${message(err)}` } });
+      return outcome({ error: { code: errorCode(err), message: `audit trail failed, nothing applied: ${message(err)}` } });
     }
+    const desiredTexts = (planned.desiredSet?.entries ?? []).map((e) => e.cidr.text);
     let applied = 0;
-    await mapLimit(changing, concurrency, async (p) => {
-      results.set(
-        p.target,
-        await applyInstance(p.instance, p.plan, p.snapshot, { config, desired: desiredTexts, force: options.force, log, pending: grace.pending }),
-      );
+    await mapLimit(changing, config.haproxy.concurrency, async (p) => {
+      const findings = p.result;
+      const result = await applyInstance(p.instance as RuntimeTarget, p.plan as InstancePlan, p.live?.snapshot ?? {}, {
+        config,
+        desired: desiredTexts,
+        force: options.force,
+        log,
+        pending: grace.pending,
+      });
+      p.result = { ...result, unexpected: findings.unexpected ?? [], vanished: findings.vanished ?? [], duplicates: findings.duplicates ?? [], exposures: [] };
       deps.progress?.({ phase: "apply", done: ++applied, total: changing.length });
     });
-    return facts(ordered(), verdictFacts);
-  } finally {
-    await saveState();
-    await Promise.all(planned.map((p) => p.instance.close().catch(() => undefined)));
   }
+
+  await checkAfterApply(planned, config, deps, log);
+  const now = (deps.now ?? (() => new Date()))();
+  const results = planned.instances.map((p) => p.result);
+  const next = settleState(grace.nextState, {
+    removed: results.filter((r) => r.status === "applied").flatMap((r) => r.remove),
+    converged: results.filter((r) => r.status === "applied" || r.status === "in-sync").map((r) => r.target),
+    failed: results.filter((r) => r.status === "failed").map((r) => r.target),
+    now,
+  });
+  await deps.removalState
+    .save(next)
+    .catch((err: unknown) => log.error({ err }, "the removal state could not be saved; absent entries start their grace period again next run"));
+  return outcome();
+}
+
+/** After the apply, HAProxy's matcher on every reached instance: anything admitted that should not be is an exposure. */
+async function checkAfterApply(planned: PlannedRun, config: Config, deps: RunDeps, log: Logger): Promise<void> {
+  const now = (deps.now ?? (() => new Date()))();
+  const settled = new Set([...(planned.desiredSet?.entries ?? []).map((e) => e.cidr.text), ...(planned.grace?.pending.keys() ?? [])]);
+  const earlier = planned.state ? recentlyRemoved(planned.state, now) : [];
+  await mapLimit(
+    planned.instances.filter((p) => p.instance && p.plan && (p.result.status === "applied" || p.result.status === "in-sync")),
+    config.haproxy.concurrency,
+    async (p) => {
+      const plan = p.plan as InstancePlan;
+      const applied = p.result.status === "applied";
+      try {
+        const checked = await checkExposures(p.instance as RuntimeTarget, config, {
+          removed: applied ? [...p.result.remove, ...earlier] : earlier,
+          settled,
+          live: applied ? plan.content : (p.live?.entries ?? []),
+        });
+        p.result = { ...p.result, exposures: checked.exposures, ...(checked.skipped > 0 ? { uncheckedRemovals: checked.skipped } : {}) };
+        if (checked.exposures.length > 0) {
+          log.warn(
+            { target: p.target, exposures: checked.exposures.slice(0, 20) },
+            `${checked.exposures.length} exposure(s) on ${p.target}: admitted although they should not be`,
+          );
+        }
+      } catch (err) {
+        log.error({ err, target: p.target }, "could not ask the instance who it admits after the apply");
+        const error = new AllowlistError("E_EXPOSURE_CHECK", `${p.target}: the exposure check failed: ${message(err)}`, { cause: err });
+        p.result = {
+          ...p.result,
+          status: "failed",
+          error: error.message,
+          errorCode: error.code,
+          state: applied ? "changed and verified; who it admits could not be checked" : "unchanged",
+        };
+      }
+    },
+  );
 }

@@ -1,3 +1,4 @@
+import { breadthViolation } from "../model/breadth.js";
 import { type Cidr, overlaps, parseCidr, subtract } from "../model/cidr.js";
 import { compareCidrs, digestOf } from "../model/entries.js";
 import { reservedRange } from "../model/reserved.js";
@@ -30,8 +31,8 @@ export interface DesiredRules {
 }
 
 function validate(cidr: Cidr, rules: DesiredRules): string | undefined {
-  const minimum = cidr.family === 4 ? rules.minPrefixV4 : rules.minPrefixV6;
-  if (cidr.prefix < minimum) return `broader than /${minimum} (guards.minPrefixV${cidr.family})`;
+  const broad = breadthViolation(cidr, rules);
+  if (broad) return broad;
   if (!rules.allowReserved) {
     const range = reservedRange(cidr);
     if (range) return `reserved range: ${range} (guards.allowReserved is false)`;

@@ -10,6 +10,9 @@ export interface LoadedAbsenceState {
   notice: string | null;
 }
 
+const REBUILT =
+  "rebuilt from the live entries; every owned entry absent upstream starts its grace period now, since without a record an entry nobody published cannot be told from one the sources stopped publishing";
+
 /** The text last read or written per path, so an unchanged state is not rewritten every run. */
 const lastText = new Map<string, string>();
 
@@ -44,7 +47,7 @@ export async function loadAbsenceState(stateDir: string, map: string): Promise<L
     text = await readFile(path, "utf8");
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist yet" : `cannot be read (${(err as Error).message})`;
-    return { state: emptyState(map), notice: `removal state ${path} ${reason}: rebuilt from the live entries, every absent entry starts its grace period now` };
+    return { state: emptyState(map), notice: `removal state ${path} ${reason}: ${REBUILT}` };
   }
   try {
     const parsed: unknown = JSON.parse(text);
@@ -55,7 +58,7 @@ export async function loadAbsenceState(stateDir: string, map: string): Promise<L
   } catch {
     // reported below
   }
-  return { state: emptyState(map), notice: `removal state ${path} is corrupt: rebuilt from the live entries, every absent entry starts its grace period now` };
+  return { state: emptyState(map), notice: `removal state ${path} is corrupt: ${REBUILT}` };
 }
 
 export async function saveAbsenceState(stateDir: string, state: AbsenceState): Promise<void> {

@@ -152,7 +152,7 @@ describe("guards hold unexpected changes end to end", () => {
 describe("bad input is refused with a clear error, even with --force", () => {
   it.each([
     ["0.0.0.0/0", "broader than /16"],
-    ["::/0", "broader than /32"],
+    ["::/0", "admits every IPv4 client as 0.0.0.0/0 through IPv4-mapped IPv6 (::ffff:0:0/96); broader than /16 (guards.minPrefixV4); broader than /32"],
     ["10.0.0.0/8", "broader than /16"],
     ["10.1.0.0/16", "reserved range: private"],
     ["1.2.3.0/8", "host bits set"],

@@ -39,7 +39,7 @@ describe("status", () => {
         .join(", ")}\n  HAProxy ${fleet[0]!.version}, ${TRAVIS.length + 1} live entries (${TRAVIS.length} owned, 1 foreign)\n  in sync`,
     );
     expect(text.stdout).toContain(
-      `${fleet[4]!.unixTarget}\n  HAProxy ${fleet[4]!.version}, 1 live entries (0 owned, 1 foreign)\n  drift: ${TRAVIS.length} missing, 0 unexpected`,
+      `${fleet[4]!.unixTarget}\n  HAProxy ${fleet[4]!.version}, 1 live entries (0 owned, 1 foreign)\n  out of sync: ${TRAVIS.length} missing, 0 to remove`,
     );
     expect(await liveEntries(fleet[4]!)).toEqual(before);
     expect((await runCli(["--config", config, "status"])).code).toBe(0);
@@ -48,7 +48,9 @@ describe("status", () => {
     const report = JSON.parse(json.stdout) as { version: number; inSync: boolean; instances: Array<Record<string, unknown>> };
     expect(report).toMatchObject({ version: 1, inSync: false });
     expect(Object.keys(report.instances[0]!).sort()).toEqual([
+      "duplicates",
       "error",
+      "exposures",
       "foreignCount",
       "haproxyVersion",
       "inSync",
@@ -56,8 +58,10 @@ describe("status", () => {
       "missing",
       "ownedCount",
       "pendingRemoval",
+      "remove",
       "target",
       "unexpected",
+      "vanished",
     ]);
 
     expect((await runCli(["--config", config, "sync"])).code).toBe(0);

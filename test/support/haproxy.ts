@@ -26,6 +26,8 @@ export interface HaproxyOptions {
   rule?: (listFile: string) => string[];
   /** Run as master and worker (`-W`), so that `reload()` works like a production reload. */
   masterWorker?: boolean;
+  /** The HAProxy binary; Debian's by default. */
+  bin?: string;
 }
 
 export interface RunningHaproxy {
@@ -48,6 +50,15 @@ export interface RunningHaproxy {
 }
 
 export const HAPROXY_BIN = process.env.HAPROXY_BIN ?? "haproxy";
+
+/**
+ * The binaries the version-sensitive scenarios run on: Debian's, plus a 3.x
+ * built from source when `HAPROXY_BIN_3` names one (see the README).
+ */
+export function haproxyBinaries(): Array<{ bin: string; version: string }> {
+  const extra = process.env.HAPROXY_BIN_3;
+  return [HAPROXY_BIN, ...(extra ? [extra] : [])].map((bin) => ({ bin, version: haproxyVersion(bin) }));
+}
 
 export function haproxyVersion(bin = HAPROXY_BIN): string {
   const out = spawnSync(bin, ["-v"], { encoding: "utf8" });
@@ -140,7 +151,8 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
   if (!options.keepListFile) await writeFile(listFile, (options.entries ?? []).map((l) => `${l}\n`).join(""));
   const cfg = join(dir, "haproxy.cfg");
   await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile, global: options.global, rule: options.rule }));
-  const child = spawn(HAPROXY_BIN, [...(options.masterWorker ? ["-W"] : []), "-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
+  const bin = options.bin ?? HAPROXY_BIN;
+  const child = spawn(bin, [...(options.masterWorker ? ["-W"] : []), "-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   try {
@@ -156,7 +168,7 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
     unixTarget: `unix://${socket}`,
     tcpTarget: `tcp://127.0.0.1:${tcpPort}`,
     httpPort,
-    version: haproxyVersion(),
+    version: haproxyVersion(bin),
     statusFrom: (source) => statusFrom(httpPort, source),
     command: (text) => runtimeCommand(socket, text),
     signal: (name) => void child.kill(name),

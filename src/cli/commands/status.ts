@@ -8,12 +8,13 @@ import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { stderrProgress } from "../progress.js";
 
 export async function statusCommand(global: GlobalOptions, options: { detailedExitcode: boolean }, io: Io): Promise<number> {
-  const { config } = await loadContext(global, io);
+  const { config, logger } = await loadContext(global, io);
   const timeoutMs = config.haproxy.timeoutMs;
   const progress = stderrProgress();
   const report = await inspect(
     config,
     {
+      logger,
       sources: buildSources(config),
       connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
       removalState: absenceStore(stateDirOf(config)),

@@ -5,6 +5,7 @@ import {
   parseEntries,
   parseInfoVersion,
   parseListing,
+  parseMatch,
   parsePreparedVersion,
   parseResponse,
   renderListFile,
@@ -195,5 +196,37 @@ describe("ReplyFramer", () => {
     expect(framer.push("0x1 1.2.3.4 travis\n")).toEqual([]);
     expect(framer.push("\n>")).toEqual([]);
     expect(framer.push(" ")).toEqual(["0x1 1.2.3.4 travis\n\n"]);
+  });
+});
+
+describe("parseMatch", () => {
+  it.each([
+    {
+      kind: "map" as const,
+      text: 'type=ip, case=sensitive, found=yes, idx=tree, key="1.2.3.0/24", value="travis", type="str"',
+      expected: { address: "1.2.3.4", found: true, key: "1.2.3.0/24", value: "travis" },
+    },
+    { kind: "map" as const, text: "type=ip, case=sensitive, found=no", expected: { address: "1.2.3.4", found: false, key: null, value: null } },
+    {
+      kind: "acl" as const,
+      text: 'type=ip, case=sensitive, match=yes, idx=tree, pattern="1.2.3.4"',
+      expected: { address: "1.2.3.4", found: true, key: "1.2.3.4", value: null },
+    },
+    { kind: "acl" as const, text: "type=ip, case=sensitive, match=no", expected: { address: "1.2.3.4", found: false, key: null, value: null } },
+    {
+      kind: "map" as const,
+      text: 'type=ip, case=sensitive, found=yes, idx=tree, key="::ffff:0:0/96", value="two words \\"quoted\\"", type="str"',
+      expected: { address: "1.2.3.4", found: true, key: "::ffff:0:0/96", value: 'two words \\"quoted\\"' },
+    },
+  ])("$kind: $text", ({ kind, text, expected }) => {
+    expect(parseMatch(kind, "1.2.3.4", text)).toEqual(expected);
+  });
+
+  it("an unknown reply is a protocol error, not a guess", () => {
+    expect(() => parseMatch("map", "1.2.3.4", "Unknown map identifier")).toThrow(expect.objectContaining({ code: "E_HAPROXY_PROTOCOL" }));
+  });
+
+  it.each(["1.2.3.4/32", "1.2.3.4;show info", "1.2.3.4\nclear map x", ""])("refuses to ask about %j", (address) => {
+    expect(() => commands.match("map", "/etc/haproxy/travis.map", address)).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
   });
 });

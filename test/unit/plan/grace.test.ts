@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { type AbsenceState, decideGrace, emptyState, type GraceInput, groupBySources } from "../../../src/plan/grace.js";
+import {
+  type AbsenceState,
+  decideGrace,
+  emptyState,
+  type GraceInput,
+  groupBySources,
+  recentlyRemoved,
+  settleState,
+  vanishedFrom,
+} from "../../../src/plan/grace.js";
 import { computePlan } from "../../../src/plan/plan.js";
 
 const HOUR = 3_600_000;
@@ -11,9 +20,17 @@ function desired(entries: Record<string, string[]>): Pick<GraceInput, "desired" 
   return { desired: groupBySources(Object.entries(entries).map(([key, sources]) => ({ key, sources }))), desiredKeys: new Set(Object.keys(entries)) };
 }
 
+/** The state a previous run left: both entries were published then. */
+const PUBLISHED: AbsenceState = {
+  version: 1,
+  map: "/m.map",
+  provenance: [{ sources: ["travis-dns"], entries: ["34.66.25.221/32", "35.192.85.2/32"] }],
+  entries: {},
+};
+
 function input(overrides: Partial<GraceInput>): GraceInput {
   return {
-    state: emptyState("/m.map"),
+    state: PUBLISHED,
     ...desired({ "34.66.25.221/32": ["travis-dns"] }),
     liveOwned: new Set(["34.66.25.221/32", "35.192.85.2/32"]),
     configSources: new Set(["travis-dns", "pinned"]),
@@ -21,6 +38,7 @@ function input(overrides: Partial<GraceInput>): GraceInput {
     removeAfterMs: HOUR,
     noGrace: false,
     now: T0,
+    stateKnown: true,
     ...overrides,
   };
 }
@@ -49,7 +67,7 @@ describe("decideGrace", () => {
       ],
     });
     expect(back.nextState.provenance).toEqual([{ sources: ["travis-dns"], entries: ["34.66.25.221/32", "35.192.85.2/32"] }]);
-    expect(back.flaps).toEqual({ "35.192.85.2/32": 2 });
+    expect(back.flaps).toEqual({ "35.192.85.2/32": 1 });
   });
 
   it("forgets flaps older than a day", () => {
@@ -78,9 +96,13 @@ describe("decideGrace", () => {
     expect(decision.nextState).toEqual({
       version: 1,
       map: "/m.map",
-      provenance: [{ sources: ["travis-dns"], entries: ["34.66.25.221/32"] }],
+      provenance: [
+        { sources: ["travis-dns"], entries: ["34.66.25.221/32"] },
+        { sources: ["travis-dns"], entries: ["35.192.85.2/32"] },
+      ],
       entries: { "35.192.85.2/32": { firstAbsent: T0.toISOString(), events: [{ at: T0.toISOString(), kind: "gone" }] } },
     });
+    expect(decision.flaps).toEqual({});
   });
 
   it("remembers the sources of an absent entry across runs, so a later config change is still seen", () => {
@@ -94,9 +116,55 @@ describe("decideGrace", () => {
   });
 
   it("with no state at all (lost or corrupt), an absent entry only starts its period", () => {
-    const decision = decideGrace(input({ state: emptyState("/m.map"), now: at(100 * HOUR) }));
+    const decision = decideGrace(input({ state: emptyState("/m.map"), now: at(100 * HOUR), stateKnown: false }));
     expect(decision.removeNow.size).toBe(0);
+    expect(decision.unexpected.size).toBe(0);
     expect(decision.pending.has("35.192.85.2/32")).toBe(true);
+  });
+
+  it("an owned entry the state never knew as desired is drift: removed now, no grace period, no flap", () => {
+    const decision = decideGrace(input({ liveOwned: new Set(["34.66.25.221/32", "35.192.85.2/32", "1.2.3.4/32"]) }));
+    expect(decision.removeNow.get("1.2.3.4/32")).toBe("never desired");
+    expect([...decision.unexpected]).toEqual(["1.2.3.4/32"]);
+    expect(decision.pending.has("35.192.85.2/32")).toBe(true);
+    expect(decision.nextState.entries["1.2.3.4/32"]).toBeUndefined();
+    expect(decision.flaps).toEqual({});
+  });
+
+  it("an entry that was published, removed and then re-added by hand is not drift", () => {
+    const gone = decideGrace(input({ removeAfterMs: 0 }));
+    expect(gone.removeNow.get("35.192.85.2/32")).toBe("grace disabled");
+    const settled = settleState(gone.nextState, { removed: ["35.192.85.2/32"], converged: [], failed: [], now: T0 });
+    const again = decideGrace(input({ state: settled, removeAfterMs: 0, now: at(60_000) }));
+    expect(again.unexpected.size).toBe(0);
+  });
+
+  it("a removal alone is no flap; gone, back and gone again is two", () => {
+    const gone = decideGrace(input({}));
+    expect(gone.flaps).toEqual({});
+    const both = { "34.66.25.221/32": ["travis-dns"], "35.192.85.2/32": ["travis-dns"] };
+    const back = decideGrace(input({ state: gone.nextState, now: at(60_000), ...desired(both) }));
+    const goneAgain = decideGrace(input({ state: back.nextState, now: at(120_000) }));
+    expect(goneAgain.flaps).toEqual({ "35.192.85.2/32": 2 });
+  });
+});
+
+describe("settleState, vanishedFrom, recentlyRemoved", () => {
+  it("marks removals and the instances that converged; a failed instance is forgotten", () => {
+    const previous: AbsenceState = { ...PUBLISHED, instances: { "unix:///a.sock": T0.toISOString(), "unix:///b.sock": T0.toISOString() } };
+    const next = settleState(previous, { removed: ["35.192.85.2/32"], converged: ["unix:///a.sock"], failed: ["unix:///b.sock"], now: at(HOUR) });
+    expect(next.entries["35.192.85.2/32"]).toEqual({ removedAt: at(HOUR).toISOString(), events: [] });
+    expect(next.instances).toEqual({ "unix:///a.sock": at(HOUR).toISOString() });
+    expect(recentlyRemoved(next, at(2 * HOUR))).toEqual(["35.192.85.2/32"]);
+    expect(recentlyRemoved(next, at(26 * HOUR))).toEqual([]);
+  });
+
+  it.each([
+    ["an instance the last run left converged", "unix:///a.sock", ["35.192.85.2/32"]],
+    ["an instance the last run did not converge", "unix:///b.sock", []],
+  ] as const)("desired entries missing from %s vanished behind the tool's back", (_name, target, vanished) => {
+    const state: AbsenceState = { ...PUBLISHED, instances: { "unix:///a.sock": T0.toISOString() } };
+    expect(vanishedFrom(target, ["35.192.85.2/32", "203.0.113.9/32"], state)).toEqual(vanished);
   });
 });
 

@@ -9,7 +9,7 @@ function addresses(n: number, third = 0): string[] {
 }
 
 function plan(owned: number, add: string[], remove: string[]): InstancePlan {
-  return { add, remove, removeEntries: [], ownedCount: owned, foreignCount: 0, kept: [], content: [] };
+  return { add, remove, removeEntries: [], rewrite: [], supersede: [], ownedCount: owned, foreignCount: 0, kept: [], content: [] };
 }
 
 function run(plans: InstancePlan[], settings: Partial<GuardSettings> = {}, options: { desiredCount?: number; force?: boolean } = {}) {

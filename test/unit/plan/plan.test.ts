@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LiveEntry } from "../../../src/haproxy/protocol.js";
-import { computePlan, hasChanges, type Ownership } from "../../../src/plan/plan.js";
+import { computePlan, findDuplicates, hasChanges, type Ownership } from "../../../src/plan/plan.js";
 
 const MAP: Ownership = { kind: "map", value: "travis" };
 const ACL: Ownership = { kind: "acl", value: "travis" };
@@ -71,12 +71,13 @@ describe("computePlan", () => {
       remove: ["not-an-ip"],
     },
     {
-      name: "duplicates of a desired entry are not churn",
+      name: "duplicates of a desired entry are neither added nor removed, only cleaned up",
       live: live("1.2.3.4 travis", "1.2.3.4/32 travis"),
       desired: ["1.2.3.4/32"],
       ownership: MAP,
       add: [],
       remove: [],
+      cleanup: true,
     },
     {
       name: "with an ACL every entry is owned",
@@ -94,12 +95,15 @@ describe("computePlan", () => {
       add: [],
       remove: [],
     },
-  ])("$name", ({ live: entries, desired, ownership, add, remove }) => {
-    const plan = computePlan(entries, desired, ownership);
-    expect(plan.add).toEqual(add);
-    expect(plan.remove).toEqual(remove);
-    expect(hasChanges(plan)).toBe(add.length + remove.length > 0);
-  });
+  ] as Array<{ name: string; live: LiveEntry[]; desired: string[]; ownership: Ownership; add: string[]; remove: string[]; cleanup?: boolean }>)(
+    "$name",
+    ({ live: entries, desired, ownership, add, remove, cleanup }) => {
+      const plan = computePlan(entries, desired, ownership);
+      expect(plan.add).toEqual(add);
+      expect(plan.remove).toEqual(remove);
+      expect(hasChanges(plan)).toBe(add.length + remove.length > 0 || cleanup === true);
+    },
+  );
 
   it("builds the complete next content: foreign entries as read, then owned desired entries", () => {
     const plan = computePlan(live("10.0.0.0/8 office team", "1.2.3.4 travis", "9.9.9.9 travis"), ["1.2.3.4/32", "5.6.7.8/32"], MAP);
@@ -114,5 +118,60 @@ describe("computePlan", () => {
 
   it("ACL content carries no values", () => {
     expect(computePlan(live("1.2.3.4"), ["5.6.7.8/32"], ACL).content).toEqual([{ key: "5.6.7.8/32" }]);
+  });
+});
+
+describe("computePlan with previous values", () => {
+  const MIGRATING: Ownership = { kind: "map", value: "travis", previousValues: ["travis-old"] };
+
+  it.each([
+    {
+      name: "an entry under a previous value is owned, kept and rewritten, never added twice",
+      live: live("1.2.3.4/32 travis-old", "10.0.0.0/8 office"),
+      rewrite: ["1.2.3.4/32"],
+      superseded: ["1.2.3.4/32 travis-old"],
+      content: ["10.0.0.0/8 office", "1.2.3.4/32 travis"],
+    },
+    {
+      name: "a key under both the old and the new value keeps the new copy only",
+      live: live("1.2.3.4/32 travis-old", "1.2.3.4/32 travis"),
+      rewrite: [],
+      superseded: ["1.2.3.4/32 travis-old"],
+      content: ["1.2.3.4/32 travis"],
+    },
+    {
+      name: "an undesired entry under a previous value is removed like any owned entry",
+      live: live("1.2.3.4/32 travis", "9.9.9.9/32 travis-old"),
+      rewrite: [],
+      superseded: [],
+      content: ["1.2.3.4/32 travis"],
+    },
+  ])("$name", ({ live: entries, rewrite, superseded, content }) => {
+    const plan = computePlan(entries, ["1.2.3.4/32"], MIGRATING);
+    expect(plan.add).toEqual([]);
+    expect(plan.rewrite).toEqual(rewrite);
+    expect(plan.supersede.map((e) => `${e.key} ${e.value}`)).toEqual(superseded);
+    expect(plan.content.map((e) => `${e.key} ${e.value}`)).toEqual(content);
+    expect(hasChanges(plan)).toBe(true);
+  });
+
+  it("an entry already under the current value alone is no change", () => {
+    const plan = computePlan(live("1.2.3.4/32 travis"), ["1.2.3.4/32"], MIGRATING);
+    expect(hasChanges(plan)).toBe(false);
+  });
+});
+
+describe("findDuplicates", () => {
+  it.each([
+    { name: "one key under two values", live: live("1.2.3.4 travis", "1.2.3.4/32 office"), expected: [{ entry: "1.2.3.4/32", values: ["office", "travis"] }] },
+    { name: "the same value twice is no duplicate", live: live("1.2.3.4 travis", "1.2.3.4/32 travis"), expected: [] },
+    {
+      name: "three values, one repeated",
+      live: live("5.6.7.0/24 a", "5.6.7.0/24 a", "5.6.7.0/24 b", "5.6.7.0/24 c"),
+      expected: [{ entry: "5.6.7.0/24", values: ["a", "b", "c"] }],
+    },
+    { name: "different keys", live: live("1.2.3.4 a", "1.2.3.5 b"), expected: [] },
+  ])("$name", ({ live: entries, expected }) => {
+    expect(findDuplicates(entries)).toEqual(expected);
   });
 });

@@ -70,7 +70,11 @@ describe("renderStatusText", () => {
     ownedCount: 43,
     foreignCount: 1,
     missing: [],
+    remove: [],
     unexpected: [],
+    vanished: [],
+    duplicates: [],
+    exposures: [],
     pendingRemoval: [],
     inSync: true,
     error: null,
@@ -96,7 +100,7 @@ describe("renderStatusText", () => {
     const text = renderStatusText(report);
     expect(text).toContain("2 instances: tcp://10.0.0.1:9999, tcp://10.0.0.3:9999\n  HAProxy 2.6.12, 44 live entries (43 owned, 1 foreign)\n  in sync");
     expect(text).toContain(
-      "tcp://10.0.0.2:9999\n  HAProxy 2.6.12, 44 live entries (42 owned, 1 foreign)\n  drift: 1 missing, 0 unexpected\n  missing 34.66.25.221/32",
+      "tcp://10.0.0.2:9999\n  HAProxy 2.6.12, 44 live entries (42 owned, 1 foreign)\n  out of sync: 1 missing, 0 to remove\n  missing 34.66.25.221/32",
     );
     expect(text).toContain("Not in sync.");
   });

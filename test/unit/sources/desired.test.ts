@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { canonicalise } from "../../../src/model/cidr.js";
 import { buildDesiredSet, type DesiredRules } from "../../../src/sources/desired.js";
 import type { SourceResult } from "../../../src/sources/types.js";
 
@@ -54,6 +55,57 @@ describe("buildDesiredSet", () => {
       { entry: "35.231.58.0/32", by: "35.231.58.0/32" },
       { entry: "34.66.25.220/30", by: "34.66.25.221/32" },
     ]);
+  });
+
+  it.each([
+    ["::/32", "admits every IPv4 client as 0.0.0.0/0 through IPv4-mapped IPv6 (::ffff:0:0/96); broader than /16 (guards.minPrefixV4)"],
+    ["::/0", "admits every IPv4 client as 0.0.0.0/0 through IPv4-mapped IPv6 (::ffff:0:0/96)"],
+    ["::/80", "admits every IPv4 client as 0.0.0.0/0"],
+    ["::ffff:0:0/96", "broader than /16 (guards.minPrefixV4)"],
+    ["::ffff:127.0.0.0/104", "broader than /16 (guards.minPrefixV4)"],
+    ["0:0:0:0:0:ffff:7f00:0/104", "broader than /16 (guards.minPrefixV4)"],
+    ["::ffff:1.2.3.4/120", "host bits set (network is 1.2.3.0/24)"],
+  ])("rejects the IPv4-mapped range %s even with allowReserved (%s)", (value, reason) => {
+    const set = buildDesiredSet([source("feed", [value, "34.66.25.221"])], { ...RULES, allowReserved: true });
+    expect(set.rejected).toEqual([{ source: "feed", value, reason: expect.stringContaining(reason) }]);
+    expect(set.entries.map((e) => e.cidr.text)).toEqual(["34.66.25.221/32"]);
+  });
+
+  it.each([
+    ["::ffff:127.0.0.1", "loopback (127.0.0.0/8)"],
+    ["::ffff:10.1.2.3", "private (10.0.0.0/8)"],
+    ["::fffe:0:0/95", "admits every IPv4 client"],
+  ])("judges %s on the IPv4 clients it admits (%s)", (value, reason) => {
+    const set = buildDesiredSet([source("feed", [value])], RULES);
+    expect(set.rejected).toEqual([{ source: "feed", value, reason: expect.stringContaining(reason) }]);
+  });
+
+  it("keeps an IPv4-mapped address as its IPv4 entry, one key whatever the spelling", () => {
+    const set = buildDesiredSet(
+      [source("a", ["::ffff:127.0.0.21", "127.0.0.21"]), source("b", ["0:0:0:0:0:ffff:7f00:15", "::FFFF:127.0.0.21/128", "::ffff:34.66.0.0/112"])],
+      { ...RULES, allowReserved: true },
+    );
+    expect(set.entries.map((e) => e.cidr.text)).toEqual(["34.66.0.0/16", "127.0.0.21/32"]);
+    expect(set.entries[1]?.cidr.family).toBe(4);
+    expect(set.entries[1]?.provenance.map((p) => p.source)).toEqual(["a", "a", "b", "b"]);
+    expect(set.rejected).toEqual([]);
+    expect(set.digest).toBe(buildDesiredSet([source("c", ["127.0.0.21", "34.66.0.0/16"])], { ...RULES, allowReserved: true }).digest);
+  });
+
+  it.each([
+    ["127.0.0.21/32", "::ffff:127.0.0.21/128"],
+    ["::ffff:127.0.0.21", "127.0.0.21"],
+    ["127.0.0.0/8", "::ffff:127.0.0.21"],
+  ])("exclude %s removes the source entry %s", (hole, value) => {
+    const set = buildDesiredSet([source("s", [value, "34.66.25.221"])], { ...RULES, allowReserved: true, exclude: [hole] });
+    expect(set.entries.map((e) => e.cidr.text)).toEqual(["34.66.25.221/32"]);
+    expect(set.excluded).toEqual([{ entry: "127.0.0.21/32", by: canonicalise(hole) }]);
+    expect(set.rejected).toEqual([]);
+  });
+
+  it("narrows an IPv4-mapped range around an excluded IPv4 address", () => {
+    const set = buildDesiredSet([source("s", ["::ffff:34.66.25.220/126"])], { ...RULES, exclude: ["34.66.25.221"] });
+    expect(set.entries.map((e) => e.cidr.text)).toEqual(["34.66.25.220/32", "34.66.25.222/31"]);
   });
 
   it("an excluded reserved value is not a rejection", () => {

@@ -1,0 +1,121 @@
+import { breadthViolation } from "../model/breadth.js";
+import { type Cidr, ipv4Admitted, parseCidr } from "../model/cidr.js";
+import type { LiveEntry, MatchAnswer } from "../haproxy/protocol.js";
+import type { Exposure } from "../model/result.js";
+import { isOwned, type Ownership } from "./plan.js";
+
+/** An address to put to HAProxy's matcher, and why it should be denied. */
+export interface Probe {
+  address: string;
+  reason: "excluded" | "removed";
+}
+
+/**
+ * At most this many removed entries are put to the matcher per instance and
+ * run, so that a 100,000-entry churn costs milliseconds; excluded ranges are
+ * always checked in full.
+ */
+export const REMOVED_PROBE_LIMIT = 2000;
+
+function formatAddress(family: 4 | 6, value: bigint): string {
+  if (family === 4) {
+    const n = Number(value);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((value >> BigInt(i * 16)) & 0xffffn).toString(16));
+  const parsed = parseCidr(groups.join(":"));
+  return parsed.ok ? parsed.cidr.text.slice(0, parsed.cidr.text.indexOf("/")) : groups.join(":");
+}
+
+/** The first address of a range. */
+export function firstAddress(cidr: Cidr): string {
+  return formatAddress(cidr.family, cidr.network);
+}
+
+function lastAddress(cidr: Cidr): string {
+  const bits = cidr.family === 4 ? 32 : 128;
+  return formatAddress(cidr.family, cidr.network | ((1n << BigInt(bits - cidr.prefix)) - 1n));
+}
+
+/**
+ * What to ask HAProxy after an apply or in `status`: both ends of every
+ * excluded range, then the first address of each removed entry, in the
+ * order given (most important first), up to `limit`.
+ */
+export function exposureProbes(
+  exclude: ReadonlyArray<string>,
+  removed: ReadonlyArray<string>,
+  limit = REMOVED_PROBE_LIMIT,
+): { probes: Probe[]; skipped: number } {
+  const seen = new Set<string>();
+  const probes: Probe[] = [];
+  const push = (address: string, reason: Probe["reason"]) => {
+    if (seen.has(address)) return;
+    seen.add(address);
+    probes.push({ address, reason });
+  };
+  for (const text of exclude) {
+    const parsed = parseCidr(text);
+    if (!parsed.ok) continue;
+    push(firstAddress(parsed.cidr), "excluded");
+    push(lastAddress(parsed.cidr), "excluded");
+  }
+  let taken = 0;
+  let skipped = 0;
+  for (const text of removed) {
+    const parsed = parseCidr(text, { lenient: true });
+    if (!parsed.ok) continue;
+    if (taken >= limit) {
+      skipped++;
+      continue;
+    }
+    taken++;
+    push(firstAddress(parsed.cidr), "removed");
+  }
+  return { probes, skipped };
+}
+
+function canonicalKey(key: string): string {
+  const parsed = parseCidr(key, { lenient: true });
+  return parsed.ok ? parsed.cidr.text : key;
+}
+
+/**
+ * HAProxy's answers, judged: an excluded address admitted by anything, or a
+ * removed address admitted by anything but this tool's own desired or
+ * pending entries, is exposed.
+ */
+export function judgeProbes(
+  probes: ReadonlyArray<Probe>,
+  answers: ReadonlyArray<MatchAnswer>,
+  context: { ownership: Ownership; settled: ReadonlySet<string> },
+): Exposure[] {
+  const exposures: Exposure[] = [];
+  probes.forEach((probe, i) => {
+    const answer = answers[i];
+    if (!answer?.found || answer.key === null) return;
+    const owned = isOwned({ ref: "", key: answer.key, ...(answer.value === null ? {} : { value: answer.value }) }, context.ownership);
+    if (probe.reason === "removed" && owned && context.settled.has(canonicalKey(answer.key))) return;
+    exposures.push({ address: probe.address, entry: answer.key, value: answer.value, owner: owned ? "self" : "foreign", reason: probe.reason });
+  });
+  return exposures;
+}
+
+/** Live entries, owned or foreign, broader than the prefix guards allow (IPv6 judged also by the IPv4 clients it admits). */
+export function tooBroadEntries(live: ReadonlyArray<LiveEntry>, rules: { minPrefixV4: number; minPrefixV6: number }, ownership: Ownership): Exposure[] {
+  const exposures: Exposure[] = [];
+  for (const entry of live) {
+    const parsed = parseCidr(entry.key, { lenient: true });
+    if (!parsed.ok || breadthViolation(parsed.cidr, rules) === undefined) continue;
+    const admitted = ipv4Admitted(parsed.cidr) ?? parsed.cidr;
+    exposures.push({
+      address: firstAddress(admitted),
+      entry: entry.key,
+      value: entry.value ?? null,
+      owner: isOwned(entry, ownership) ? "self" : "foreign",
+      reason: "too-broad",
+    });
+  }
+  return exposures;
+}

@@ -1,0 +1,37 @@
+import type { ExplainedAddress, ExplainInstance, ExplainReport } from "../reconcile/explain.js";
+
+function answerLine(i: ExplainInstance): string {
+  if (i.admitted === null) return `  ${i.target}: not asked (${i.error ?? "unknown error"})`;
+  if (!i.admitted) return `  ${i.target}: DENIED (no entry matches)`;
+  const whose = i.owner === "self" ? "this tool's entry" : "a foreign entry";
+  const value = i.value === null ? "" : ` ${i.value}`;
+  const pending = i.pendingRemoval ? `; absent upstream, kept until ${i.pendingRemoval}` : "";
+  return `  ${i.target}: admitted by ${whose} ${i.entry ?? "?"}${value}${pending}`;
+}
+
+function addressLines(a: ExplainedAddress): string[] {
+  const lines = [a.address];
+  if (a.desired === null) lines.push("  desired: unknown (the sources could not be read)");
+  else if (!a.desired) lines.push("  desired: no (no source publishes it, or it is excluded)");
+  else {
+    const origins = a.provenance.map((p) => {
+      const where = [p.name, p.resolver ? `@${p.resolver}` : null].filter((x) => x !== null).join(" ");
+      const seen = p.firstSeen ? `, first added ${p.firstSeen}` : "";
+      return `${p.source}${where ? ` (${where})` : ""} as ${p.entry}${seen}`;
+    });
+    lines.push(`  desired: yes, from ${origins.join("; ")}`);
+  }
+  for (const i of a.instances) {
+    lines.push(answerLine(i));
+    for (const h of i.history) lines.push(`    ${h.time} ${h.action} ${h.entry} by run ${h.runId} (${h.actor})`);
+  }
+  return lines;
+}
+
+/** For people: per address, what HAProxy answers on each instance, why, and since when. */
+export function renderExplainText(report: ExplainReport): string {
+  const lines: string[] = [];
+  if (report.error) lines.push(`Error: ${report.error.message}`, "");
+  report.addresses.forEach((a, n) => lines.push(...(n > 0 ? [""] : []), ...addressLines(a)));
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,220 @@
+import { readFile, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createNotifier } from "../../src/alert/notifier.js";
+import type { AuditRecord } from "../../src/audit/record.js";
+import type { Config } from "../../src/config/schema.js";
+import { inspect } from "../../src/reconcile/status.js";
+import { absenceStatePath } from "../../src/state/absence-store.js";
+import { testConfig } from "../support/config.js";
+import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
+import { haproxyBinaries, liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
+import { realDeps, syncOnce } from "../support/reconcile.js";
+
+const T0 = Date.parse("2026-11-26T18:00:00.000Z");
+const MINUTE = 60_000;
+const PUBLISHED = ["127.0.0.21", "127.0.0.22"];
+const HAND_ADDED = "127.0.0.66";
+const UNLISTED = "127.0.0.99";
+
+let dns: RunningDnsServer;
+let receiver: HttpReceiver;
+const running: RunningHaproxy[] = [];
+
+beforeAll(async () => {
+  dns = await startDnsServer({ zones: {} });
+  receiver = await startReceiver();
+});
+afterAll(async () => {
+  await Promise.all([dns.stop(), receiver.stop()]);
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((h) => h.stop()));
+  receiver.requests.splice(0);
+});
+
+const at = (minutes: number) => ({ now: () => new Date(T0 + minutes * MINUTE) });
+const records = async (config: Config) =>
+  (await readFile(config.audit.path, "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as AuditRecord);
+const alertEvents = () => receiver.requests.map((r) => (r.json as { event: string }).event);
+
+describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) => {
+  async function start(entries: string[], kind: "map" | "acl" = "map"): Promise<RunningHaproxy> {
+    const h = await startHaproxy({ bin, kind, entries });
+    running.push(h);
+    return h;
+  }
+
+  function config(h: RunningHaproxy, extra: Record<string, unknown> = {}, staticEntries?: string[]): Config {
+    const { guards, ...rest } = extra as { guards?: Record<string, unknown> };
+    return testConfig({
+      resolver: dns.resolver,
+      ...(staticEntries ? { staticEntries } : {}),
+      sockets: [h.unixTarget],
+      map: h.listFile,
+      kind: h.kind,
+      extra: { guards: { removeAfter: "1h", ...guards }, alerts: { on: ["drift", "exposure"], sinks: [{ type: "webhook", url: receiver.url }] }, ...rest },
+    });
+  }
+
+  const sync = (c: Config, minutes: number, options = {}) => syncOnce(c, options, { ...at(minutes), notifier: createNotifier(c.alerts?.sinks ?? []) });
+  const status = (c: Config, minutes: number) => inspect(c, { ...realDeps(c), ...at(minutes) }, { detailedExitcode: true });
+
+  it("an entry added by hand with the tool's value is drift: listed by status, denied after one sync despite removeAfter 1h, alerted", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const h = await start(["127.0.0.5 office"]);
+    const c = config(h);
+    expect((await sync(c, 0)).exitCode).toBe(0);
+
+    await h.command(`add map ${h.listFile} ${HAND_ADDED} travis`);
+    expect(await h.statusFrom(HAND_ADDED)).toBe(200);
+    // A published address that disappears keeps its grace period.
+    dns.zones["nat.travisci.net"] = { A: [PUBLISHED[0] as string] };
+
+    const report = await status(c, 5);
+    expect(report.exitCode).toBe(2);
+    expect(report.instances[0]).toMatchObject({ inSync: false, unexpected: [`${HAND_ADDED}/32`], pendingRemoval: [{ entry: `${PUBLISHED[1]}/32` }] });
+
+    const result = await sync(c, 10);
+    expect(result.exitCode).toBe(0);
+    expect(result.instances[0]).toMatchObject({
+      status: "applied",
+      remove: [`${HAND_ADDED}/32`],
+      unexpected: [`${HAND_ADDED}/32`],
+      pendingRemoval: [{ entry: `${PUBLISHED[1]}/32`, removeAt: new Date(T0 + 70 * MINUTE).toISOString() }],
+    });
+    expect(await h.statusFrom(HAND_ADDED)).toBe(403);
+    expect(await h.statusFrom(PUBLISHED[1] as string)).toBe(200);
+    expect(await h.statusFrom("127.0.0.5")).toBe(200);
+    expect(alertEvents()).toEqual(["drift"]);
+    expect((await records(c)).at(-1)).toMatchObject({ event: "applied", instances: [{ unexpected: [`${HAND_ADDED}/32`] }] });
+    expect(result.flaps).toEqual({});
+  });
+
+  it("on the first run, with no state, an owned entry nobody published keeps the grace period and the result says why", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const h = await start([`${HAND_ADDED} travis`]);
+    const result = await sync(config(h), 0);
+    expect(result.stateNotice).toMatch(/cannot be told from one the sources stopped publishing/);
+    expect(result.instances[0]).toMatchObject({ unexpected: [], pendingRemoval: [{ entry: `${HAND_ADDED}/32` }] });
+    expect(await h.statusFrom(HAND_ADDED)).toBe(200);
+  });
+
+  it("an owned entry that vanished behind the tool's back is drift, restored and alerted", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const h = await start([]);
+    const c = config(h);
+    await sync(c, 0);
+    await h.command(`del map ${h.listFile} ${PUBLISHED[0]}/32`);
+    expect(await h.statusFrom(PUBLISHED[0] as string)).toBe(403);
+    const result = await sync(c, 1);
+    expect(result.instances[0]).toMatchObject({ status: "applied", add: [`${PUBLISHED[0]}/32`], vanished: [`${PUBLISHED[0]}/32`] });
+    expect(await h.statusFrom(PUBLISHED[0] as string)).toBe(200);
+    expect(alertEvents()).toEqual(["drift"]);
+  });
+
+  it.each(["::/32", "::ffff:0:0/96", "::ffff:127.0.0.0/104", "0:0:0:0:0:ffff:7f00:0/104", "0000:0000:0000:0000:0000:FFFF:0000:0000/96", "::/0"])(
+    "%s is refused even with allowReserved on, and an unlisted client stays denied",
+    async (range) => {
+      const h = await start(["127.0.0.5 office"]);
+      const before = await liveEntries(h);
+      const result = await syncOnce(config(h, { sources: [{ name: "pinned", type: "static", entries: ["127.0.0.21", range] }] }));
+      expect(result.exitCode).toBe(1);
+      expect(result.error).toMatchObject({ code: "E_DESIRED_REJECTED", message: expect.stringContaining(JSON.stringify(range)) });
+      expect(await liveEntries(h)).toEqual(before);
+      expect(await h.statusFrom(UNLISTED)).toBe(403);
+    },
+  );
+
+  it("an IPv4-mapped address is written as IPv4 and merged with the same address, never twice", async () => {
+    const h = await start([]);
+    const result = await syncOnce(
+      config(h, { sources: [{ name: "pinned", type: "static", entries: ["127.0.0.21", "::ffff:127.0.0.21", "::ffff:7f00:16/128"] }] }),
+    );
+    expect(result.exitCode).toBe(0);
+    expect(await liveEntries(h)).toEqual(["127.0.0.21/32 travis", "127.0.0.22/32 travis"]);
+    expect(await h.statusFrom(UNLISTED)).toBe(403);
+  });
+
+  it("previousValues: one transaction rewrites every old-value entry, leaving no old values, no duplicates, foreign entries kept", async () => {
+    const h = await start([`${PUBLISHED[0]} travis-old`, `${PUBLISHED[1]}/32 travis-old`, `${PUBLISHED[1]}/32 travis`, "127.0.0.5 office"]);
+    const plain = config(h, {}, PUBLISHED);
+    const c = { ...plain, sources: plain.sources.filter((s) => s.type === "static"), haproxy: { ...plain.haproxy, previousValues: ["travis-old"] } };
+    const before = /curr_ver=(\d+)/.exec(await h.command("show map"))?.[1];
+    const result = await syncOnce(c);
+    expect(result.exitCode).toBe(0);
+    expect(result.instances[0]).toMatchObject({
+      status: "applied",
+      add: [],
+      remove: [],
+      rewrite: [`${PUBLISHED[0]}/32`],
+      superseded: 2,
+      duplicates: [{ entry: `${PUBLISHED[1]}/32`, values: ["travis", "travis-old"] }],
+    });
+    expect(await liveEntries(h)).toEqual(["127.0.0.21/32 travis", "127.0.0.22/32 travis", "127.0.0.5 office"]);
+    expect(Number(/curr_ver=(\d+)/.exec(await h.command("show map"))?.[1])).toBe(Number(before) + 1);
+    for (const address of [...PUBLISHED, "127.0.0.5"]) expect(await h.statusFrom(address)).toBe(200);
+
+    const excluded = await syncOnce({ ...c, exclude: [`${PUBLISHED[1]}/32`] });
+    expect(excluded.instances[0]).toMatchObject({ status: "applied", remove: [`${PUBLISHED[1]}/32`], exposures: [] });
+    expect(await h.statusFrom(PUBLISHED[1] as string)).toBe(403);
+  });
+
+  it("a value changed without previousValues: the duplicate is reported, and an excluded address still admitted by the old copy is an exposure", async () => {
+    const h = await start([`${PUBLISHED[0]}/32 travis-old`, "127.0.0.5 office"]);
+    const c = config(h, {}, [PUBLISHED[0] as string]);
+    const statics = { ...c, sources: c.sources.filter((s) => s.type === "static") };
+    expect((await syncOnce(statics)).exitCode).toBe(0);
+    const report = await status(statics, 1);
+    expect(report.exitCode).toBe(2);
+    expect(report.instances[0]).toMatchObject({ inSync: true, duplicates: [{ entry: `${PUBLISHED[0]}/32`, values: ["travis", "travis-old"] }] });
+
+    const result = await sync({ ...statics, sources: [{ name: "pinned", type: "static", entries: ["127.0.0.23"] }], exclude: [`${PUBLISHED[0]}/32`] }, 2);
+    expect(result.exitCode).toBe(0);
+    expect(result.instances[0]?.exposures).toEqual([
+      { address: PUBLISHED[0], entry: `${PUBLISHED[0]}/32`, value: "travis-old", owner: "foreign", reason: "excluded" },
+    ]);
+    expect(await h.statusFrom(PUBLISHED[0] as string)).toBe(200);
+    expect(alertEvents()).toContain("exposure");
+  });
+
+  it("exposures: an excluded address admitted by a foreign range, a removed one still admitted, and a foreign entry broader than the guards", async () => {
+    dns.zones["nat.travisci.net"] = { A: ["127.0.0.21", "127.0.1.30"] };
+    const h = await start(["127.0.1.0/24 office", "::ffff:0:0/97 legacy"]);
+    const c = config(h, { guards: { removeAfter: "0" }, exclude: ["127.0.1.7/32"] });
+    expect((await sync(c, 0)).exitCode).toBe(0);
+    dns.zones["nat.travisci.net"] = { A: ["127.0.0.21"] };
+    const result = await sync(c, 1);
+    expect(result.exitCode).toBe(0);
+    expect(result.instances[0]?.status).toBe("applied");
+    expect(result.instances[0]?.exposures).toEqual([
+      { address: "127.0.1.7", entry: "127.0.1.0/24", value: "office", owner: "foreign", reason: "excluded" },
+      { address: "127.0.1.30", entry: "127.0.1.0/24", value: "office", owner: "foreign", reason: "removed" },
+      { address: "0.0.0.0", entry: "::ffff:0:0/97", value: "legacy", owner: "foreign", reason: "too-broad" },
+    ]);
+    expect(alertEvents().filter((e) => e === "exposure")).toHaveLength(2);
+
+    const report = await status(c, 2);
+    expect(report.exitCode).toBe(2);
+    expect(report.instances[0]?.exposures.map((e) => e.reason)).toEqual(["excluded", "removed", "too-broad"]);
+  });
+
+  it("a held run writes no removal state", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const h = await start([]);
+    const c = config(h, { guards: { removeAfter: "0", maxRemovals: 0 } });
+    await sync(c, 0);
+    const path = absenceStatePath(dirname(c.audit.path), h.listFile);
+    const before = { text: await readFile(path, "utf8"), mtime: (await stat(path)).mtimeMs };
+    dns.zones["nat.travisci.net"] = { A: [PUBLISHED[0] as string] };
+    for (const options of [{}, { noGrace: true }]) {
+      const held = await sync(c, 5, options);
+      expect(held.exitCode).toBe(3);
+    }
+    expect({ text: await readFile(path, "utf8"), mtime: (await stat(path)).mtimeMs }).toEqual(before);
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import type { LiveEntry, MatchAnswer } from "../../../src/haproxy/protocol.js";
+import { exposureProbes, judgeProbes, tooBroadEntries } from "../../../src/plan/exposure.js";
+import type { Ownership } from "../../../src/plan/plan.js";
+
+const MAP: Ownership = { kind: "map", value: "travis", previousValues: ["travis-old"] };
+const RULES = { minPrefixV4: 16, minPrefixV6: 32 };
+
+describe("exposureProbes", () => {
+  it("asks about both ends of every excluded range and the first address of each removed entry", () => {
+    expect(exposureProbes(["35.231.58.0/31", "2001:db8::/127"], ["34.66.25.221/32", "104.154.0.0/24"]).probes).toEqual([
+      { address: "35.231.58.0", reason: "excluded" },
+      { address: "35.231.58.1", reason: "excluded" },
+      { address: "2001:db8::", reason: "excluded" },
+      { address: "2001:db8::1", reason: "excluded" },
+      { address: "34.66.25.221", reason: "removed" },
+      { address: "104.154.0.0", reason: "removed" },
+    ]);
+  });
+
+  it("bounds the removed addresses it asks about and counts the rest; excluded ones are always asked", () => {
+    const removed = Array.from({ length: 10 }, (_, i) => `34.66.25.${i}/32`);
+    const { probes, skipped } = exposureProbes(["35.231.58.7/32"], removed, 4);
+    expect(probes.map((p) => p.address)).toEqual(["35.231.58.7", "34.66.25.0", "34.66.25.1", "34.66.25.2", "34.66.25.3"]);
+    expect(skipped).toBe(6);
+  });
+});
+
+describe("judgeProbes", () => {
+  const answer = (address: string, key: string | null, value: string | null): MatchAnswer => ({ address, found: key !== null, key, value });
+  const probes = [
+    { address: "35.231.58.7", reason: "excluded" as const },
+    { address: "34.66.25.221", reason: "removed" as const },
+    { address: "34.66.25.222", reason: "removed" as const },
+    { address: "34.66.25.223", reason: "removed" as const },
+  ];
+
+  it.each([
+    {
+      name: "an excluded address admitted by a foreign range",
+      answers: [
+        answer("35.231.58.7", "35.231.58.0/24", "office"),
+        answer("34.66.25.221", null, null),
+        answer("34.66.25.222", null, null),
+        answer("34.66.25.223", null, null),
+      ],
+      expected: [{ address: "35.231.58.7", entry: "35.231.58.0/24", value: "office", owner: "foreign", reason: "excluded" }],
+    },
+    {
+      name: "a removed address admitted by this tool's desired range is fine; by a stale owned or a foreign entry it is not",
+      answers: [
+        answer("35.231.58.7", null, null),
+        answer("34.66.25.221", "34.66.25.0/24", "travis"),
+        answer("34.66.25.222", "34.66.25.222", "travis-old"),
+        answer("34.66.25.223", "34.66.0.0/16", "office"),
+      ],
+      expected: [
+        { address: "34.66.25.222", entry: "34.66.25.222", value: "travis-old", owner: "self", reason: "removed" },
+        { address: "34.66.25.223", entry: "34.66.0.0/16", value: "office", owner: "foreign", reason: "removed" },
+      ],
+    },
+  ])("$name", ({ answers, expected }) => {
+    expect(judgeProbes(probes, answers, { ownership: MAP, settled: new Set(["34.66.25.0/24"]) })).toEqual(expected);
+  });
+});
+
+describe("tooBroadEntries", () => {
+  const entries: LiveEntry[] = [
+    { ref: "0x1", key: "0.0.0.0/1", value: "office" },
+    { ref: "0x2", key: "34.0.0.0/8", value: "travis" },
+    { ref: "0x3", key: "34.66.0.0/16", value: "office" },
+    { ref: "0x4", key: "::/32", value: "evil" },
+    { ref: "0x5", key: "::ffff:0:0/96", value: "evil" },
+    { ref: "0x6", key: "2600:1900::/28", value: "office" },
+    { ref: "0x7", key: "2600:1900::/32", value: "office" },
+  ];
+
+  it("flags every live entry, owned or foreign, broader than the prefix guards, IPv6 judged by the IPv4 clients it admits", () => {
+    expect(tooBroadEntries(entries, RULES, MAP).map((e) => [e.entry, e.owner, e.address])).toEqual([
+      ["0.0.0.0/1", "foreign", "0.0.0.0"],
+      ["34.0.0.0/8", "self", "34.0.0.0"],
+      ["::/32", "foreign", "0.0.0.0"],
+      ["::ffff:0:0/96", "foreign", "0.0.0.0"],
+      ["2600:1900::/28", "foreign", "2600:1900::"],
+    ]);
+  });
+});
