@@ -12,7 +12,8 @@ function answerLine(i: ExplainInstance): string {
 function addressLines(a: ExplainedAddress): string[] {
   const lines = [a.address];
   if (a.desired === null) lines.push("  desired: unknown (the sources could not be read)");
-  else if (!a.desired) lines.push("  desired: no (no source publishes it, or it is excluded)");
+  else if (a.excludedBy) lines.push(`  desired: no, excluded by ${a.excludedBy}`);
+  else if (!a.desired) lines.push("  desired: no (no source publishes it)");
   else {
     const origins = a.provenance.map((p) => {
       const where = [p.name, p.resolver ? `@${p.resolver}` : null].filter((x) => x !== null).join(" ");

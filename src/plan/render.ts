@@ -99,7 +99,7 @@ function renderInstance(instance: InstanceResult): string[] {
 /** Human-readable run result, in the spirit of `terraform plan`. */
 export function renderRunText(result: RunResult): string {
   const sources = result.sources.map((s) => (s.status === "ok" ? `${s.name} (${s.count})` : `${s.name} (FAILED)`)).join(", ");
-  const lines = [`Desired set: ${result.desired.count} entries (${shortDigest(result.desired.digest)}) from ${sources || "no sources"}`];
+  const lines = [`Desired set: ${plural(result.desired.count, "entry", "entries")} (${shortDigest(result.desired.digest)}) from ${sources || "no sources"}`];
   if (result.error) lines.push(`Error: ${result.error.message}`);
   if (result.stateNotice) lines.push(`Note: ${result.stateNotice}`);
   if (result.noGrace) lines.push("No grace: absent entries are removed at once (--no-grace).");
@@ -162,7 +162,7 @@ export function desiredJson(desired: DesiredSet): object {
 
 /** Status per instance; instances in the same state are shown once, as a group. */
 export function renderStatusText(report: StatusReport): string {
-  const lines = [`Desired set: ${report.desired.count} entries (${shortDigest(report.desired.digest)})`];
+  const lines = [`Desired set: ${plural(report.desired.count, "entry", "entries")} (${shortDigest(report.desired.digest)})`];
   if (report.error) lines.push(`Error: ${report.error.message}`);
   const groups = new Map<string, InstanceDrift[]>();
   for (const instance of report.instances) {

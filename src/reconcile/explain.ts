@@ -43,6 +43,8 @@ export interface ExplainedAddress {
   address: string;
   /** Inside the desired set; null when the sources could not be read. */
   desired: boolean | null;
+  /** The `exclude` entry that keeps it out, if any. */
+  excludedBy: string | null;
   provenance: ExplainProvenance[];
   instances: ExplainInstance[];
 }
@@ -178,7 +180,17 @@ export async function explainAddresses(
         error: null,
       };
     });
-    return { address: texts[i] as string, desired: planned.desiredSet ? desiredEntries.length > 0 : null, provenance, instances };
+    const excludedBy = config.exclude.find((text) => {
+      const hole = parseCidr(text);
+      return hole.ok && contains(hole.cidr, address);
+    });
+    return {
+      address: texts[i] as string,
+      desired: planned.desiredSet ? desiredEntries.length > 0 : null,
+      excludedBy: excludedBy ?? null,
+      provenance,
+      instances,
+    };
   });
 
   const failed = planned.error !== null || explained.some((a) => a.instances.some((i) => i.admitted === null));

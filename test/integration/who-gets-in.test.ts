@@ -6,7 +6,9 @@ import type { AuditRecord } from "../../src/audit/record.js";
 import type { Config } from "../../src/config/schema.js";
 import { inspect } from "../../src/reconcile/status.js";
 import { absenceStatePath } from "../../src/state/absence-store.js";
-import { testConfig } from "../support/config.js";
+import type { ExplainReport } from "../../src/reconcile/explain.js";
+import { runCli } from "../support/cli.js";
+import { testConfig, writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { haproxyBinaries, liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
@@ -216,5 +218,100 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
       expect(held.exitCode).toBe(3);
     }
     expect({ text: await readFile(path, "utf8"), mtime: (await stat(path)).mtimeMs }).toEqual(before);
+  });
+
+  describe("explain", () => {
+    it("on a map: an owned, a foreign and a denied address, with provenance, history and HAProxy's own answer", async () => {
+      dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+      const h = await start(["127.0.0.5 office"]);
+      const options = { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, extra: { guards: { removeAfter: "0" } } };
+      const path = await writeConfig(h.dir, options);
+      expect((await runCli(["--config", path, "sync"])).code).toBe(0);
+      dns.zones["nat.travisci.net"] = { A: [PUBLISHED[0] as string] };
+      expect((await runCli(["--config", path, "sync"])).code).toBe(0);
+
+      const json = await runCli(["--config", path, "--output", "json", "explain", "127.0.0.21", "127.0.0.5", "127.0.0.22", UNLISTED]);
+      expect(json.code).toBe(0);
+      const report = JSON.parse(json.stdout) as ExplainReport;
+      const [owned, foreign, removed, unlisted] = report.addresses;
+      expect(owned).toMatchObject({
+        address: "127.0.0.21",
+        desired: true,
+        provenance: [{ source: "travis-dns", entry: "127.0.0.21/32", name: "nat.travisci.net", resolver: dns.resolver, firstSeen: expect.any(String) }],
+        instances: [
+          {
+            target: h.unixTarget,
+            admitted: true,
+            entry: "127.0.0.21/32",
+            value: "travis",
+            owner: "self",
+            pendingRemoval: null,
+            history: [{ action: "added", entry: "127.0.0.21/32", actor: expect.stringContaining("(manual)") }],
+          },
+        ],
+      });
+      expect(foreign).toMatchObject({
+        desired: false,
+        provenance: [],
+        instances: [{ admitted: true, entry: "127.0.0.5", value: "office", owner: "foreign", history: [] }],
+      });
+      expect(removed).toMatchObject({
+        desired: false,
+        instances: [{ admitted: false, entry: null, owner: null, history: [{ action: "added" }, { action: "removed", entry: "127.0.0.22/32" }] }],
+      });
+      const runIds = (removed?.instances[0]?.history ?? []).map((item) => item.runId);
+      expect(new Set(runIds).size).toBe(2);
+      expect(unlisted).toMatchObject({ desired: false, instances: [{ admitted: false, history: [] }] });
+      // HAProxy's answer is the real one: traffic agrees with it.
+      for (const a of report.addresses) expect(await h.statusFrom(a.address)).toBe(a.instances[0]?.admitted ? 200 : 403);
+
+      const text = await runCli(["--config", path, "explain", "127.0.0.22"]);
+      expect(text.stdout).toContain(`127.0.0.22\n  desired: no`);
+      expect(text.stdout).toContain(`${h.unixTarget}: DENIED (no entry matches)`);
+      expect(text.stdout).toMatch(/added 127\.0\.0\.22\/32 by run \S+/);
+      expect(text.stdout).toMatch(/removed 127\.0\.0\.22\/32 by run \S+/);
+    });
+
+    it("on an ACL: every match is this tool's entry, a pending removal is shown, a denied address is denied", async () => {
+      dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+      const h = await start([], "acl");
+      // The CLI reads the real clock, so these runs do too.
+      const c = config(h);
+      await syncOnce(c);
+      dns.zones["nat.travisci.net"] = { A: [PUBLISHED[0] as string] };
+      await syncOnce(c);
+      const path = await writeConfig(h.dir, {
+        resolver: dns.resolver,
+        sockets: [h.unixTarget],
+        map: h.listFile,
+        kind: "acl",
+        extra: { guards: { removeAfter: "1h" } },
+      });
+      const report = JSON.parse(
+        (await runCli(["--config", path, "--output", "json", "explain", "127.0.0.21", "127.0.0.22", UNLISTED])).stdout,
+      ) as ExplainReport;
+      expect(report.addresses.map((a) => [a.desired, a.instances[0]?.admitted, a.instances[0]?.owner, a.instances[0]?.entry, a.instances[0]?.value])).toEqual([
+        [true, true, "self", "127.0.0.21/32", null],
+        [false, true, "self", "127.0.0.22/32", null],
+        [false, false, null, null, null],
+      ]);
+      expect(report.addresses[1]?.instances[0]?.pendingRemoval).toEqual(expect.any(String));
+    });
+
+    it("--detailed-exitcode exits 2 when instances disagree; a bad address is a usage error naming it", async () => {
+      dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+      const h = await start([]);
+      const second = await startHaproxy({ bin, kind: "map", listFile: h.listFile, keepListFile: true, dir: h.dir, socketName: "second.sock" });
+      running.push(second);
+      await syncOnce(config(h));
+      const path = await writeConfig(h.dir, { resolver: dns.resolver, sockets: [h.unixTarget, second.unixTarget], map: h.listFile });
+      const disagree = await runCli(["--config", path, "--output", "json", "explain", "--detailed-exitcode", "127.0.0.21"]);
+      expect(disagree.code).toBe(2);
+      expect((JSON.parse(disagree.stdout) as ExplainReport).addresses[0]?.instances.map((i) => i.admitted)).toEqual([true, false]);
+      expect((await runCli(["--config", path, "explain", "127.0.0.21"])).code).toBe(0);
+      const bad = await runCli(["--config", path, "explain", "127.0.0.0/24"]);
+      expect(bad.code).toBe(64);
+      expect(bad.stderr).toContain('"127.0.0.0/24" is not a client address');
+    });
   });
 });
