@@ -8,6 +8,8 @@ export interface AuditContext {
   configDigest: string;
 }
 
+const VANISHED_IN_RECORD = 100;
+
 type RunFacts = Pick<RunResult, "runId" | "forced" | "noGrace" | "stateNotice" | "sources" | "desired" | "instances" | "held" | "error">;
 
 /** The outcome event of a finished run. */
@@ -53,7 +55,8 @@ export function auditBody(event: AuditEvent, facts: RunFacts, context: AuditCont
       state: i.state ?? null,
       ...(i.rewrite && i.rewrite.length > 0 ? { rewrite: i.rewrite } : {}),
       ...(i.unexpected && i.unexpected.length > 0 ? { unexpected: i.unexpected } : {}),
-      ...(i.vanished && i.vanished.length > 0 ? { vanished: i.vanished } : {}),
+      // Vanished entries are all in `add` too; a restarted instance can miss every one, so only the first are repeated here.
+      ...(i.vanished && i.vanished.length > 0 ? { vanished: i.vanished.slice(0, VANISHED_IN_RECORD), vanishedCount: i.vanished.length } : {}),
       ...(i.duplicates && i.duplicates.length > 0 ? { duplicates: i.duplicates } : {}),
       ...(i.exposures && i.exposures.length > 0 ? { exposures: i.exposures } : {}),
     })),

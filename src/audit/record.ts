@@ -30,7 +30,9 @@ export interface AuditInstance {
   rewrite?: string[];
   /** Drift: owned entries never planned, and desired entries removed behind this tool's back. */
   unexpected?: string[];
+  /** The first vanished entries (all of them are in `add`), and how many there were. */
   vanished?: string[];
+  vanishedCount?: number;
   duplicates?: Duplicate[];
   /** Who was admitted that should not be, after the apply. */
   exposures?: Exposure[];

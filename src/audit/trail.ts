@@ -27,19 +27,28 @@ async function lastLine(path: string): Promise<string | undefined> {
   }
   try {
     const { size } = await handle.stat();
+    // Chunks are searched as they are read and joined once: a record of several megabytes costs one pass, not one per chunk.
+    const chunks: Buffer[] = [];
     let end = size;
-    let tail = Buffer.alloc(0);
+    let skipFinalNewline = true;
     while (end > 0) {
       const start = Math.max(0, end - TAIL_CHUNK);
       const chunk = Buffer.alloc(end - start);
       await handle.read(chunk, 0, chunk.length, start);
-      tail = Buffer.concat([chunk, tail]);
       end = start;
-      const text = tail.toString("utf8").replace(/\n$/, "");
-      const cut = text.lastIndexOf("\n");
-      if (cut !== -1) return text.slice(cut + 1);
+      let searchEnd = chunk.length;
+      if (skipFinalNewline) {
+        if (chunk[chunk.length - 1] === 0x0a) searchEnd--;
+        skipFinalNewline = false;
+      }
+      const cut = searchEnd > 0 ? chunk.lastIndexOf(0x0a, searchEnd - 1) : -1;
+      if (cut !== -1) {
+        chunks.unshift(chunk.subarray(cut + 1));
+        break;
+      }
+      chunks.unshift(chunk);
     }
-    const text = tail.toString("utf8").replace(/\n$/, "");
+    const text = Buffer.concat(chunks).toString("utf8").replace(/\n$/, "");
     return text === "" ? undefined : text;
   } finally {
     await handle.close();

@@ -102,10 +102,24 @@ export function judgeProbes(
   return exposures;
 }
 
+/**
+ * Most live keys are IPv4 with a numeric prefix at least as long as the
+ * guard: those are known narrow enough from their text alone, which keeps a
+ * 100,000-entry list cheap. Anything else is parsed.
+ */
+function narrowIpv4Text(key: string, minPrefixV4: number): boolean {
+  if (key.includes(":")) return false;
+  const slash = key.indexOf("/");
+  if (slash === -1) return true;
+  const prefix = key.slice(slash + 1);
+  return /^\d{1,2}$/.test(prefix) && Number(prefix) >= minPrefixV4;
+}
+
 /** Live entries, owned or foreign, broader than the prefix guards allow (IPv6 judged also by the IPv4 clients it admits). */
 export function tooBroadEntries(live: ReadonlyArray<LiveEntry>, rules: { minPrefixV4: number; minPrefixV6: number }, ownership: Ownership): Exposure[] {
   const exposures: Exposure[] = [];
   for (const entry of live) {
+    if (narrowIpv4Text(entry.key, rules.minPrefixV4)) continue;
     const parsed = parseCidr(entry.key, { lenient: true });
     if (!parsed.ok || breadthViolation(parsed.cidr, rules) === undefined) continue;
     const admitted = ipv4Admitted(parsed.cidr) ?? parsed.cidr;

@@ -61,6 +61,17 @@ describe("AuditTrail on disk", () => {
     expect((await trail.last())?.hash).toBe(last.hash);
   });
 
+  it.each([1, 100_000])("finds a last record that spans many read chunks (%i entries), with multi-byte text across chunk edges", async (count) => {
+    const path = join(await dir(), "audit.jsonl");
+    const trail = new AuditTrail(path);
+    await trail.append(auditBodyFixture({ runId: "first" }));
+    const add = Array.from({ length: count }, (_, i) => `34.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`);
+    const last = await trail.append(
+      auditBodyFixture({ runId: "läst-ünïcode", stateNotice: "é".repeat(70_000), instances: [{ ...auditBodyFixture().instances[0]!, add }] }),
+    );
+    expect(await trail.last()).toEqual(last);
+  });
+
   it("two processes writing at once never break the chain", async () => {
     const path = join(await dir(), "audit.jsonl");
     await Promise.all([appendInChild(path, "w1", 25), appendInChild(path, "w2", 25), appendInChild(path, "w3", 25)]);
