@@ -1,6 +1,6 @@
 import { breadthViolation } from "../model/breadth.js";
 import { type Cidr, ipv4Admitted, parseCidr } from "../model/cidr.js";
-import type { LiveEntry, MatchAnswer } from "../haproxy/protocol.js";
+import type { MatchAnswer } from "../haproxy/protocol.js";
 import type { Exposure } from "../model/result.js";
 import { isOwned, type Ownership } from "./plan.js";
 
@@ -64,12 +64,12 @@ export function exposureProbes(
   let taken = 0;
   let skipped = 0;
   for (const text of removed) {
-    const parsed = parseCidr(text, { lenient: true });
-    if (!parsed.ok) continue;
     if (taken >= limit) {
       skipped++;
       continue;
     }
+    const parsed = parseCidr(text, { lenient: true });
+    if (!parsed.ok) continue;
     taken++;
     push(firstAddress(parsed.cidr), "removed");
   }
@@ -95,7 +95,7 @@ export function judgeProbes(
   probes.forEach((probe, i) => {
     const answer = answers[i];
     if (!answer?.found || answer.key === null) return;
-    const owned = isOwned({ ref: "", key: answer.key, ...(answer.value === null ? {} : { value: answer.value }) }, context.ownership);
+    const owned = isOwned(answer.value === null ? {} : { value: answer.value }, context.ownership);
     if (probe.reason === "removed" && owned && context.settled.has(canonicalKey(answer.key))) return;
     exposures.push({ address: probe.address, entry: answer.key, value: answer.value, owner: owned ? "self" : "foreign", reason: probe.reason });
   });
@@ -116,7 +116,11 @@ function narrowIpv4Text(key: string, minPrefixV4: number): boolean {
 }
 
 /** Live entries, owned or foreign, broader than the prefix guards allow (IPv6 judged also by the IPv4 clients it admits). */
-export function tooBroadEntries(live: ReadonlyArray<LiveEntry>, rules: { minPrefixV4: number; minPrefixV6: number }, ownership: Ownership): Exposure[] {
+export function tooBroadEntries(
+  live: ReadonlyArray<{ key: string; value?: string }>,
+  rules: { minPrefixV4: number; minPrefixV6: number },
+  ownership: Ownership,
+): Exposure[] {
   const exposures: Exposure[] = [];
   for (const entry of live) {
     if (narrowIpv4Text(entry.key, rules.minPrefixV4)) continue;

@@ -84,8 +84,8 @@ export function groupBySources(entries: Iterable<{ key: string; sources: readonl
 }
 
 /** Recent history worth keeping for an entry that is not pending: its events and a removal within the last day. */
-function history(events: AbsenceRecord["events"], removedAt: string | undefined, now: number): AbsenceRecord | undefined {
-  const removed = removedAt !== undefined && now - Date.parse(removedAt) < DAY_MS ? removedAt : undefined;
+function history(events: AbsenceRecord["events"], removedAt: string | undefined, dayAgo: string): AbsenceRecord | undefined {
+  const removed = removedAt !== undefined && removedAt > dayAgo ? removedAt : undefined;
   if (events.length === 0 && removed === undefined) return undefined;
   return removed === undefined ? { events } : { removedAt: removed, events };
 }
@@ -131,10 +131,10 @@ export function vanishedFrom(target: string, missing: ReadonlyArray<string>, sta
 
 /** Entries removed within the last day, most recent first. */
 export function recentlyRemoved(state: AbsenceState, now: Date): string[] {
-  return Object.entries(state.entries)
-    .filter(([, r]) => r.removedAt !== undefined && now.getTime() - Date.parse(r.removedAt) < DAY_MS)
-    .sort((a, b) => Date.parse(b[1].removedAt as string) - Date.parse(a[1].removedAt as string))
-    .map(([key]) => key);
+  const dayAgo = new Date(now.getTime() - DAY_MS).toISOString();
+  const removed: Array<{ key: string; at: string }> = [];
+  for (const [key, r] of Object.entries(state.entries)) if (r.removedAt !== undefined && r.removedAt > dayAgo) removed.push({ key, at: r.removedAt });
+  return removed.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).map((r) => r.key);
 }
 
 /**
@@ -150,7 +150,9 @@ export function decideGrace(input: GraceInput): GraceDecision {
     const parsed = parseCidr(text);
     return parsed.ok ? [parsed.cidr] : [];
   });
-  const recent = (events: AbsenceRecord["events"]) => events.filter((e) => now - Date.parse(e.at) < DAY_MS);
+  // ISO times in UTC compare as text, which keeps tens of thousands of records cheap.
+  const dayAgo = new Date(now - DAY_MS).toISOString();
+  const recent = (events: AbsenceRecord["events"]) => (events.every((e) => e.at > dayAgo) ? events : events.filter((e) => e.at > dayAgo));
   const entries: Record<string, AbsenceRecord> = {};
 
   // Entries with history: the ones that came back get a "back" event; the rest keep recent history.
@@ -158,7 +160,7 @@ export function decideGrace(input: GraceInput): GraceDecision {
     if (input.liveOwned.has(key) && !input.desiredKeys.has(key)) continue;
     const cameBack = (record.firstAbsent !== undefined || record.removedAt !== undefined) && record.events.length > 0 && input.desiredKeys.has(key);
     const events = recent(cameBack && record.events.at(-1)?.kind === "gone" ? [...record.events, { at, kind: "back" as const }] : record.events);
-    const kept = history(events, record.removedAt, now);
+    const kept = history(events, record.removedAt, dayAgo);
     if (kept) entries[key] = kept;
   }
 
@@ -179,7 +181,7 @@ export function decideGrace(input: GraceInput): GraceDecision {
       // Nobody published it: a grace period would only keep a stranger's entry open.
       unexpected.add(key);
       removeNow.set(key, "never desired");
-      const kept = record && history(recent(record.events), record.removedAt, now);
+      const kept = record && history(recent(record.events), record.removedAt, dayAgo);
       if (kept) entries[key] = kept;
       continue;
     }
@@ -194,7 +196,7 @@ export function decideGrace(input: GraceInput): GraceDecision {
     else pending.set(key, new Date(Date.parse(firstAbsent) + input.removeAfterMs).toISOString());
     if (removeNow.has(key)) {
       // A removed entry keeps only its history, for the flap count and the exposure checks.
-      const kept = history(events, record?.removedAt, now);
+      const kept = history(events, record?.removedAt, dayAgo);
       if (kept) entries[key] = kept;
     } else {
       entries[key] = { firstAbsent, events };

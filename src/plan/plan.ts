@@ -43,7 +43,7 @@ function canonicalLiveKey(key: string): string {
   return parsed.ok ? parsed.cidr.text : key;
 }
 
-export function isOwned(entry: LiveEntry, ownership: Ownership): boolean {
+export function isOwned(entry: { value?: string }, ownership: Ownership): boolean {
   if (ownership.kind === "acl" || entry.value === ownership.value) return true;
   return entry.value !== undefined && (ownership.previousValues?.includes(entry.value) ?? false);
 }
@@ -52,21 +52,31 @@ export function hasChanges(plan: InstancePlan): boolean {
   return plan.add.length > 0 || plan.remove.length > 0 || plan.rewrite.length > 0 || plan.supersede.length > 0;
 }
 
-/** Keys (canonical where they parse) that a map holds under more than one value, owned or not. */
-export function findDuplicates(live: ReadonlyArray<LiveEntry>): Duplicate[] {
+/**
+ * Keys (canonical where they parse) that a map holds under more than one
+ * value, owned or not. Owned entries under the current value can only clash
+ * with a foreign or previous-value copy, so only those few keys are tracked:
+ * a 100,000-entry list costs one set lookup per entry. Keys in `known` are
+ * canonical as they are.
+ */
+export function findDuplicates(live: ReadonlyArray<LiveEntry>, ownership: Ownership, known: { has(key: string): boolean } = new Set()): Duplicate[] {
+  const canonical = (key: string) => (known.has(key) ? key : canonicalLiveKey(key));
   const values = new Map<string, Set<string>>();
-  const seen = new Map<string, string>();
+  const note = (key: string, value: string) => {
+    const set = values.get(key);
+    if (set) set.add(value);
+    else values.set(key, new Set([value]));
+  };
+  const current: LiveEntry[] = [];
   for (const entry of live) {
     if (entry.value === undefined) continue;
-    const key = canonicalLiveKey(entry.key);
-    const first = seen.get(key);
-    if (first === undefined) {
-      seen.set(key, entry.value);
-    } else if (first !== entry.value || values.has(key)) {
-      const set = values.get(key) ?? new Set([first]);
-      set.add(entry.value);
-      values.set(key, set);
-    }
+    if (entry.value === ownership.value) current.push(entry);
+    else note(canonical(entry.key), entry.value);
+  }
+  if (values.size === 0) return [];
+  for (const entry of current) {
+    const key = canonical(entry.key);
+    if (values.has(key)) note(key, ownership.value);
   }
   return [...values].filter(([, set]) => set.size > 1).map(([entry, set]) => ({ entry, values: [...set].sort() }));
 }
@@ -83,11 +93,13 @@ export function computePlan(
   keep: ReadonlySet<string> = new Set(),
 ): InstancePlan {
   const wanted = new Set(desired);
-  const present = new Set<string>();
+  /** Staying keys held under the current value (any key of an ACL). */
+  const held = new Set<string>();
+  /** Staying owned copies under a previous value (maps only). */
+  const old: Array<{ canonical: string; entry: LiveEntry }> = [];
   const kept = new Set<string>();
   const removeEntries: LiveEntry[] = [];
-  /** Owned copies of each staying key, to find the ones to rewrite. */
-  const copies = new Map<string, LiveEntry[]>();
+  const supersede: LiveEntry[] = [];
   const remove = new Set<string>();
   const foreign: LiveEntry[] = [];
   let ownedCount = 0;
@@ -101,28 +113,30 @@ export function computePlan(
     // Keys this tool wrote are already canonical; only other spellings need parsing.
     const canonical = wanted.has(entry.key) ? entry.key : canonicalLiveKey(entry.key);
     if (wanted.has(canonical) || keep.has(canonical)) {
-      (wanted.has(canonical) ? present : kept).add(canonical);
-      const list = copies.get(canonical);
-      if (list) list.push(entry);
-      else copies.set(canonical, [entry]);
+      if (!wanted.has(canonical)) kept.add(canonical);
+      if (ownership.kind === "acl" || entry.value === ownership.value) {
+        // A second copy of a map key goes; the first one with the current value stays.
+        if (held.has(canonical) && ownership.kind === "map") supersede.push(entry);
+        else held.add(canonical);
+      } else {
+        old.push({ canonical, entry });
+      }
     } else {
       removeEntries.push(entry);
       remove.add(canonical);
     }
   }
 
-  const add = desired.filter((text) => !present.has(text));
+  // A key held only under a previous value is re-added under the current one; every old copy goes.
   const rewrite: string[] = [];
-  const supersede: LiveEntry[] = [];
-  if (ownership.kind === "map") {
-    for (const [key, list] of copies) {
-      if (list.length === 1 && list[0]?.value === ownership.value) continue;
-      // The first copy that already has the value stays; every other copy goes once the key is held under it.
-      const keepAt = list.findIndex((e) => e.value === ownership.value);
-      if (keepAt === -1) rewrite.push(key);
-      supersede.push(...list.filter((_, i) => i !== keepAt));
+  for (const { canonical, entry } of old) {
+    supersede.push(entry);
+    if (!held.has(canonical)) {
+      held.add(canonical);
+      rewrite.push(canonical);
     }
   }
+  const add = desired.filter((text) => !held.has(text));
   const ownedKeysAfter = [...desired, ...kept];
   const owned = ownership.kind === "map" ? ownedKeysAfter.map((key) => ({ key, value: ownership.value })) : ownedKeysAfter.map((key) => ({ key }));
   return {

@@ -165,8 +165,7 @@ export async function explainAddresses(
         };
       }
       const match = answer[i] as MatchAnswer;
-      const owned =
-        match.found && match.key !== null && isOwned({ ref: "", key: match.key, ...(match.value === null ? {} : { value: match.value }) }, ownership);
+      const owned = match.found && match.key !== null && isOwned(match.value === null ? {} : { value: match.value }, ownership);
       const canonical = match.key === null ? undefined : parseCidr(match.key, { lenient: true });
       const pending = canonical?.ok ? (planned.grace?.pending.get(canonical.cidr.text) ?? null) : null;
       return {

@@ -40,6 +40,8 @@ export interface PlannedRun {
   grace: GraceDecision | null;
   /** The removal state as loaded (empty when there was none). */
   state: AbsenceState | null;
+  /** Entries removed within the last day, most recent first: the matcher is asked about them. */
+  removedRecently: string[];
   stateNotice: string | null;
   held: HeldBy | null;
   overridden: Array<{ guard: string; message: string; target?: string }>;
@@ -72,6 +74,7 @@ function emptyRun(rest: Partial<PlannedRun>): PlannedRun {
     instances: [],
     grace: null,
     state: null,
+    removedRecently: [],
     stateNotice: null,
     held: null,
     overridden: [],
@@ -151,7 +154,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     const findings: Findings = {
       unexpected: plan.remove.filter((key) => grace.unexpected.has(key)),
       vanished: vanishedFrom(p.target, plan.add, loaded.state),
-      duplicates: kind === "map" ? findDuplicates(live) : [],
+      duplicates: kind === "map" ? findDuplicates(live, ownership, settled) : [],
       exposures: tooBroadEntries(live, config.guards, ownership),
     };
     if (findings.vanished.length > 0)
@@ -194,6 +197,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     instances,
     grace,
     state: loaded.state,
+    removedRecently,
     stateNotice: loaded.notice,
     held,
     overridden: verdict.overridden.map(tripSummary),
@@ -250,8 +254,10 @@ export async function checkExposures(
     config.haproxy.map,
     probes.map((p) => p.address),
   );
-  const live = context.live.map((e) => ("ref" in e ? e : { ref: "", ...e }));
-  return { exposures: [...judgeProbes(probes, answers, { ownership, settled: context.settled }), ...tooBroadEntries(live, config.guards, ownership)], skipped };
+  return {
+    exposures: [...judgeProbes(probes, answers, { ownership, settled: context.settled }), ...tooBroadEntries(context.live, config.guards, ownership)],
+    skipped,
+  };
 }
 
 /** Closes every connection a planned run opened. */

@@ -5,7 +5,7 @@ import type { AuditBody } from "../audit/record.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
 import { exitCodeOf, type RunResult } from "../model/result.js";
-import { recentlyRemoved, settleState } from "../plan/grace.js";
+import { settleState } from "../plan/grace.js";
 import type { InstancePlan } from "../plan/plan.js";
 import { sendAlerts } from "./alerts.js";
 import { applyInstance } from "./apply.js";
@@ -227,7 +227,7 @@ async function applyPlannedRun(
 async function checkAfterApply(planned: PlannedRun, config: Config, deps: RunDeps, log: Logger): Promise<void> {
   const now = (deps.now ?? (() => new Date()))();
   const settled = new Set([...(planned.desiredSet?.entries ?? []).map((e) => e.cidr.text), ...(planned.grace?.pending.keys() ?? [])]);
-  const earlier = planned.state ? recentlyRemoved(planned.state, now) : [];
+  const earlier = planned.removedRecently;
   await mapLimit(
     planned.instances.filter((p) => p.instance && p.plan && (p.result.status === "applied" || p.result.status === "in-sync")),
     config.haproxy.concurrency,

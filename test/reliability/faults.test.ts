@@ -218,6 +218,27 @@ describe("fault matrix: HAProxy", () => {
     }
   });
 
+  it("a CLI that refuses `get map` after a good commit: applied, but the instance fails for want of an exposure check (fake runtime API)", async () => {
+    const dir = (await tempDir("ta-fake-")).path;
+    const fake = await startFakeRuntime(dir, ["127.0.0.5 office"], { refuseGet: true });
+    try {
+      dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+      const base = testConfig({ resolver: dns.resolver, sockets: [fake.target], map: fake.file, auditPath: join(dir, "audit.jsonl") });
+      const result = await syncOnce({ ...base, exclude: ["127.0.0.99/32"] });
+      expect(result.exitCode).toBe(1);
+      expect(result.instances[0]).toMatchObject({
+        status: "failed",
+        errorCode: "E_EXPOSURE_CHECK",
+        state: "changed and verified; who it admits could not be checked",
+      });
+      expect([...fake.entries].sort()).toEqual(["127.0.0.5 office", ...PUBLISHED.map((a) => `${a}/32 travis`)].sort());
+      tried.push("get map refused after commit");
+      expect(await auditEvents(join(dir, "audit.jsonl"))).toEqual(["intent", "failed"]);
+    } finally {
+      await fake.stop();
+    }
+  });
+
   it("an unknown map changes nothing", async () => {
     const h = await haproxy();
     const base = config(h);

@@ -3,9 +3,10 @@ import { join } from "node:path";
 
 /**
  * A FAKE HAProxy runtime API, for the faults a real HAProxy will not give on
- * demand: a connection closed in the middle of a payload, and an error reply
- * to `commit` after a clean prepare and verify. It speaks just enough of the
- * interactive protocol for one map.
+ * demand: a connection closed in the middle of a payload, an error reply
+ * to `commit` after a clean prepare and verify, and a CLI that refuses
+ * `get map` after a good commit. It speaks just enough of the interactive
+ * protocol for one map.
  */
 export interface FakeRuntime {
   target: string;
@@ -16,7 +17,7 @@ export interface FakeRuntime {
   stop(): Promise<void>;
 }
 
-export type FakeFault = { commitError: string } | { closeMidPayload: true };
+export type FakeFault = { commitError: string } | { closeMidPayload: true } | { refuseGet: true };
 
 export async function startFakeRuntime(dir: string, initial: string[], behaviour: FakeFault): Promise<FakeRuntime> {
   const file = "/etc/haproxy/maps/travis.map";
@@ -66,7 +67,8 @@ export async function startFakeRuntime(dir: string, initial: string[], behaviour
             state.entries = [...state.staged];
             reply("");
           }
-        } else if (line === "quit") socket.end();
+        } else if (line.startsWith(`get map ${file} `) && !("refuseGet" in behaviour)) reply("type=ip, case=sensitive, found=no\n");
+        else if (line === "quit") socket.end();
         else reply("[3]: Unknown command.\n");
       }
     });

@@ -164,6 +164,16 @@ describe("computePlan with previous values", () => {
 describe("findDuplicates", () => {
   it.each([
     { name: "one key under two values", live: live("1.2.3.4 travis", "1.2.3.4/32 office"), expected: [{ entry: "1.2.3.4/32", values: ["office", "travis"] }] },
+    {
+      name: "the same, foreign copy first",
+      live: live("1.2.3.4/32 office", "1.2.3.4 travis"),
+      expected: [{ entry: "1.2.3.4/32", values: ["office", "travis"] }],
+    },
+    {
+      name: "two foreign values",
+      live: live("1.2.3.4 a", "1.2.3.4/32 b", "1.2.3.4 travis"),
+      expected: [{ entry: "1.2.3.4/32", values: ["a", "b", "travis"] }],
+    },
     { name: "the same value twice is no duplicate", live: live("1.2.3.4 travis", "1.2.3.4/32 travis"), expected: [] },
     {
       name: "three values, one repeated",
@@ -172,6 +182,6 @@ describe("findDuplicates", () => {
     },
     { name: "different keys", live: live("1.2.3.4 a", "1.2.3.5 b"), expected: [] },
   ])("$name", ({ live: entries, expected }) => {
-    expect(findDuplicates(entries)).toEqual(expected);
+    expect(findDuplicates(entries, { kind: "map", value: "travis" })).toEqual(expected);
   });
 });
