@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -144,11 +144,15 @@ async function socatPerEntry(h: RunningHaproxy, commands: string[], scaleTo: num
 /** Rewrite the map file and reload (master-worker), until the new worker serves the new entries. */
 async function rewriteAndReload(h: RunningHaproxy, entries: string[]): Promise<number> {
   return timed(async () => {
-    await writeFile(h.listFile, entries.map((e) => `${e} travis\n`).join(""));
+    // Written aside and renamed, as a careful script would: a worker still loading the last reload never reads half a file.
+    await writeFile(`${h.listFile}.new`, entries.map((e) => `${e} travis\n`).join(""));
+    await rename(`${h.listFile}.new`, h.listFile);
     await h.reload();
+    const deadline = Date.now() + 30_000;
     for (;;) {
       const listing = await h.command("show map").catch(() => "");
       if (new RegExp(`entry_cnt=${entries.length}\\b`).test(listing)) break;
+      if (Date.now() > deadline) throw new Error(`the reloaded worker never held ${entries.length} entries: ${listing.slice(0, 300)}`);
       await new Promise((r) => setTimeout(r, 5));
     }
   });
