@@ -2,14 +2,11 @@ import { pino } from "pino";
 import type { AuditContext } from "../../src/audit/body.js";
 import { AuditTrail } from "../../src/audit/trail.js";
 import type { Config } from "../../src/config/schema.js";
-import { HaproxyInstance } from "../../src/haproxy/runtime.js";
 import type { RunResult } from "../../src/model/result.js";
 import type { RunDeps, RunOptions } from "../../src/reconcile/deps.js";
-import { stateDirOf } from "../../src/config/paths.js";
 import { acquireRunLock } from "../../src/reconcile/run-lock.js";
-import { absenceStore } from "../../src/state/absence-store.js";
 import { runOnce } from "../../src/reconcile/run.js";
-import { buildSources } from "../../src/sources/index.js";
+import { planDeps } from "../../src/cli/plan-deps.js";
 
 export const TEST_AUDIT_CONTEXT: AuditContext = {
   actor: { user: "test", host: "localhost", trigger: "manual" },
@@ -20,12 +17,9 @@ export const TEST_AUDIT_CONTEXT: AuditContext = {
 /** The real adapters for a config, as the CLI wires them, quiet. */
 export function realDeps(config: Config): RunDeps {
   return {
-    logger: pino({ level: "silent" }),
+    ...planDeps(config, pino({ level: "silent" })),
     audit: { trail: new AuditTrail(config.audit.path), context: TEST_AUDIT_CONTEXT },
-    sources: buildSources(config),
-    connect: (target) => HaproxyInstance.connect(target, { timeoutMs: config.haproxy.timeoutMs }),
     runLock: () => acquireRunLock(config),
-    removalState: absenceStore(stateDirOf(config)),
   };
 }
 

@@ -1,13 +1,10 @@
 import { AuditTrail } from "../../audit/trail.js";
-import { stateDirOf } from "../../config/paths.js";
 import { UsageError } from "../../errors.js";
-import { HaproxyInstance } from "../../haproxy/runtime.js";
 import type { Cidr } from "../../model/cidr.js";
 import { renderExplainText } from "../../plan/render-explain.js";
 import { explainAddresses, parseClientAddress } from "../../reconcile/explain.js";
-import { buildSources } from "../../sources/index.js";
-import { absenceStore } from "../../state/absence-store.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
+import { planDeps } from "../plan-deps.js";
 
 export async function explainCommand(global: GlobalOptions, addresses: string[], options: { detailedExitcode: boolean }, io: Io): Promise<number> {
   const parsed: Cidr[] = [];
@@ -17,20 +14,8 @@ export async function explainCommand(global: GlobalOptions, addresses: string[],
     parsed.push(address);
   }
   const { config, logger } = await loadContext(global, io);
-  const timeoutMs = config.haproxy.timeoutMs;
   const trail = new AuditTrail(config.audit.path);
-  const report = await explainAddresses(
-    config,
-    {
-      logger,
-      sources: buildSources(config),
-      connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
-      removalState: absenceStore(stateDirOf(config)),
-      auditRecords: () => trail.readAll(),
-    },
-    parsed,
-    options,
-  );
+  const report = await explainAddresses(config, { ...planDeps(config, logger), auditRecords: () => trail.readAll() }, parsed, options);
   await io.stdout(global.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderExplainText(report));
   return report.exitCode;
 }

@@ -4,17 +4,14 @@ import type { AuditContext } from "../../audit/body.js";
 import { canonicalJson, sha256 } from "../../audit/canonical.js";
 import { AuditTrail } from "../../audit/trail.js";
 import { acquireRunLock } from "../../reconcile/run-lock.js";
-import { stateDirOf } from "../../config/paths.js";
-import { absenceStore } from "../../state/absence-store.js";
 import { redactConfig } from "../../config/redact.js";
 import type { Config } from "../../config/schema.js";
-import { HaproxyInstance } from "../../haproxy/runtime.js";
 import type { RunResult } from "../../model/result.js";
 import { renderRunText } from "../../plan/render.js";
 import type { RunDeps } from "../../reconcile/deps.js";
 import { runOnce } from "../../reconcile/run.js";
-import { buildSources } from "../../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
+import { planDeps } from "../plan-deps.js";
 import { stderrProgress } from "../progress.js";
 import { packageVersion } from "../version.js";
 
@@ -36,18 +33,14 @@ function auditContext(config: Config, env: Io["env"], scheduled: boolean): Audit
 
 /** The real adapters for `sync` and `daemon`. */
 export async function buildRunDeps(config: Config, logger: Logger, env: Io["env"], scheduled: boolean): Promise<RunDeps> {
-  const timeoutMs = config.haproxy.timeoutMs;
   const sinks = config.alerts?.sinks ?? [];
   // undici's alert client is loaded only when there is somewhere to send alerts.
   const notifier = sinks.length > 0 ? (await import("../../alert/notifier.js")).createNotifier(sinks) : undefined;
   const progress = scheduled ? undefined : stderrProgress();
   return {
-    logger,
+    ...planDeps(config, logger),
     audit: { trail: new AuditTrail(config.audit.path), context: auditContext(config, env, scheduled) },
-    sources: buildSources(config),
-    connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
     runLock: () => acquireRunLock(config),
-    removalState: absenceStore(stateDirOf(config)),
     ...(notifier ? { notifier } : {}),
     ...(progress ? { progress } : {}),
   };
