@@ -1,6 +1,6 @@
 import type { Duplicate, Exposure } from "../model/result.js";
-import type { Disagreement } from "../sources/types.js";
-import { canonicalJson, sha256 } from "./canonical.js";
+import type { Disagreement } from "../model/provenance.js";
+import { canonicalJson, sha256 } from "../util/canonical.js";
 
 export const AUDIT_SCHEMA = 1;
 export const GENESIS = `sha256:${"0".repeat(64)}`;

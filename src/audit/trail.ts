@@ -1,8 +1,8 @@
 import { mkdir, open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { AllowlistError } from "../errors.js";
-import { writeFileAtomic } from "../fsutil/atomic.js";
-import { acquireLock, type LockOptions } from "./lock.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { acquireLock, type LockOptions } from "../util/lock.js";
 import { type AuditBody, type AuditHead, type AuditRecord, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
 
 export class AuditError extends AllowlistError {

@@ -1,13 +1,13 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { parseResolver } from "../dns/resolver.js";
-import { parseTarget } from "../haproxy/target.js";
+import { parseTarget } from "../model/target.js";
 import { parseCidr } from "../model/cidr.js";
 import { parseDuration } from "./duration.js";
 
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 /** Reaches the runtime socket verbatim, so only characters that cannot split a command. */
-const SOCKET_TOKEN = /^[A-Za-z0-9._\/+@-]+$/;
+const SOCKET_TOKEN = /^[A-Za-z0-9._/+@-]+$/;
 const MAP_VALUE = /^[A-Za-z0-9._:-]{1,64}$/;
 export const DEFAULT_AUDIT_PATH = "/var/lib/travis-allowlist/audit.jsonl";
 const LIMIT = /^(\d+(?:\.\d+)?)%$/;

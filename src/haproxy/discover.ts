@@ -1,9 +1,14 @@
 import type { Dispatcher } from "undici";
-import type { HaproxyConfig } from "../config/schema.js";
 import { type DnsQueryOptions, resolveRecords, resolveSrv } from "../dns/client.js";
 import { parseResolver, type ResolverAddress, type UdpResolver } from "../dns/resolver.js";
 import { systemResolvers } from "../dns/system.js";
 import { AllowlistError } from "../errors.js";
+
+/** Where instances are: listed sockets, and optionally DNS names to discover more (the `haproxy` config keys). */
+export interface InstanceSources {
+  sockets: string[];
+  discover?: { dns: string; port?: number | undefined; resolvers?: string[] | undefined } | undefined;
+}
 
 export interface DiscoveryOptions {
   dispatcher?: Dispatcher;
@@ -20,7 +25,7 @@ async function addressesOf(resolver: ResolverAddress, name: string, options: Dns
   return [...v4.records, ...v6.records].map((r) => r.address);
 }
 
-async function discoverWith(resolver: ResolverAddress, discover: NonNullable<HaproxyConfig["discover"]>, options: DnsQueryOptions): Promise<string[]> {
+async function discoverWith(resolver: ResolverAddress, discover: NonNullable<InstanceSources["discover"]>, options: DnsQueryOptions): Promise<string[]> {
   if (discover.port !== undefined) {
     const port = discover.port;
     return (await addressesOf(resolver, discover.dns, options)).map((a) => tcpTarget(a, port));
@@ -35,7 +40,7 @@ async function discoverWith(resolver: ResolverAddress, discover: NonNullable<Hap
  * `haproxy.discover` (A/AAAA on the given port, or SRV records without one),
  * looked up with the project's DNS client. Resolvers are tried in order.
  */
-export async function resolveTargets(haproxy: HaproxyConfig, options: DiscoveryOptions = {}): Promise<string[]> {
+export async function resolveTargets(haproxy: InstanceSources, options: DiscoveryOptions = {}): Promise<string[]> {
   const discover = haproxy.discover;
   if (!discover) return haproxy.sockets;
   const resolvers = discover.resolvers ? discover.resolvers.map((r) => parseResolver(r) as ResolverAddress) : (options.defaultResolvers ?? systemResolvers)();

@@ -1,24 +1,8 @@
 import { AllowlistError } from "../errors.js";
 import { isAddressText } from "../model/cidr.js";
+import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 
-/**
- * Runtime API text: command building and response parsing, no I/O. Every
- * byte that reaches the socket is built here and checked here.
- */
-export type ListKind = "map" | "acl";
-
-export interface LiveEntry {
-  /** HAProxy's pointer for this entry, usable as `#<ref>` in `del`. */
-  ref: string;
-  key: string;
-  /** Map value; absent for ACL patterns. */
-  value?: string;
-}
-
-export interface WritableEntry {
-  key: string;
-  value?: string;
-}
+export type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 
 export interface LoadedList {
   id: string;
@@ -29,16 +13,6 @@ export interface LoadedList {
   nextVersion?: number;
   /** Entries across all versions, staged ones included. */
   entryCount?: number;
-}
-
-/** HAProxy's own matcher's answer for one address (`get map` / `get acl`). */
-export interface MatchAnswer {
-  address: string;
-  found: boolean;
-  /** The matching entry's key exactly as HAProxy holds it. */
-  key: string | null;
-  /** The matching map entry's value; null for ACLs and when nothing matched. */
-  value: string | null;
 }
 
 export interface Response {
@@ -66,7 +40,7 @@ export class UnsafeTextError extends AllowlistError {
   }
 }
 
-const TOKEN = /^[A-Za-z0-9._\/+@#:-]+$/;
+const TOKEN = /^[A-Za-z0-9._/+@#:-]+$/;
 const MAP_VALUE = /^[^\s\0][^\r\n\0]*$/;
 
 function token(what: string, text: string): string {

@@ -1,7 +1,7 @@
 import { connect, type Socket } from "node:net";
 import { HaproxyError } from "../errors.js";
 import { commands, parseResponse, ReplyFramer, type Response } from "./protocol.js";
-import { parseTarget } from "./target.js";
+import { parseTarget } from "../model/target.js";
 
 export interface SessionOptions {
   /** Connect timeout, and the longest silence allowed while a reply is awaited. */

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { request } from "undici";
 import { redactUrl } from "../config/redact.js";
 import { AllowlistError } from "../errors.js";
-import { writeFileAtomic } from "../fsutil/atomic.js";
+import { writeFileAtomic } from "../util/atomic.js";
 import { METRIC } from "./metrics.js";
 
 export const PUSH_JOB = "travis_allowlist";

@@ -149,7 +149,8 @@ function parseIpv6(addressText: string, prefixText: string | undefined, options:
   } catch {
     return { ok: false, reason: "not an IPv6 address" };
   }
-  const address = BigInt(`0x${parsed.address.bigInteger().toString(16)}`);
+  // ip-address ships no types for its BigInteger; its text form is all that is needed.
+  const address = BigInt(`0x${(parsed.address.bigInteger() as { toString(radix: number): string }).toString(16)}`);
   const network = address & maskOf(6, prefix);
   // One range, one key: the mapped spelling and the IPv4 one admit the same clients.
   const mapped = prefix >= 96 && address >> 32n === MAPPED_HIGH ? mappedToIpv4(network, prefix) : undefined;
@@ -228,7 +229,7 @@ export function subtract(range: Cidr, hole: Cidr): Cidr[] {
 
 const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const IPV4_TEXT = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}(?:\\/(?:3[0-2]|[12]?\\d))?$`);
-const ADDRESS_CHARACTERS = /^[0-9A-Fa-f.:\/]+$/;
+const ADDRESS_CHARACTERS = /^[0-9A-Fa-f.:/]+$/;
 
 /**
  * True when the text is an address or CIDR in a spelling HAProxy reads (host

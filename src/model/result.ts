@@ -1,4 +1,4 @@
-import type { Disagreement } from "../sources/types.js";
+import type { Disagreement } from "./provenance.js";
 
 export type InstanceStatus = "planned" | "applied" | "in-sync" | "held" | "failed";
 

@@ -1,6 +1,6 @@
 import { breadthViolation } from "../model/breadth.js";
 import { type Cidr, ipv4Admitted, parseCidr } from "../model/cidr.js";
-import type { MatchAnswer } from "../haproxy/protocol.js";
+import type { MatchAnswer } from "../model/list.js";
 import type { Exposure } from "../model/result.js";
 import { isOwned, type Ownership } from "./plan.js";
 

@@ -1,32 +1,8 @@
+import type { AbsenceRecord, AbsenceState, SourceGroup } from "../model/absence.js";
 import { type Cidr, overlaps, parseCidr } from "../model/cidr.js";
 
-/** An entry's absence, its removal and its comings and goings over the last day. */
-export interface AbsenceRecord {
-  firstAbsent?: string;
-  /** When this tool last removed the entry from the live lists, for whatever reason. */
-  removedAt?: string;
-  events: Array<{ at: string; kind: "gone" | "back" }>;
-}
-
-/** Desired entries grouped by the sources that gave them. */
-export interface SourceGroup {
-  sources: string[];
-  entries: string[];
-}
-
-/**
- * What the state file remembers: where every desired entry came from (grouped,
- * so that 100,000 entries from one feed cost one list), and records only for
- * entries that are absent or came and went over the last day.
- */
-export interface AbsenceState {
-  version: 1;
-  map: string;
-  provenance: SourceGroup[];
-  entries: Record<string, AbsenceRecord>;
-  /** Targets the last saved run left holding its desired set, with when: an entry missing there later vanished behind its back. */
-  instances?: Record<string, string>;
-}
+export { emptyState } from "../model/absence.js";
+export type { AbsenceRecord, AbsenceState, SourceGroup } from "../model/absence.js";
 
 export interface GraceInput {
   state: AbsenceState;
@@ -63,10 +39,6 @@ export interface GraceDecision {
 }
 
 const DAY_MS = 86_400_000;
-
-export function emptyState(map: string): AbsenceState {
-  return { version: 1, map, provenance: [], entries: {} };
-}
 
 /** Groups desired entries by their (sorted) source names. */
 export function groupBySources(entries: Iterable<{ key: string; sources: readonly string[] }>): SourceGroup[] {

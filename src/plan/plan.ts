@@ -1,5 +1,5 @@
 import { parseCidr } from "../model/cidr.js";
-import type { ListKind, LiveEntry, WritableEntry } from "../haproxy/protocol.js";
+import type { ListKind, LiveEntry, WritableEntry } from "../model/list.js";
 import type { Duplicate } from "../model/result.js";
 
 export interface Ownership {

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
-import { writeFileAtomic } from "../fsutil/atomic.js";
+import { writeFileAtomic } from "../util/atomic.js";
 import { renderListFile } from "../haproxy/protocol.js";
 import type { ListSnapshot } from "../haproxy/runtime.js";
 import type { InstanceResult } from "../model/result.js";

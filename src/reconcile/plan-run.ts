@@ -262,5 +262,5 @@ export async function checkExposures(
 
 /** Closes every connection a planned run opened. */
 export async function closePlannedRun(run: PlannedRun): Promise<void> {
-  await Promise.all(run.instances.map((p) => p.instance?.close().catch(() => undefined)));
+  await Promise.all(run.instances.flatMap((p) => (p.instance ? [p.instance.close().catch(() => undefined)] : [])));
 }

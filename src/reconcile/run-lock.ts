@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { acquireLock } from "../audit/lock.js";
+import { acquireLock } from "../util/lock.js";
 import { stateDirOf } from "../config/paths.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError } from "../errors.js";

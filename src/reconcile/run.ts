@@ -208,7 +208,7 @@ async function applyPlannedRun(
     });
   }
 
-  await checkAfterApply(planned, config, deps, log);
+  await checkAfterApply(planned, config, log);
   const now = (deps.now ?? (() => new Date()))();
   const results = planned.instances.map((p) => p.result);
   const next = settleState(grace.nextState, {
@@ -224,8 +224,7 @@ async function applyPlannedRun(
 }
 
 /** After the apply, HAProxy's matcher on every reached instance: anything admitted that should not be is an exposure. */
-async function checkAfterApply(planned: PlannedRun, config: Config, deps: RunDeps, log: Logger): Promise<void> {
-  const now = (deps.now ?? (() => new Date()))();
+async function checkAfterApply(planned: PlannedRun, config: Config, log: Logger): Promise<void> {
   const settled = new Set([...(planned.desiredSet?.entries ?? []).map((e) => e.cidr.text), ...(planned.grace?.pending.keys() ?? [])]);
   const earlier = planned.removedRecently;
   await mapLimit(

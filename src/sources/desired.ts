@@ -2,26 +2,10 @@ import { breadthViolation } from "../model/breadth.js";
 import { type Cidr, overlaps, parseCidr, subtract } from "../model/cidr.js";
 import { compareCidrs, digestOf } from "../model/entries.js";
 import { reservedRange } from "../model/reserved.js";
-import type { Provenance, SourceResult } from "./types.js";
+import type { DesiredEntry, DesiredSet, Rejection } from "../model/desired.js";
+import type { SourceResult } from "./types.js";
 
-export interface DesiredEntry {
-  cidr: Cidr;
-  provenance: Provenance[];
-}
-
-export interface Rejection {
-  source: string;
-  value: string;
-  reason: string;
-}
-
-export interface DesiredSet {
-  entries: DesiredEntry[];
-  rejected: Rejection[];
-  /** Entries dropped or narrowed by `exclude`. */
-  excluded: Array<{ entry: string; by: string }>;
-  digest: string;
-}
+export type { DesiredEntry, DesiredSet, Rejection } from "../model/desired.js";
 
 export interface DesiredRules {
   exclude: string[];

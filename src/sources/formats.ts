@@ -20,7 +20,7 @@ function parseJson(body: string): unknown {
 
 function stringList(value: unknown, where: string): string[] {
   if (!Array.isArray(value)) throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected a list at ${where}, got ${value === null ? "null" : typeof value}`);
-  const bad = value.find((v) => typeof v !== "string");
+  const bad: unknown = value.find((v: unknown) => typeof v !== "string");
   if (bad !== undefined) throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected strings at ${where}, got ${JSON.stringify(bad)?.slice(0, 60)}`);
   return value as string[];
 }

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { sha256 } from "../audit/canonical.js";
+import { sha256 } from "../util/canonical.js";
 import { redactUrl } from "../config/redact.js";
-import { writeFileAtomic } from "../fsutil/atomic.js";
+import { writeFileAtomic } from "../util/atomic.js";
 
 export interface CachedFeed {
   /** Redacted: the cache file never holds a credential. */

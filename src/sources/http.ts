@@ -24,15 +24,15 @@ function header(headers: Dispatcher.ResponseData["headers"], name: string): stri
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Reads at most `limit` bytes; a larger body is an error, never silently cut. */
-async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string | "too-large"> {
+/** Reads at most `limit` bytes; a larger body is undefined (an error to the caller), never silently cut. */
+async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += (chunk as Buffer).length;
     if (size > limit) {
       body.destroy();
-      return "too-large";
+      return undefined;
     }
     chunks.push(chunk as Buffer);
   }
@@ -100,7 +100,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
       await response.body.dump();
       throw fail("E_SOURCE_HTTP_CONTENT_TYPE", `content type ${contentType || "(none)"}, expected application/json for format ${config.format}`);
     }
-    let body: string | "too-large";
+    let body: string | undefined;
     try {
       body = await readLimited(response.body, config.maxBytes);
     } catch (err) {
@@ -110,7 +110,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
       }
       throw fail("E_SOURCE_HTTP_TRUNCATED", `the body was cut off (${(err as NodeJS.ErrnoException).code ?? name})`, err);
     }
-    if (body === "too-large") throw fail("E_SOURCE_HTTP_TOO_LARGE", `body larger than ${config.maxBytes} bytes`);
+    if (body === undefined) throw fail("E_SOURCE_HTTP_TOO_LARGE", `body larger than ${config.maxBytes} bytes`);
     const etag = header(response.headers, "etag");
     const lastModified = header(response.headers, "last-modified");
     if (etag || lastModified) {

@@ -5,13 +5,13 @@ export function staticSource(config: StaticSourceConfig): Source {
   return {
     name: config.name,
     type: "static",
-    async fetch(): Promise<SourceResult> {
-      return {
+    fetch(): Promise<SourceResult> {
+      return Promise.resolve({
         name: config.name,
         type: "static",
         entries: config.entries.map((value) => ({ value, provenance: { source: config.name } })),
         durationMs: 0,
-      };
+      });
     },
   };
 }

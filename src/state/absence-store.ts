@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { sha256 } from "../audit/canonical.js";
-import { writeFileAtomic } from "../fsutil/atomic.js";
-import { type AbsenceState, emptyState } from "../plan/grace.js";
+import { sha256 } from "../util/canonical.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { type AbsenceState, emptyState } from "../model/absence.js";
 
 export interface LoadedAbsenceState {
   state: AbsenceState;

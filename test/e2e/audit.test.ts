@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { acquireLock } from "../../src/audit/lock.js";
+import { acquireLock } from "../../src/util/lock.js";
 import type { AuditRecord } from "../../src/audit/record.js";
 import { CLI, logLines, runCli } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";

@@ -75,7 +75,7 @@ describe("status", () => {
     // script(1) gives the CLI a real pseudo-terminal; async, so this process's DNS server keeps answering.
     const tty = await new Promise<string>((resolve, reject) =>
       execFile("script", ["-qec", `${process.execPath} ${CLI} --config ${config} --log-level error status`, "/dev/null"], { timeout: 20_000 }, (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
+        err ? reject(new Error(`script failed: ${err.message}`, { cause: err })) : resolve(stdout),
       ),
     );
     expect(tty).toContain("read 5/5 instances");

@@ -121,7 +121,7 @@ describe("AuditTrail on disk", () => {
     await mkdir(mountpoint);
     const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", mountpoint]);
     if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr.toString()}`);
-    cleanups.unshift(async () => void spawnSync("umount", [mountpoint]));
+    cleanups.unshift(() => Promise.resolve(void spawnSync("umount", [mountpoint])));
     await expect(new AuditTrail(join(mountpoint, "audit.jsonl")).append(auditBodyFixture())).rejects.toMatchObject({
       code: "E_AUDIT_WRITE",
       message: expect.stringContaining("EROFS"),
@@ -156,7 +156,7 @@ describe("a lock left empty by a killed holder", () => {
       const { utimes } = await import("node:fs/promises");
       const past = new Date(Date.now() - 5000);
       await utimes(lock, past, past);
-      const { acquireLock } = await import("../../src/audit/lock.js");
+      const { acquireLock } = await import("../../src/util/lock.js");
       const release = await acquireLock(lock, { timeoutMs: 1000, staleMs: 60_000 });
       await release();
     } finally {

@@ -90,9 +90,7 @@ describe("daemon", () => {
       jitterMs: 0,
       logger: pino({ level: "silent" }),
       now: () => new Date(clock),
-      runSync: async () => {
-        throw new Error("never succeeds");
-      },
+      runSync: () => Promise.reject(new Error("never succeeds")),
     });
     daemons.push(daemon);
     expect((await get(`${daemon.url}/healthz`)).status).toBe(200);

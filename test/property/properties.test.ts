@@ -62,7 +62,7 @@ describe("canonicalisation", () => {
         const ours = parseCidr(text);
         expect(ours.ok).toBe(true);
         const oracle = new IPCIDR(text);
-        expect(text.startsWith(`${oracle.start()}/`)).toBe(true);
+        expect(text.startsWith(`${String(oracle.start())}/`)).toBe(true);
       }),
     );
   });

@@ -49,7 +49,7 @@ export async function startDnsmasq(records: Record<string, string[]>): Promise<R
     await waitForTcp(port);
   } catch (err) {
     child.kill("SIGKILL");
-    throw new Error(`${(err as Error).message}: ${stderr}`);
+    throw new Error(`${(err as Error).message}: ${stderr}`, { cause: err });
   }
   return {
     resolver: `127.0.0.1:${port}`,

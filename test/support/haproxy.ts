@@ -159,7 +159,7 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
     await waitForSocket(socket, child);
   } catch (err) {
     child.kill("SIGKILL");
-    throw new Error(`${(err as Error).message}: ${stderr}`);
+    throw new Error(`${(err as Error).message}: ${stderr}`, { cause: err });
   }
   return {
     dir,

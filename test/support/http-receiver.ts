@@ -19,7 +19,7 @@ export interface HttpReceiver {
   url: string;
   requests: ReceivedRequest[];
   replies: Reply[];
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** A real node:http server on loopback that records every request it gets. */

@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
  * Listens on an ephemeral loopback port and keeps track of open connections,
  * so that `close()` never waits for a client's keep-alive.
  */
-export async function listenOnLoopback(server: Server): Promise<{ port: number; close(): Promise<void> }> {
+export async function listenOnLoopback(server: Server): Promise<{ port: number; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
   server.on("connection", (s: Socket) => {
     sockets.add(s);
@@ -15,7 +15,7 @@ export async function listenOnLoopback(server: Server): Promise<{ port: number; 
   const { port } = server.address() as { port: number };
   return {
     port,
-    async close() {
+    close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

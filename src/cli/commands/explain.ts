@@ -1,7 +1,7 @@
 import { AuditTrail } from "../../audit/trail.js";
 import { UsageError } from "../../errors.js";
 import type { Cidr } from "../../model/cidr.js";
-import { renderExplainText } from "../../plan/render-explain.js";
+import { renderExplainText } from "../render/explain.js";
 import { explainAddresses, parseClientAddress } from "../../reconcile/explain.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { planDeps } from "../plan-deps.js";

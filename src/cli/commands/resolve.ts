@@ -1,5 +1,5 @@
 import { EXIT } from "../../model/result.js";
-import { desiredJson, renderDesiredText } from "../../plan/render.js";
+import { desiredJson, renderDesiredText } from "../render/run.js";
 import { resolveDesired } from "../../reconcile/run.js";
 import { buildSources } from "../../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";

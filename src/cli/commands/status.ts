@@ -1,4 +1,4 @@
-import { renderStatusText } from "../../plan/render.js";
+import { renderStatusText } from "../render/run.js";
 import { inspect } from "../../reconcile/status.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { planDeps } from "../plan-deps.js";

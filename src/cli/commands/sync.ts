@@ -1,13 +1,13 @@
 import type { Logger } from "pino";
 import { currentActor } from "../../audit/actor.js";
 import type { AuditContext } from "../../audit/body.js";
-import { canonicalJson, sha256 } from "../../audit/canonical.js";
+import { canonicalJson, sha256 } from "../../util/canonical.js";
 import { AuditTrail } from "../../audit/trail.js";
 import { acquireRunLock } from "../../reconcile/run-lock.js";
 import { redactConfig } from "../../config/redact.js";
 import type { Config } from "../../config/schema.js";
 import type { RunResult } from "../../model/result.js";
-import { renderRunText } from "../../plan/render.js";
+import { renderRunText } from "../render/run.js";
 import type { RunDeps } from "../../reconcile/deps.js";
 import { runOnce } from "../../reconcile/run.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
@@ -54,7 +54,9 @@ async function exportMetrics(config: Config, result: RunResult, logger: Logger):
   const metrics = createMetrics({ omitUnsetSuccess: true });
   metrics.observe(result, new Date());
   const text = await metrics.text();
-  const exports = [pushgateway ? pushMetrics(pushgateway, text) : undefined, textfile ? writeTextfile(textfile, text) : undefined];
+  const exports: Array<Promise<void>> = [];
+  if (pushgateway) exports.push(pushMetrics(pushgateway, text));
+  if (textfile) exports.push(writeTextfile(textfile, text));
   for (const outcome of await Promise.allSettled(exports)) {
     if (outcome.status === "rejected") logger.error({ err: outcome.reason as Error }, "metrics could not be exported");
   }

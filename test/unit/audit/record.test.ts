@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { outcomeEvent } from "../../../src/audit/body.js";
-import { canonicalJson } from "../../../src/audit/canonical.js";
+import { canonicalJson } from "../../../src/util/canonical.js";
 import { type AuditHead, GENESIS, sealRecord, serialise, verifyChain } from "../../../src/audit/record.js";
 import { renderAuditLine } from "../../../src/audit/render.js";
 import { auditBodyFixture } from "../../support/audit.js";

@@ -13,7 +13,7 @@ import {
   sameEntries,
   supportsTransactions,
 } from "../../../src/haproxy/protocol.js";
-import { parseTarget } from "../../../src/haproxy/target.js";
+import { parseTarget } from "../../../src/model/target.js";
 
 describe("parseResponse", () => {
   it.each([

@@ -18,6 +18,6 @@ describe("mapLimit", () => {
   });
 
   it("handles an empty list", async () => {
-    expect(await mapLimit([], 8, async () => 1)).toEqual([]);
+    expect(await mapLimit([], 8, () => Promise.resolve(1))).toEqual([]);
   });
 });

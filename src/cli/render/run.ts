@@ -1,6 +1,6 @@
-import type { Exposure, Findings, InstanceResult, RunResult, SourceStatus } from "../model/result.js";
-import { type InstanceDrift, needsAttention, type StatusReport } from "../model/status.js";
-import type { DesiredSet } from "../sources/desired.js";
+import type { Exposure, Findings, InstanceResult, RunResult, SourceStatus } from "../../model/result.js";
+import { type InstanceDrift, needsAttention, type StatusReport } from "../../model/status.js";
+import type { DesiredSet } from "../../model/desired.js";
 
 const LIST_LIMIT = 50;
 

@@ -1,4 +1,4 @@
-import type { ExplainedAddress, ExplainInstance, ExplainReport } from "../reconcile/explain.js";
+import type { ExplainedAddress, ExplainInstance, ExplainReport } from "../../reconcile/explain.js";
 
 function answerLine(i: ExplainInstance): string {
   if (i.admitted === null) return `  ${i.target}: not asked (${i.error ?? "unknown error"})`;
