@@ -72,9 +72,10 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
     ]);
   }
 
+  const fate = (status: string, done: string, todo: string) => (status === "applied" ? done : status === "held" ? `held, not ${done}` : todo);
   const driftLines = result.instances.flatMap((i) => [
-    ...(i.unexpected ?? []).map((e) => `${e} on ${i.target} (never planned; ${i.status === "applied" ? "removed" : "to be removed"})`),
-    ...(i.vanished ?? []).map((e) => `${e} vanished from ${i.target} (${i.status === "applied" ? "restored" : "to be restored"})`),
+    ...(i.unexpected ?? []).map((e) => `${e} on ${i.target} (never planned; ${fate(i.status, "removed", "to be removed")})`),
+    ...(i.vanished ?? []).map((e) => `${e} vanished from ${i.target} (${fate(i.status, "restored", "to be restored")})`),
   ]);
   if (driftLines.length > 0)
     raised.push(["drift", "warning", `${driftLines.length} owned entries changed behind this tool's back: ${firstEntries(driftLines)}`, planned]);

@@ -12,8 +12,10 @@ export type ExposureReason = "excluded" | "removed" | "too-broad";
 /** An address that should be denied and is admitted, or an entry that admits more than the prefix guards allow. */
 export interface Exposure {
   address: string;
-  /** The live entry that admits it, exactly as HAProxy holds it. */
+  /** The live entry that admits it, canonical. */
   entry: string;
+  /** The entry's key exactly as HAProxy holds it (what `del map` needs), when that differs. */
+  key?: string;
   value: string | null;
   owner: "self" | "foreign";
   reason: ExposureReason;

@@ -14,6 +14,8 @@ export interface InstanceDrift {
   unexpected: string[];
   /** Desired entries this tool had put in place that disappeared behind its back (drift). */
   vanished: string[];
+  /** Owned keys held only under a previous value, to be rewritten (present only then). */
+  rewrite?: string[];
   /** Owned entries absent upstream, kept until `removeAt`. */
   pendingRemoval: Array<{ entry: string; removeAt: string }>;
   /** Keys held under more than one value. */

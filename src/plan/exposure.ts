@@ -1,5 +1,5 @@
 import { breadthViolation } from "../model/breadth.js";
-import { type Cidr, ipv4Admitted, parseCidr } from "../model/cidr.js";
+import { type Cidr, contains, ipv4Admitted, parseCidr } from "../model/cidr.js";
 import type { MatchAnswer } from "../model/list.js";
 import type { Exposure } from "../model/result.js";
 import { isOwned, type Ownership } from "./plan.js";
@@ -16,6 +16,11 @@ export interface Probe {
  * always checked in full.
  */
 export const REMOVED_PROBE_LIMIT = 2000;
+
+/** Ranges whose insides are looked for among the live entries; each costs a pass over them. */
+const RANGE_LIMIT = 16;
+
+const single = (cidr: Cidr) => cidr.prefix === (cidr.family === 4 ? 32 : 128);
 
 function formatAddress(family: 4 | 6, value: bigint): string {
   if (family === 4) {
@@ -41,11 +46,15 @@ function lastAddress(cidr: Cidr): string {
 /**
  * What to ask HAProxy after an apply or in `status`: both ends of every
  * excluded range, then the first address of each removed entry, in the
- * order given (most important first), up to `limit`.
+ * order given (most important first), up to `limit`. A live entry that lies
+ * inside an excluded or removed range (another team's /26 inside a removed
+ * /24) is asked about too: the ends of the range alone would miss it. Which
+ * addresses to ask is chosen here; whether they get in is HAProxy's answer.
  */
 export function exposureProbes(
   exclude: ReadonlyArray<string>,
   removed: ReadonlyArray<string>,
+  live: ReadonlyArray<{ key: string }> = [],
   limit = REMOVED_PROBE_LIMIT,
 ): { probes: Probe[]; skipped: number } {
   const seen = new Set<string>();
@@ -61,6 +70,11 @@ export function exposureProbes(
     push(firstAddress(parsed.cidr), "excluded");
     push(lastAddress(parsed.cidr), "excluded");
   }
+  const ranges: Array<{ cidr: Cidr; reason: Probe["reason"] }> = [];
+  for (const text of exclude) {
+    const parsed = parseCidr(text);
+    if (parsed.ok && !single(parsed.cidr)) ranges.push({ cidr: parsed.cidr, reason: "excluded" });
+  }
   let taken = 0;
   let skipped = 0;
   for (const text of removed) {
@@ -72,6 +86,15 @@ export function exposureProbes(
     if (!parsed.ok) continue;
     taken++;
     push(firstAddress(parsed.cidr), "removed");
+    if (!single(parsed.cidr) && ranges.length < RANGE_LIMIT) ranges.push({ cidr: parsed.cidr, reason: "removed" });
+  }
+  if (ranges.length > 0) {
+    for (const entry of live) {
+      const parsed = parseCidr(entry.key, { lenient: true });
+      if (!parsed.ok) continue;
+      const inside = ranges.find((r) => parsed.cidr.prefix > r.cidr.prefix && contains(r.cidr, parsed.cidr));
+      if (inside) push(firstAddress(parsed.cidr), inside.reason);
+    }
   }
   return { probes, skipped };
 }
@@ -97,7 +120,15 @@ export function judgeProbes(
     if (!answer?.found || answer.key === null) return;
     const owned = isOwned(answer.value === null ? {} : { value: answer.value }, context.ownership);
     if (probe.reason === "removed" && owned && context.settled.has(canonicalKey(answer.key))) return;
-    exposures.push({ address: probe.address, entry: answer.key, value: answer.value, owner: owned ? "self" : "foreign", reason: probe.reason });
+    const entry = canonicalKey(answer.key);
+    exposures.push({
+      address: probe.address,
+      entry,
+      ...(entry === answer.key ? {} : { key: answer.key }),
+      value: answer.value,
+      owner: owned ? "self" : "foreign",
+      reason: probe.reason,
+    });
   });
   return exposures;
 }
@@ -129,7 +160,8 @@ export function tooBroadEntries(
     const admitted = ipv4Admitted(parsed.cidr) ?? parsed.cidr;
     exposures.push({
       address: firstAddress(admitted),
-      entry: entry.key,
+      entry: parsed.cidr.text,
+      ...(parsed.cidr.text === entry.key ? {} : { key: entry.key }),
       value: entry.value ?? null,
       owner: isOwned(entry, ownership) ? "self" : "foreign",
       reason: "too-broad",

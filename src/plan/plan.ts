@@ -59,7 +59,11 @@ export function hasChanges(plan: InstancePlan): boolean {
  * a 100,000-entry list costs one set lookup per entry. Keys in `known` are
  * canonical as they are.
  */
-export function findDuplicates(live: ReadonlyArray<LiveEntry>, ownership: Ownership, known: { has(key: string): boolean } = new Set()): Duplicate[] {
+export function findDuplicates(
+  live: ReadonlyArray<{ key: string; value?: string }>,
+  ownership: Ownership,
+  known: { has(key: string): boolean } = new Set(),
+): Duplicate[] {
   const canonical = (key: string) => (known.has(key) ? key : canonicalLiveKey(key));
   const values = new Map<string, Set<string>>();
   const note = (key: string, value: string) => {
@@ -67,7 +71,7 @@ export function findDuplicates(live: ReadonlyArray<LiveEntry>, ownership: Owners
     if (set) set.add(value);
     else values.set(key, new Set([value]));
   };
-  const current: LiveEntry[] = [];
+  const current: Array<{ key: string }> = [];
   for (const entry of live) {
     if (entry.value === undefined) continue;
     if (entry.value === ownership.value) current.push(entry);

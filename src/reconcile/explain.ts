@@ -22,11 +22,16 @@ export interface ExplainInstance {
   target: string;
   /** HAProxy's own answer; null when the instance could not be asked. */
   admitted: boolean | null;
+  /** The matching entry, canonical. */
   entry: string | null;
+  /** Its key exactly as HAProxy holds it, when that differs. */
+  key?: string;
   value: string | null;
   owner: "self" | "foreign" | null;
   /** When the matching owned entry is due to go (removal grace period). */
   pendingRemoval: string | null;
+  /** An owned entry this tool never planned (drift): the next sync removes it. */
+  unexpected: boolean;
   history: ExplainHistoryItem[];
   error: string | null;
 }
@@ -160,6 +165,7 @@ export async function explainAddresses(
           value: null,
           owner: null,
           pendingRemoval: null,
+          unexpected: false,
           history,
           error: error ? message(error) : "not reached",
         };
@@ -167,14 +173,17 @@ export async function explainAddresses(
       const match = answer[i] as MatchAnswer;
       const owned = match.found && match.key !== null && isOwned(match.value === null ? {} : { value: match.value }, ownership);
       const canonical = match.key === null ? undefined : parseCidr(match.key, { lenient: true });
-      const pending = canonical?.ok ? (planned.grace?.pending.get(canonical.cidr.text) ?? null) : null;
+      const entry = canonical?.ok ? canonical.cidr.text : match.key;
+      const pending = entry === null ? null : (planned.grace?.pending.get(entry) ?? null);
       return {
         target: p.target,
         admitted: match.found,
-        entry: match.key,
+        entry,
+        ...(match.key !== null && match.key !== entry ? { key: match.key } : {}),
         value: match.value,
         owner: match.found ? (owned ? "self" : "foreign") : null,
         pendingRemoval: owned ? pending : null,
+        unexpected: owned && entry !== null && (planned.grace?.unexpected.has(entry) ?? false),
         history,
         error: null,
       };

@@ -8,7 +8,8 @@ import type { Exposure, Findings, HeldBy, InstanceResult, SourceStatus } from ".
 import { exposureProbes, judgeProbes, tooBroadEntries } from "../plan/exposure.js";
 import { type AbsenceState, type GraceDecision, recentlyRemoved, vanishedFrom } from "../plan/grace.js";
 import { evaluateGuards, type GuardTrip } from "../plan/guards.js";
-import { computePlan, findDuplicates, type InstancePlan } from "../plan/plan.js";
+import { parseCidr } from "../model/cidr.js";
+import { computePlan, findDuplicates, type InstancePlan, isOwned, type Ownership } from "../plan/plan.js";
 import type { DesiredSet } from "../sources/desired.js";
 import type { RunDeps, RuntimeTarget } from "./deps.js";
 import { resolveDesired } from "./desired.js";
@@ -153,7 +154,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     p.plan = plan;
     const findings: Findings = {
       unexpected: plan.remove.filter((key) => grace.unexpected.has(key)),
-      vanished: vanishedFrom(p.target, plan.add, loaded.state),
+      vanished: withoutHeldByOthers(vanishedFrom(p.target, plan.add, loaded.state), live, ownership),
       duplicates: kind === "map" ? findDuplicates(live, ownership, settled) : [],
       exposures: tooBroadEntries(live, config.guards, ownership),
     };
@@ -207,6 +208,18 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
   };
 }
 
+/** A desired key now held under another value did not vanish, it changed hands (e.g. `haproxy.value` changed without `previousValues`). */
+function withoutHeldByOthers(vanished: string[], live: ReadonlyArray<LiveEntry>, ownership: Ownership): string[] {
+  if (vanished.length === 0) return vanished;
+  const others = new Set<string>();
+  for (const entry of live) {
+    if (isOwned(entry, ownership)) continue;
+    const parsed = parseCidr(entry.key, { lenient: true });
+    others.add(parsed.ok ? parsed.cidr.text : entry.key);
+  }
+  return vanished.filter((key) => !others.has(key));
+}
+
 /** Every instance found and read, each left open; an instance that cannot be read is a failed result, not an error. */
 async function readInstances(
   config: Config,
@@ -248,7 +261,7 @@ export async function checkExposures(
   context: { removed: ReadonlyArray<string>; settled: ReadonlySet<string>; live: ReadonlyArray<LiveEntry | WritableEntry> },
 ): Promise<{ exposures: Exposure[]; skipped: number }> {
   const ownership = ownershipOf(config);
-  const { probes, skipped } = exposureProbes(config.exclude, context.removed);
+  const { probes, skipped } = exposureProbes(config.exclude, context.removed, context.live);
   const answers = await instance.match(
     config.haproxy.kind,
     config.haproxy.map,

@@ -6,7 +6,8 @@ import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
 import { exitCodeOf, type RunResult } from "../model/result.js";
 import { settleState } from "../plan/grace.js";
-import type { InstancePlan } from "../plan/plan.js";
+import { findDuplicates, type InstancePlan } from "../plan/plan.js";
+import { ownershipOf } from "./ownership.js";
 import { sendAlerts } from "./alerts.js";
 import { applyInstance } from "./apply.js";
 import type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
@@ -171,7 +172,12 @@ async function applyPlannedRun(
     stateNotice: planned.stateNotice,
     ...rest,
   });
-  if (planned.error || planned.held || options.dryRun || !planned.grace || !planned.state) return outcome();
+  if (planned.error || options.dryRun || !planned.grace || !planned.state) return outcome();
+  if (planned.held) {
+    // Nothing is applied, but who gets in is still worth saying: a hold must not hide an exposure.
+    await checkAfterApply(planned, config, log);
+    return outcome();
+  }
   const grace = planned.grace;
   const changing = planned.instances.filter((p) => p.plan && p.instance && p.result.status === "planned");
 
@@ -203,7 +209,12 @@ async function applyPlannedRun(
         log,
         pending: grace.pending,
       });
-      p.result = { ...result, unexpected: findings.unexpected ?? [], vanished: findings.vanished ?? [], duplicates: findings.duplicates ?? [], exposures: [] };
+      // Once applied, the list holds the planned content: only duplicates through foreign entries can remain.
+      const duplicates =
+        result.status === "applied" && config.haproxy.kind === "map"
+          ? findDuplicates((p.plan as InstancePlan).content, ownershipOf(config))
+          : (findings.duplicates ?? []);
+      p.result = { ...result, unexpected: findings.unexpected ?? [], vanished: findings.vanished ?? [], duplicates, exposures: [] };
       deps.progress?.({ phase: "apply", done: ++applied, total: changing.length });
     });
   }
@@ -223,12 +234,12 @@ async function applyPlannedRun(
   return outcome();
 }
 
-/** After the apply, HAProxy's matcher on every reached instance: anything admitted that should not be is an exposure. */
+/** After the apply (or the hold), HAProxy's matcher on every reached instance: anything admitted that should not be is an exposure. */
 async function checkAfterApply(planned: PlannedRun, config: Config, log: Logger): Promise<void> {
   const settled = new Set([...(planned.desiredSet?.entries ?? []).map((e) => e.cidr.text), ...(planned.grace?.pending.keys() ?? [])]);
   const earlier = planned.removedRecently;
   await mapLimit(
-    planned.instances.filter((p) => p.instance && p.plan && (p.result.status === "applied" || p.result.status === "in-sync")),
+    planned.instances.filter((p) => p.instance && p.plan && ["applied", "in-sync", "held"].includes(p.result.status)),
     config.haproxy.concurrency,
     async (p) => {
       const plan = p.plan as InstancePlan;

@@ -44,6 +44,7 @@ function drift(p: PlannedInstance): InstanceDrift {
     missing: plan.add,
     remove: plan.remove,
     pendingRemoval: r.pendingRemoval,
+    ...(plan.rewrite.length > 0 || plan.supersede.length > 0 ? { rewrite: plan.rewrite } : {}),
     ...findings,
     inSync: plan.add.length === 0 && plan.remove.length === 0 && plan.rewrite.length === 0 && plan.supersede.length === 0,
     error: null,

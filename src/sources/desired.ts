@@ -14,16 +14,6 @@ export interface DesiredRules {
   allowReserved: boolean;
 }
 
-function validate(cidr: Cidr, rules: DesiredRules): string | undefined {
-  const broad = breadthViolation(cidr, rules);
-  if (broad) return broad;
-  if (!rules.allowReserved) {
-    const range = reservedRange(cidr);
-    if (range) return `reserved range: ${range} (guards.allowReserved is false)`;
-  }
-  return undefined;
-}
-
 /** Numeric order, IPv4 first; IPv4 sorts on plain numbers, which is much faster than comparing bigints. */
 function sortedEntries(entries: DesiredEntry[]): DesiredEntry[] {
   const v4 = entries
@@ -55,18 +45,26 @@ export function buildDesiredSet(results: SourceResult[], rules: DesiredRules): D
         rejected.push({ source: raw.provenance.source, value: raw.value, reason: parsed.reason });
         continue;
       }
+      // Breadth is judged on the value as published: exclude cutting a too-broad range into pieces must not let it through.
+      const broad = breadthViolation(parsed.cidr, rules);
+      if (broad) {
+        const readAs = raw.value.includes(":") && parsed.cidr.family === 4 ? ` (read as ${parsed.cidr.text}: IPv4-mapped IPv6 admits IPv4 clients)` : "";
+        rejected.push({ source: raw.provenance.source, value: raw.value, reason: `${broad}${readAs}` });
+        continue;
+      }
       let pieces: Cidr[] = [parsed.cidr];
       for (const hole of holes) {
         if (!pieces.some((piece) => overlaps(piece, hole))) continue;
         excluded.push({ entry: parsed.cidr.text, by: hole.text });
         pieces = pieces.flatMap((piece) => subtract(piece, hole));
       }
+      // A reserved range the operator excluded is no error; one rejection per value, however many pieces touch it.
+      const reserved = rules.allowReserved ? undefined : pieces.map(reservedRange).find((range) => range !== undefined);
+      if (reserved) {
+        rejected.push({ source: raw.provenance.source, value: raw.value, reason: `reserved range: ${reserved} (guards.allowReserved is false)` });
+        continue;
+      }
       for (const cidr of pieces) {
-        const reason = validate(cidr, rules);
-        if (reason) {
-          rejected.push({ source: raw.provenance.source, value: raw.value, reason });
-          continue;
-        }
         const existing = merged.get(cidr.text);
         if (existing) existing.provenance.push(raw.provenance);
         else merged.set(cidr.text, { cidr, provenance: [raw.provenance] });

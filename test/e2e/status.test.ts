@@ -39,7 +39,7 @@ describe("status", () => {
         .join(", ")}\n  HAProxy ${fleet[0]!.version}, ${TRAVIS.length + 1} live entries (${TRAVIS.length} owned, 1 foreign)\n  in sync`,
     );
     expect(text.stdout).toContain(
-      `${fleet[4]!.unixTarget}\n  HAProxy ${fleet[4]!.version}, 1 live entries (0 owned, 1 foreign)\n  out of sync: ${TRAVIS.length} missing, 0 to remove`,
+      `${fleet[4]!.unixTarget}\n  HAProxy ${fleet[4]!.version}, 1 live entry (0 owned, 1 foreign)\n  out of sync: ${TRAVIS.length} missing, 0 to remove`,
     );
     expect(await liveEntries(fleet[4]!)).toEqual(before);
     expect((await runCli(["--config", config, "status"])).code).toBe(0);

@@ -146,6 +146,12 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
     const h = await start([`${PUBLISHED[0]} travis-old`, `${PUBLISHED[1]}/32 travis-old`, `${PUBLISHED[1]}/32 travis`, "127.0.0.5 office"]);
     const plain = config(h, {}, PUBLISHED);
     const c = { ...plain, sources: plain.sources.filter((s) => s.type === "static"), haproxy: { ...plain.haproxy, previousValues: ["travis-old"] } };
+    const pending = await status(c, 0);
+    expect(pending.instances[0]).toMatchObject({
+      inSync: false,
+      rewrite: [`${PUBLISHED[0]}/32`],
+      duplicates: [{ entry: `${PUBLISHED[1]}/32`, values: ["travis", "travis-old"] }],
+    });
     const before = /curr_ver=(\d+)/.exec(await h.command("show map"))?.[1];
     const result = await syncOnce(c);
     expect(result.exitCode).toBe(0);
@@ -155,7 +161,7 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
       remove: [],
       rewrite: [`${PUBLISHED[0]}/32`],
       superseded: 2,
-      duplicates: [{ entry: `${PUBLISHED[1]}/32`, values: ["travis", "travis-old"] }],
+      duplicates: [],
     });
     expect(await liveEntries(h)).toEqual(["127.0.0.21/32 travis", "127.0.0.22/32 travis", "127.0.0.5 office"]);
     expect(Number(/curr_ver=(\d+)/.exec(await h.command("show map"))?.[1])).toBe(Number(before) + 1);
@@ -196,13 +202,60 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
     expect(result.instances[0]?.exposures).toEqual([
       { address: "127.0.1.7", entry: "127.0.1.0/24", value: "office", owner: "foreign", reason: "excluded" },
       { address: "127.0.1.30", entry: "127.0.1.0/24", value: "office", owner: "foreign", reason: "removed" },
-      { address: "0.0.0.0", entry: "::ffff:0:0/97", value: "legacy", owner: "foreign", reason: "too-broad" },
+      { address: "0.0.0.0", entry: "0.0.0.0/1", key: "::ffff:0:0/97", value: "legacy", owner: "foreign", reason: "too-broad" },
     ]);
     expect(alertEvents().filter((e) => e === "exposure")).toHaveLength(2);
 
     const report = await status(c, 2);
     expect(report.exitCode).toBe(2);
     expect(report.instances[0]?.exposures.map((e) => e.reason)).toEqual(["excluded", "removed", "too-broad"]);
+  });
+
+  it("a held run still says who gets in, and entries inside an excluded or removed range are asked about too", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const h = await start(["127.0.2.64/26 office", "127.0.5.128/25 office"]);
+    const c = config(h, { guards: { removeAfter: "0" }, exclude: ["127.0.2.0/24"] }, ["127.0.5.0/24"]);
+    expect((await sync(c, 0)).exitCode).toBe(0);
+    const withoutRange = { ...c, sources: c.sources.filter((s) => s.type !== "static") };
+    const removed = await sync(withoutRange, 1);
+    expect(removed.instances[0]).toMatchObject({ status: "applied", remove: ["127.0.5.0/24"] });
+    expect(removed.instances[0]?.exposures?.map((e) => [e.address, e.entry, e.reason])).toEqual([
+      ["127.0.2.64", "127.0.2.64/26", "excluded"],
+      ["127.0.5.128", "127.0.5.128/25", "removed"],
+    ]);
+    for (const address of ["127.0.2.70", "127.0.5.200"]) expect(await h.statusFrom(address)).toBe(200);
+
+    // A hand-added entry and a guard that holds its removal: nothing is applied, the exposures are still reported and alerted.
+    await h.command(`add map ${h.listFile} ${HAND_ADDED} travis`);
+    receiver.requests.splice(0);
+    const held = await sync({ ...withoutRange, guards: { ...withoutRange.guards, maxRemovals: 0 } }, 2);
+    expect(held.exitCode).toBe(3);
+    expect(held.instances[0]?.exposures?.map((e) => e.reason)).toEqual(["excluded", "removed"]);
+    expect(alertEvents()).toEqual(["drift", "exposure"]);
+    expect((receiver.requests[0]?.json as { summary: string }).summary).toContain("held, not removed");
+  });
+
+  it("explain says when an owned entry was never planned", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const h = await start([]);
+    const c = config(h);
+    await syncOnce(c);
+    await h.command(`add map ${h.listFile} ${HAND_ADDED} travis`);
+    const path = await writeConfig(h.dir, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, extra: { guards: { removeAfter: "1h" } } });
+    const text = await runCli(["--config", path, "explain", HAND_ADDED]);
+    expect(text.stdout).toContain(
+      `admitted by this tool's entry ${HAND_ADDED}/32 (held as ${HAND_ADDED}) travis; never planned by this tool (drift): the next sync removes it`,
+    );
+  });
+
+  it("a value changed without previousValues: the old copies changed hands, they did not vanish", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const h = await start([]);
+    const c = config(h);
+    await sync(c, 0);
+    const renamed = { ...c, haproxy: { ...c.haproxy, value: "ci" } };
+    const report = await status(renamed, 1);
+    expect(report.instances[0]).toMatchObject({ vanished: [], missing: PUBLISHED.map((a) => `${a}/32`) });
   });
 
   it("a held run writes no removal state", async () => {
@@ -253,7 +306,7 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
       expect(foreign).toMatchObject({
         desired: false,
         provenance: [],
-        instances: [{ admitted: true, entry: "127.0.0.5", value: "office", owner: "foreign", history: [] }],
+        instances: [{ admitted: true, entry: "127.0.0.5/32", key: "127.0.0.5", value: "office", owner: "foreign", unexpected: false, history: [] }],
       });
       expect(removed).toMatchObject({
         desired: false,

@@ -6,7 +6,9 @@ function answerLine(i: ExplainInstance): string {
   const whose = i.owner === "self" ? "this tool's entry" : "a foreign entry";
   const value = i.value === null ? "" : ` ${i.value}`;
   const pending = i.pendingRemoval ? `; absent upstream, kept until ${i.pendingRemoval}` : "";
-  return `  ${i.target}: admitted by ${whose} ${i.entry ?? "?"}${value}${pending}`;
+  const drift = i.unexpected ? "; never planned by this tool (drift): the next sync removes it" : "";
+  const held = i.key ? ` (held as ${i.key})` : "";
+  return `  ${i.target}: admitted by ${whose} ${i.entry ?? "?"}${held}${value}${pending}${drift}`;
 }
 
 function addressLines(a: ExplainedAddress): string[] {

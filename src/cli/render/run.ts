@@ -49,9 +49,10 @@ const REASONS: Record<Exposure["reason"], string> = {
 export function exposureText(e: Exposure): string {
   const value = e.value === null ? "" : ` ${e.value}`;
   const who = e.owner === "self" ? "this tool's entry" : "foreign entry";
+  const entry = e.key ? `${e.entry} (held as ${e.key})` : e.entry;
   return e.reason === "too-broad"
-    ? `${who} ${e.entry}${value}: ${REASONS[e.reason]} (admits ${e.address} and more)`
-    : `${e.address}: ${REASONS[e.reason]} by ${who} ${e.entry}${value}`;
+    ? `${who} ${entry}${value}: ${REASONS[e.reason]} (admits ${e.address} and more)`
+    : `${e.address}: ${REASONS[e.reason]} by ${who} ${entry}${value}`;
 }
 
 function flapLines(flaps: Record<string, number>): string[] {
@@ -70,6 +71,11 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/** `43 entries (sha256:…)`, or unknown when the sources failed. */
+function desiredText(desired: { count: number; digest: string | null }): string {
+  return desired.digest === null ? "unknown (the sources could not be read)" : `${plural(desired.count, "entry", "entries")} (${shortDigest(desired.digest)})`;
+}
+
 function shortDigest(digest: string | null): string {
   return digest ? `${digest.slice(0, 19)}…` : "none";
 }
@@ -79,7 +85,9 @@ function renderInstance(instance: InstanceResult): string[] {
   const lines = [`${instance.target}${version}: ${instance.status}`];
   lines.push(...listed("+", instance.add), ...listed("-", instance.remove), ...pendingLines(instance.pendingRemoval));
   if (instance.rewrite && (instance.rewrite.length > 0 || (instance.superseded ?? 0) > 0)) {
-    lines.push(`  ${instance.rewrite.length} owned entries rewritten to the current value, ${instance.superseded ?? 0} old or extra copies dropped`);
+    lines.push(
+      `  ${plural(instance.rewrite.length, "owned entry", "owned entries")} rewritten to the current value, ${instance.superseded ?? 0} old or extra copies dropped`,
+    );
   }
   lines.push(...findingLines(instance));
   if (instance.status === "failed") {
@@ -99,7 +107,7 @@ function renderInstance(instance: InstanceResult): string[] {
 /** Human-readable run result, in the spirit of `terraform plan`. */
 export function renderRunText(result: RunResult): string {
   const sources = result.sources.map((s) => (s.status === "ok" ? `${s.name} (${s.count})` : `${s.name} (FAILED)`)).join(", ");
-  const lines = [`Desired set: ${plural(result.desired.count, "entry", "entries")} (${shortDigest(result.desired.digest)}) from ${sources || "no sources"}`];
+  const lines = [`Desired set: ${desiredText(result.desired)} from ${sources || "no sources"}`];
   if (result.error) lines.push(`Error: ${result.error.message}`);
   if (result.stateNotice) lines.push(`Note: ${result.stateNotice}`);
   if (result.noGrace) lines.push("No grace: absent entries are removed at once (--no-grace).");
@@ -162,8 +170,9 @@ export function desiredJson(desired: DesiredSet): object {
 
 /** Status per instance; instances in the same state are shown once, as a group. */
 export function renderStatusText(report: StatusReport): string {
-  const lines = [`Desired set: ${plural(report.desired.count, "entry", "entries")} (${shortDigest(report.desired.digest)})`];
+  const lines = [`Desired set: ${desiredText(report.desired)}`];
   if (report.error) lines.push(`Error: ${report.error.message}`);
+  if (report.stateNotice) lines.push(`Note: ${report.stateNotice}`);
   const groups = new Map<string, InstanceDrift[]>();
   for (const instance of report.instances) {
     const { target: _target, ...state } = instance;
@@ -178,8 +187,11 @@ export function renderStatusText(report: StatusReport): string {
       lines.push(`  error: ${first.error}`);
       continue;
     }
-    lines.push(`  HAProxy ${first.haproxyVersion ?? "?"}, ${first.liveCount} live entries (${first.ownedCount} owned, ${first.foreignCount} foreign)`);
-    lines.push(first.inSync ? "  in sync" : `  out of sync: ${first.missing.length} missing, ${first.remove.length} to remove`);
+    lines.push(
+      `  HAProxy ${first.haproxyVersion ?? "?"}, ${plural(first.liveCount, "live entry", "live entries")} (${first.ownedCount} owned, ${first.foreignCount} foreign)`,
+    );
+    const rewrite = first.rewrite ? `, ${first.rewrite.length} to rewrite to the current value` : "";
+    lines.push(first.inSync ? "  in sync" : `  out of sync: ${first.missing.length} missing, ${first.remove.length} to remove${rewrite}`);
     lines.push(
       ...listed("missing", first.missing),
       ...listed(

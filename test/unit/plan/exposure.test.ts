@@ -20,9 +20,22 @@ describe("exposureProbes", () => {
 
   it("bounds the removed addresses it asks about and counts the rest; excluded ones are always asked", () => {
     const removed = Array.from({ length: 10 }, (_, i) => `34.66.25.${i}/32`);
-    const { probes, skipped } = exposureProbes(["35.231.58.7/32"], removed, 4);
+    const { probes, skipped } = exposureProbes(["35.231.58.7/32"], removed, [], 4);
     expect(probes.map((p) => p.address)).toEqual(["35.231.58.7", "34.66.25.0", "34.66.25.1", "34.66.25.2", "34.66.25.3"]);
     expect(skipped).toBe(6);
+  });
+});
+
+describe("exposureProbes inside ranges", () => {
+  it("asks about live entries that lie inside an excluded or removed range, which the range's ends would miss", () => {
+    const live = [{ key: "127.0.2.64/26" }, { key: "127.0.5.128/25" }, { key: "127.0.5.0/24" }, { key: "127.0.9.9" }];
+    expect(exposureProbes(["127.0.2.0/24"], ["127.0.5.0/24"], live).probes).toEqual([
+      { address: "127.0.2.0", reason: "excluded" },
+      { address: "127.0.2.255", reason: "excluded" },
+      { address: "127.0.5.0", reason: "removed" },
+      { address: "127.0.2.64", reason: "excluded" },
+      { address: "127.0.5.128", reason: "removed" },
+    ]);
   });
 });
 
@@ -55,7 +68,7 @@ describe("judgeProbes", () => {
         answer("34.66.25.223", "34.66.0.0/16", "office"),
       ],
       expected: [
-        { address: "34.66.25.222", entry: "34.66.25.222", value: "travis-old", owner: "self", reason: "removed" },
+        { address: "34.66.25.222", entry: "34.66.25.222/32", key: "34.66.25.222", value: "travis-old", owner: "self", reason: "removed" },
         { address: "34.66.25.223", entry: "34.66.0.0/16", value: "office", owner: "foreign", reason: "removed" },
       ],
     },
@@ -76,12 +89,12 @@ describe("tooBroadEntries", () => {
   ];
 
   it("flags every live entry, owned or foreign, broader than the prefix guards, IPv6 judged by the IPv4 clients it admits", () => {
-    expect(tooBroadEntries(entries, RULES, MAP).map((e) => [e.entry, e.owner, e.address])).toEqual([
-      ["0.0.0.0/1", "foreign", "0.0.0.0"],
-      ["34.0.0.0/8", "self", "34.0.0.0"],
-      ["::/32", "foreign", "0.0.0.0"],
-      ["::ffff:0:0/96", "foreign", "0.0.0.0"],
-      ["2600:1900::/28", "foreign", "2600:1900::"],
+    expect(tooBroadEntries(entries, RULES, MAP).map((e) => [e.entry, e.key, e.owner, e.address])).toEqual([
+      ["0.0.0.0/1", undefined, "foreign", "0.0.0.0"],
+      ["34.0.0.0/8", undefined, "self", "34.0.0.0"],
+      ["::/32", undefined, "foreign", "0.0.0.0"],
+      ["0.0.0.0/0", "::ffff:0:0/96", "foreign", "0.0.0.0"],
+      ["2600:1900::/28", undefined, "foreign", "2600:1900::"],
     ]);
   });
 });

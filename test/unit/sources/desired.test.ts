@@ -114,3 +114,20 @@ describe("buildDesiredSet", () => {
     expect(set.entries).toHaveLength(1);
   });
 });
+
+describe("buildDesiredSet judges each value as published, before exclude cuts it", () => {
+  it.each([
+    ["127.0.0.0/15", "broader than /16 (guards.minPrefixV4)"],
+    ["::ffff:0:0/96", "broader than /16 (guards.minPrefixV4) (read as 0.0.0.0/0: IPv4-mapped IPv6 admits IPv4 clients)"],
+    ["10.0.0.0/16", "reserved range: private (10.0.0.0/8) (guards.allowReserved is false)"],
+  ])("%s with an exclude inside it is refused once, whole", (value, reason) => {
+    const set = buildDesiredSet([{ name: "feed", type: "static", entries: [{ value, provenance: { source: "feed" } }], durationMs: 0 }], {
+      exclude: ["127.0.1.7/32", "10.0.1.7/32"],
+      minPrefixV4: 16,
+      minPrefixV6: 32,
+      allowReserved: value !== "10.0.0.0/16",
+    });
+    expect(set.rejected).toEqual([{ source: "feed", value, reason }]);
+    expect(set.entries).toEqual([]);
+  });
+});
