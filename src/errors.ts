@@ -2,10 +2,108 @@
  * One error model for the whole tool: every failure carries a stable `code`
  * that tests assert on and the CLI maps to an exit code in one table.
  */
-export class AllowlistError extends Error {
-  readonly code: string;
+/**
+ * Every error code the tool reports, with what it means and what an operator
+ * does about it. The set is closed: a code not listed here does not compile,
+ * and docs/errors.md is checked against this table by a test.
+ */
+export const ERROR_CODES = {
+  E_USAGE: ["bad command-line usage", "run with --help; fix the arguments"],
+  E_CONFIG_INVALID: ["the config file is invalid; the message names each key path", "fix the named keys; `config check` validates without side effects"],
+  E_SOURCE_DNS_NO_RESOLVER: ["a dns source has no resolvers and /etc/resolv.conf lists none", "set sources[].resolvers"],
+  E_SOURCE_DNS_QUORUM: ["fewer resolvers than `quorum` answered", "check the resolvers named in the message, or lower quorum"],
+  E_SOURCE_DNS_FAILED: ["a dns source failed for a reason with no finer code", "read the message; run `resolve` to see each resolver's answer"],
+  E_SOURCE_DNS_TIMEOUT: ["a resolver did not answer in time", "check the resolver is reachable from here; raise timeoutMs if it is slow"],
+  E_SOURCE_DNS_SERVFAIL: ["a resolver answered SERVFAIL", "check the resolver and its upstream"],
+  E_SOURCE_DNS_NXDOMAIN: ["the name does not exist", "check sources[].names for typos"],
+  E_SOURCE_DNS_RCODE: ["a resolver answered with another error code", "check the resolver"],
+  E_SOURCE_DNS_EMPTY: ["the name has no A or AAAA records", "check the name; an empty answer never removes anything"],
+  E_SOURCE_DNS_NETWORK: ["a resolver could not be reached (socket error)", "check network access to the resolver"],
+  E_SOURCE_DNS_MALFORMED: ["a resolver sent an answer that does not decode", "check what answers on that address and port"],
+  E_SOURCE_DNS_MISMATCH: [
+    "answers did not match the question (ID, question or sender)",
+    "a spoofing attempt or a broken resolver: check the path to the resolver",
+  ],
+  E_SOURCE_DNS_CNAME_LOOP: ["the CNAME chain loops or is too long", "fix the DNS records"],
+  E_SOURCE_DNS_INSECURE: ["requireDnssec is set and the answer lacks the AD bit", "use a validating resolver, or unset requireDnssec"],
+  E_SOURCE_DNS_DOH_HTTP: ["a DNS-over-HTTPS resolver answered with an HTTP error", "check the DoH URL and the server"],
+  E_DNS_TIMEOUT: ["a DNS query got no answer in time", "check the resolver is reachable"],
+  E_DNS_SERVFAIL: ["a DNS query was answered SERVFAIL", "check the resolver"],
+  E_DNS_NXDOMAIN: ["a DNS name does not exist", "check the name"],
+  E_DNS_RCODE: ["a DNS query was answered with another error code", "check the resolver"],
+  E_DNS_EMPTY: ["a DNS name has no records of the asked type", "check the name"],
+  E_DNS_NETWORK: ["a resolver could not be reached", "check network access to the resolver"],
+  E_DNS_MALFORMED: ["a DNS answer does not decode", "check what answers on that address"],
+  E_DNS_MISMATCH: ["DNS answers did not match the question", "check the path to the resolver"],
+  E_DNS_CNAME_LOOP: ["a CNAME chain loops or is too long", "fix the DNS records"],
+  E_DNS_INSECURE: ["an answer lacks the AD bit though DNSSEC is required", "use a validating resolver"],
+  E_DNS_DOH_HTTP: ["a DNS-over-HTTPS resolver answered with an HTTP error", "check the DoH URL and server"],
+  E_SOURCE_HTTP_STATUS: ["a feed answered with an HTTP error status", "check the feed URL and the server"],
+  E_SOURCE_HTTP_TIMEOUT: ["a feed did not answer or finish in time", "check the server; raise sources[].timeoutMs if it is slow"],
+  E_SOURCE_HTTP_NETWORK: ["a feed could not be reached", "check network access to the feed"],
+  E_SOURCE_HTTP_REDIRECT: ["a feed redirected where it may not", "point sources[].url at the final address"],
+  E_SOURCE_HTTP_HTML: ["a feed answered with an HTML page (an error or login page)", "check the URL and credentials"],
+  E_SOURCE_HTTP_CONTENT_TYPE: ["a feed answered with a content type its format cannot be", "check sources[].format against what the URL serves"],
+  E_SOURCE_HTTP_TOO_LARGE: ["a feed body is larger than sources[].maxBytes", "check the feed; raise maxBytes only if the size is real"],
+  E_SOURCE_HTTP_TRUNCATED: ["a feed body was cut off", "retry; check the server and any proxy"],
+  E_SOURCE_HTTP_PARSE: ["a feed body does not parse in its format", "check sources[].format"],
+  E_SOURCE_HTTP_SHAPE: ["a feed parsed but is not shaped as its format says", "check sources[].format and key"],
+  E_SOURCE_HTTP_EMPTY: ["a feed returned no entries (never trusted)", "check the feed; an empty answer never removes anything"],
+  E_SOURCE_HTTP_BAD_ENTRY: ["a feed returned something that is not an address", "check the feed; nothing was changed"],
+  E_DESIRED_REJECTED: [
+    "a source returned a value that must not be allowlisted (too broad, reserved, malformed)",
+    "read the named source and value; fix the source or the guards",
+  ],
+  E_DESIRED_EMPTY: ["the desired set is empty", "check the sources; an empty answer never removes anything"],
+  E_DISCOVERY: ["haproxy.discover found no instances or failed", "check the discovery name, port and resolvers"],
+  E_NOT_CONTACTED: ["an instance was not contacted because the run stopped earlier", "fix the earlier error named in the result"],
+  E_HAPROXY_TARGET: ["an instance address is not unix:///path or tcp://host:port", "fix haproxy.sockets"],
+  E_HAPROXY_CONNECT: ["the runtime socket cannot be reached", "check HAProxy runs with this stats socket and that this user may open it"],
+  E_HAPROXY_TIMEOUT: ["the runtime socket stopped answering", "check HAProxy's load; raise haproxy.timeoutMs if it is busy"],
+  E_HAPROXY_IO: ["the runtime socket connection failed", "check HAProxy's logs"],
+  E_HAPROXY_CLOSED: ["HAProxy closed the runtime connection", "check HAProxy's logs (a payload too large for tune.bufsize closes it on 2.x)"],
+  E_HAPROXY_PROTOCOL: ["HAProxy answered something this tool does not understand", "check the HAProxy version and that the target is a runtime socket"],
+  E_HAPROXY_COMMAND: ["a runtime command was refused", "check the socket's access level (maps need level admin on 3.x)"],
+  E_HAPROXY_UNKNOWN_MAP: ["HAProxy has no map or ACL loaded from haproxy.map", "set haproxy.map to the path exactly as HAProxy loaded it"],
+  E_HAPROXY_PREPARE: ["`prepare map` failed", "check the socket's access level and the HAProxy version (2.4+)"],
+  E_HAPROXY_ADD: ["adding entries to the prepared version failed; nothing was committed", "read HAProxy's message; the live list is unchanged"],
+  E_HAPROXY_DEL: ["deleting entries failed (HAProxy < 2.4); additions are live", "run sync again"],
+  E_HAPROXY_VERIFY: ["the list read back does not hold the intended entries", "run status; another writer may be changing the list"],
+  E_HAPROXY_CONFLICT: ["another writer changed the list during the run (retried once)", "find the other writer; run sync again"],
+  E_HAPROXY_COMMIT: ["`commit` was refused; the live list keeps its old entries", "read HAProxy's message; run sync again"],
+  E_EXPOSURE_CHECK: ["applied and verified, but HAProxy's matcher could not be asked who gets in", "check the socket allows `get map`/`get acl`; run status"],
+  E_PERSIST: ["committed in memory, but the map file could not be rewritten", "fix the file's permissions or disk; a reload would bring back old entries"],
+  E_UNSAFE_TEXT: [
+    "a value that is not a canonical address reached the socket writer and was refused",
+    "report a bug: validation should have stopped it earlier",
+  ],
+  E_AUDIT_READ: ["the audit trail cannot be read", "check the file's permissions"],
+  E_AUDIT_WRITE: ["the audit trail cannot be written; nothing was applied", "check the directory, permissions and disk space"],
+  E_AUDIT_CORRUPT: [
+    "the audit trail's last record is damaged; nothing can be appended",
+    "keep the trail as evidence (move it and its .head aside); run audit verify",
+  ],
+  E_AUDIT_LOCK: ["another run holds the audit trail's lock", "wait; a lock left by a dead process is taken over"],
+  E_RUN_LOCK: ["another sync on this host holds the run lock", "wait for it; a lock left by a dead process is taken over"],
+  E_STATE_DIR: ["the state directory cannot be created or used", "check stateDir's permissions"],
+  E_ABORTED: ["the run was stopped (shutdown) before any change", "none: the next run does the work"],
+  E_ALERT_HTTP: ["an alert sink answered with an HTTP error", "check the sink URL and credentials"],
+  E_ALERT_TIMEOUT: ["an alert sink did not answer in time", "check the sink"],
+  E_ALERT_NETWORK: ["an alert sink could not be reached", "check network access to the sink"],
+  E_METRICS_PUSH: ["the Pushgateway push failed", "check metrics.pushgateway"],
+  E_INTERNAL: ["an unexpected error: a bug", "report it with the log line"],
+} as const satisfies Record<string, readonly [meaning: string, action: string]>;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(text: string): text is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, text);
+}
+
+export class AllowlistError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -36,7 +134,7 @@ export class UsageError extends AllowlistError {
 export class SourceError extends AllowlistError {
   readonly source: string;
 
-  constructor(code: string, source: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, source: string, message: string, options?: { cause?: unknown }) {
     super(code, `source ${source}: ${message}`, options);
     this.source = source;
   }
@@ -46,7 +144,7 @@ export class DnsError extends AllowlistError {
   readonly resolver: string;
   readonly question: string;
 
-  constructor(code: string, resolver: string, question: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, resolver: string, question: string, message: string, options?: { cause?: unknown }) {
     super(code, `${question} @${resolver}: ${message}`, options);
     this.resolver = resolver;
     this.question = question;
@@ -58,7 +156,7 @@ export class HaproxyError extends AllowlistError {
   /** Set by the code that knows: whether the live list is known to be untouched. */
   liveState: "unchanged" | "unknown" = "unknown";
 
-  constructor(code: string, target: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, target: string, message: string, options?: { cause?: unknown }) {
     super(code, `${target}: ${message}`, options);
     this.target = target;
   }
@@ -69,13 +167,13 @@ export class AlertError extends AllowlistError {
   readonly sink: string;
   readonly status?: number;
 
-  constructor(code: string, sink: string, message: string, options?: { cause?: unknown; status?: number }) {
+  constructor(code: ErrorCode, sink: string, message: string, options?: { cause?: unknown; status?: number }) {
     super(code, `${sink}: ${message}`, options);
     this.sink = sink;
     if (options?.status !== undefined) this.status = options.status;
   }
 }
 
-export function errorCode(err: unknown): string {
+export function errorCode(err: unknown): ErrorCode {
   return err instanceof AllowlistError ? err.code : "E_INTERNAL";
 }

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { AllowlistError } from "../errors.js";
+import { AllowlistError, type ErrorCode } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { acquireLock, type LockOptions } from "../util/lock.js";
 import { type AuditBody, type AuditHead, type AuditRecord, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
@@ -8,7 +8,7 @@ import { type AuditBody, type AuditHead, type AuditRecord, sealRecord, serialise
 export class AuditError extends AllowlistError {
   readonly path: string;
 
-  constructor(code: string, path: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, path: string, message: string, options?: { cause?: unknown }) {
     super(code, `audit trail ${path}: ${message}`, options);
     this.path = path;
   }
@@ -74,10 +74,10 @@ export class AuditTrail {
   ) {
     this.headPath = `${path}.head`;
     this.lockPath = `${path}.lock`;
-    this.lockOptions = { timeoutMs: 10_000, staleMs: 120_000, ...options.lock };
+    this.lockOptions = { timeoutMs: 10_000, staleMs: 120_000, busy: { code: "E_AUDIT_LOCK", what: "the audit trail" }, ...options.lock };
   }
 
-  private wrap(code: string, what: string, err: unknown): AuditError {
+  private wrap(code: ErrorCode, what: string, err: unknown): AuditError {
     if (err instanceof AllowlistError) return new AuditError(err.code, this.path, err.message, { cause: err });
     return new AuditError(code, this.path, `${what}: ${(err as Error).message}`, { cause: err });
   }

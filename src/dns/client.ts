@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { createSocket, type RemoteInfo } from "node:dgram";
 import { isIPv6, Socket } from "node:net";
 import * as packet from "dns-packet";
-import { DnsError } from "../errors.js";
+import { DnsError, type ErrorCode } from "../errors.js";
 import type { Dispatcher } from "undici";
 import type { DohResolver, ResolverAddress, UdpResolver } from "./resolver.js";
 
@@ -133,7 +133,7 @@ function tcpExchange(resolver: UdpResolver, name: string, type: QueryType, optio
   return new Promise((resolve, reject) => {
     const socket = new Socket();
     let buffer = Buffer.alloc(0);
-    const fail = (code: string, message: string, cause?: unknown) => {
+    const fail = (code: ErrorCode, message: string, cause?: unknown) => {
       socket.destroy();
       reject(new DnsError(code, resolver.label, question, message, { cause }));
     };

@@ -1,4 +1,4 @@
-import { HaproxyError } from "../errors.js";
+import { type ErrorCode, HaproxyError } from "../errors.js";
 import { firstEntries } from "../model/entries.js";
 import {
   assertWritable,
@@ -69,7 +69,7 @@ export class HaproxyInstance {
     await this.session.close();
   }
 
-  private async run(command: string, what: string, code = "E_HAPROXY_COMMAND"): Promise<Response> {
+  private async run(command: string, what: string, code: ErrorCode = "E_HAPROXY_COMMAND"): Promise<Response> {
     const response = await this.session.send(command);
     if (response.isError) throw new HaproxyError(code, this.target, `${what} failed: ${response.text}`);
     return response;

@@ -1,5 +1,5 @@
 import { connect, type Socket } from "node:net";
-import { HaproxyError } from "../errors.js";
+import { type ErrorCode, HaproxyError } from "../errors.js";
 import { commands, parseResponse, ReplyFramer, type Response } from "./protocol.js";
 import { parseTarget } from "../model/target.js";
 
@@ -106,7 +106,7 @@ export class RuntimeSession {
     if (this.pending.length === 0) this.socket.setTimeout(0);
   }
 
-  private fail(code: string, message: string, cause?: unknown): void {
+  private fail(code: ErrorCode, message: string, cause?: unknown): void {
     if (this.failure) return;
     this.failure = new HaproxyError(code, this.target, message, { cause });
     this.socket.destroy();

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import { AllowlistError, errorCode } from "../errors.js";
+import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { renderListFile } from "../haproxy/protocol.js";
 import type { ListSnapshot } from "../haproxy/runtime.js";
@@ -57,9 +57,10 @@ export async function applyInstance(
       const proven = version !== undefined && (await instance.isLive(kind, file, version, plan.content.length));
       const after = proven ? undefined : computePlan((await instance.readList(kind, file)).entries, desired, ownership, keep);
       if (after && hasChanges(after)) {
-        throw new AllowlistError(
+        throw new HaproxyError(
           "E_HAPROXY_VERIFY",
-          `${target}: read-back after commit differs from the desired set (missing ${after.add.length}, unexpected ${after.remove.length}); another writer may have changed it`,
+          target,
+          `read-back after commit differs from the desired set (missing ${after.add.length}, unexpected ${after.remove.length}); another writer may have changed it`,
         );
       }
       if (config.haproxy.persist) await persist(file, plan, target);
@@ -79,7 +80,7 @@ export async function applyInstance(
         const verdict = evaluateGuards({ desiredCount: desired.length, plans: [{ target, plan }], settings: config.guards, force: context.force });
         const hold = verdict.holds[0];
         if (hold) {
-          const held = new AllowlistError("E_HAPROXY_CONFLICT", `${target}: after a conflict the re-planned change would be held: ${hold.message}`);
+          const held = new HaproxyError("E_HAPROXY_CONFLICT", target, `after a conflict the re-planned change would be held: ${hold.message}`);
           return failedResult(target, held, "unchanged (not committed)", { add: plan.add, remove: plan.remove, haproxyVersion: instance.version });
         }
         continue;

@@ -15,5 +15,5 @@ export async function acquireRunLock(config: Config, waitMs = RUN_LOCK_WAIT_MS):
   } catch (err) {
     throw new AllowlistError("E_STATE_DIR", `state directory ${dir} cannot be used: ${(err as Error).message}`, { cause: err });
   }
-  return acquireLock(join(dir, "sync.lock"), { timeoutMs: waitMs, staleMs: 30 * 60_000 });
+  return acquireLock(join(dir, "sync.lock"), { timeoutMs: waitMs, staleMs: 30 * 60_000, busy: { code: "E_RUN_LOCK", what: "another sync (the run lock)" } });
 }

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { auditBody, outcomeEvent } from "../audit/body.js";
 import type { AuditBody } from "../audit/record.js";
 import type { Config } from "../config/schema.js";
-import { AllowlistError, errorCode } from "../errors.js";
+import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { exitCodeOf, type RunResult } from "../model/result.js";
 import { settleState } from "../plan/grace.js";
 import { findDuplicates, type InstancePlan } from "../plan/plan.js";
@@ -117,7 +117,7 @@ async function lockedReconcile(
   try {
     release = await deps.runLock();
   } catch (err) {
-    log.error({ err }, "another sync holds the run lock");
+    log.error({ err }, "the run lock could not be taken");
     return {
       desired: { count: 0, digest: null },
       sources: [],
@@ -259,7 +259,7 @@ async function checkAfterApply(planned: PlannedRun, config: Config, log: Logger)
         }
       } catch (err) {
         log.error({ err, target: p.target }, "could not ask the instance who it admits after the apply");
-        const error = new AllowlistError("E_EXPOSURE_CHECK", `${p.target}: the exposure check failed: ${message(err)}`, { cause: err });
+        const error = new HaproxyError("E_EXPOSURE_CHECK", p.target, `the exposure check failed: ${message(err)}`, { cause: err });
         p.result = {
           ...p.result,
           status: "failed",

@@ -3,7 +3,7 @@ import type { DnsSourceConfig } from "../config/schema.js";
 import { type DnsQueryOptions, type RecordType, resolveRecords } from "../dns/client.js";
 import { parseResolver, type ResolverAddress } from "../dns/resolver.js";
 import { systemResolvers } from "../dns/system.js";
-import { DnsError, SourceError } from "../errors.js";
+import { DnsError, type ErrorCode, errorCode, SourceError } from "../errors.js";
 import type { Disagreement, RawEntry, Source, SourceResult } from "./types.js";
 
 export interface DnsSourceOptions {
@@ -41,6 +41,21 @@ async function askResolver(
   return answers.flatMap(({ hostname, answer }) => answer.records.map((r) => ({ hostname, address: r.address, ttl: r.ttl })));
 }
 
+/** A resolver's failure, as the source reports it. */
+const SOURCE_CODE_OF: Partial<Record<ErrorCode, ErrorCode>> = {
+  E_DNS_TIMEOUT: "E_SOURCE_DNS_TIMEOUT",
+  E_DNS_SERVFAIL: "E_SOURCE_DNS_SERVFAIL",
+  E_DNS_NXDOMAIN: "E_SOURCE_DNS_NXDOMAIN",
+  E_DNS_RCODE: "E_SOURCE_DNS_RCODE",
+  E_DNS_EMPTY: "E_SOURCE_DNS_EMPTY",
+  E_DNS_NETWORK: "E_SOURCE_DNS_NETWORK",
+  E_DNS_MALFORMED: "E_SOURCE_DNS_MALFORMED",
+  E_DNS_MISMATCH: "E_SOURCE_DNS_MISMATCH",
+  E_DNS_CNAME_LOOP: "E_SOURCE_DNS_CNAME_LOOP",
+  E_DNS_INSECURE: "E_SOURCE_DNS_INSECURE",
+  E_DNS_DOH_HTTP: "E_SOURCE_DNS_DOH_HTTP",
+};
+
 export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {}): Source {
   const now = options.now ?? Date.now;
   const resolvers = config.resolvers ? config.resolvers.map((text) => parseResolver(text) as ResolverAddress) : (options.defaultResolvers ?? systemResolvers)();
@@ -63,10 +78,10 @@ export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {
       const failures = outcomes.flatMap((o, i) => (o.status === "rejected" ? [{ resolver: resolvers[i] as ResolverAddress, error: o.reason as Error }] : []));
       const answered = outcomes.length - failures.length;
       if (answered < config.quorum) {
-        const first = failures[0]?.error as (Error & { code?: string }) | undefined;
+        const first = failures[0]?.error;
         const reasons = failures.map((f) => f.error.message).join("; ");
         throw new SourceError(
-          first?.code?.replace(/^E_DNS_/, "E_SOURCE_DNS_") ?? "E_SOURCE_DNS_FAILED",
+          SOURCE_CODE_OF[errorCode(first)] ?? "E_SOURCE_DNS_FAILED",
           config.name,
           `${answered} of ${resolvers.length} resolvers answered, quorum is ${config.quorum}: ${reasons}`,
           { cause: first },

@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
 import { redactUrl } from "../config/redact.js";
-import { SourceError } from "../errors.js";
+import { type ErrorCode, SourceError } from "../errors.js";
 import { isAddressText, parseCidr } from "../model/cidr.js";
 import { FeedCache } from "./http-cache.js";
 import { FeedError, JSON_FORMATS, parseFeed } from "./formats.js";
@@ -53,7 +53,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     ).compose(undici.interceptors.redirect({ maxRedirections: options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS }));
     return { request: undici.request, dispatcher };
   };
-  const fail = (code: string, message: string, cause?: unknown) => new SourceError(code, config.name, `${shownUrl}: ${message}`, { cause });
+  const fail = (code: ErrorCode, message: string, cause?: unknown) => new SourceError(code, config.name, `${shownUrl}: ${message}`, { cause });
 
   async function fetchBody(): Promise<string> {
     const cached = await cache.get(config.url);

@@ -1,11 +1,23 @@
 import { open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
-import { AllowlistError } from "../errors.js";
+import { AllowlistError, type ErrorCode } from "../errors.js";
 
 export interface LockOptions {
   timeoutMs: number;
   /** A lock older than this, or held by a process that is gone, is taken over. */
   staleMs: number;
+  /** What the lock guards and the code to report when it stays busy. */
+  busy: { code: ErrorCode; what: string };
+}
+
+/** Who holds a lock, from its file: `pid 123 on host, for 4 s`. */
+async function holder(path: string): Promise<string> {
+  const text = await readFile(path, "utf8").catch(() => "");
+  const [pid, host, time] = text.split(" ");
+  const age = Number(time);
+  return pid && host && Number.isFinite(age)
+    ? `pid ${pid} on ${host}, for ${Math.round((Date.now() - age) / 1000)} s`
+    : "a process that has not written its name yet";
 }
 
 function alive(pid: number): boolean {
@@ -49,7 +61,9 @@ export async function acquireLock(path: string, options: LockOptions): Promise<(
       await unlink(path).catch(() => undefined);
       continue;
     }
-    if (Date.now() > deadline) throw new AllowlistError("E_AUDIT_LOCK", `audit trail is locked by another run (${path}); waited ${options.timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      throw new AllowlistError(options.busy.code, `${options.busy.what} is locked by ${await holder(path)} (${path}); waited ${options.timeoutMs} ms`);
+    }
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

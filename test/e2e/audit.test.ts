@@ -156,7 +156,7 @@ describe("the audit trail of real runs", () => {
       if (waited > 15_000) throw new Error("no intent was written");
       await new Promise((r) => setTimeout(r, 2));
     }
-    const release = await acquireLock(lockPath, { timeoutMs: 5000, staleMs: 60_000 });
+    const release = await acquireLock(lockPath, { timeoutMs: 5000, staleMs: 60_000, busy: { code: "E_AUDIT_LOCK", what: "the audit trail" } });
     const exited = new Promise((r) => child.once("exit", r));
     for (let waited = 0; (await liveEntries(h)).length < many.length; waited += 20) {
       if (waited > 15_000) throw new Error("the change was not applied");

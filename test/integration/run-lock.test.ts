@@ -1,0 +1,28 @@
+import { writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { acquireRunLock } from "../../src/reconcile/run-lock.js";
+import { testConfig } from "../support/config.js";
+import { syncOnce } from "../support/reconcile.js";
+import { tempDir } from "../support/tmp.js";
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+describe("the run lock", () => {
+  it("a sync that waits too long for another one says so with its own code, naming the holder", async () => {
+    const t = await tempDir("ta-runlock-");
+    cleanups.push(t.remove);
+    const config = testConfig({ staticEntries: ["127.0.0.21"], sockets: ["unix:///nonexistent.sock"], map: join(t.path, "travis.map") });
+    await writeFile(join(t.path, "sync.lock"), `${process.pid} ${hostname()} ${Date.now()}`);
+    await expect(acquireRunLock(config, 100)).rejects.toMatchObject({
+      code: "E_RUN_LOCK",
+      message: expect.stringContaining(`another sync (the run lock) is locked by pid ${process.pid}`),
+    });
+    const result = await syncOnce(config, {}, { runLock: () => acquireRunLock(config, 100) });
+    expect(result).toMatchObject({ exitCode: 1, error: { code: "E_RUN_LOCK" }, instances: [] });
+  });
+});
