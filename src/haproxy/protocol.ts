@@ -83,10 +83,8 @@ export const commands = {
   show: (kind: ListKind, file: string, version?: number) => `show ${kind} ${listRef(file, version)}`,
   prepare: (kind: ListKind, file: string) => `prepare ${kind} ${listRef(file)}`,
   commit: (kind: ListKind, file: string, version: number) => `commit ${kind} ${listRef(file, version)}`,
-  addOne: (kind: ListKind, file: string, entry: WritableEntry, version?: number) =>
-    kind === "map"
-      ? `add map ${listRef(file, version)} ${assertWritableKey(entry.key)} ${token("map value", writableValue(entry.value))}`
-      : `add acl ${listRef(file, version)} ${assertWritableKey(entry.key)}`,
+  /** ACLs take no payload: one command per pattern (maps are filled by payload, see mapPayloadCommands). */
+  addAcl: (file: string, key: string, version?: number) => `add acl ${listRef(file, version)} ${assertWritableKey(key)}`,
   deleteRef: (kind: ListKind, file: string, ref: string) => `del ${kind} ${listRef(file)} #${token("ref", ref)}`,
   match: (kind: ListKind, file: string, address: string) => `get ${kind} ${listRef(file)} ${assertProbeAddress(address)}`,
 };

@@ -181,9 +181,7 @@ export class HaproxyInstance {
     if (!lines) assertWritable(kind, content);
     const prepared = await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE");
     const version = parsePreparedVersion(prepared.text);
-    const fills = lines
-      ? chunkPayload(mapPayloadHead(file, version), lines)
-      : content.map((entry) => commands.addOne("acl", file, { key: entry.key }, version));
+    const fills = lines ? chunkPayload(mapPayloadHead(file, version), lines) : content.map((entry) => commands.addAcl(file, entry.key, version));
     const replies = await this.session.sendAll(fills);
     const failed = replies.find((r) => r.isError);
     if (failed) throw new HaproxyError("E_HAPROXY_ADD", this.target, `add ${kind} @${version} failed: ${failed.text}; not committed`);
@@ -210,7 +208,7 @@ export class HaproxyInstance {
    */
   async applyIncremental(kind: ListKind, file: string, add: WritableEntry[], remove: LiveEntry[]): Promise<ApplyOutcome> {
     assertWritable(kind, add);
-    const adds = kind === "map" ? mapPayloadCommands(file, add, undefined) : add.map((entry) => commands.addOne("acl", file, { key: entry.key }));
+    const adds = kind === "map" ? mapPayloadCommands(file, add, undefined) : add.map((entry) => commands.addAcl(file, entry.key));
     const addReplies = await this.session.sendAll(adds);
     const addFailed = addReplies.find((r) => r.isError);
     if (addFailed) throw new HaproxyError("E_HAPROXY_ADD", this.target, `add ${kind} failed: ${addFailed.text}; nothing removed`);

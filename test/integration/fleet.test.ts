@@ -109,9 +109,14 @@ describe("discovery", () => {
 
 /**
  * A real second writer: just before this tool's transaction is committed,
- * it adds an entry through the runtime API of the same HAProxy.
+ * it adds entries through the runtime API of the same HAProxy (by default
+ * one foreign entry per conflict).
  */
-function withConcurrentWriter(h: RunningHaproxy, times: number): (target: string) => Promise<RuntimeTarget> {
+function withConcurrentWriter(
+  h: RunningHaproxy,
+  times: number,
+  write: (file: string, remaining: number) => Promise<unknown> = (file, remaining) => h.command(`add map ${file} 127.0.0.${90 + remaining} office`),
+): (target: string) => Promise<RuntimeTarget> {
   let remaining = times;
   return async (target) => {
     const real = await HaproxyInstance.connect(target, { timeoutMs: 3000 });
@@ -125,7 +130,7 @@ function withConcurrentWriter(h: RunningHaproxy, times: number): (target: string
       isLive: (kind, file, version, count) => real.isLive(kind, file, version, count),
       match: (kind, file, addresses) => real.match(kind, file, addresses),
       replace: async (kind, file, content, snapshot) => {
-        if (remaining-- > 0) await h.command(`add map ${file} 127.0.0.${90 + remaining} office`);
+        if (remaining-- > 0) await write(file, remaining);
         return real.replace(kind, file, content, snapshot);
       },
     };
@@ -141,6 +146,24 @@ describe("conflicts with another writer", () => {
     const live = await liveEntries(h!);
     expect(live).toContain("127.0.0.90 office");
     expect(live).toContain(`${BUILD}/32 travis`);
+  });
+
+  it("a conflict whose re-plan a guard would hold is not retried: the instance fails, unchanged", async () => {
+    const [h] = await replicas(1);
+    const config = testConfig({ resolver: dns.resolver, sockets: [h!.unixTarget], map: h!.listFile, extra: { guards: { maxRemovals: 3 } } });
+    // The other writer adds ten entries under this tool's value: the re-plan would remove all ten.
+    const addTen = (file: string) => h!.command(Array.from({ length: 10 }, (_, i) => `add map ${file} 127.0.4.${i} travis`).join(";"));
+    const result = await syncOnce(config, {}, { connect: withConcurrentWriter(h!, 1, addTen) });
+    expect(result.exitCode).toBe(1);
+    expect(result.instances[0]).toMatchObject({
+      status: "failed",
+      errorCode: "E_HAPROXY_CONFLICT",
+      state: "unchanged (not committed)",
+      error: expect.stringContaining("after a conflict the re-planned change would be held: maxRemovals"),
+    });
+    const live = await liveEntries(h!);
+    expect(live).toContain("127.0.4.9 travis");
+    expect(live).not.toContain(`${BUILD}/32 travis`);
   });
 
   it("a second conflict fails that instance, unchanged", async () => {

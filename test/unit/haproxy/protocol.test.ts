@@ -98,8 +98,7 @@ describe("versions", () => {
 
 describe("commands refuse anything that could inject a runtime command", () => {
   it.each(["1.2.3.4;clear map /m", "1.2.3.4\nclear map /m", "1.2.3.4 <<", "1.2.3.4 travis", "<<", "", "not-an-address"])("key %j", (key) => {
-    expect(() => commands.addOne("map", "/m.map", { key, value: "travis" })).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
-    expect(() => commands.addOne("acl", "/m.acl", { key })).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
+    expect(() => commands.addAcl("/m.acl", key)).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
     expect(() => mapPayloadCommands("/m.map", [{ key, value: "travis" }], 1)).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
   });
 
@@ -112,7 +111,7 @@ describe("commands refuse anything that could inject a runtime command", () => {
   });
 
   it("builds the exact command text", () => {
-    expect(commands.addOne("acl", "/m.acl", { key: "1.2.3.4/32" }, 4)).toBe("add acl @4 /m.acl 1.2.3.4/32");
+    expect(commands.addAcl("/m.acl", "1.2.3.4/32", 4)).toBe("add acl @4 /m.acl 1.2.3.4/32");
     expect(commands.commit("map", "/m.map", 4)).toBe("commit map @4 /m.map");
     expect(commands.deleteRef("map", "/m.map", "0x55d0")).toBe("del map /m.map #0x55d0");
     expect(
