@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/schema.js";
 import type { RunResult } from "../../src/model/result.js";
-import { CLI } from "../support/cli.js";
+import { cliReadableByAll } from "../support/cli.js";
 import { testConfig, writeConfig } from "../support/config.js";
 import { type Behaviour, startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { startFakeRuntime } from "../support/fake-runtime.js";
@@ -23,6 +23,7 @@ let dns: RunningDnsServer;
 let feed: HttpReceiver;
 const running: RunningHaproxy[] = [];
 const tried: string[] = [];
+const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   dns = await startDnsServer({ zones: {} });
@@ -37,9 +38,13 @@ afterAll(async () => {
   await Promise.all([dns.stop(), feed.stop()]);
   recordFigure("faults", tried.length);
 });
-afterEach(async () => {
+// Each test starts from the published set, so any one of them passes alone.
+beforeEach(() => {
   dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+});
+afterEach(async () => {
   await Promise.all(running.splice(0).map((h) => h.stop()));
+  for (const c of cleanups.splice(0)) await c();
 });
 
 async function haproxy(options: HaproxyOptions = {}): Promise<RunningHaproxy> {
@@ -133,10 +138,12 @@ describe("fault matrix: HAProxy", () => {
     const auditPath = join(dir, "state", "audit.jsonl");
     const path = await writeConfig(dir, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath });
     await chmod(path, 0o644);
+    const readable = await cliReadableByAll();
+    cleanups.push(readable.remove);
     const outcome = await new Promise<{ code: number; stdout: string }>((resolve) =>
       execFile(
         process.execPath,
-        [CLI, "--config", path, "--output", "json", "sync"],
+        [readable.cli, "--config", path, "--output", "json", "sync"],
         { uid: 65534, gid: 65534, env: { PATH: process.env.PATH ?? "" } },
         (err, stdout) => resolve({ code: err ? Number(err.code) : 0, stdout }),
       ),

@@ -1,5 +1,8 @@
 import { execFile } from "node:child_process";
+import { chmod, cp } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tempDir } from "./tmp.js";
 
 export const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
@@ -30,4 +33,26 @@ export function logLines(stderr: string): Array<Record<string, unknown>> {
     .split("\n")
     .filter((l) => l.trim() !== "" && l.startsWith("{"))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * The built CLI and its production dependencies copied to a world-readable
+ * place, for tests that run it as another user: the checkout itself may sit
+ * in a directory only its owner can enter (a 0700 home or temp directory).
+ */
+export async function cliReadableByAll(): Promise<{ cli: string; remove: () => Promise<void> }> {
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const { path, remove } = await tempDir("ta-cli-");
+  const listed = await new Promise<string>((resolve, reject) =>
+    execFile("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: root }, (err, stdout) =>
+      err && !stdout ? reject(new Error(`npm ls failed: ${err.message}`, { cause: err })) : resolve(stdout),
+    ),
+  );
+  const packages = listed.split("\n").filter((p) => p.startsWith(join(root, "node_modules")));
+  await cp(join(root, "dist"), join(path, "dist"), { recursive: true });
+  await cp(join(root, "package.json"), join(path, "package.json"));
+  for (const dir of packages) await cp(dir, join(path, relative(root, dir)), { recursive: true });
+  // mkdtemp makes the directory 0700; everything below it is readable already.
+  await chmod(path, 0o755);
+  return { cli: join(path, "dist", "cli", "main.js"), remove };
 }
