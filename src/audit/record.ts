@@ -1,5 +1,6 @@
 import type { Duplicate, Exposure } from "../model/result.js";
 import type { Disagreement } from "../model/provenance.js";
+import { isAuditRecord } from "./schema.js";
 import { canonicalJson, sha256 } from "../util/canonical.js";
 
 export const AUDIT_SCHEMA = 1;
@@ -113,13 +114,14 @@ export function verifyChain(text: string, head: AuditHead | null): VerifyResult 
     const line = i + 1;
     const fail = (reason: string): VerifyResult => ({ ok: false, records: i, line, reason });
     if (!complete && i === lines.length - 1) return fail("incomplete last record (the file was truncated or a write was cut off)");
-    let record: AuditRecord;
+    let json: unknown;
     try {
-      record = JSON.parse(lines[i] as string) as AuditRecord;
+      json = JSON.parse(lines[i] as string);
     } catch {
       return fail("not a JSON record (edited or truncated)");
     }
-    if (record === null || typeof record !== "object" || typeof record.hash !== "string") return fail("not an audit record");
+    if (!isAuditRecord(json)) return fail("not an audit record");
+    const record = json;
     if (record.v !== AUDIT_SCHEMA) return fail(`unknown schema version ${String(record.v)}`);
     if (record.seq !== line) return fail(`sequence ${String(record.seq)} where ${line} was expected (a record was deleted, inserted or moved)`);
     const expectedPrev = previous?.hash ?? GENESIS;

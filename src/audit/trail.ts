@@ -4,6 +4,7 @@ import { AllowlistError, type ErrorCode } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { acquireLock, type LockOptions } from "../util/lock.js";
 import { type AuditBody, type AuditHead, type AuditRecord, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
+import { isAuditHead, parseAuditLine } from "./schema.js";
 
 export class AuditError extends AllowlistError {
   readonly path: string;
@@ -91,11 +92,9 @@ export class AuditTrail {
       throw this.wrap("E_AUDIT_READ", "cannot read", err);
     }
     if (line === undefined) return undefined;
-    try {
-      return JSON.parse(line) as AuditRecord;
-    } catch (err) {
-      throw new AuditError("E_AUDIT_CORRUPT", this.path, "the last record is not valid JSON; run `travis-allowlist audit verify`", { cause: err });
-    }
+    const record = parseAuditLine(line);
+    if (!record) throw new AuditError("E_AUDIT_CORRUPT", this.path, "the last record is not a valid record; run `travis-allowlist audit verify`");
+    return record;
   }
 
   async append(body: AuditBody): Promise<AuditRecord> {
@@ -140,11 +139,8 @@ export class AuditTrail {
       .split("\n")
       .filter((l) => l.trim() !== "")
       .flatMap((l) => {
-        try {
-          return [JSON.parse(l) as AuditRecord];
-        } catch {
-          return [];
-        }
+        const record = parseAuditLine(l);
+        return record ? [record] : [];
       });
   }
 
@@ -158,11 +154,14 @@ export class AuditTrail {
     ]);
     let head: AuditHead | null = null;
     if (headText !== undefined) {
+      let json: unknown;
       try {
-        head = JSON.parse(headText) as AuditHead;
+        json = JSON.parse(headText);
       } catch {
         return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not valid JSON` };
       }
+      if (!isAuditHead(json)) return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not a head record` };
+      head = json;
     }
     return verifyChain(text, head);
   }

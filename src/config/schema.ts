@@ -4,13 +4,13 @@ import { parseResolver } from "../dns/resolver.js";
 import { parseTarget } from "../model/target.js";
 import { parseCidr } from "../model/cidr.js";
 import { parseDuration } from "./duration.js";
+import { parseLimit } from "./limits.js";
 
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 /** Reaches the runtime socket verbatim, so only characters that cannot split a command. */
 const SOCKET_TOKEN = /^[A-Za-z0-9._/+@-]+$/;
 const MAP_VALUE = /^[A-Za-z0-9._:-]{1,64}$/;
 export const DEFAULT_AUDIT_PATH = "/var/lib/travis-allowlist/audit.jsonl";
-const LIMIT = /^(\d+(?:\.\d+)?)%$/;
 
 const name = z.string({ error: "expected a non-empty string" }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
   error: "expected a label of letters, digits, '.', '_' or '-' (at most 63 characters)",
@@ -72,7 +72,7 @@ const target = z.string({ error: "expected unix:///path or tcp://host:port" }).r
 });
 
 const LIMIT_MESSAGE = 'expected a count (e.g. 10) or a percentage (e.g. "25%")';
-const limit = z.union([z.number().int().min(0), z.string().regex(LIMIT, { error: LIMIT_MESSAGE })], { error: LIMIT_MESSAGE });
+const limit = z.union([z.number(), z.string()], { error: LIMIT_MESSAGE }).refine((v) => parseLimit(v) !== undefined, { error: LIMIT_MESSAGE });
 
 const duration = z.string({ error: 'expected a duration such as "1h", "30m" or "0"' }).refine((s) => parseDuration(s) !== undefined, {
   error: 'expected a duration such as "1h", "30m" or "0"',

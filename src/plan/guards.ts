@@ -12,10 +12,13 @@ export interface GuardTrip {
   entries: string[];
 }
 
+/** At most this many entries, or at most this share of the instance's owned set. */
+export type Limit = { count: number } | { fraction: number };
+
 export interface GuardSettings {
   minEntries: number;
-  maxAdditions: number | string;
-  maxRemovals: number | string;
+  maxAdditions: Limit;
+  maxRemovals: Limit;
   expected?: string[];
 }
 
@@ -42,23 +45,18 @@ const ADVICE = "run with --force after checking the Travis IP page";
 /** Never overridable: a too-small desired set is what an upstream failure looks like. */
 const HARD_GUARDS: ReadonlySet<GuardName> = new Set(["minEntries"]);
 
-function percentOf(limit: number | string): number | undefined {
-  return typeof limit === "string" ? Number(limit.slice(0, -1)) : undefined;
-}
-
-function checkLimit(guard: "maxAdditions" | "maxRemovals", entries: string[], owned: number, limit: number | string, where: string): GuardTrip | undefined {
+function checkLimit(guard: "maxAdditions" | "maxRemovals", entries: string[], owned: number, limit: Limit, where: string): GuardTrip | undefined {
   const count = entries.length;
   if (count === 0) return undefined;
-  const percentLimit = percentOf(limit);
   const share = owned > 0 ? Math.round((count / owned) * 100) : undefined;
   const shareText = share === undefined ? "" : ` (${share}%)`;
-  if (percentLimit === undefined) {
-    if (count <= (limit as number)) return undefined;
-  } else if (owned < PERCENT_FLOOR || (count / owned) * 100 <= percentLimit) {
+  if ("count" in limit) {
+    if (count <= limit.count) return undefined;
+  } else if (owned < PERCENT_FLOOR || count / owned <= limit.fraction) {
     return undefined;
   }
   const what = guard === "maxRemovals" ? `would remove ${count} of ${owned} owned entries` : `would add ${count} to ${owned} owned entries`;
-  const limitText = percentLimit === undefined ? String(limit) : `${percentLimit}%`;
+  const limitText = "count" in limit ? String(limit.count) : `${Math.round(limit.fraction * 10_000) / 100}%`;
   return {
     guard,
     entries,

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { guardSettingsOf } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -77,7 +78,12 @@ export async function applyInstance(
           return failedResult(target, readErr, stateAfterFailure(err), { add: summary.add, remove: summary.remove, haproxyVersion: instance.version });
         }
         if (!hasChanges(plan)) return plannedResult(target, instance.version, plan, context.pending);
-        const verdict = evaluateGuards({ desiredCount: desired.length, plans: [{ target, plan }], settings: config.guards, force: context.force });
+        const verdict = evaluateGuards({
+          desiredCount: desired.length,
+          plans: [{ target, plan }],
+          settings: guardSettingsOf(config.guards),
+          force: context.force,
+        });
         const hold = verdict.holds[0];
         if (hold) {
           const held = new HaproxyError("E_HAPROXY_CONFLICT", target, `after a conflict the re-planned change would be held: ${hold.message}`);

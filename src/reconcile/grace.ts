@@ -1,4 +1,4 @@
-import { parseDuration } from "../config/duration.js";
+import { guardSettingsOf } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
 import type { LiveEntry } from "../haproxy/protocol.js";
 import { type AbsenceState, decideGrace, type GraceDecision, groupBySources } from "../plan/grace.js";
@@ -34,7 +34,7 @@ export function graceFor(
     liveOwned: new Set(lives.flatMap((entries) => ownedKeys(entries, ownership, desiredKeys))),
     configSources: new Set(config.sources.map((s) => s.name)),
     exclude: config.exclude,
-    removeAfterMs: parseDuration(config.guards.removeAfter) ?? 0,
+    removeAfterMs: guardSettingsOf(config.guards).removeAfterMs,
     noGrace: options.noGrace,
     now: options.now,
     stateKnown: options.stateKnown,

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { guardSettingsOf } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
 import { resolveTargets } from "../haproxy/discover.js";
@@ -182,7 +183,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
   const verdict = evaluateGuards({
     desiredCount: desiredTexts.length,
     plans: planned.map((p) => ({ target: p.target, plan: p.plan as InstancePlan })),
-    settings: config.guards,
+    settings: guardSettingsOf(config.guards),
     force: options.force,
   });
   if (verdict.overridden.length > 0) log.warn({ forced: true, overridden: verdict.overridden.map(tripSummary) }, "guards overridden by --force");

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { sha256 } from "../util/canonical.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type AbsenceState, emptyState } from "../model/absence.js";
+import { parseAbsenceState } from "./schema.js";
 
 export interface LoadedAbsenceState {
   state: AbsenceState;
@@ -21,21 +22,6 @@ export function absenceStatePath(stateDir: string, map: string): string {
   return join(stateDir, `removal-state-${sha256(map).slice("sha256:".length, "sha256:".length + 16)}.json`);
 }
 
-function valid(value: unknown, map: string): value is AbsenceState {
-  if (value === null || typeof value !== "object") return false;
-  const state = value as Partial<AbsenceState>;
-  if (state.version !== 1 || state.map !== map || !Array.isArray(state.provenance)) return false;
-  if (state.entries === null || typeof state.entries !== "object") return false;
-  return (
-    state.provenance.every(
-      (group) => Array.isArray(group?.sources) && group.sources.every((name) => typeof name === "string") && Array.isArray(group.entries),
-    ) &&
-    Object.values(state.entries).every(
-      (r) => r !== null && typeof r === "object" && Array.isArray(r.events) && (r.firstAbsent === undefined || !Number.isNaN(Date.parse(r.firstAbsent))),
-    )
-  );
-}
-
 /**
  * A missing or corrupt file never causes a removal: the state starts empty,
  * so every absent entry starts its grace period now.
@@ -49,14 +35,10 @@ export async function loadAbsenceState(stateDir: string, map: string): Promise<L
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist yet" : `cannot be read (${(err as Error).message})`;
     return { state: emptyState(map), notice: `removal state ${path} ${reason}: ${REBUILT}` };
   }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (valid(parsed, map)) {
-      lastText.set(path, text);
-      return { state: parsed, notice: null };
-    }
-  } catch {
-    // reported below
+  const state = parseAbsenceState(text, map);
+  if (state) {
+    lastText.set(path, text);
+    return { state, notice: null };
   }
   return { state: emptyState(map), notice: `removal state ${path} is corrupt: ${REBUILT}` };
 }

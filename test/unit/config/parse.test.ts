@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../src/config/parse.js";
 import { parseDuration } from "../../../src/config/duration.js";
+import { guardSettingsOf, parseLimit } from "../../../src/config/limits.js";
 import { redactConfig, redactUrl } from "../../../src/config/redact.js";
 import { substituteEnv } from "../../../src/config/env.js";
 import type { ConfigIssue } from "../../../src/errors.js";
@@ -209,5 +210,37 @@ metrics: { listen: "0.0.0.0:9464", pushgateway: "http://pushgateway:9091", textf
 `;
     const parsed = parseConfig(text, { SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T/B/X", TOKEN: "t" });
     expect(parsed.issues).toEqual([]);
+  });
+});
+
+describe("guard limits are parsed once, into counts and fractions", () => {
+  it.each([
+    [10, { count: 10 }],
+    [0, { count: 0 }],
+    ["25%", { fraction: 0.25 }],
+    ["12.5%", { fraction: 0.125 }],
+    ["25", undefined],
+    [-1, undefined],
+    [1.5, undefined],
+    ["%", undefined],
+  ])("%j → %j", (value, expected) => {
+    expect(parseLimit(value)).toEqual(expected);
+  });
+
+  it("the planner gets numbers: limits as counts or fractions, removeAfter in milliseconds", () => {
+    const parsed = parseConfig(
+      JSON.stringify({
+        sources: [{ name: "s", type: "static", entries: ["34.66.25.221"] }],
+        haproxy: { sockets: ["unix:///a.sock"], map: "/m.map" },
+        guards: { maxRemovals: 5, removeAfter: "1h30m" },
+      }),
+      {},
+    );
+    expect(guardSettingsOf(parsed.config!.guards)).toEqual({
+      minEntries: 1,
+      maxAdditions: { fraction: 0.5 },
+      maxRemovals: { count: 5 },
+      removeAfterMs: 5_400_000,
+    });
   });
 });

@@ -1,8 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { evaluateGuards, type GuardSettings } from "../../../src/plan/guards.js";
+import { parseLimit } from "../../../src/config/limits.js";
+import { evaluateGuards, type Limit } from "../../../src/plan/guards.js";
 import type { InstancePlan } from "../../../src/plan/plan.js";
 
-const DEFAULTS: GuardSettings = { minEntries: 1, maxAdditions: "50%", maxRemovals: "25%" };
+/** Guard settings as written in the config; the config layer turns limits into counts and fractions. */
+interface Written {
+  minEntries: number;
+  maxAdditions: number | string;
+  maxRemovals: number | string;
+  expected?: string[];
+}
+
+const DEFAULTS: Written = { minEntries: 1, maxAdditions: "50%", maxRemovals: "25%" };
+const limit = (value: number | string): Limit => parseLimit(value) as Limit;
 
 function addresses(n: number, third = 0): string[] {
   return Array.from({ length: n }, (_, i) => `104.197.${third}.${i}/32`);
@@ -12,11 +22,12 @@ function plan(owned: number, add: string[], remove: string[]): InstancePlan {
   return { add, remove, removeEntries: [], rewrite: [], supersede: [], ownedCount: owned, foreignCount: 0, kept: [], content: [] };
 }
 
-function run(plans: InstancePlan[], settings: Partial<GuardSettings> = {}, options: { desiredCount?: number; force?: boolean } = {}) {
+function run(plans: InstancePlan[], settings: Partial<Written> = {}, options: { desiredCount?: number; force?: boolean } = {}) {
+  const written = { ...DEFAULTS, ...settings };
   return evaluateGuards({
     desiredCount: options.desiredCount ?? 55,
     plans: plans.map((p, i) => ({ target: `unix:///run/haproxy/${i}.sock`, plan: p })),
-    settings: { ...DEFAULTS, ...settings },
+    settings: { ...written, maxAdditions: limit(written.maxAdditions), maxRemovals: limit(written.maxRemovals) },
     force: options.force ?? false,
   });
 }

@@ -1,0 +1,23 @@
+import type { GuardSettings, Limit } from "../plan/guards.js";
+import { parseDuration } from "./duration.js";
+import type { GuardsConfig } from "./schema.js";
+
+const PERCENT = /^(\d+(?:\.\d+)?)%$/;
+
+/** `10` → at most 10 entries; `"25%"` → at most a quarter of the owned set; undefined when malformed. */
+export function parseLimit(value: number | string): Limit | undefined {
+  if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? { count: value } : undefined;
+  const match = PERCENT.exec(value);
+  return match ? { fraction: Number(match[1]) / 100 } : undefined;
+}
+
+/** The guards as the planner uses them: limits and durations parsed once, here, from the validated config. */
+export function guardSettingsOf(guards: GuardsConfig): GuardSettings & { removeAfterMs: number } {
+  return {
+    minEntries: guards.minEntries,
+    maxAdditions: parseLimit(guards.maxAdditions) ?? { count: 0 },
+    maxRemovals: parseLimit(guards.maxRemovals) ?? { count: 0 },
+    ...(guards.expected ? { expected: guards.expected } : {}),
+    removeAfterMs: parseDuration(guards.removeAfter) ?? 0,
+  };
+}
