@@ -1,17 +1,20 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { z } from "zod";
 import { sha256 } from "../util/canonical.js";
 import { redactUrl } from "../config/redact.js";
 import { writeFileAtomic } from "../util/atomic.js";
 
-export interface CachedFeed {
+const cachedFeedSchema = z.object({
   /** Redacted: the cache file never holds a credential. */
-  url: string;
-  etag?: string;
-  lastModified?: string;
-  body: string;
-  savedAt: string;
-}
+  url: z.string(),
+  etag: z.string().optional(),
+  lastModified: z.string().optional(),
+  body: z.string(),
+  savedAt: z.string(),
+});
+
+export type CachedFeed = z.output<typeof cachedFeedSchema>;
 
 /** One small file per feed URL under `<stateDir>/http-cache/`, named by the URL's hash. */
 export class FeedCache {
@@ -23,8 +26,8 @@ export class FeedCache {
 
   async get(url: string): Promise<CachedFeed | undefined> {
     try {
-      const cached = JSON.parse(await readFile(this.pathFor(url), "utf8")) as CachedFeed;
-      return typeof cached.body === "string" ? cached : undefined;
+      const parsed = cachedFeedSchema.safeParse(JSON.parse(await readFile(this.pathFor(url), "utf8")));
+      return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;
     }
