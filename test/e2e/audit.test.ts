@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { acquireLock } from "../../src/util/lock.js";
 import type { AuditRecord } from "../../src/audit/record.js";
 import { CLI, logLines, runCli } from "../support/cli.js";
+import { until } from "../support/wait.js";
 import { writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { travisAddresses } from "../support/fixtures.js";
@@ -150,18 +151,10 @@ describe("the audit trail of real runs", () => {
     const child = spawn(process.execPath, [CLI, "--config", config, "sync"], { stdio: "ignore", env: { PATH: process.env.PATH ?? "", ...SECRET_ENV } });
     // Hold the audit lock as soon as the intent is on disk, so the outcome can never be written.
     const lockPath = `${auditPath}.lock`;
-    for (let waited = 0; ; waited += 2) {
-      const text = await readFile(auditPath, "utf8").catch(() => "");
-      if (text.includes('"event":"intent"')) break;
-      if (waited > 15_000) throw new Error("no intent was written");
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    await until(async () => (await readFile(auditPath, "utf8").catch(() => "")).includes('"event":"intent"'), "an intent written");
     const release = await acquireLock(lockPath, { timeoutMs: 5000, staleMs: 60_000, busy: { code: "E_AUDIT_LOCK", what: "the audit trail" } });
     const exited = new Promise((r) => child.once("exit", r));
-    for (let waited = 0; (await liveEntries(h)).length < many.length; waited += 20) {
-      if (waited > 15_000) throw new Error("the change was not applied");
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(async () => (await liveEntries(h)).length >= many.length, "the change applied");
     child.kill("SIGKILL");
     await exited;
     await release();
