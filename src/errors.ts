@@ -62,6 +62,10 @@ export const ERROR_CODES = {
   E_HAPROXY_TIMEOUT: ["the runtime socket stopped answering", "check HAProxy's load; raise haproxy.timeoutMs if it is busy"],
   E_HAPROXY_IO: ["the runtime socket connection failed", "check HAProxy's logs"],
   E_HAPROXY_CLOSED: ["HAProxy closed the runtime connection", "check HAProxy's logs (a payload too large for tune.bufsize closes it on 2.x)"],
+  E_HAPROXY_REPLY_TOO_LARGE: [
+    "the runtime socket sent a reply larger than any list could be (a flooding peer)",
+    "check that the target is really HAProxy's runtime socket",
+  ],
   E_HAPROXY_PROTOCOL: ["HAProxy answered something this tool does not understand", "check the HAProxy version and that the target is a runtime socket"],
   E_HAPROXY_COMMAND: ["a runtime command was refused", "check the socket's access level (maps need level admin on 3.x)"],
   E_HAPROXY_UNKNOWN_MAP: ["HAProxy has no map or ACL loaded from haproxy.map", "set haproxy.map to the path exactly as HAProxy loaded it"],

@@ -157,6 +157,8 @@ export class ReplyFramer {
   private parts: string[] = [];
   /** The last characters received, where a prompt split across chunks begins. */
   private tail = "";
+  /** Characters of the reply still being received. */
+  buffered = 0;
 
   push(chunk: string): string[] {
     const replies: string[] = [];
@@ -165,6 +167,7 @@ export class ReplyFramer {
       const at = (this.tail + text).indexOf(PROMPT);
       if (at === -1) {
         this.parts.push(text);
+        this.buffered += text.length;
         this.tail = (this.tail + text).slice(-(PROMPT.length - 1));
         break;
       }
@@ -173,6 +176,7 @@ export class ReplyFramer {
       const end = earlier.length - this.tail.length + at;
       replies.push(whole.slice(0, end + 1));
       this.parts = [];
+      this.buffered = 0;
       this.tail = "";
       text = whole.slice(end + PROMPT.length);
     }

@@ -4,9 +4,13 @@ import { commands, parseResponse, ReplyFramer, type Response } from "./protocol.
 import { parseTarget } from "../model/target.js";
 
 export interface SessionOptions {
-  /** Connect timeout, and the longest silence allowed while a reply is awaited. */
+  /** Connect timeout, and the longest any one reply may take to arrive in full (not only silence). */
   timeoutMs: number;
+  /** The largest reply accepted; a `show map` of a million entries is about 40 MB. */
+  maxReplyBytes?: number;
 }
+
+export const DEFAULT_MAX_REPLY_BYTES = 128 * 1024 * 1024;
 
 interface Pending {
   command: string;
@@ -22,6 +26,8 @@ export class RuntimeSession {
   private readonly framer = new ReplyFramer();
   private readonly pending: Pending[] = [];
   private failure: HaproxyError | undefined;
+  /** Runs while a reply is awaited: a peer that trickles bytes forever is as stuck as a silent one. */
+  private replyTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly target: string,
@@ -31,6 +37,7 @@ export class RuntimeSession {
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => this.onData(chunk));
     socket.on("timeout", () => this.fail("E_HAPROXY_TIMEOUT", `no reply within ${options.timeoutMs} ms${this.waitingFor()}`));
+    socket.on("close", () => this.stopReplyTimer());
     socket.on("error", (err) => this.fail("E_HAPROXY_IO", `socket error: ${err.message}`, err));
     socket.on("close", () => this.fail("E_HAPROXY_CLOSED", `connection closed by HAProxy${this.waitingFor()}`));
   }
@@ -66,6 +73,7 @@ export class RuntimeSession {
     return new Promise((resolve, reject) => {
       this.pending.push({ command, resolve, reject });
       this.socket.setTimeout(this.options.timeoutMs);
+      if (this.pending.length === 1) this.startReplyTimer();
       // A payload command already ends its last line; this newline ends the command or the payload.
       this.socket.write(`${command}\n`);
     });
@@ -77,6 +85,7 @@ export class RuntimeSession {
   }
 
   async close(): Promise<void> {
+    this.stopReplyTimer();
     if (this.failure || this.socket.destroyed) return;
     this.failure = new HaproxyError("E_HAPROXY_CLOSED", this.target, "session closed");
     await new Promise<void>((resolve) => {
@@ -94,20 +103,47 @@ export class RuntimeSession {
     return first ? ` (waiting for: ${first.command.split("\n")[0]})` : "";
   }
 
+  private startReplyTimer(): void {
+    this.stopReplyTimer();
+    this.replyTimer = setTimeout(
+      () => this.fail("E_HAPROXY_TIMEOUT", `no complete reply within ${this.options.timeoutMs} ms${this.waitingFor()} (a stalled or trickling peer)`),
+      this.options.timeoutMs,
+    );
+  }
+
+  private stopReplyTimer(): void {
+    if (this.replyTimer) clearTimeout(this.replyTimer);
+    this.replyTimer = undefined;
+  }
+
   private onData(chunk: string): void {
+    if (this.failure) return;
+    let replied = false;
     for (const raw of this.framer.push(chunk)) {
       const next = this.pending.shift();
       if (!next) {
         this.fail("E_HAPROXY_PROTOCOL", "reply received with no command pending");
         return;
       }
+      replied = true;
       next.resolve(parseResponse(raw));
     }
-    if (this.pending.length === 0) this.socket.setTimeout(0);
+    const limit = this.options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+    if (this.framer.buffered > limit) {
+      this.fail("E_HAPROXY_REPLY_TOO_LARGE", `a reply grew past ${limit} bytes${this.waitingFor()}; no list this tool writes is that large`);
+      return;
+    }
+    if (this.pending.length === 0) {
+      this.socket.setTimeout(0);
+      this.stopReplyTimer();
+    } else if (replied) {
+      this.startReplyTimer();
+    }
   }
 
   private fail(code: ErrorCode, message: string, cause?: unknown): void {
     if (this.failure) return;
+    this.stopReplyTimer();
     this.failure = new HaproxyError(code, this.target, message, { cause });
     this.socket.destroy();
     for (const p of this.pending.splice(0)) p.reject(this.failure);

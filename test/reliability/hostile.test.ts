@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { testConfig } from "../support/config.js";
+import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { startHostileRuntime, type HostileRuntime } from "../support/hostile-runtime.js";
+import { recordFigure } from "../support/reliability.js";
+import { syncOnce } from "../support/reconcile.js";
+import { tempDir } from "../support/tmp.js";
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+describe("hostile runtime sockets next to a healthy HAProxy", () => {
+  it("a trickling and a flooding peer each fail with their own code and a bounded footprint, and the healthy instance is converged in the same run", async () => {
+    const dir = (await tempDir("ta-hostile-")).path;
+    const healthy: RunningHaproxy = await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"] });
+    const trickle: HostileRuntime = await startHostileRuntime(dir, "trickle");
+    const flood: HostileRuntime = await startHostileRuntime(dir, "flood");
+    cleanups.push(healthy.stop, trickle.stop, flood.stop);
+
+    const base = testConfig({ staticEntries: ["127.0.0.21"], sockets: [trickle.target, flood.target, healthy.unixTarget], map: healthy.listFile });
+    const config = { ...base, haproxy: { ...base.haproxy, timeoutMs: 1000 } };
+    const started = Date.now();
+    const result = await syncOnce(config);
+    const seconds = (Date.now() - started) / 1000;
+    const peakRssMb = process.resourceUsage().maxRSS / 1024;
+
+    expect(result.exitCode).toBe(1);
+    expect(result.instances.map((i) => [i.target, i.status, i.errorCode])).toEqual([
+      [trickle.target, "failed", "E_HAPROXY_TIMEOUT"],
+      [flood.target, "failed", "E_HAPROXY_REPLY_TOO_LARGE"],
+      [healthy.unixTarget, "applied", undefined],
+    ]);
+    expect(result.instances[0]?.error).toContain("no complete reply within 1000 ms");
+    expect(await liveEntries(healthy)).toEqual(["127.0.0.21/32 travis", "127.0.0.5 office"]);
+    expect(await healthy.statusFrom("127.0.0.21")).toBe(200);
+    // Before replies were bounded, a flooding peer grew the process to several gigabytes.
+    expect(peakRssMb).toBeLessThan(1024);
+    recordFigure("hostile-runtime-seconds", Math.round(seconds * 10) / 10);
+    recordFigure("hostile-runtime-peak-rss-mb", Math.round(peakRssMb));
+  }, 60_000);
+});
