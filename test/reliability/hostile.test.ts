@@ -17,7 +17,11 @@ describe("hostile runtime sockets next to a healthy HAProxy", () => {
     const healthy: RunningHaproxy = await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"] });
     const trickle: HostileRuntime = await startHostileRuntime(dir, "trickle");
     const flood: HostileRuntime = await startHostileRuntime(dir, "flood");
-    cleanups.push(healthy.stop, trickle.stop, flood.stop);
+    cleanups.push(
+      () => healthy.stop(),
+      () => trickle.stop(),
+      () => flood.stop(),
+    );
 
     const base = testConfig({ staticEntries: ["127.0.0.21"], sockets: [trickle.target, flood.target, healthy.unixTarget], map: healthy.listFile });
     const config = { ...base, haproxy: { ...base.haproxy, timeoutMs: 1000 } };
