@@ -83,6 +83,7 @@ export const commands = {
   show: (kind: ListKind, file: string, version?: number) => `show ${kind} ${listRef(file, version)}`,
   prepare: (kind: ListKind, file: string) => `prepare ${kind} ${listRef(file)}`,
   commit: (kind: ListKind, file: string, version: number) => `commit ${kind} ${listRef(file, version)}`,
+  clear: (kind: ListKind, file: string, version: number) => `clear ${kind} ${listRef(file, version)}`,
   /** ACLs take no payload: one command per pattern (maps are filled by payload, see mapPayloadCommands). */
   addAcl: (file: string, key: string, version?: number) => `add acl ${listRef(file, version)} ${assertWritableKey(key)}`,
   deleteRef: (kind: ListKind, file: string, ref: string) => `del ${kind} ${listRef(file)} #${token("ref", ref)}`,

@@ -135,13 +135,18 @@ export class HaproxyInstance {
    * verified is never committed, so the live list keeps its old entries.
    */
   async replace(kind: ListKind, file: string, content: WritableEntry[], snapshot: ListSnapshot = {}): Promise<ApplyOutcome> {
-    let version: number;
+    // Everything is checked before the first byte of the change is sent.
+    const lines = kind === "map" ? mapPayloadLines(content) : undefined;
+    if (!lines) assertWritable(kind, content);
+    let version: number | undefined;
     try {
-      version = await this.stage(kind, file, content, snapshot);
+      version = parsePreparedVersion((await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE")).text);
+      await this.stage(kind, file, version, content, lines, snapshot);
       await this.checkUnchanged(kind, file, snapshot, content.length);
     } catch (err) {
       // Nothing before the commit is visible to traffic: the live list still holds its old entries.
       if (err instanceof HaproxyError) err.liveState = "unchanged";
+      if (version !== undefined) await this.abandon(kind, file, version);
       throw err;
     }
     // A connection lost from here on leaves the outcome of the commit unknown.
@@ -175,12 +180,20 @@ export class HaproxyInstance {
   }
 
   /** Prepares a version holding exactly `content` and proves it by reading it back. */
-  private async stage(kind: ListKind, file: string, content: WritableEntry[], snapshot: ListSnapshot): Promise<number> {
-    // Everything is checked before the first byte of the change is sent.
-    const lines = kind === "map" ? mapPayloadLines(content) : undefined;
-    if (!lines) assertWritable(kind, content);
-    const prepared = await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE");
-    const version = parsePreparedVersion(prepared.text);
+  /** A prepared version that will never be committed is cleared, so its entries do not sit in HAProxy's memory. */
+  private async abandon(kind: ListKind, file: string, version: number): Promise<void> {
+    await this.session.send(commands.clear(kind, file, version)).catch(() => undefined);
+  }
+
+  /** Fills prepared version `version` with exactly `content` and proves it by reading it back. */
+  private async stage(
+    kind: ListKind,
+    file: string,
+    version: number,
+    content: WritableEntry[],
+    lines: string[] | undefined,
+    snapshot: ListSnapshot,
+  ): Promise<void> {
     const fills = lines ? chunkPayload(mapPayloadHead(file, version), lines) : content.map((entry) => commands.addAcl(file, entry.key, version));
     const replies = await this.session.sendAll(fills);
     const failed = replies.find((r) => r.isError);
@@ -199,7 +212,6 @@ export class HaproxyInstance {
         `prepared version ${version} does not hold the intended entries (missing: ${firstEntries(check.missing)}; unexpected: ${firstEntries(check.unexpected)}); not committed`,
       );
     }
-    return version;
   }
 
   /**

@@ -24,6 +24,18 @@ afterEach(async () => {
 });
 
 describe("HaproxyInstance", () => {
+  it.each(["map", "acl"] as const)("a %s version prepared and then abandoned (another writer edited the list) is cleared, not left in memory", async (kind) => {
+    const h = await haproxy(kind, kind === "map" ? ["127.0.0.5 office"] : ["127.0.0.5"]);
+    const instance = await connect(h.unixTarget);
+    const { snapshot } = await instance.readList(kind, h.listFile);
+    await h.command(kind === "map" ? `add map ${h.listFile} 127.0.0.99 office` : `add acl ${h.listFile} 127.0.0.99`);
+    const content = Array.from({ length: 50 }, (_, i) => (kind === "map" ? { key: `34.66.0.${i}/32`, value: "travis" } : { key: `34.66.0.${i}/32` }));
+    await expect(instance.replace(kind, h.listFile, content, snapshot)).rejects.toMatchObject({ code: "E_HAPROXY_CONFLICT" });
+    // entry_cnt counts staged versions too: it must be back to the two live entries.
+    expect(await h.command(`show ${kind}`)).toMatch(/entry_cnt=2\b/);
+    expect(await liveEntries(h)).toHaveLength(2);
+  });
+
   it("connects over unix and TCP sockets and reads the version", async () => {
     const h = await haproxy("map");
     for (const target of [h.unixTarget, h.tcpTarget]) {
