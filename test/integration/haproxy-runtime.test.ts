@@ -31,9 +31,18 @@ describe("HaproxyInstance", () => {
     await h.command(kind === "map" ? `add map ${h.listFile} 127.0.0.99 office` : `add acl ${h.listFile} 127.0.0.99`);
     const content = Array.from({ length: 50 }, (_, i) => (kind === "map" ? { key: `34.66.0.${i}/32`, value: "travis" } : { key: `34.66.0.${i}/32` }));
     await expect(instance.replace(kind, h.listFile, content, snapshot)).rejects.toMatchObject({ code: "E_HAPROXY_CONFLICT" });
-    // entry_cnt counts staged versions too: it must be back to the two live entries.
-    expect(await h.command(`show ${kind}`)).toMatch(/entry_cnt=2\b/);
     expect(await liveEntries(h)).toHaveLength(2);
+    // entry_cnt counts staged versions too. HAProxy 2.x drops the cleared version at once; 3.4 answers the
+    // clear but keeps the version until the next commit purges it.
+    if (h.version.startsWith("2.")) expect(await h.command(`show ${kind}`)).toMatch(/entry_cnt=2\b/);
+    const fresh = await instance.readList(kind, h.listFile);
+    await instance.replace(
+      kind,
+      h.listFile,
+      [...fresh.entries.map(({ key, value }) => (value === undefined ? { key } : { key, value })), ...content],
+      fresh.snapshot,
+    );
+    expect(await h.command(`show ${kind}`)).toMatch(/entry_cnt=52\b/);
   });
 
   it("connects over unix and TCP sockets and reads the version", async () => {
