@@ -48,44 +48,64 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
   const client = async () => {
     const undici = await import("undici");
     // One dispatcher per source for the life of the process: a daemon reuses its connections.
-    dispatcher ??= (
-      options.dispatcher ?? new undici.Agent({ connectTimeout: config.timeoutMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs })
-    ).compose(undici.interceptors.redirect({ maxRedirections: options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS }));
+    dispatcher ??=
+      options.dispatcher ?? new undici.Agent({ connectTimeout: config.timeoutMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
     return { request: undici.request, dispatcher };
   };
   const fail = (code: ErrorCode, message: string, cause?: unknown) => new SourceError(code, config.name, `${shownUrl}: ${message}`, { cause });
 
-  async function fetchBody(): Promise<string> {
+  /**
+   * Redirects are followed by hand: only within the configured URL's origin
+   * (so never to another host, and never from https to http), and all of it
+   * within one `timeoutMs`.
+   */
+  async function fetchBody(): Promise<{ body: string; finalUrl: string }> {
     const cached = await cache.get(config.url);
     const conditional: Record<string, string> = {};
     if (cached?.etag) conditional["if-none-match"] = cached.etag;
     if (cached?.lastModified) conditional["if-modified-since"] = cached.lastModified;
-    let response: Dispatcher.ResponseData;
     const { request, dispatcher } = await client();
-    try {
-      response = await request(config.url, {
-        method: "GET",
-        headers: { accept: JSON_FORMATS.has(config.format) ? "application/json" : "text/plain", "user-agent": "travis-allowlist", ...conditional },
-        signal: AbortSignal.timeout(config.timeoutMs),
-        dispatcher,
-      });
-    } catch (err) {
-      const name = (err as Error).name;
-      if (name === "TimeoutError" || name === "AbortError") throw fail("E_SOURCE_HTTP_TIMEOUT", `no answer within ${config.timeoutMs} ms`, err);
-      if (/redirect/i.test((err as Error).message)) throw fail("E_SOURCE_HTTP_REDIRECT", "a redirect loop or too many redirects", err);
-      throw fail("E_SOURCE_HTTP_NETWORK", `request failed (${(err as NodeJS.ErrnoException).code ?? name})`, err);
+    const signal = AbortSignal.timeout(config.timeoutMs);
+    const origin = new URL(config.url).origin;
+    const maxRedirections = options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS;
+    let url = config.url;
+    let response: Dispatcher.ResponseData;
+    for (let redirects = 0; ; redirects++) {
+      try {
+        response = await request(url, {
+          method: "GET",
+          headers: { accept: JSON_FORMATS.has(config.format) ? "application/json" : "text/plain", "user-agent": "travis-allowlist", ...conditional },
+          signal,
+          dispatcher,
+        });
+      } catch (err) {
+        const name = (err as Error).name;
+        if (name === "TimeoutError" || name === "AbortError") throw fail("E_SOURCE_HTTP_TIMEOUT", `no answer within ${config.timeoutMs} ms`, err);
+        throw fail("E_SOURCE_HTTP_NETWORK", `request failed (${(err as NodeJS.ErrnoException).code ?? name})`, err);
+      }
+      const location = header(response.headers, "location");
+      if (response.statusCode < 300 || response.statusCode >= 400 || response.statusCode === 304 || !location) break;
+      await response.body.dump();
+      if (redirects >= maxRedirections) throw fail("E_SOURCE_HTTP_REDIRECT", `HTTP ${response.statusCode}: too many redirects (more than ${maxRedirections})`);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch (err) {
+        throw fail("E_SOURCE_HTTP_REDIRECT", `HTTP ${response.statusCode} to an invalid location`, err);
+      }
+      if (next.origin !== origin) {
+        throw fail("E_SOURCE_HTTP_REDIRECT", `HTTP ${response.statusCode} to another origin (${redactUrl(next.href)}): refused, only ${origin} is trusted`);
+      }
+      url = next.href;
     }
     if (response.statusCode === 304) {
       await response.body.dump();
       if (!cached) throw fail("E_SOURCE_HTTP_STATUS", "HTTP 304 but no cached copy to reuse");
-      return cached.body;
+      return { body: cached.body, finalUrl: url };
     }
     if (response.statusCode >= 300 && response.statusCode < 400) {
       await response.body.dump();
-      throw fail(
-        "E_SOURCE_HTTP_REDIRECT",
-        `HTTP ${response.statusCode}: too many redirects (more than ${options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS})`,
-      );
+      throw fail("E_SOURCE_HTTP_REDIRECT", `HTTP ${response.statusCode} without a location`);
     }
     if (response.statusCode !== 200) {
       await response.body.dump();
@@ -116,7 +136,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     if (etag || lastModified) {
       await cache.put(config.url, { body, savedAt: new Date(now()).toISOString(), ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) });
     }
-    return body;
+    return { body, finalUrl: url };
   }
 
   return {
@@ -124,7 +144,8 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     type: "http",
     async fetch(): Promise<SourceResult> {
       const started = now();
-      const body = await fetchBody();
+      const { body, finalUrl } = await fetchBody();
+      const shownFinal = redactUrl(finalUrl);
       let values: string[];
       try {
         values = parseFeed(config.format, body, config.key);
@@ -141,7 +162,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
       return {
         name: config.name,
         type: "http",
-        entries: values.map((value) => ({ value, provenance: { source: config.name, url: shownUrl } })),
+        entries: values.map((value) => ({ value, provenance: { source: config.name, url: shownFinal } })),
         durationMs: now() - started,
       };
     },

@@ -62,6 +62,8 @@ beforeAll(async () => {
         return send(302, "text/plain", "", { location: `/chain/${Number(path.slice(-1)) + 1}` });
       case "/moved":
         return send(301, "text/plain", "", { location: "/lines" });
+      case "/elsewhere":
+        return send(302, "text/plain", "", { location: `http://127.0.0.2:${new URL(feed.url).port}/lines` });
       case "/etag":
         if (req.headers["if-none-match"] === '"v1"') return send(304, "application/json", "");
         return send(200, "application/json", DNSJSON, { etag: '"v1"' });
@@ -108,6 +110,11 @@ describe("http source against a real feed server", () => {
     expect(result.entries[0]?.provenance).toEqual({ source: "feed", url: expect.stringContaining(feed.url) });
   });
 
+  it("a redirect within the feed's origin is followed, and provenance names the URL the entries came from", async () => {
+    const result = await source("/moved", "lines").fetch();
+    expect(result.entries[0]?.provenance).toEqual({ source: "feed", url: `${feed.url}/lines` });
+  });
+
   it.each([
     ["/500", "dnsjson", {}, "E_SOURCE_HTTP_STATUS", "HTTP 500"],
     ["/html", "lines", {}, "E_SOURCE_HTTP_HTML", "HTML page"],
@@ -120,6 +127,7 @@ describe("http source against a real feed server", () => {
     ["/truncated", "lines", {}, "E_SOURCE_HTTP_TRUNCATED", "cut off"],
     ["/loop", "lines", {}, "E_SOURCE_HTTP_REDIRECT", "redirect"],
     ["/chain/0", "lines", {}, "E_SOURCE_HTTP_REDIRECT", "redirect"],
+    ["/elsewhere", "lines", {}, "E_SOURCE_HTTP_REDIRECT", "to another origin (http://127.0.0.2:"],
     ["/304-without-cache", "dnsjson", {}, "E_SOURCE_HTTP_STATUS", "no cached copy"],
   ] as const)("%s fails with %s", async (path, format, extra, code, text) => {
     const error = await source(path, format, extra)
