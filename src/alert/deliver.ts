@@ -1,5 +1,6 @@
 import { type Dispatcher, request } from "undici";
 import { AlertError } from "../errors.js";
+import { scrubSecrets } from "../util/secrets.js";
 
 export interface PostOptions {
   /** Label for messages, URL already redacted. */
@@ -40,7 +41,7 @@ async function attempt(url: string, body: string, options: PostOptions): Promise
 
 /** POSTs JSON, retrying 5xx answers and network errors with exponential backoff. */
 export async function postJson(url: string, payload: unknown, options: PostOptions): Promise<void> {
-  const body = JSON.stringify(payload);
+  const body = scrubSecrets(JSON.stringify(payload));
   const sleep = options.sleep ?? defaultSleep;
   for (let n = 0; ; n++) {
     try {

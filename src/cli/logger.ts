@@ -1,5 +1,6 @@
 import { isatty } from "node:tty";
 import { pino, type Logger, type LevelWithSilent } from "pino";
+import { scrubSecrets } from "../util/secrets.js";
 import { syncDestination } from "./sync-destination.js";
 
 /** Logs go to stderr as JSON lines (pretty on a terminal), synchronously so nothing is lost on exit. */
@@ -11,6 +12,8 @@ export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logg
       paths: ["*.headers.*", "headers.*", "*.password", "*.token", "config.alerts.sinks[*].url"],
       censor: "[redacted]",
     },
+    // Values from ${VAR} are scrubbed from every line, wherever they ended up (an error message, a URL, a sink's reply).
+    hooks: { streamWrite: scrubSecrets },
   };
   if (isatty(fd)) {
     const { default: pretty } = await import("pino-pretty");

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { writeSync } from "node:fs";
+import { scrubSecrets } from "../util/secrets.js";
 import { run } from "./program.js";
 
 const write = (text: string) => new Promise<void>((resolve) => (process.stdout.write(text) ? resolve() : process.stdout.once("drain", resolve)));
 
+// Results and messages never carry a value that came from ${VAR}, wherever it ended up.
 const code = await run(process.argv.slice(2), {
-  stdout: write,
-  stderr: (text) => void writeSync(2, text),
+  stdout: (text) => write(scrubSecrets(text)),
+  stderr: (text) => void writeSync(2, scrubSecrets(text)),
   env: process.env,
 });
 // stdout is flushed above; exit now so a stray timer can never keep a CronJob pod alive.

@@ -8,7 +8,7 @@ const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
  * Replaces `${VAR}` inside string values of a parsed document (never in the
  * raw text, so a variable can not add keys or structure). `$$` is a literal `$`.
  */
-export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], path = "", ancestors: object[] = []): unknown {
+export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], path = "", ancestors: object[] = [], secrets: Set<string> = new Set()): unknown {
   if (typeof value === "string") {
     return value.replace(REFERENCE, (match, name: string | undefined) => {
       if (name === undefined) return "$";
@@ -17,6 +17,8 @@ export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], p
         issues.push({ path, message: `environment variable ${name} is not set` });
         return match;
       }
+      // Whatever came from the environment is treated as a secret.
+      secrets.add(found);
       return found;
     });
   }
@@ -28,7 +30,7 @@ export function substituteEnv(value: unknown, env: Env, issues: ConfigIssue[], p
   }
   const inner = [...ancestors, value];
   if (Array.isArray(value)) {
-    return value.map((item, i) => substituteEnv(item, env, issues, `${path}[${i}]`, inner));
+    return value.map((item, i) => substituteEnv(item, env, issues, `${path}[${i}]`, inner, secrets));
   }
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, issues, path ? `${path}.${key}` : key, inner)]));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, issues, path ? `${path}.${key}` : key, inner, secrets)]));
 }

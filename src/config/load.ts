@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { ConfigError } from "../errors.js";
 import type { Env } from "./env.js";
 import { type ParsedConfig, parseConfig } from "./parse.js";
+import { addSecrets } from "../util/secrets.js";
 
 export const DEFAULT_CONFIG_FILE = "./travis-allowlist.yaml";
 
@@ -19,6 +20,7 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
     throw new ConfigError([{ path: "", message: `cannot read config: ${reason}` }], path);
   }
   const parsed = parseConfig(text, env);
+  addSecrets(parsed.secrets ?? []);
   if (!parsed.config) throw new ConfigError(parsed.issues, path);
   return { ...parsed, config: parsed.config };
 }

@@ -7,6 +7,8 @@ import { type Config, configSchema } from "./schema.js";
 export interface ParsedConfig {
   config?: Config;
   issues: ConfigIssue[];
+  /** Values that came from `${VAR}`: secrets, whatever their key. */
+  secrets?: string[];
 }
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -74,7 +76,8 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
     return { issues: [{ path: "", message: "expected a mapping with sources and haproxy" }] };
   }
   const issues: ConfigIssue[] = [];
-  const substituted = substituteEnv(raw, env, issues);
+  const secrets = new Set<string>();
+  const substituted = substituteEnv(raw, env, issues, "", [], secrets);
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
     issues.push(...result.error.issues.flatMap(describe));
@@ -82,5 +85,5 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
   }
   checkRules(result.data, issues);
   if (issues.length > 0) return { issues };
-  return { config: result.data, issues };
+  return { config: result.data, issues, secrets: [...secrets] };
 }

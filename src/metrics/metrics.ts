@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from "prom-client";
+import { scrubSecrets } from "../util/secrets.js";
 import type { RunResult } from "../model/result.js";
 
 /** The metric names, the same in daemon `/metrics`, Pushgateway and textfile. */
@@ -76,6 +77,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     },
     lastSuccess: () => successAt,
-    text: () => registry.metrics(),
+    // Labels carry source names and targets, which a config may build from ${VAR}.
+    text: async () => scrubSecrets(await registry.metrics()),
   };
 }

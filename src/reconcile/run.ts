@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { exitCodeOf, type RunResult } from "../model/result.js";
 import { settleState } from "../plan/grace.js";
+import { scrubValue } from "../util/secrets.js";
 import { findDuplicates, type InstancePlan } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
 import { sendAlerts } from "./alerts.js";
@@ -35,7 +36,8 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   if (force) log.warn({ forced: true }, "forced run: threshold guards are set aside");
 
   const record = async (body: AuditBody) => {
-    const sealed = await deps.audit.trail.append(body);
+    // A record is sealed for good: secrets are taken out before, never after.
+    const sealed = await deps.audit.trail.append(scrubValue(body));
     log.info({ audit: true, record: sealed }, `audit ${sealed.event} #${sealed.seq}`);
   };
   const unfinished = options.dryRun ? null : await findUnfinishedIntent(deps.audit.trail, log);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { sha256 } from "../util/canonical.js";
 import { redactUrl } from "../config/redact.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { scrubSecrets } from "../util/secrets.js";
 
 const cachedFeedSchema = z.object({
   /** Redacted: the cache file never holds a credential. */
@@ -34,6 +35,6 @@ export class FeedCache {
   }
 
   async put(url: string, entry: Omit<CachedFeed, "url">): Promise<void> {
-    await writeFileAtomic(this.pathFor(url), JSON.stringify({ url: redactUrl(url), ...entry }), { mode: 0o600 });
+    await writeFileAtomic(this.pathFor(url), JSON.stringify({ url: scrubSecrets(redactUrl(url)), ...entry }), { mode: 0o600 });
   }
 }
