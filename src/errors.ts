@@ -87,6 +87,10 @@ export const ERROR_CODES = {
     "the audit trail's last record is damaged; nothing can be appended",
     "keep the trail as evidence (move it and its .head aside); run audit verify",
   ],
+  E_AUDIT_KEY: [
+    "the audit trail is keyed and this run's audit.key does not match its last record (or is missing)",
+    "use the trail's key (from its Secret); nothing was applied",
+  ],
   E_AUDIT_LOCK: ["another run holds the audit trail's lock", "wait; a lock left by a dead process is taken over"],
   E_RUN_LOCK: ["another sync on this host holds the run lock", "wait for it; a lock left by a dead process is taken over"],
   E_STATE_DIR: ["the state directory cannot be created or used", "check stateDir's permissions"],

@@ -1,7 +1,7 @@
 import type { Duplicate, Exposure } from "../model/result.js";
 import type { Disagreement } from "../model/provenance.js";
 import { isAuditRecord } from "./schema.js";
-import { canonicalJson, sha256 } from "../util/canonical.js";
+import { canonicalJson, hmacSha256, sha256 } from "../util/canonical.js";
 
 export const AUDIT_SCHEMA = 1;
 export const GENESIS = `sha256:${"0".repeat(64)}`;
@@ -83,28 +83,53 @@ export interface AuditHead {
   hash: string;
 }
 
-export function hashOf(record: Omit<AuditRecord, "hash">): string {
-  return sha256(canonicalJson(record));
+/**
+ * A record's seal: SHA-256 of its canonical text, or with `audit.key` an
+ * HMAC-SHA256, which nobody without the key can recompute after an edit.
+ */
+export function hashOf(record: Omit<AuditRecord, "hash">, key?: string): string {
+  const text = canonicalJson(record);
+  return key === undefined ? sha256(text) : hmacSha256(key, text);
 }
 
-/** Links a body to the chain after `previous` and seals it with its own hash. */
-export function sealRecord(body: AuditBody, previous: AuditHead | null): AuditRecord {
+export const isKeyed = (hash: string) => hash.startsWith("hmac-sha256:");
+
+/** Links a body to the chain after `previous` and seals it with its own hash (keyed when `key` is given). */
+export function sealRecord(body: AuditBody, previous: AuditHead | null, key?: string): AuditRecord {
   const unsealed = { ...body, seq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? GENESIS };
-  return { ...unsealed, hash: hashOf(unsealed) };
+  return { ...unsealed, hash: hashOf(unsealed, key) };
+}
+
+/** Whether a record's seal holds, under `key` when it is keyed. */
+export function sealHolds(record: AuditRecord, key?: string): boolean {
+  const { hash, ...unsealed } = record;
+  if (!isKeyed(hash)) return hashOf(unsealed) === hash;
+  return key !== undefined && hashOf(unsealed, key) === hash;
 }
 
 export function serialise(record: AuditRecord): string {
   return `${canonicalJson(record)}\n`;
 }
 
-export type VerifyResult = { ok: true; records: number; head: AuditHead | null } | { ok: false; records: number; line: number; reason: string };
+export type VerifyResult =
+  | { ok: true; records: number; head: AuditHead | null; /** The first keyed record, when the trail is keyed. */ keyedFrom?: number }
+  | { ok: false; records: number; line: number; reason: string };
+
+export interface VerifyOptions {
+  /** `audit.key`: keyed records are checked with it, and a trail that is not keyed is not accepted. */
+  key?: string;
+  /** `SEQ:DIGEST` kept elsewhere (a log store): record SEQ must carry exactly that hash. */
+  anchor?: AuditHead;
+}
 
 /**
  * Walks the chain: every line must parse, follow the previous one by
  * sequence and hash, and hash to what it claims; the last record must match
  * the head file. Pure: text in, verdict out.
  */
-export function verifyChain(text: string, head: AuditHead | null): VerifyResult {
+export function verifyChain(text: string, head: AuditHead | null, options: VerifyOptions = {}): VerifyResult {
+  const { key } = options;
+  let keyedFrom: number | undefined;
   const lines = text.split("\n");
   const complete = text.endsWith("\n") || text === "";
   if (complete) lines.pop();
@@ -126,8 +151,16 @@ export function verifyChain(text: string, head: AuditHead | null): VerifyResult 
     if (record.seq !== line) return fail(`sequence ${String(record.seq)} where ${line} was expected (a record was deleted, inserted or moved)`);
     const expectedPrev = previous?.hash ?? GENESIS;
     if (record.prevHash !== expectedPrev) return fail(`prevHash does not match the record before it (a record was deleted, inserted or moved)`);
-    const { hash, ...unsealed } = record;
-    if (hashOf(unsealed) !== hash) return fail("hash does not match the content (the record was edited)");
+    const hash = record.hash;
+    if (isKeyed(hash)) {
+      if (key === undefined) return fail("the record is keyed (HMAC-SHA256): verifying it needs audit.key");
+      if (!sealHolds(record, key)) return fail("the HMAC does not match: the record was edited, or sealed with another key");
+      keyedFrom ??= record.seq;
+    } else {
+      // Once the trail is keyed, a record without a key is one anybody could have written.
+      if (keyedFrom !== undefined) return fail("a record without a key after keyed records (forged or appended without audit.key)");
+      if (!sealHolds(record)) return fail("hash does not match the content (the record was edited)");
+    }
     previous = { seq: record.seq, hash };
     hashes[record.seq] = hash;
   }
@@ -146,5 +179,15 @@ export function verifyChain(text: string, head: AuditHead | null): VerifyResult 
   if (!head && previous !== null) {
     return { ok: false, records: lines.length, line: 0, reason: "the head file is missing, so truncation can not be ruled out" };
   }
-  return { ok: true, records: lines.length, head: previous };
+  if (key !== undefined && previous !== null && keyedFrom === undefined) {
+    return { ok: false, records: lines.length, line: 0, reason: "audit.key is set but no record is keyed: a trail without a key is not verified" };
+  }
+  if (options.anchor) {
+    const { seq, hash } = options.anchor;
+    if (hashes[seq] === undefined)
+      return { ok: false, records: lines.length, line: 0, reason: `the anchor names record ${seq}, which the trail does not have (records were removed)` };
+    if (hashes[seq] !== hash)
+      return { ok: false, records: lines.length, line: seq, reason: `record ${seq} does not carry the anchored digest (the trail was rewritten)` };
+  }
+  return { ok: true, records: lines.length, head: previous, ...(keyedFrom === undefined ? {} : { keyedFrom }) };
 }

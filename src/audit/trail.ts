@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { AllowlistError, type ErrorCode } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { acquireLock, type LockOptions } from "../util/lock.js";
-import { type AuditBody, type AuditHead, type AuditRecord, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
+import { type AuditBody, type AuditHead, type AuditRecord, isKeyed, sealHolds, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
 import { isAuditHead, parseAuditLine } from "./schema.js";
 
 export class AuditError extends AllowlistError {
@@ -58,6 +58,8 @@ async function lastLine(path: string): Promise<string | undefined> {
 
 export interface AuditTrailOptions {
   lock?: Partial<LockOptions>;
+  /** `audit.key`: records are sealed with HMAC-SHA256, and a trail sealed with another key is not extended. */
+  key?: string;
 }
 
 /**
@@ -68,11 +70,13 @@ export class AuditTrail {
   readonly headPath: string;
   private readonly lockPath: string;
   private readonly lockOptions: LockOptions;
+  private readonly key: string | undefined;
 
   constructor(
     readonly path: string,
     options: AuditTrailOptions = {},
   ) {
+    this.key = options.key;
     this.headPath = `${path}.head`;
     this.lockPath = `${path}.lock`;
     this.lockOptions = { timeoutMs: 10_000, staleMs: 120_000, busy: { code: "E_AUDIT_LOCK", what: "the audit trail" }, ...options.lock };
@@ -111,7 +115,14 @@ export class AuditTrail {
     }
     try {
       const previous = await this.last();
-      const record = sealRecord(body, previous ? { seq: previous.seq, hash: previous.hash } : null);
+      if (previous && isKeyed(previous.hash) && !sealHolds(previous, this.key)) {
+        throw new AuditError(
+          "E_AUDIT_KEY",
+          this.path,
+          this.key === undefined ? "the trail is keyed (HMAC-SHA256); set audit.key to extend it" : `record ${previous.seq} was not sealed with this audit.key`,
+        );
+      }
+      const record = sealRecord(body, previous ? { seq: previous.seq, hash: previous.hash } : null, this.key);
       try {
         const handle = await open(this.path, "a", 0o640);
         try {
@@ -144,7 +155,7 @@ export class AuditTrail {
       });
   }
 
-  async verify(): Promise<VerifyResult> {
+  async verify(anchor?: AuditHead): Promise<VerifyResult> {
     const [text, headText] = await Promise.all([
       readFile(this.path, "utf8").catch((err: NodeJS.ErrnoException) => {
         if (err.code === "ENOENT") return "";
@@ -163,6 +174,6 @@ export class AuditTrail {
       if (!isAuditHead(json)) return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not a head record` };
       head = json;
     }
-    return verifyChain(text, head);
+    return verifyChain(text, head, { ...(this.key === undefined ? {} : { key: this.key }), ...(anchor ? { anchor } : {}) });
   }
 }

@@ -90,9 +90,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     });
   audit
     .command("verify")
-    .description("check the hash chain; exit 1 naming the first bad line")
-    .action(async (_options: unknown, command: Command) => {
-      code = await (await import("./commands/audit.js")).auditVerifyCommand(globals(command), io);
+    .description("check the hash chain (the HMAC chain with audit.key); exit 1 naming the first bad line")
+    .option("--anchor <seq:digest>", "also check that record SEQ carries DIGEST, as a run logged it (auditHead)")
+    .action(async (options: { anchor?: string }, command: Command) => {
+      code = await (await import("./commands/audit.js")).auditVerifyCommand(globals(command), options, io);
     });
 
   const overrideExits = (command: Command): void => {

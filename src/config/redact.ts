@@ -23,7 +23,7 @@ export function redactUrl(text: string): string {
 export function redactConfig<T>(config: T): T {
   const walk = (value: unknown, path: string[]): unknown => {
     if (typeof value === "string") {
-      if (path.includes("headers")) return MASK;
+      if (path.includes("headers") || (path[0] === "audit" && path[1] === "key")) return MASK;
       return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !/^(unix|tcp):/.test(value) ? redactUrl(value) : value;
     }
     if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, String(i)]));

@@ -35,9 +35,11 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   const force = options.force ?? false;
   if (force) log.warn({ forced: true }, "forced run: threshold guards are set aside");
 
+  let auditHead: { seq: number; hash: string } | null = null;
   const record = async (body: AuditBody) => {
     // A record is sealed for good: secrets are taken out before, never after.
     const sealed = await deps.audit.trail.append(scrubValue(body));
+    auditHead = { seq: sealed.seq, hash: sealed.hash };
     log.info({ audit: true, record: sealed }, `audit ${sealed.event} #${sealed.seq}`);
   };
   const unfinished = options.dryRun ? null : await findUnfinishedIntent(deps.audit.trail, log);
@@ -83,6 +85,8 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
       instances: Object.fromEntries(result.instances.map((i) => [i.target, i.status])),
       durationMs: result.durationMs,
       exitCode: result.exitCode,
+      // An anchor for `audit verify --anchor SEQ:DIGEST`, kept by whatever stores these logs.
+      auditHead,
     },
     "run finished",
   );

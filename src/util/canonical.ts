@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 
 /** JSON with object keys sorted at every level and no whitespace: one text per value. */
 export function canonicalJson(value: unknown): string {
@@ -16,4 +16,8 @@ export function canonicalJson(value: unknown): string {
 
 export function sha256(text: string): string {
   return `sha256:${createHash("sha256").update(text).digest("hex")}`;
+}
+
+export function hmacSha256(key: string, text: string): string {
+  return `hmac-sha256:${createHmac("sha256", key).update(text).digest("hex")}`;
 }

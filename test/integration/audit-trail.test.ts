@@ -164,3 +164,21 @@ describe("a lock left empty by a killed holder", () => {
     }
   });
 });
+
+describe("a keyed trail on disk", () => {
+  const KEY = "a-key-from-a-kubernetes-secret";
+
+  it("is sealed with the key, and a run holding another key, or none, cannot extend it", async () => {
+    const path = join(await dir(), "audit.jsonl");
+    const trail = new AuditTrail(path, { key: KEY });
+    await trail.append(auditBodyFixture({ runId: "a" }));
+    const second = await trail.append(auditBodyFixture({ runId: "b" }));
+    expect(second.hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    for (const other of [new AuditTrail(path, { key: "another-key-someone-else-holds" }), new AuditTrail(path)]) {
+      await expect(other.append(auditBodyFixture({ runId: "forged" }))).rejects.toMatchObject({ code: "E_AUDIT_KEY" });
+    }
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 2, keyedFrom: 1 });
+    expect(await new AuditTrail(path).verify()).toMatchObject({ ok: false, line: 1, reason: expect.stringContaining("needs audit.key") });
+    expect(await trail.verify({ seq: 2, hash: second.hash })).toMatchObject({ ok: true });
+  });
+});

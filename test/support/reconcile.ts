@@ -18,7 +18,7 @@ export const TEST_AUDIT_CONTEXT: AuditContext = {
 export function realDeps(config: Config): RunDeps {
   return {
     ...planDeps(config, pino({ level: "silent" })),
-    audit: { trail: new AuditTrail(config.audit.path), context: TEST_AUDIT_CONTEXT },
+    audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: TEST_AUDIT_CONTEXT },
     runLock: () => acquireRunLock(config),
   };
 }

@@ -39,7 +39,7 @@ export async function buildRunDeps(config: Config, logger: Logger, env: Io["env"
   const progress = scheduled ? undefined : stderrProgress();
   return {
     ...planDeps(config, logger),
-    audit: { trail: new AuditTrail(config.audit.path), context: auditContext(config, env, scheduled) },
+    audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: auditContext(config, env, scheduled) },
     runLock: () => acquireRunLock(config),
     ...(notifier ? { notifier } : {}),
     ...(progress ? { progress } : {}),

@@ -1,16 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { outcomeEvent } from "../../../src/audit/body.js";
 import { canonicalJson } from "../../../src/util/canonical.js";
-import { type AuditHead, GENESIS, sealRecord, serialise, verifyChain } from "../../../src/audit/record.js";
+import { type AuditHead, type AuditRecord, GENESIS, sealRecord, serialise, verifyChain } from "../../../src/audit/record.js";
 import { renderAuditLine } from "../../../src/audit/render.js";
 import { auditBodyFixture } from "../../support/audit.js";
 import { instanceResult } from "../../support/results.js";
 
-function chain(n: number): { text: string; head: AuditHead } {
-  let head: AuditHead | null = null;
-  let text = "";
+function chain(
+  n: number,
+  keyOf: (i: number) => string | undefined = () => undefined,
+  start: { text: string; head: AuditHead | null } = { text: "", head: null },
+): { text: string; head: AuditHead } {
+  let head: AuditHead | null = start.head;
+  let text = start.text;
   for (let i = 0; i < n; i++) {
-    const record = sealRecord(auditBodyFixture({ runId: `run-${i + 1}` }), head);
+    const record = sealRecord(auditBodyFixture({ runId: `run-${(head?.seq ?? 0) + 1}` }), head, keyOf(i));
     text += serialise(record);
     head = { seq: record.seq, hash: record.hash };
   }
@@ -80,6 +84,78 @@ describe("the hash chain", () => {
 
   it("a missing head is reported", () => {
     expect(verifyChain(chain(2).text, null)).toMatchObject({ ok: false, reason: expect.stringContaining("head file is missing") });
+  });
+});
+
+describe("the keyed (HMAC-SHA256) chain", () => {
+  const KEY = "a-key-from-a-kubernetes-secret";
+  const OTHER = "another-key-someone-else-holds";
+  const keyed = () => chain(3, () => KEY);
+
+  it("verifies with its key, and says from which record it is keyed", () => {
+    const { text, head } = keyed();
+    expect(verifyChain(text, head, { key: KEY })).toEqual({ ok: true, records: 3, head, keyedFrom: 1 });
+  });
+
+  it.each([
+    ["without the key", undefined, 1, "needs audit.key"],
+    ["with another key", OTHER, 1, "sealed with another key"],
+  ])("fails %s, naming the first record", (_name, key, line, reason) => {
+    const { text, head } = keyed();
+    expect(verifyChain(text, head, key === undefined ? {} : { key })).toMatchObject({ ok: false, line, reason: expect.stringContaining(reason) });
+  });
+
+  it("an edited record whose chain was recomputed without the key fails", () => {
+    const { text } = keyed();
+    const [first] = lines(text);
+    const edited = JSON.parse(first as string) as AuditRecord;
+    edited.instances[0]!.add = ["0.0.0.0/1"];
+    const { hash: _old, ...unsealed } = edited;
+    const forged = { ...unsealed, hash: `hmac-sha256:${"0".repeat(64)}` };
+    const rest = chain(2, () => OTHER, { text: serialise(forged), head: { seq: 1, hash: forged.hash } });
+    expect(verifyChain(rest.text, rest.head, { key: KEY })).toMatchObject({ ok: false, line: 1 });
+  });
+
+  it.each([
+    ["sealed with another key", () => OTHER, "sealed with another key"],
+    ["without any key", () => undefined, "a record without a key after keyed records"],
+  ])("a record appended %s after keyed ones is caught", (_name, keyOf, reason) => {
+    const forged = chain(1, keyOf, keyed());
+    expect(verifyChain(forged.text, forged.head, { key: KEY })).toMatchObject({ ok: false, line: 4, reason: expect.stringContaining(reason) });
+  });
+
+  it("with a key configured, a trail with no keyed record is not verified", () => {
+    const { text, head } = chain(2);
+    expect(verifyChain(text, head, { key: KEY })).toMatchObject({ ok: false, reason: expect.stringContaining("no record is keyed") });
+    expect(verifyChain(text, head)).toMatchObject({ ok: true });
+  });
+
+  it("a keyless beginning before the key was adopted is accepted, keyed from the first keyed record", () => {
+    const mixed = chain(2, () => KEY, chain(2));
+    expect(verifyChain(mixed.text, mixed.head, { key: KEY })).toMatchObject({ ok: true, keyedFrom: 3 });
+  });
+
+  it("an anchor kept elsewhere catches a trail rewritten with the key itself", () => {
+    const original = keyed();
+    const anchor = { seq: 2, hash: (JSON.parse(lines(original.text)[1] as string) as AuditRecord).hash };
+    expect(verifyChain(original.text, original.head, { key: KEY, anchor })).toMatchObject({ ok: true });
+    // The key holder writes a different history: intact by itself, but not the anchored one.
+    const changed = lines(original.text).map((l) => JSON.parse(l) as AuditRecord);
+    changed.forEach((r) => (r.time = "2026-12-01T00:00:00.000Z"));
+    let head: AuditHead | null = null;
+    let text = "";
+    for (const r of changed) {
+      const { hash: _h, seq: _s, prevHash: _p, ...body } = r;
+      const sealed = sealRecord(body, head, KEY);
+      text += serialise(sealed);
+      head = { seq: sealed.seq, hash: sealed.hash };
+    }
+    expect(verifyChain(text, head, { key: KEY })).toMatchObject({ ok: true });
+    expect(verifyChain(text, head, { key: KEY, anchor })).toMatchObject({ ok: false, line: 2, reason: expect.stringContaining("anchored digest") });
+    expect(verifyChain(text, head, { key: KEY, anchor: { seq: 9, hash: anchor.hash } })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("does not have"),
+    });
   });
 });
 
