@@ -1,7 +1,8 @@
-import { mkdir, open, readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { AllowlistError, type ErrorCode } from "../errors.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import { ensurePrivateDir, writeFileAtomic } from "../util/atomic.js";
 import { acquireLock, type LockOptions } from "../util/lock.js";
 import { type AuditBody, type AuditHead, type AuditRecord, isKeyed, sealHolds, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
 import { isAuditHead, parseAuditLine } from "./schema.js";
@@ -103,7 +104,7 @@ export class AuditTrail {
 
   async append(body: AuditBody): Promise<AuditRecord> {
     try {
-      await mkdir(dirname(this.path), { recursive: true, mode: 0o750 });
+      await ensurePrivateDir(dirname(this.path));
     } catch (err) {
       throw this.wrap("E_AUDIT_WRITE", "cannot create its directory", err);
     }
@@ -124,7 +125,8 @@ export class AuditTrail {
       }
       const record = sealRecord(body, previous ? { seq: previous.seq, hash: previous.hash } : null, this.key);
       try {
-        const handle = await open(this.path, "a", 0o640);
+        // Appends never follow a link planted in the trail's place.
+        const handle = await open(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
         try {
           await handle.write(serialise(record));
           await handle.sync();

@@ -19,6 +19,8 @@ export interface ApplyContext {
   log: Logger;
   /** Entries kept through the removal grace period, with when they will go. */
   pending: ReadonlyMap<string, string>;
+  /** Map files already rewritten in this run: instances sharing one path persist it once. */
+  persisted?: Map<string, Promise<void>>;
 }
 
 async function commitPlan(instance: RuntimeTarget, plan: InstancePlan, snapshot: ListSnapshot, config: Config): Promise<number | undefined> {
@@ -64,7 +66,7 @@ export async function applyInstance(
           `read-back after commit differs from the desired set (missing ${after.add.length}, unexpected ${after.remove.length}); another writer may have changed it`,
         );
       }
-      if (config.haproxy.persist) await persist(file, plan, target);
+      if (config.haproxy.persist) await persistOnce(file, plan, target, context.persisted);
       log.info({ target, add: plan.add.length, remove: plan.remove.length, committedVersion: version, persisted: config.haproxy.persist }, "applied");
       return { ...summary, status: "applied", ...(version === undefined ? {} : { committedVersion: version }) };
     } catch (err) {
@@ -104,10 +106,18 @@ function failureAfterCommit(err: unknown): string {
     : "changed: the new entries were committed but the read-back did not match";
 }
 
-/** Same host only: the file HAProxy loaded, rewritten atomically with its owner and mode kept. */
+function persistOnce(file: string, plan: InstancePlan, target: string, persisted: Map<string, Promise<void>> | undefined): Promise<void> {
+  const earlier = persisted?.get(file);
+  if (earlier) return earlier;
+  const writing = persist(file, plan, target);
+  persisted?.set(file, writing);
+  return writing;
+}
+
+/** Same host only: the file HAProxy loaded (through a link, if it is one), rewritten atomically with its owner and mode kept. */
 async function persist(file: string, plan: InstancePlan, target: string): Promise<void> {
   try {
-    await writeFileAtomic(file, renderListFile(plan.content), { preserveOwnership: true });
+    await writeFileAtomic(file, renderListFile(plan.content), { preserveOwnership: true, throughSymlink: true });
   } catch (err) {
     throw new AllowlistError("E_PERSIST", `${target}: committed, but ${file} could not be rewritten: ${message(err)}`, { cause: err });
   }

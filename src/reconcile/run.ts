@@ -205,6 +205,7 @@ async function applyPlannedRun(
       return outcome({ error: { code: errorCode(err), message: `audit trail failed, nothing applied: ${message(err)}` } });
     }
     const desiredTexts = (planned.desiredSet?.entries ?? []).map((e) => e.cidr.text);
+    const persisted = new Map<string, Promise<void>>();
     let applied = 0;
     await mapLimit(changing, config.haproxy.concurrency, async (p) => {
       const findings = p.result;
@@ -214,6 +215,7 @@ async function applyPlannedRun(
         force: options.force,
         log,
         pending: grace.pending,
+        persisted,
       });
       // Once applied, the list holds the planned content: only duplicates through foreign entries can remain.
       const duplicates =

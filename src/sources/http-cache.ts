@@ -1,9 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { sha256 } from "../util/canonical.js";
 import { redactUrl } from "../config/redact.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import { assertNotWorldWritable, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 import { scrubSecrets } from "../util/secrets.js";
 
 const cachedFeedSchema = z.object({
@@ -26,8 +25,10 @@ export class FeedCache {
   }
 
   async get(url: string): Promise<CachedFeed | undefined> {
+    await assertNotWorldWritable(this.dir, "the state directory");
+    await assertNotWorldWritable(join(this.dir, "http-cache"), "the feed cache directory");
     try {
-      const parsed = cachedFeedSchema.safeParse(JSON.parse(await readFile(this.pathFor(url), "utf8")));
+      const parsed = cachedFeedSchema.safeParse(JSON.parse(await readFileNoFollow(this.pathFor(url))));
       return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;

@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256 } from "../util/canonical.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import { readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 import { type AbsenceState, emptyState } from "../model/absence.js";
 import { parseAbsenceState } from "./schema.js";
 
@@ -30,7 +29,7 @@ export async function loadAbsenceState(stateDir: string, map: string): Promise<L
   const path = absenceStatePath(stateDir, map);
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readFileNoFollow(path);
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist yet" : `cannot be read (${(err as Error).message})`;
     return { state: emptyState(map), notice: `removal state ${path} ${reason}: ${REBUILT}` };
@@ -47,7 +46,7 @@ export async function saveAbsenceState(stateDir: string, state: AbsenceState): P
   const path = absenceStatePath(stateDir, state.map);
   const text = `${JSON.stringify(state)}\n`;
   if (lastText.get(path) === text) return;
-  await writeFileAtomic(path, text, { mode: 0o640 });
+  await writeFileAtomic(path, text, { mode: 0o600 });
   lastText.set(path, text);
 }
 

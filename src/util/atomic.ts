@@ -1,34 +1,84 @@
-import { chmod, chown, mkdir, open, rename, stat } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { AllowlistError } from "../errors.js";
 import { dirname } from "node:path";
 
 export interface AtomicWriteOptions {
+  /** The file's mode, exactly, whatever the umask (default 0600). */
   mode?: number;
   /** Keep the owner and mode of the file being replaced, when it exists. */
   preserveOwnership?: boolean;
+  /**
+   * Write to the file a symlink at `path` points to, and keep the link (a map
+   * file HAProxy loads through a link). Otherwise a link at `path` is replaced
+   * by the file, never followed.
+   */
+  throughSymlink?: boolean;
+}
+
+/** O_EXCL and O_NOFOLLOW: a name planted in advance, file or link, makes the write fail instead of going astray. */
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Directories this tool creates: only its own user may enter them (a umask can only take bits away from 0700). */
+export async function ensurePrivateDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Refuses a directory other users may write to: a file planted there (a
+ * cached feed body, a removal state) would be trusted as this tool's own.
+ */
+export async function assertNotWorldWritable(path: string, what: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info && (info.mode & 0o002) !== 0) {
+    throw new AllowlistError(
+      "E_STATE_DIR",
+      `${what} ${path} is writable by other users (mode ${(info.mode & 0o777).toString(8)}): refusing to trust what is in it; run chmod o-w ${path}`,
+    );
+  }
+}
+
+/** Reads a file that must be a regular file of its own: a symlink in its place is an error, not followed. */
+export async function readFileNoFollow(path: string): Promise<string> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return await handle.readFile("utf8");
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
  * Replaces a file so that readers see the old or the new content, never a
- * mix: write a temporary file in the same directory, fsync, rename, fsync
- * the directory.
+ * mix: write a temporary file with an unpredictable name in the same
+ * directory, fsync, rename, fsync the directory.
  */
 export async function writeFileAtomic(path: string, content: string, options: AtomicWriteOptions = {}): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const previous = options.preserveOwnership ? await stat(path).catch(() => undefined) : undefined;
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(temp, "w", options.mode ?? 0o640);
+  const isLink = options.throughSymlink
+    ? await lstat(path).then(
+        (s) => s.isSymbolicLink(),
+        () => false,
+      )
+    : false;
+  const target = isLink ? await realpath(path) : path;
+  await ensurePrivateDir(dirname(target));
+  const previous = options.preserveOwnership ? await stat(target).catch(() => undefined) : undefined;
+  const temp = `${target}.${randomBytes(8).toString("hex")}.tmp`;
+  const handle = await open(temp, CREATE_NEW, 0o600);
   try {
     await handle.writeFile(content);
+    await handle.chmod(previous ? previous.mode & 0o7777 : (options.mode ?? 0o600));
+    if (previous) await handle.chown(previous.uid, previous.gid).catch(() => undefined);
     await handle.sync();
-  } finally {
+  } catch (err) {
     await handle.close();
+    await unlink(temp).catch(() => undefined);
+    throw err;
   }
-  if (previous) {
-    await chmod(temp, previous.mode & 0o7777);
-    await chown(temp, previous.uid, previous.gid).catch(() => undefined);
-  }
-  await rename(temp, path);
-  const dir = await open(dirname(path), "r");
+  await handle.close();
+  await rename(temp, target);
+  const dir = await open(dirname(target), "r");
   try {
     await dir.sync();
   } finally {

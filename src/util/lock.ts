@@ -51,7 +51,14 @@ export async function acquireLock(path: string, options: LockOptions): Promise<(
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
     try {
       const handle = await open(path, "wx", 0o600);
-      await handle.writeFile(`${process.pid} ${hostname()} ${Date.now()}`);
+      try {
+        await handle.writeFile(`${process.pid} ${hostname()} ${Date.now()}`);
+      } catch (err) {
+        // A lock that cannot be written (a full disk) is given back at once, its descriptor included.
+        await handle.close();
+        await unlink(path).catch(() => undefined);
+        throw err;
+      }
       await handle.close();
       return () => unlink(path).catch(() => undefined);
     } catch (err) {

@@ -47,7 +47,7 @@ describe("AuditTrail on disk", () => {
     expect(JSON.parse(await readFile(`${path}.head`, "utf8"))).toEqual({ seq: 2, hash: second.hash });
     expect(await trail.last()).toEqual(second);
     expect(await trail.verify()).toMatchObject({ ok: true, records: 2 });
-    expect((await stat(path)).mode & 0o777).toBe(0o640);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
   it("finds the last record of a long trail without reading it all", async () => {
@@ -105,10 +105,23 @@ describe("AuditTrail on disk", () => {
     [
       "the disk is full",
       async (d: string) => {
+        const mountpoint = join(d, "full");
+        await mkdir(mountpoint);
+        const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4k", "tmpfs", mountpoint]);
+        if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr.toString()}`);
+        cleanups.unshift(() => Promise.resolve(void spawnSync("umount", [mountpoint])));
+        await writeFile(join(mountpoint, "filler"), Buffer.alloc(4096)).catch(() => undefined);
+        return join(mountpoint, "audit.jsonl");
+      },
+      "ENOSPC",
+    ],
+    [
+      "a symlink was planted in its place (it is never followed)",
+      async (d: string) => {
         await symlink("/dev/full", join(d, "audit.jsonl"));
         return join(d, "audit.jsonl");
       },
-      "cannot write: ENOSPC",
+      "cannot write: ELOOP",
     ],
   ])("fails with E_AUDIT_WRITE when %s", async (_name, prepare, message) => {
     const path = await prepare(await dir());

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir } from "node:fs/promises";
+import { chmod, chown, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/schema.js";
@@ -132,9 +132,10 @@ describe("fault matrix: HAProxy", () => {
   it("permission denied on the socket (the tool running as an unprivileged user)", async () => {
     const h = await haproxy();
     const dir = (await tempDir("ta-perm-")).path;
-    await chmod(dir, 0o777);
-    await mkdir(join(dir, "state"), { mode: 0o777 });
-    await chmod(join(dir, "state"), 0o777);
+    await chmod(dir, 0o755);
+    // The unprivileged user's own state directory: private to it, as the tool requires.
+    await mkdir(join(dir, "state"), { mode: 0o700 });
+    await chown(join(dir, "state"), 65534, 65534);
     const auditPath = join(dir, "state", "audit.jsonl");
     const path = await writeConfig(dir, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath });
     await chmod(path, 0o644);
