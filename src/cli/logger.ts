@@ -1,5 +1,6 @@
 import { isatty } from "node:tty";
 import { pino, type Logger, type LevelWithSilent } from "pino";
+import { printableJsonLine } from "../util/printable.js";
 import { scrubSecrets } from "../util/secrets.js";
 import { syncDestination } from "./sync-destination.js";
 
@@ -13,7 +14,7 @@ export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logg
       censor: "[redacted]",
     },
     // Values from ${VAR} are scrubbed from every line, wherever they ended up (an error message, a URL, a sink's reply).
-    hooks: { streamWrite: scrubSecrets },
+    hooks: { streamWrite: (line: string) => printableJsonLine(scrubSecrets(line)) },
   };
   if (isatty(fd)) {
     const { default: pretty } = await import("pino-pretty");

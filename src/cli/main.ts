@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { writeSync } from "node:fs";
+import { printable } from "../util/printable.js";
 import { scrubSecrets } from "../util/secrets.js";
 import { run } from "./program.js";
 
@@ -7,8 +8,8 @@ const write = (text: string) => new Promise<void>((resolve) => (process.stdout.w
 
 // Results and messages never carry a value that came from ${VAR}, wherever it ended up.
 const code = await run(process.argv.slice(2), {
-  stdout: (text) => write(scrubSecrets(text)),
-  stderr: (text) => void writeSync(2, scrubSecrets(text)),
+  stdout: (text) => write(printable(scrubSecrets(text))),
+  stderr: (text) => void writeSync(2, printable(scrubSecrets(text))),
   env: process.env,
 });
 // stdout is flushed above; exit now so a stray timer can never keep a CronJob pod alive.

@@ -10,7 +10,29 @@ function looksLikeHtml(body: string): boolean {
   return /^\s*<(!doctype|html|head|body|\?xml|!--)/i.test(body);
 }
 
+/** No feed format nests deeper than a few levels; a deeper document is hostile or broken. */
+const MAX_JSON_DEPTH = 32;
+
+/** The deepest nesting of arrays and objects, counted outside strings, without parsing. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) deepest = Math.max(deepest, ++depth);
+    else if (c === 93 || c === 125) depth--;
+  }
+  return deepest;
+}
+
 function parseJson(body: string): unknown {
+  const depth = jsonDepth(body);
+  if (depth > MAX_JSON_DEPTH) throw new FeedError("E_SOURCE_HTTP_SHAPE", `JSON nested ${depth} levels deep, more than ${MAX_JSON_DEPTH}: not a feed`);
   try {
     return JSON.parse(body);
   } catch (err) {

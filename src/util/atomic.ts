@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { AllowlistError } from "../errors.js";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 
 export interface AtomicWriteOptions {
   /** The file's mode, exactly, whatever the umask (default 0600). */
@@ -20,9 +20,29 @@ export interface AtomicWriteOptions {
 /** O_EXCL and O_NOFOLLOW: a name planted in advance, file or link, makes the write fail instead of going astray. */
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-/** Directories this tool creates: only its own user may enter them (a umask can only take bits away from 0700). */
+/**
+ * Directories this tool creates: only its own user may enter them (a umask
+ * can only take bits away from 0700). Created one level at a time from the
+ * nearest existing parent: Node's recursive mkdir never returns on some
+ * pseudo file systems (a path under /proc), this fails at once.
+ */
 export async function ensurePrivateDir(path: string): Promise<void> {
-  await mkdir(path, { recursive: true, mode: 0o700 });
+  const missing: string[] = [];
+  let at = resolve(path);
+  for (;;) {
+    const info = await stat(at).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? undefined : Promise.reject(err)));
+    if (info) {
+      if (!info.isDirectory()) throw Object.assign(new Error(`${at} is not a directory`), { code: "ENOTDIR" });
+      break;
+    }
+    missing.push(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const dir of missing.reverse()) {
+    await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => (err.code === "EEXIST" ? undefined : Promise.reject(err)));
+  }
 }
 
 /**

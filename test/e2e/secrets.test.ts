@@ -23,7 +23,8 @@ beforeAll(async () => {
   // A sink that fails and echoes what it was sent, headers included, as some proxies do.
   sink = await startReceiver([200], (req, res) => {
     res.writeHead(500, { "content-type": "text/plain" });
-    res.end(`upstream error; you sent authorization=${String(req.headers.authorization)} to ${req.path}`);
+    // ...and with terminal control sequences in it.
+    res.end(`\u001b[2J\u001b[31mupstream error; you sent authorization=${String(req.headers.authorization)} to ${req.path}\u0007`);
   });
   h = await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"] });
   const document = configDocument({ sockets: [h.unixTarget], map: h.listFile });
@@ -57,7 +58,7 @@ async function filesBelow(dir: string): Promise<string[]> {
 }
 
 describe("secrets from ${VAR}", () => {
-  it("reach their own destinations and appear in no output, log, audit record, state or cache file, alert body or metric", async () => {
+  it("reach their own destinations and appear in no output, log, audit record, state or cache file, alert body or metric; remote control characters reach no terminal", async () => {
     const env = { ...SECRETS };
     const runs = [
       await runCli(["--config", config, "config", "check"], { env }),
@@ -68,7 +69,11 @@ describe("secrets from ${VAR}", () => {
       await runCli(["--config", config, "--output", "json", "explain", "127.0.0.21"], { env }),
       await runCli(["--config", config, "--output", "json", "audit", "show"], { env }),
     ];
-    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    // Once more in text, with a change to make, so the sink's failed reply is shown on the terminal.
+    await h.command(`del map ${h.listFile} 127.0.0.21/32`);
+    runs.push(await runCli(["--config", config, "sync"], { env }));
+    expect(runs.at(-1)?.stdout).toContain("Alert not delivered: ");
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
 
     // The destinations got them: the feed its path, the sink its query and header.
     expect(feed.requests.some((r) => r.path === `/${SECRETS.FEED_TOKEN}`)).toBe(true);
@@ -91,5 +96,8 @@ describe("secrets from ${VAR}", () => {
     for (const secret of Object.values(SECRETS)) {
       expect(outputs.filter((o) => o.text.includes(secret)).map((o) => o.where)).toEqual([]);
     }
+    // A remote reply never drives the terminal: no control character reaches stdout or stderr.
+    // eslint-disable-next-line no-control-regex -- the control characters are what is looked for
+    expect(runs.flatMap((r, i) => (/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(r.stdout + r.stderr) ? [i] : []))).toEqual([]);
   }, 60_000);
 });

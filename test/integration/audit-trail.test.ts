@@ -100,7 +100,12 @@ describe("AuditTrail on disk", () => {
         await writeFile(join(d, "file"), "");
         return join(d, "file", "audit.jsonl");
       },
-      "cannot create its directory: EEXIST",
+      "file is not a directory",
+    ],
+    [
+      "its directory is under /proc (where a recursive mkdir never returns)",
+      () => Promise.resolve("/proc/self/travis-allowlist/audit.jsonl"),
+      "cannot create its directory: ENOENT",
     ],
     [
       "the disk is full",

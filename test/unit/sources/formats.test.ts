@@ -31,3 +31,16 @@ describe("parseFeed", () => {
     expect(() => parseFeed(format, body, key)).toThrow(expect.objectContaining({ code }));
   });
 });
+
+describe("hostile JSON", () => {
+  it("a document nested 200,000 levels deep is refused by its depth, before parsing", () => {
+    const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
+    expect(() => parseFeed("json", deep, undefined)).toThrow(
+      expect.objectContaining({ code: "E_SOURCE_HTTP_SHAPE", message: expect.stringContaining("200000 levels") }),
+    );
+  });
+
+  it("brackets inside strings do not count", () => {
+    expect(parseFeed("json", `{"x":"${"[".repeat(100)}","list":["34.66.25.221/32"]}`, "list")).toEqual(["34.66.25.221/32"]);
+  });
+});
