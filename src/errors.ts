@@ -94,6 +94,10 @@ export const ERROR_CODES = {
   E_AUDIT_LOCK: ["another run holds the audit trail's lock", "wait; a lock left by a dead process is taken over"],
   E_RUN_LOCK: ["another sync on this host holds the run lock", "wait for it; a lock left by a dead process is taken over"],
   E_STATE_DIR: ["the state directory cannot be created or used", "check stateDir's permissions"],
+  E_RUN_TIMEOUT: [
+    "the run did not finish within runTimeout; each instance holds its old or its complete new set",
+    "run status to see where each instance is; find the slow peer in the log",
+  ],
   E_ABORTED: ["the run was stopped (shutdown) before any change", "none: the next run does the work"],
   E_ALERT_HTTP: ["an alert sink answered with an HTTP error", "check the sink URL and credentials"],
   E_ALERT_TIMEOUT: ["an alert sink did not answer in time", "check the sink"],

@@ -11,6 +11,11 @@ export function parseLimit(value: number | string): Limit | undefined {
   return match ? { fraction: Number(match[1]) / 100 } : undefined;
 }
 
+/** How long a whole run may take, in milliseconds. */
+export function runTimeoutMsOf(config: { runTimeout: string }): number {
+  return parseDuration(config.runTimeout) ?? 300_000;
+}
+
 /** The guards as the planner uses them: limits and durations parsed once, here, from the validated config. */
 export function guardSettingsOf(guards: GuardsConfig): GuardSettings & { removeAfterMs: number } {
   return {

@@ -157,6 +157,7 @@ export const configSchema = z.strictObject({
         .default([]),
     })
     .optional(),
+  runTimeout: duration.default("5m"),
   schedule: z
     .string({ error: "expected a cron expression" })
     .refine((s) => cron.validate(s), { error: 'expected a cron expression such as "*/10 * * * *"' })

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { auditBody, outcomeEvent } from "../audit/body.js";
 import type { AuditBody } from "../audit/record.js";
+import { runTimeoutMsOf } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { exitCodeOf, type RunResult } from "../model/result.js";
@@ -46,7 +47,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   const writeIntent: IntentWriter = (facts) =>
     record(auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false }, deps.audit.context, now(), unfinished));
 
-  const outcome = await lockedReconcile(config, deps, { ...options, force }, log, writeIntent);
+  const outcome = await withinRunTimeout(lockedReconcile(config, deps, { ...options, force }, log, writeIntent), runTimeoutMsOf(config), config, log);
   const body = {
     version: 1 as const,
     runId,
@@ -91,6 +92,43 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     "run finished",
   );
   return result;
+}
+
+/**
+ * Every run ends by `runTimeout`. The work left behind is bounded by its own
+ * deadlines and each instance's change is one atomic commit, so an instance
+ * holds its old or its complete new set; the next run finds the unfinished
+ * intent in the trail and says so.
+ */
+async function withinRunTimeout(work: Promise<Outcome>, timeoutMs: number, config: Config, log: Logger): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => {
+      const error = new AllowlistError(
+        "E_RUN_TIMEOUT",
+        `the run did not finish within runTimeout (${config.runTimeout}); each instance holds its old or its complete new set`,
+      );
+      log.error({ err: error }, "run timed out");
+      resolve({
+        desired: { count: 0, digest: null },
+        sources: [],
+        instances: config.haproxy.sockets.map((target) => failedResult(target, error, "unknown: old or complete new set (each change is atomic); run status")),
+        held: null,
+        overridden: [],
+        unexpected: [],
+        flaps: {},
+        stateNotice: null,
+        error: { code: error.code, message: error.message },
+      });
+    }, timeoutMs);
+  });
+  // The abandoned work still finishes or fails on its own deadlines; nothing may await it, nothing may throw from it.
+  work.catch((err: unknown) => log.error({ err }, "the timed-out run ended with an error"));
+  try {
+    return await Promise.race([work, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A run killed between `intent` and its outcome leaves an intent last in the trail. */

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { testConfig } from "../support/config.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
@@ -44,4 +45,18 @@ describe("hostile runtime sockets next to a healthy HAProxy", () => {
     recordFigure("hostile-runtime-seconds", Math.round(seconds * 10) / 10);
     recordFigure("hostile-runtime-peak-rss-mb", Math.round(peakRssMb));
   }, 60_000);
+
+  it("a run ends by runTimeout even when a peer's own deadline is longer, and says where instances were left", async () => {
+    const dir = (await tempDir("ta-hostile-")).path;
+    const trickle = await startHostileRuntime(dir, "trickle");
+    cleanups.push(() => trickle.stop());
+    const base = testConfig({ staticEntries: ["127.0.0.21"], sockets: [trickle.target], map: join(dir, "travis.map"), auditPath: join(dir, "audit.jsonl") });
+    const config = { ...base, runTimeout: "1s", haproxy: { ...base.haproxy, timeoutMs: 60_000 } };
+    const result = await syncOnce(config);
+    expect(result).toMatchObject({
+      exitCode: 1,
+      error: { code: "E_RUN_TIMEOUT", message: expect.stringContaining("within runTimeout (1s)") },
+      instances: [{ target: trickle.target, status: "failed", errorCode: "E_RUN_TIMEOUT" }],
+    });
+  }, 20_000);
 });
