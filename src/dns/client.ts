@@ -3,6 +3,7 @@ import { createSocket, type RemoteInfo } from "node:dgram";
 import { isIPv6, Socket } from "node:net";
 import * as packet from "dns-packet";
 import { DnsError, type ErrorCode } from "../errors.js";
+import { readLimited } from "../util/body.js";
 import type { Dispatcher } from "undici";
 import type { DohResolver, ResolverAddress, UdpResolver } from "./resolver.js";
 
@@ -137,7 +138,9 @@ function tcpExchange(resolver: UdpResolver, name: string, type: QueryType, optio
       socket.destroy();
       reject(new DnsError(code, resolver.label, question, message, { cause }));
     };
-    socket.setTimeout(options.timeoutMs, () => fail("E_DNS_TIMEOUT", `no answer over TCP within ${options.timeoutMs} ms`));
+    // The whole exchange, not only each silence: a resolver that trickles bytes is as stuck as a silent one.
+    const deadline = setTimeout(() => fail("E_DNS_TIMEOUT", `no answer over TCP within ${options.timeoutMs} ms`), options.timeoutMs);
+    socket.on("close", () => clearTimeout(deadline));
     socket.on("error", (err) => fail("E_DNS_NETWORK", `TCP: ${err.message}`, err));
     socket.on("close", () => fail("E_DNS_NETWORK", "TCP connection closed before a complete answer"));
     socket.on("data", (chunk: Buffer) => {
@@ -187,7 +190,16 @@ async function dohExchange(resolver: DohResolver, name: string, type: QueryType,
       cause: err,
     });
   }
-  const body = Buffer.from(await response.body.arrayBuffer());
+  let body: Buffer | undefined;
+  try {
+    // A DNS message is at most 65,535 bytes; anything longer is not an answer.
+    body = await readLimited(response.body, 65_535);
+  } catch (err) {
+    const kind = (err as Error).name;
+    if (kind === "TimeoutError" || kind === "AbortError") return "timeout";
+    throw new DnsError("E_DNS_NETWORK", resolver.label, question, "DNS over HTTPS: the answer was cut off", { cause: err });
+  }
+  if (body === undefined) throw new DnsError("E_DNS_MALFORMED", resolver.label, question, "DNS over HTTPS answer larger than a DNS message can be");
   const contentType = String(response.headers["content-type"] ?? "");
   if (response.statusCode !== 200 || !contentType.startsWith(DNS_MESSAGE)) {
     throw new DnsError("E_DNS_DOH_HTTP", resolver.label, question, `DNS over HTTPS answered HTTP ${response.statusCode} (${contentType || "no content type"})`);

@@ -3,6 +3,7 @@ import type { Config } from "../config/schema.js";
 import { redactUrl } from "../config/redact.js";
 import { type ErrorCode, SourceError } from "../errors.js";
 import { isAddressText, parseCidr } from "../model/cidr.js";
+import { readLimited } from "../util/body.js";
 import { FeedCache } from "./http-cache.js";
 import { FeedError, JSON_FORMATS, parseFeed } from "./formats.js";
 import type { Source, SourceResult } from "./types.js";
@@ -22,21 +23,6 @@ const DEFAULT_MAX_REDIRECTIONS = 3;
 function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Reads at most `limit` bytes; a larger body is undefined (an error to the caller), never silently cut. */
-async function readLimited(body: Dispatcher.ResponseData["body"], limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      body.destroy();
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions): Source {
@@ -122,7 +108,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     }
     let body: string | undefined;
     try {
-      body = await readLimited(response.body, config.maxBytes);
+      body = (await readLimited(response.body, config.maxBytes))?.toString("utf8");
     } catch (err) {
       const name = (err as Error).name;
       if (name === "TimeoutError" || name === "AbortError" || (err as NodeJS.ErrnoException).code === "UND_ERR_BODY_TIMEOUT") {

@@ -51,6 +51,19 @@ describe("DNS over HTTPS", () => {
     expect(doh.requests).toBeGreaterThanOrEqual(2);
   });
 
+  it.each([
+    ["floods an endless answer", "flood" as const, "E_SOURCE_DNS_MALFORMED", "larger than a DNS message can be"],
+    ["stops half-way through its answer", "stall" as const, "E_SOURCE_DNS_TIMEOUT", "no answer within 300 ms"],
+  ])("fails the source, with its own code and in bounded time and memory, when the endpoint %s", async (_name, misbehave, code, text) => {
+    doh.misbehave = misbehave;
+    try {
+      await expect(source([doh.url]).fetch()).rejects.toMatchObject({ code, message: expect.stringContaining(text) });
+      expect(process.resourceUsage().maxRSS / 1024).toBeLessThan(1024);
+    } finally {
+      doh.misbehave = null;
+    }
+  });
+
   it("fails the source when the endpoint answers an HTTP error", async () => {
     doh.failWith = 500;
     try {

@@ -7,6 +7,8 @@ export interface RunningDohServer {
   url: string;
   /** HTTP status to answer with instead of relaying (e.g. 500); null relays. */
   failWith: number | null;
+  /** Misbehaviour a real resolver will not show on demand: an endless answer, or one that stops half-way. */
+  misbehave: "flood" | "stall" | null;
   requests: number;
   stop(): Promise<void>;
 }
@@ -14,7 +16,7 @@ export interface RunningDohServer {
 /** An RFC 8484 endpoint over HTTPS on loopback that relays each query to a UDP DNS server. */
 export async function startDohServer(upstream: { address: string; port: number }): Promise<RunningDohServer> {
   const { key, cert } = loopbackCertificate();
-  const state = { failWith: null as number | null, requests: 0 };
+  const state = { failWith: null as number | null, misbehave: null as "flood" | "stall" | null, requests: 0 };
   const server: Server = createServer({ key, cert }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -23,6 +25,21 @@ export async function startDohServer(upstream: { address: string; port: number }
       if (state.failWith !== null || req.method !== "POST" || req.headers["content-type"] !== "application/dns-message") {
         res.writeHead(state.failWith ?? 415, { "content-type": "text/plain" });
         res.end("no");
+        return;
+      }
+      if (state.misbehave === "flood") {
+        res.writeHead(200, { "content-type": "application/dns-message" });
+        const block = Buffer.alloc(64 * 1024);
+        const pump = () => {
+          while (!res.destroyed && res.write(block));
+          if (!res.destroyed) res.once("drain", pump);
+        };
+        pump();
+        return;
+      }
+      if (state.misbehave === "stall") {
+        res.writeHead(200, { "content-type": "application/dns-message", "content-length": "512" });
+        res.write(Buffer.alloc(12));
         return;
       }
       const udp = createSocket("udp4");
@@ -42,6 +59,12 @@ export async function startDohServer(upstream: { address: string; port: number }
     },
     set failWith(value: number | null) {
       state.failWith = value;
+    },
+    get misbehave() {
+      return state.misbehave;
+    },
+    set misbehave(value: "flood" | "stall" | null) {
+      state.misbehave = value;
     },
     get requests() {
       return state.requests;
