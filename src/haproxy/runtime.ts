@@ -170,16 +170,21 @@ export class HaproxyInstance {
     if (snapshot.currentVersion !== undefined && now.currentVersion !== snapshot.currentVersion) {
       throw this.conflict(`version ${snapshot.currentVersion} became ${String(now.currentVersion)}`);
     }
-    if (snapshot.entryCount !== undefined && now.entryCount !== undefined && now.entryCount !== snapshot.entryCount + staged) {
+    const counted = snapshot.entryCount !== undefined && now.entryCount !== undefined;
+    // Without entry_cnt (HAProxy 2.4), nothing cheap reveals a direct edit: the live entries are read again.
+    if (!counted || now.entryCount !== (snapshot.entryCount as number) + staged) {
       // The count also moves when someone else stages a version; only a change to the live entries is a conflict.
       const live = await this.entries(kind, file);
       if (!snapshot.entries || !sameEntries(live, snapshot.entries).equal) {
-        throw this.conflict(`${now.entryCount} entries where ${snapshot.entryCount + staged} were expected, and the live entries changed`);
+        throw this.conflict(
+          counted
+            ? `${now.entryCount} entries where ${(snapshot.entryCount as number) + staged} were expected, and the live entries changed`
+            : "the live entries changed",
+        );
       }
     }
   }
 
-  /** Prepares a version holding exactly `content` and proves it by reading it back. */
   /** A prepared version that will never be committed is cleared, so its entries do not sit in HAProxy's memory. */
   private async abandon(kind: ListKind, file: string, version: number): Promise<void> {
     await this.session.send(commands.clear(kind, file, version)).catch(() => undefined);

@@ -1,10 +1,12 @@
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { chmod, readFile, stat } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HaproxyInstance } from "../../src/haproxy/runtime.js";
 import type { RuntimeTarget } from "../../src/reconcile/deps.js";
 import { inspect } from "../../src/reconcile/status.js";
 import { testConfig } from "../support/config.js";
+import { startFakeRuntime } from "../support/fake-runtime.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { travisAddresses } from "../support/fixtures.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
@@ -164,6 +166,20 @@ describe("conflicts with another writer", () => {
     const live = await liveEntries(h!);
     expect(live).toContain("127.0.4.9 travis");
     expect(live).not.toContain(`${BUILD}/32 travis`);
+  });
+
+  it("without entry_cnt (HAProxy 2.4), a direct edit by another writer is still seen before the commit (fake runtime API)", async () => {
+    const dir = (await tempDir("ta-fake-")).path;
+    const fake = await startFakeRuntime(dir, ["127.0.0.5 office"], { noEntryCount: true, directEditBeforeCommit: "127.0.0.77 someone" });
+    try {
+      const config = testConfig({ resolver: dns.resolver, sockets: [fake.target], map: fake.file, auditPath: join(dir, "audit.jsonl") });
+      const result = await syncOnce(config);
+      expect(result.instances[0]).toMatchObject({ status: "failed", errorCode: "E_HAPROXY_CONFLICT", state: "unchanged (not committed)" });
+      expect(result.instances[0]?.error).toContain("the live entries changed");
+      expect(fake.commands.some((c) => c.startsWith("commit"))).toBe(false);
+    } finally {
+      await fake.stop();
+    }
   });
 
   it("a second conflict fails that instance, unchanged", async () => {

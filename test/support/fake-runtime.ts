@@ -17,7 +17,7 @@ export interface FakeRuntime {
   stop(): Promise<void>;
 }
 
-export type FakeFault = { commitError: string } | { closeMidPayload: true } | { refuseGet: true };
+export type FakeFault = { commitError: string } | { closeMidPayload: true } | { refuseGet: true } | { noEntryCount: true; directEditBeforeCommit: string };
 
 export async function startFakeRuntime(dir: string, initial: string[], behaviour: FakeFault): Promise<FakeRuntime> {
   const file = "/etc/haproxy/maps/travis.map";
@@ -53,15 +53,20 @@ export async function startFakeRuntime(dir: string, initial: string[], behaviour
         else if (line === "show info") reply("Name: HAProxy\nVersion: 2.6.12-fake\n");
         else if (line === "show map")
           reply(
-            `# id (file) description\n0 (${file}) pattern loaded from file '${file}' curr_ver=0 next_ver=0 entry_cnt=${state.entries.length + state.staged.length}\n`,
+            "noEntryCount" in behaviour
+              ? `# id (file) description\n0 (${file}) pattern loaded from file '${file}' curr_ver=0 next_ver=0\n`
+              : `# id (file) description\n0 (${file}) pattern loaded from file '${file}' curr_ver=0 next_ver=0 entry_cnt=${state.entries.length + state.staged.length}\n`,
           );
         else if (line === `show map ${file}`) reply(entryLines(state.entries));
         else if (line === `prepare map ${file}`) {
           state.staged = [];
           reply("[6]: New version created: 1\n");
         } else if (line === `add map @1 ${file} <<`) payload = [];
-        else if (line === `show map @1 ${file}`) reply(entryLines(state.staged));
-        else if (line === `commit map @1 ${file}`) {
+        else if (line === `show map @1 ${file}`) {
+          reply(entryLines(state.staged));
+          // Another writer edits the live list directly, between the check of the staged version and the commit.
+          if ("directEditBeforeCommit" in behaviour) state.entries.push(behaviour.directEditBeforeCommit);
+        } else if (line === `commit map @1 ${file}`) {
           if ("commitError" in behaviour) reply(`[3]: ${behaviour.commitError}\n`);
           else {
             state.entries = [...state.staged];
