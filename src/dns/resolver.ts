@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { redactUrl } from "../util/url.js";
 
 export interface UdpResolver {
   kind: "udp";
@@ -22,7 +23,8 @@ export function parseResolver(text: string): ResolverAddress | undefined {
   if (text.startsWith("https://")) {
     try {
       const url = new URL(text);
-      return url.username || url.password ? undefined : { kind: "doh", url: url.toString(), label: text };
+      // The label goes into provenance, errors and the audit trail: a token in the path or query stays out of them.
+      return url.username || url.password ? undefined : { kind: "doh", url: url.toString(), label: redactUrl(text) };
     } catch {
       return undefined;
     }

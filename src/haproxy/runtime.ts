@@ -172,10 +172,12 @@ export class HaproxyInstance {
     }
     const counted = snapshot.entryCount !== undefined && now.entryCount !== undefined;
     // Without entry_cnt (HAProxy 2.4), nothing cheap reveals a direct edit: the live entries are read again.
-    if (!counted || now.entryCount !== (snapshot.entryCount as number) + staged) {
+    const countMoved = counted && now.entryCount !== (snapshot.entryCount as number) + staged;
+    // With nothing read beforehand there is nothing to compare against.
+    if (snapshot.entries && (countMoved || !counted)) {
       // The count also moves when someone else stages a version; only a change to the live entries is a conflict.
       const live = await this.entries(kind, file);
-      if (!snapshot.entries || !sameEntries(live, snapshot.entries).equal) {
+      if (!sameEntries(live, snapshot.entries).equal) {
         throw this.conflict(
           counted
             ? `${now.entryCount} entries where ${(snapshot.entryCount as number) + staged} were expected, and the live entries changed`
