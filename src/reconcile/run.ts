@@ -94,6 +94,11 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   return result;
 }
 
+/** The outcome of a run that stopped before it knew anything (no lock, out of time). */
+function stopped(error: Outcome["error"], instances: Outcome["instances"]): Outcome {
+  return { desired: { count: 0, digest: null }, sources: [], instances, held: null, overridden: [], unexpected: [], flaps: {}, stateNotice: null, error };
+}
+
 /**
  * Every run ends by `runTimeout`. The work left behind is bounded by its own
  * deadlines and each instance's change is one atomic commit, so an instance
@@ -109,17 +114,12 @@ async function withinRunTimeout(work: Promise<Outcome>, timeoutMs: number, confi
         `the run did not finish within runTimeout (${config.runTimeout}); each instance holds its old or its complete new set`,
       );
       log.error({ err: error }, "run timed out");
-      resolve({
-        desired: { count: 0, digest: null },
-        sources: [],
-        instances: config.haproxy.sockets.map((target) => failedResult(target, error, "unknown: old or complete new set (each change is atomic); run status")),
-        held: null,
-        overridden: [],
-        unexpected: [],
-        flaps: {},
-        stateNotice: null,
-        error: { code: error.code, message: error.message },
-      });
+      resolve(
+        stopped(
+          { code: error.code, message: error.message },
+          config.haproxy.sockets.map((target) => failedResult(target, error, "unknown: old or complete new set (each change is atomic); run status")),
+        ),
+      );
     }, timeoutMs);
   });
   // The abandoned work still finishes or fails on its own deadlines; nothing may await it, nothing may throw from it.
@@ -162,17 +162,7 @@ async function lockedReconcile(
     release = await deps.runLock();
   } catch (err) {
     log.error({ err }, "the run lock could not be taken");
-    return {
-      desired: { count: 0, digest: null },
-      sources: [],
-      instances: [],
-      held: null,
-      overridden: [],
-      unexpected: [],
-      flaps: {},
-      stateNotice: null,
-      error: { code: errorCode(err), message: `not started: ${message(err)}` },
-    };
+    return stopped({ code: errorCode(err), message: `not started: ${message(err)}` }, []);
   }
   try {
     return await reconcile(config, deps, options, log, writeIntent);
