@@ -1,9 +1,6 @@
 import type { AbsenceRecord, AbsenceState, SourceGroup } from "../model/absence.js";
 import { type Cidr, overlaps, parseCidr } from "../model/cidr.js";
 
-export { emptyState } from "../model/absence.js";
-export type { AbsenceRecord, AbsenceState, SourceGroup } from "../model/absence.js";
-
 export interface GraceInput {
   state: AbsenceState;
   desired: ReadonlyArray<SourceGroup>;

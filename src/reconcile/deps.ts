@@ -6,7 +6,7 @@ import type { AuditBody, AuditRecord } from "../audit/record.js";
 import type { UdpResolver } from "../dns/resolver.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../haproxy/protocol.js";
 import type { ApplyOutcome, ListSnapshot, LiveList } from "../haproxy/runtime.js";
-import type { AbsenceState } from "../plan/grace.js";
+import type { AbsenceState } from "../model/absence.js";
 import type { Source } from "../sources/types.js";
 import type { LoadedAbsenceState } from "../state/absence-store.js";
 

@@ -1,14 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  type AbsenceState,
-  decideGrace,
-  emptyState,
-  type GraceInput,
-  groupBySources,
-  recentlyRemoved,
-  settleState,
-  vanishedFrom,
-} from "../../../src/plan/grace.js";
+import { type AbsenceState, emptyState } from "../../../src/model/absence.js";
+import { decideGrace, type GraceInput, groupBySources, recentlyRemoved, settleState, vanishedFrom } from "../../../src/plan/grace.js";
 import { computePlan } from "../../../src/plan/plan.js";
 
 const HOUR = 3_600_000;
