@@ -4,7 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { freePort } from "./ports.js";
+import { freePorts } from "./ports.js";
 import { tempDir } from "./tmp.js";
 
 export type ListKind = "map" | "acl";
@@ -85,6 +85,8 @@ export function haproxyConfig(o: {
     `  stats socket ${o.socket} mode 600 level admin`,
     `  stats socket ipv4@127.0.0.1:${o.tcpPort} level admin`,
     "  stats timeout 10s",
+    // Without SO_REUSEPORT a port another test process also picked fails the start loudly instead of sharing connections.
+    "  noreuseport",
     ...(o.global ?? []).map((line) => `  ${line}`),
     "defaults",
     "  mode http",
@@ -147,20 +149,41 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
   const dir = options.dir ?? (temp?.path as string);
   const socket = join(dir, options.socketName ?? "admin.sock");
   const listFile = options.listFile ?? join(dir, kind === "map" ? "travis.map" : "travis.acl");
-  const [tcpPort, httpPort] = [await freePort(), await freePort()];
   if (!options.keepListFile) await writeFile(listFile, (options.entries ?? []).map((l) => `${l}\n`).join(""));
   const cfg = join(dir, "haproxy.cfg");
-  await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile, global: options.global, rule: options.rule }));
   const bin = options.bin ?? HAPROXY_BIN;
-  const child = spawn(bin, [...(options.masterWorker ? ["-W"] : []), "-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  try {
-    await waitForSocket(socket, child);
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw new Error(`${(err as Error).message}: ${stderr}`, { cause: err });
+  let attempt = 0;
+  for (;;) {
+    const [tcpPort, httpPort] = (await freePorts(2)) as [number, number];
+    await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile, global: options.global, rule: options.rule }));
+    const child = spawn(bin, [...(options.masterWorker ? ["-W"] : []), "-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      await waitForSocket(socket, child);
+      return running({ dir, kind, listFile, socket, tcpPort, httpPort, bin, child, stderr: () => stderr, temp });
+    } catch (err) {
+      child.kill("SIGKILL");
+      // Another process may take a port between our pick and HAProxy's bind; pick again.
+      if (/cannot bind|address already in use/i.test(stderr) && ++attempt < 5) continue;
+      throw new Error(`${(err as Error).message}: ${stderr}`, { cause: err });
+    }
   }
+}
+
+function running(o: {
+  dir: string;
+  kind: ListKind;
+  listFile: string;
+  socket: string;
+  tcpPort: number;
+  httpPort: number;
+  bin: string;
+  child: ChildProcess;
+  stderr: () => string;
+  temp: { remove(): Promise<void> } | undefined;
+}): RunningHaproxy {
+  const { dir, kind, listFile, socket, tcpPort, httpPort, bin, child, temp } = o;
   return {
     dir,
     kind,
@@ -173,10 +196,10 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
     command: (text) => runtimeCommand(socket, text),
     signal: (name) => void child.kill(name),
     async reload() {
-      const before = stderr.length;
+      const before = o.stderr().length;
       child.kill("SIGUSR2");
       const deadline = Date.now() + 5000;
-      while (!/Former worker|Reexecuting|reload/i.test(stderr.slice(before)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (!/Former worker|Reexecuting|reload/i.test(o.stderr().slice(before)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await waitForSocket(socket, child);
     },
     async stop() {
