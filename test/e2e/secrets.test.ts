@@ -5,13 +5,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { configDocument } from "../support/config.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
-import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { type RunningDnsServer, startDnsServer } from "../support/dns-server.js";
+import { type RunningDohServer, startDohServer } from "../support/doh-server.js";
+import { loopbackCertificate } from "../support/tls.js";
 
 /** Values only the environment knows; each must reach its own destination and nothing else. */
-const SECRETS = { FEED_TOKEN: "feedtoken-3f9a1c", HOOK_TOKEN: "hooktoken-77b2e0", AUTH: "authsecret-5d4c" };
+const SECRETS = {
+  FEED_TOKEN: "feedtoken-3f9a1c",
+  HOOK_TOKEN: "hooktoken-77b2e0",
+  AUTH: "authsecret-5d4c",
+  DOH_TOKEN: "dohtoken-91e4aa",
+  AM_TOKEN: "amtoken-0c7d52",
+};
+/** Written into the config as it is, not through `${VAR}`: only URL redaction can hide it. */
+const LITERAL_TOKEN = "Lt9x8Q2w7RkA5mZ3";
+const NAME = "nat.travisci.net";
 
 let feed: HttpReceiver;
 let sink: HttpReceiver;
+let alertmanager: HttpReceiver;
+let dns: RunningDnsServer;
+let doh: RunningDohServer;
 let h: RunningHaproxy;
 let config: string;
 
@@ -26,6 +41,9 @@ beforeAll(async () => {
     // ...and with terminal control sequences in it.
     res.end(`\u001b[2J\u001b[31mupstream error; you sent authorization=${String(req.headers.authorization)} to ${req.path}\u0007`);
   });
+  alertmanager = await startReceiver([200]);
+  dns = await startDnsServer({ zones: { [NAME]: { A: ["127.0.0.23"] } } });
+  doh = await startDohServer({ address: dns.address, port: dns.port });
   h = await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"] });
   const document = configDocument({ sockets: [h.unixTarget], map: h.listFile });
   config = join(h.dir, "travis-allowlist.yaml");
@@ -34,17 +52,24 @@ beforeAll(async () => {
     stringify({
       ...document,
       // The token is the URL's single path segment, which plain URL redaction keeps.
-      sources: [{ name: "feed", type: "http", url: `${feed.url}/\${FEED_TOKEN}`, format: "lines" }],
+      sources: [
+        { name: "feed", type: "http", url: `${feed.url}/\${FEED_TOKEN}`, format: "lines" },
+        { name: "literal", type: "http", url: `${feed.url}/${LITERAL_TOKEN}`, format: "lines" },
+        { name: "travis-dns", type: "dns", names: [NAME], resolvers: [`${doh.url}?token=\${DOH_TOKEN}`], timeoutMs: 2000 },
+      ],
       alerts: {
         on: ["changed"],
-        sinks: [{ type: "webhook", url: `${sink.url}/hook?token=\${HOOK_TOKEN}`, headers: { Authorization: "Bearer ${AUTH}" }, timeoutMs: 2000 }],
+        sinks: [
+          { type: "webhook", url: `${sink.url}/hook?token=\${HOOK_TOKEN}`, headers: { Authorization: "Bearer ${AUTH}" }, timeoutMs: 2000 },
+          { type: "alertmanager", url: `${alertmanager.url}/\${AM_TOKEN}`, timeoutMs: 2000 },
+        ],
       },
       metrics: { textfile: join(h.dir, "travis-allowlist.prom") },
     }),
   );
 });
 afterAll(async () => {
-  await Promise.all([feed.stop(), sink.stop(), h.stop()]);
+  await Promise.all([feed.stop(), sink.stop(), alertmanager.stop(), doh.stop(), dns.stop(), h.stop()]);
 });
 
 async function filesBelow(dir: string): Promise<string[]> {
@@ -59,7 +84,7 @@ async function filesBelow(dir: string): Promise<string[]> {
 
 describe("secrets from ${VAR}", () => {
   it("reach their own destinations and appear in no output, log, audit record, state or cache file, alert body or metric; remote control characters reach no terminal", async () => {
-    const env = { ...SECRETS };
+    const env = { ...SECRETS, NODE_EXTRA_CA_CERTS: loopbackCertificate().certPath };
     const runs = [
       await runCli(["--config", config, "config", "check"], { env }),
       await runCli(["--config", config, "--output", "json", "sync"], { env }),
@@ -78,6 +103,10 @@ describe("secrets from ${VAR}", () => {
     // The destinations got them: the feed its path, the sink its query and header.
     expect(feed.requests.some((r) => r.path === `/${SECRETS.FEED_TOKEN}`)).toBe(true);
     expect(sink.requests.some((r) => r.path === `/hook?token=${SECRETS.HOOK_TOKEN}` && r.headers.authorization === `Bearer ${SECRETS.AUTH}`)).toBe(true);
+    expect(feed.requests.some((r) => r.path === `/${LITERAL_TOKEN}`)).toBe(true);
+    expect(doh.paths.some((p) => p === `/dns-query?token=${SECRETS.DOH_TOKEN}`)).toBe(true);
+    expect(alertmanager.requests.some((r) => r.path === `/${SECRETS.AM_TOKEN}/api/v2/alerts`)).toBe(true);
+    expect(await liveEntries(h)).toEqual(expect.arrayContaining(["127.0.0.21/32 travis", "127.0.0.23/32 travis"]));
 
     const sync = JSON.parse(runs[1]?.stdout ?? "{}") as { alerts: Array<{ ok: boolean; error: string | null }> };
     expect(sync.alerts[0]).toMatchObject({ ok: false, error: expect.stringContaining("authorization=Bearer ***") });
@@ -93,8 +122,8 @@ describe("secrets from ${VAR}", () => {
       ...written.map((f) => ({ where: f.path, text: f.text })),
       ...sink.requests.map((r, i) => ({ where: `alert body ${i}`, text: r.body })),
     ];
-    for (const secret of Object.values(SECRETS)) {
-      expect(outputs.filter((o) => o.text.includes(secret)).map((o) => o.where)).toEqual([]);
+    for (const secret of [...Object.values(SECRETS), LITERAL_TOKEN]) {
+      expect(outputs.filter((o) => o.text.includes(secret)).map((o) => `${secret} in ${o.where}`)).toEqual([]);
     }
     // A remote reply never drives the terminal: no control character reaches stdout or stderr.
     // eslint-disable-next-line no-control-regex -- the control characters are what is looked for

@@ -10,18 +10,21 @@ export interface RunningDohServer {
   /** Misbehaviour a real resolver will not show on demand: an endless answer, or one that stops half-way. */
   misbehave: "flood" | "stall" | null;
   requests: number;
+  /** The path and query of every request, as received. */
+  paths: string[];
   stop(): Promise<void>;
 }
 
 /** An RFC 8484 endpoint over HTTPS on loopback that relays each query to a UDP DNS server. */
 export async function startDohServer(upstream: { address: string; port: number }): Promise<RunningDohServer> {
   const { key, cert } = loopbackCertificate();
-  const state = { failWith: null as number | null, misbehave: null as "flood" | "stall" | null, requests: 0 };
+  const state = { failWith: null as number | null, misbehave: null as "flood" | "stall" | null, requests: 0, paths: [] as string[] };
   const server: Server = createServer({ key, cert }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       state.requests++;
+      state.paths.push(req.url ?? "");
       if (state.failWith !== null || req.method !== "POST" || req.headers["content-type"] !== "application/dns-message") {
         res.writeHead(state.failWith ?? 415, { "content-type": "text/plain" });
         res.end("no");
@@ -68,6 +71,9 @@ export async function startDohServer(upstream: { address: string; port: number }
     },
     get requests() {
       return state.requests;
+    },
+    get paths() {
+      return state.paths;
     },
     stop: close,
   };

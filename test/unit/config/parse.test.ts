@@ -169,6 +169,11 @@ describe("redactUrl", () => {
     ["https://user:pass@hooks.example/allowlist", "https://***@hooks.example/allowlist"],
     ["https://hooks.example/allowlist?token=abc", "https://hooks.example/allowlist/***"],
     ["not a url", "***"],
+    ["https://feed.example/3f9a1c7be0d24e55", "https://feed.example/***"],
+    ["https://feed.example/QxTokenSecretLongEnoughToHide", "https://feed.example/***"],
+    ["https://feed.example/ip-ranges.json", "https://feed.example/ip-ranges.json"],
+    ["https://dns.example/dns-query?token=abc", "https://dns.example/dns-query/***"],
+    ["https://api.example/v1/meta", "https://api.example/v1/***"],
   ])("%s", (input, expected) => expect(redactUrl(input)).toBe(expected));
 });
 
