@@ -1,6 +1,6 @@
 import { type Dispatcher, request } from "undici";
 import { AlertError } from "../errors.js";
-import { readLimited } from "../util/body.js";
+import { readStart } from "../util/body.js";
 import { scrubSecrets } from "../util/secrets.js";
 
 export interface PostOptions {
@@ -36,7 +36,7 @@ async function attempt(url: string, body: string, options: PostOptions): Promise
     throw new AlertError("E_ALERT_NETWORK", options.sink, `network error (${(err as NodeJS.ErrnoException).code ?? name})`, { cause: err });
   }
   // Only the start of a reply is shown; a sink that floods its answer is not read further.
-  const text = ((await readLimited(response.body, 4096).catch(() => undefined)) ?? Buffer.alloc(0)).toString("utf8");
+  const text = (await readStart(response.body, 4096).catch(() => Buffer.alloc(0))).toString("utf8");
   if (response.statusCode >= 200 && response.statusCode < 300) return;
   throw new AlertError("E_ALERT_HTTP", options.sink, `HTTP ${response.statusCode}: ${text.slice(0, 200)}`, { status: response.statusCode });
 }

@@ -3,9 +3,15 @@ import { request } from "undici";
 import { redactUrl } from "../config/redact.js";
 import { AllowlistError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { readStart } from "../util/body.js";
+import { printable } from "../util/printable.js";
+import { scrubSecrets } from "../util/secrets.js";
 import { METRIC } from "./metrics.js";
 
 export const PUSH_JOB = "travis_allowlist";
+
+/** Only the start of a gateway's reply is shown; one that floods its answer is not read further. */
+const REPLY_LIMIT = 4096;
 
 /**
  * Push-add (POST) to a Pushgateway: only the metrics in this push replace
@@ -20,14 +26,19 @@ export async function pushMetrics(baseUrl: string, text: string, timeoutMs = 500
       body: text,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const answer = await response.body.text();
-    if (response.statusCode >= 300)
-      throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)} answered HTTP ${response.statusCode}: ${answer.slice(0, 200)}`);
+    const answer = (await readStart(response.body, REPLY_LIMIT)).toString("utf8");
+    if (response.statusCode >= 300) {
+      const shown = printable(scrubSecrets(answer.slice(0, 200)));
+      throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)} answered HTTP ${response.statusCode}: ${shown}`);
+    }
   } catch (err) {
     if (err instanceof AllowlistError) throw err;
-    throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-    });
+    const name = (err as Error).name;
+    const why =
+      name === "TimeoutError" || name === "AbortError"
+        ? `no complete answer within ${timeoutMs} ms`
+        : `network error (${(err as NodeJS.ErrnoException).code ?? name})`;
+    throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)}: ${why}`, { cause: err });
   }
 }
 

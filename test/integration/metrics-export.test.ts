@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { AllowlistError } from "../../src/errors.js";
 import { pushMetrics, writeTextfile } from "../../src/metrics/export.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
@@ -42,6 +43,41 @@ describe("one-shot metrics export", () => {
     const gateway = await startReceiver([400]);
     cleanups.push(gateway.stop);
     await expect(pushMetrics(gateway.url, "x 1\n")).rejects.toMatchObject({ code: "E_METRICS_PUSH", message: expect.stringContaining("HTTP 400") });
+  });
+
+  it("a gateway that floods its error reply fails the push with E_METRICS_PUSH after reading a bounded start, control characters escaped", async () => {
+    let written = 0;
+    const gateway = await startReceiver([200], (_req, res) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      const block = Buffer.from(`\u001b[2J${"x".repeat(64 * 1024)}`);
+      const pump = () => {
+        while (!res.destroyed && res.write(block)) written += block.length;
+        if (!res.destroyed) res.once("drain", pump);
+      };
+      pump();
+    });
+    cleanups.push(gateway.stop);
+    const failure = (await pushMetrics(gateway.url, "x 1\n", 10_000).catch((err: unknown) => err)) as AllowlistError;
+    expect(failure).toMatchObject({ code: "E_METRICS_PUSH", message: expect.stringContaining("HTTP 500: \\x1b[2Jxxx") });
+    expect(failure.message.length).toBeLessThan(400);
+    // The push stopped reading long before the flood could fill memory.
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it.each([
+    ["never answers", "hang" as const],
+    ["answers its headers, then stalls", "stall" as const],
+  ])("a gateway that %s fails the push with E_METRICS_PUSH at the deadline", async (_name, behaviour) => {
+    const gateway = await startReceiver([behaviour === "hang" ? "hang" : 200], (_req, res) => {
+      if (behaviour === "hang") return false;
+      res.writeHead(200, { "content-type": "text/plain", "content-length": "100" });
+      res.write("partial");
+    });
+    cleanups.push(gateway.stop);
+    await expect(pushMetrics(gateway.url, "x 1\n", 300)).rejects.toMatchObject({
+      code: "E_METRICS_PUSH",
+      message: expect.stringContaining("no complete answer within 300 ms"),
+    });
   });
 
   it("writes the textfile atomically and carries the last success over a failed run", async () => {
