@@ -44,10 +44,16 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     log.info({ audit: true, record: sealed }, `audit ${sealed.event} #${sealed.seq}`);
   };
   const unfinished = options.dryRun ? null : await findUnfinishedIntent(deps.audit.trail, log);
-  const writeIntent: IntentWriter = (facts) =>
-    record(auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false }, deps.audit.context, now(), unfinished));
+  let changing = false;
+  const writeIntent: IntentWriter = (facts) => {
+    changing = true;
+    return record(auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false }, deps.audit.context, now(), unfinished));
+  };
 
-  const outcome = await withinRunTimeout(lockedReconcile(config, deps, { ...options, force }, log, writeIntent), runTimeoutMsOf(config), config, log);
+  const outcome = await withinRunTimeout(lockedReconcile(config, deps, { ...options, force }, log, writeIntent), runTimeoutMsOf(config), config, log, {
+    signal: options.signal,
+    abandonable: () => !changing,
+  });
   const body = {
     version: 1 as const,
     runId,
@@ -104,9 +110,35 @@ function stopped(error: Outcome["error"], instances: Outcome["instances"]): Outc
  * deadlines and each instance's change is one atomic commit, so an instance
  * holds its old or its complete new set; the next run finds the unfinished
  * intent in the trail and says so.
+ *
+ * A stop (shutdown) ends the run at once while it is still only reading: the
+ * reads left behind see the stop before they could change anything. Once
+ * changes have begun, the run is waited for, within `runTimeout`.
  */
-async function withinRunTimeout(work: Promise<Outcome>, timeoutMs: number, config: Config, log: Logger): Promise<Outcome> {
+async function withinRunTimeout(
+  work: Promise<Outcome>,
+  timeoutMs: number,
+  config: Config,
+  log: Logger,
+  stop: { signal: AbortSignal | undefined; abandonable: () => boolean },
+): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stoppedEarly = new Promise<Outcome>((resolve) => {
+    onAbort = () => {
+      if (!stop.abandonable()) return;
+      const error = new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change");
+      log.warn("stopping: the run is abandoned before its first change");
+      resolve(
+        stopped(
+          { code: error.code, message: error.message },
+          config.haproxy.sockets.map((target) => failedResult(target, error, "unchanged (stopped before any change)")),
+        ),
+      );
+    };
+    if (stop.signal?.aborted) onAbort();
+    else stop.signal?.addEventListener("abort", onAbort, { once: true });
+  });
   const timedOut = new Promise<Outcome>((resolve) => {
     timer = setTimeout(() => {
       const error = new AllowlistError(
@@ -125,9 +157,10 @@ async function withinRunTimeout(work: Promise<Outcome>, timeoutMs: number, confi
   // The abandoned work still finishes or fails on its own deadlines; nothing may await it, nothing may throw from it.
   work.catch((err: unknown) => log.error({ err }, "the timed-out run ended with an error"));
   try {
-    return await Promise.race([work, timedOut]);
+    return await Promise.race([work, timedOut, stoppedEarly]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) stop.signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -207,6 +240,12 @@ async function applyPlannedRun(
     ...rest,
   });
   if (planned.error || options.dryRun || !planned.grace || !planned.state) return outcome();
+  // A stopped run writes nothing, not even the removal state: it may already have been reported as abandoned.
+  if (options.signal?.aborted) {
+    const aborted = new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change");
+    for (const p of planned.instances) p.result = failedResult(p.target, aborted, "unchanged (stopped before any change)", p.result);
+    return outcome({ error: { code: aborted.code, message: aborted.message } });
+  }
   if (planned.held) {
     // Nothing is applied, but who gets in is still worth saying: a hold must not hide an exposure.
     await checkAfterApply(planned, config, log);
@@ -216,12 +255,6 @@ async function applyPlannedRun(
   const changing = planned.instances.filter((p) => p.plan && p.instance && p.result.status === "planned");
 
   if (changing.length > 0) {
-    if (options.signal?.aborted) {
-      log.warn("stopping: the run is abandoned before its first change");
-      const aborted = new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change");
-      for (const p of changing) p.result = failedResult(p.target, aborted, "unchanged (stopped before any change)", p.result);
-      return outcome({ error: { code: aborted.code, message: aborted.message } });
-    }
     // No change without a record: the intent is written before the first write to any instance.
     try {
       await writeIntent(outcome());

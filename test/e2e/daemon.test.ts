@@ -7,6 +7,7 @@ import { CLI } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { startHostileRuntime } from "../support/hostile-runtime.js";
 import { freePort } from "../support/ports.js";
 import { until } from "../support/wait.js";
 
@@ -22,15 +23,17 @@ afterAll(async () => {
   await dns.stop();
 });
 
-async function daemon(file: string) {
+async function daemon(file: string, options: { schedule?: string; haproxy?: Record<string, unknown> } = {}) {
   const port = await freePort();
-  // Only the run at start-up matters here; the schedule's next run is months away.
+  // By default only the run at start-up matters; the schedule's next run is months away.
   const sources = [{ name: "travis-dns", type: "dns", names: ["nat.travisci.net"], resolvers: [dns.resolver], timeoutMs: 5000, retries: 0 }];
-  const config = await writeConfig(
-    h.dir,
-    { sockets: [h.unixTarget], map: h.listFile, extra: { sources, schedule: "0 0 1 1 *", metrics: { listen: `127.0.0.1:${port}` } } },
-    file,
-  );
+  const extra = {
+    sources,
+    schedule: options.schedule ?? "0 0 1 1 *",
+    metrics: { listen: `127.0.0.1:${port}` },
+    ...(options.haproxy ? { haproxy: options.haproxy } : {}),
+  };
+  const config = await writeConfig(h.dir, { sockets: [h.unixTarget], map: h.listFile, extra }, file);
   const child = spawn(process.execPath, [CLI, "--config", config, "daemon"], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -81,4 +84,49 @@ describe("travis-allowlist daemon", () => {
     const last = (await audit()).at(-1);
     expect(last).toMatchObject({ event: "failed", error: { code: "E_ABORTED" } });
   });
+
+  it("while a runtime socket trickles its reply, later schedules still run and converge the healthy instance", async () => {
+    const trickle = await startHostileRuntime(h.dir, "trickle");
+    try {
+      await h.command(`clear map ${h.listFile}`);
+      const from = (await audit()).length;
+      const d = await daemon("daemon-trickle.yaml", {
+        schedule: "* * * * * *",
+        haproxy: { sockets: [trickle.target, h.unixTarget], map: h.listFile, timeoutMs: 1000 },
+      });
+      // Several scheduled runs end, each failing only the trickling instance.
+      await until(async () => (await audit()).slice(from).filter((r) => r.event !== "intent").length >= 3, "three scheduled runs", 30_000);
+      const outcomes = (await audit()).slice(from).filter((r) => r.event !== "intent");
+      for (const o of outcomes.slice(0, 3)) {
+        expect(o.instances.map((i) => [i.target, i.outcome])).toEqual([
+          [trickle.target, "failed"],
+          [h.unixTarget, expect.stringMatching(/^(applied|in-sync)$/)],
+        ]);
+        expect(o.instances[0]?.error).toContain("no complete reply within 1000 ms");
+      }
+      expect(await h.statusFrom("127.0.0.21")).toBe(200);
+      d.child.kill("SIGTERM");
+      expect(await d.exited).toBe(0);
+    } finally {
+      await trickle.stop();
+    }
+  }, 60_000);
+
+  it("answers SIGTERM at once while a run waits on a peer whose own deadline is minutes away", async () => {
+    const trickle = await startHostileRuntime(h.dir, "trickle", "trickle-term");
+    let d: Awaited<ReturnType<typeof daemon>> | undefined;
+    try {
+      const before = await liveEntries(h);
+      d = await daemon("daemon-trickle-term.yaml", { haproxy: { sockets: [trickle.target, h.unixTarget], map: h.listFile, timeoutMs: 600_000 } });
+      await until(() => trickle.open() > 0);
+      d.child.kill("SIGTERM");
+      // Waiting for the peer would take ten minutes; the test's own timeout is far shorter.
+      expect(await d.exited).toBe(0);
+      expect(await liveEntries(h)).toEqual(before);
+      expect((await audit()).at(-1)).toMatchObject({ event: "failed", error: { code: "E_ABORTED" } });
+    } finally {
+      if (d?.child.exitCode === null) d.child.kill("SIGKILL");
+      await trickle.stop();
+    }
+  }, 30_000);
 });

@@ -10,14 +10,19 @@ export type Misbehaviour = "trickle" | "flood";
 
 export interface HostileRuntime {
   target: string;
+  /** Connections open right now, and accepted in all. */
+  open(): number;
+  accepted(): number;
   stop(): Promise<void>;
 }
 
-export async function startHostileRuntime(dir: string, behaviour: Misbehaviour): Promise<HostileRuntime> {
-  const path = join(dir, `${behaviour}.sock`);
+export async function startHostileRuntime(dir: string, behaviour: Misbehaviour, name: string = behaviour): Promise<HostileRuntime> {
+  const path = join(dir, `${name}.sock`);
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
+  let accepted = 0;
   const server: Server = createServer((socket) => {
+    accepted++;
     sockets.add(socket);
     socket.on("error", () => undefined);
     socket.on("close", () => sockets.delete(socket));
@@ -38,6 +43,8 @@ export async function startHostileRuntime(dir: string, behaviour: Misbehaviour):
   await new Promise<void>((resolve) => server.listen(path, () => resolve()));
   return {
     target: `unix://${path}`,
+    open: () => sockets.size,
+    accepted: () => accepted,
     async stop() {
       for (const t of timers) clearInterval(t);
       for (const s of sockets) s.destroy();
