@@ -8,11 +8,11 @@ import { absenceStore } from "../state/absence-store.js";
 
 /** The real adapters every command that plans a run reads through: sources, instances, the removal state. */
 export function planDeps(config: Config, logger: Logger): PlanDeps & { logger: Logger } {
-  const timeoutMs = config.haproxy.timeoutMs;
+  const { timeoutMs, tls } = config.haproxy;
   return {
     logger,
     sources: buildSources(config),
-    connect: (target) => HaproxyInstance.connect(target, { timeoutMs }),
+    connect: (target) => HaproxyInstance.connect(target, { timeoutMs, tls }),
     removalState: absenceStore(stateDirOf(config)),
   };
 }

@@ -67,9 +67,26 @@ const source = z.discriminatedUnion("type", [dnsSourceSchema, httpSourceSchema, 
   error: "expected a source with type dns, http or static",
 });
 
-const target = z.string({ error: "expected unix:///path or tcp://host:port" }).refine((s) => parseTarget(s) !== undefined, {
-  error: "expected unix:///path or tcp://host:port",
-});
+const TARGET_MESSAGE = "expected unix:///path, tcp://host:port or tls://host:port";
+const target = z.string({ error: TARGET_MESSAGE }).refine((s) => parseTarget(s) !== undefined, { error: TARGET_MESSAGE });
+
+const filePath = z.string({ error: "expected a file path" }).min(1, { error: "expected a file path" });
+
+/** Mutual TLS to a listener in front of the runtime socket; the files are read on every connection, so rotated certificates are picked up. */
+const runtimeTls = z
+  .strictObject(
+    {
+      ca: filePath,
+      cert: filePath.optional(),
+      key: filePath.optional(),
+      serverName: z
+        .string()
+        .regex(/^[A-Za-z0-9.-]{1,253}$/, { error: "expected a DNS name" })
+        .optional(),
+    },
+    { error: "expected an object with ca, cert, key and serverName" },
+  )
+  .refine((t) => (t.cert === undefined) === (t.key === undefined), { error: "expected both cert and key, or neither" });
 
 const LIMIT_MESSAGE = 'expected a count (e.g. 10) or a percentage (e.g. "25%")';
 const limit = z.union([z.number(), z.string()], { error: LIMIT_MESSAGE }).refine((v) => parseLimit(v) !== undefined, { error: LIMIT_MESSAGE });
@@ -84,7 +101,8 @@ export const configSchema = z.strictObject({
   haproxy: z
     .strictObject(
       {
-        sockets: z.array(target, { error: "expected a list of unix:///path or tcp://host:port" }).default([]),
+        sockets: z.array(target, { error: "expected a list of unix:///path, tcp://host:port or tls://host:port" }).default([]),
+        tls: runtimeTls.optional(),
         discover: z
           .strictObject({
             dns: hostname,
@@ -111,6 +129,10 @@ export const configSchema = z.strictObject({
     )
     .refine((h) => h.sockets.length > 0 || h.discover !== undefined, {
       error: "expected at least one of haproxy.sockets or haproxy.discover",
+    })
+    .refine((h) => h.tls !== undefined || !h.sockets.some((s) => s.startsWith("tls://")), {
+      error: "expected haproxy.tls (ca, cert, key) for tls:// sockets",
+      path: ["tls"],
     })
     .refine((h) => !h.previousValues.includes(h.value), {
       error: "expected haproxy.previousValues not to contain haproxy.value",

@@ -8,6 +8,8 @@ import { AllowlistError } from "../errors.js";
 export interface InstanceSources {
   sockets: string[];
   discover?: { dns: string; port?: number | undefined; resolvers?: string[] | undefined } | undefined;
+  /** With runtime TLS configured, discovered instances are reached over it too. */
+  tls?: object | undefined;
 }
 
 export interface DiscoveryOptions {
@@ -16,8 +18,10 @@ export interface DiscoveryOptions {
   timeoutMs?: number;
 }
 
-function tcpTarget(address: string, port: number): string {
-  return address.includes(":") ? `tcp://[${address}]:${port}` : `tcp://${address}:${port}`;
+type Scheme = "tcp" | "tls";
+
+function networkTarget(scheme: Scheme, address: string, port: number): string {
+  return address.includes(":") ? `${scheme}://[${address}]:${port}` : `${scheme}://${address}:${port}`;
 }
 
 async function addressesOf(resolver: ResolverAddress, name: string, options: DnsQueryOptions): Promise<string[]> {
@@ -25,13 +29,20 @@ async function addressesOf(resolver: ResolverAddress, name: string, options: Dns
   return [...v4.records, ...v6.records].map((r) => r.address);
 }
 
-async function discoverWith(resolver: ResolverAddress, discover: NonNullable<InstanceSources["discover"]>, options: DnsQueryOptions): Promise<string[]> {
+async function discoverWith(
+  resolver: ResolverAddress,
+  discover: NonNullable<InstanceSources["discover"]>,
+  scheme: Scheme,
+  options: DnsQueryOptions,
+): Promise<string[]> {
   if (discover.port !== undefined) {
     const port = discover.port;
-    return (await addressesOf(resolver, discover.dns, options)).map((a) => tcpTarget(a, port));
+    return (await addressesOf(resolver, discover.dns, options)).map((a) => networkTarget(scheme, a, port));
   }
   const services = await resolveSrv(resolver, discover.dns, options);
-  const targets = await Promise.all(services.map(async (srv) => (await addressesOf(resolver, srv.target, options)).map((a) => tcpTarget(a, srv.port))));
+  const targets = await Promise.all(
+    services.map(async (srv) => (await addressesOf(resolver, srv.target, options)).map((a) => networkTarget(scheme, a, srv.port))),
+  );
   return targets.flat();
 }
 
@@ -54,7 +65,7 @@ export async function resolveTargets(haproxy: InstanceSources, options: Discover
   let found: string[] | undefined;
   for (const resolver of resolvers) {
     try {
-      found = await discoverWith(resolver, discover, queryOptions);
+      found = await discoverWith(resolver, discover, haproxy.tls ? "tls" : "tcp", queryOptions);
       break;
     } catch (err) {
       errors.push((err as Error).message);

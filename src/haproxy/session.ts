@@ -1,9 +1,9 @@
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { type ErrorCode, HaproxyError } from "../errors.js";
 import { commands, parseResponse, ReplyFramer, type Response } from "./protocol.js";
-import { parseTarget } from "../model/target.js";
+import { describeTlsError, isTlsFailure, openTransport, type TransportOptions } from "./transport.js";
 
-export interface SessionOptions {
+export interface SessionOptions extends TransportOptions {
   /** Connect timeout, and the longest any one reply may take to arrive in full (not only silence). */
   timeoutMs: number;
   /** The largest reply accepted; a `show map` of a million entries is about 40 MB. */
@@ -38,29 +38,15 @@ export class RuntimeSession {
     socket.on("data", (chunk: string) => this.onData(chunk));
     socket.on("timeout", () => this.fail("E_HAPROXY_TIMEOUT", `no reply within ${options.timeoutMs} ms${this.waitingFor()}`));
     socket.on("close", () => this.stopReplyTimer());
-    socket.on("error", (err) => this.fail("E_HAPROXY_IO", `socket error: ${err.message}`, err));
+    socket.on("error", (err: NodeJS.ErrnoException) =>
+      // Under TLS 1.3 a refused client certificate arrives after the handshake, with the first reply.
+      isTlsFailure(err) ? this.fail("E_HAPROXY_TLS", `TLS: ${describeTlsError(err)}`, err) : this.fail("E_HAPROXY_IO", `socket error: ${err.message}`, err),
+    );
     socket.on("close", () => this.fail("E_HAPROXY_CLOSED", `connection closed by HAProxy${this.waitingFor()}`));
   }
 
   static async open(target: string, options: SessionOptions): Promise<RuntimeSession> {
-    const address = parseTarget(target);
-    if (!address) throw new HaproxyError("E_HAPROXY_TARGET", target, "expected unix:///path or tcp://host:port");
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = address.kind === "unix" ? connect({ path: address.path }) : connect({ host: address.host, port: address.port });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new HaproxyError("E_HAPROXY_CONNECT", target, `connect timed out after ${options.timeoutMs} ms`));
-      }, options.timeoutMs);
-      s.once("connect", () => {
-        clearTimeout(timer);
-        s.removeAllListeners("error");
-        resolve(s);
-      });
-      s.once("error", (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(new HaproxyError("E_HAPROXY_CONNECT", target, `cannot connect: ${describeConnectError(err)}`, { cause: err }));
-      });
-    });
+    const socket = await openTransport(target, options);
     const session = new RuntimeSession(target, socket, options);
     await session.send(commands.prompt);
     await session.send(commands.severity);
@@ -147,18 +133,5 @@ export class RuntimeSession {
     this.failure = new HaproxyError(code, this.target, message, { cause });
     this.socket.destroy();
     for (const p of this.pending.splice(0)) p.reject(this.failure);
-  }
-}
-
-function describeConnectError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case "ENOENT":
-      return "socket file does not exist (is HAProxy running with this stats socket?)";
-    case "EACCES":
-      return "permission denied on the socket file";
-    case "ECONNREFUSED":
-      return "connection refused (nothing listening)";
-    default:
-      return err.message;
   }
 }

@@ -58,6 +58,8 @@ export interface InstanceResult extends Partial<Findings> {
   rewrite?: string[];
   /** Owned copies dropped although their key stays (previous values, extra copies). */
   superseded?: number;
+  /** About the instance itself rather than its list (an unauthenticated runtime API). */
+  warnings?: string[];
 }
 
 export interface SourceStatus {

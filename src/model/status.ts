@@ -2,6 +2,8 @@ import type { Duplicate, Exposure, SourceStatus } from "./result.js";
 
 export interface InstanceDrift {
   target: string;
+  /** About the instance itself rather than its list (an unauthenticated runtime API). */
+  warnings?: string[];
   haproxyVersion: string | null;
   liveCount: number;
   ownedCount: number;

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { guardSettingsOf } from "../config/limits.js";
+import { transportWarning } from "../model/target.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
 import { resolveTargets } from "../haproxy/discover.js";
@@ -28,6 +29,13 @@ export interface PlannedInstance {
   live?: LiveList;
   plan?: InstancePlan;
   result: InstanceResult;
+  /** About the instance itself (an unauthenticated runtime API), whatever becomes of its result. */
+  warnings?: string[];
+}
+
+/** An instance's result with its warnings, as every view shows it. */
+export function shownResult(p: PlannedInstance): InstanceResult {
+  return p.warnings ? { ...p.result, warnings: p.warnings } : p.result;
 }
 
 /**
@@ -242,7 +250,10 @@ async function readInstances(
     let instance: RuntimeTarget | undefined;
     try {
       instance = await deps.connect(target);
-      reads.set(target, { target, instance, live: await instance.readList(kind, file), result: baseResult(target) });
+      const live = await instance.readList(kind, file);
+      const warning = transportWarning(target);
+      if (warning) log.warn({ target }, warning);
+      reads.set(target, { target, instance, live, result: baseResult(target), ...(warning ? { warnings: [warning] } : {}) });
     } catch (err) {
       log.error({ err, target }, "could not read instance");
       await instance?.close().catch(() => undefined);

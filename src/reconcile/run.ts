@@ -13,7 +13,7 @@ import { ownershipOf } from "./ownership.js";
 import { sendAlerts } from "./alerts.js";
 import { applyInstance } from "./apply.js";
 import type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
-import { checkExposures, closePlannedRun, type PlannedRun, planRun } from "./plan-run.js";
+import { checkExposures, closePlannedRun, type PlannedRun, planRun, shownResult } from "./plan-run.js";
 import { mapLimit } from "./pool.js";
 import { failedResult, message } from "./results.js";
 
@@ -230,7 +230,7 @@ async function applyPlannedRun(
   const outcome = (rest: Partial<Outcome> = {}): Outcome => ({
     desired: planned.desired,
     sources: planned.sources,
-    instances: planned.instances.map((p) => p.result),
+    instances: planned.instances.map(shownResult),
     held: planned.held,
     error: planned.error,
     overridden: planned.overridden,

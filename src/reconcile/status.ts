@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { type InstanceDrift, needsAttention, type StatusReport } from "../model/status.js";
 export type { InstanceDrift, StatusReport } from "../model/status.js";
-import { closePlannedRun, type PlanDeps, type PlannedInstance, planRun } from "./plan-run.js";
+import { closePlannedRun, type PlanDeps, type PlannedInstance, planRun, shownResult } from "./plan-run.js";
 
 function exitCode(report: Omit<StatusReport, "exitCode">, detailedExitcode: boolean): number {
   if (report.error || report.instances.some((i) => i.error)) return 1;
@@ -10,8 +10,9 @@ function exitCode(report: Omit<StatusReport, "exitCode">, detailedExitcode: bool
 }
 
 function drift(p: PlannedInstance): InstanceDrift {
-  const r = p.result;
+  const r = shownResult(p);
   const findings = {
+    ...(r.warnings ? { warnings: r.warnings } : {}),
     unexpected: r.unexpected ?? [],
     vanished: r.vanished ?? [],
     duplicates: r.duplicates ?? [],

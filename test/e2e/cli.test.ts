@@ -49,7 +49,7 @@ describe("travis-allowlist CLI", () => {
     await writeFile(bad, "sources: []\nhaproxy:\n  sockets: [/run/admin.sock]\n  map: /m\nguard: {}\n");
     const run = await runCli(["--config", bad, "sync", "--dry-run"]);
     expect(run.code).toBe(64);
-    expect(run.stderr).toContain("haproxy.sockets[0]: expected unix:///path or tcp://host:port");
+    expect(run.stderr).toContain("haproxy.sockets[0]: expected unix:///path, tcp://host:port or tls://host:port");
     expect(run.stderr).toContain("guard: unknown key");
     expect(run.stdout).toBe("");
     const missing = await runCli(["--config", join(h.dir, "nope.yaml"), "resolve"]);

@@ -28,6 +28,8 @@ export interface HaproxyOptions {
   masterWorker?: boolean;
   /** The HAProxy binary; Debian's by default. */
   bin?: string;
+  /** A mutual-TLS listener in front of the unix stats socket, as the README recommends: server PEM and the CA clients must be signed by. */
+  tlsRuntime?: { serverPem: string; ca: string };
 }
 
 export interface RunningHaproxy {
@@ -36,6 +38,8 @@ export interface RunningHaproxy {
   listFile: string;
   unixTarget: string;
   tcpTarget: string;
+  /** With `tlsRuntime`: `tls://127.0.0.1:PORT`. */
+  tlsTarget?: string;
   httpPort: number;
   version: string;
   /** Status code of a GET from the given loopback source address. */
@@ -74,6 +78,7 @@ export function haproxyConfig(o: {
   listFile: string;
   global?: string[];
   rule?: (listFile: string) => string[];
+  tls?: { port: number; serverPem: string; ca: string };
 }): string {
   const wiring =
     o.kind === "map"
@@ -97,6 +102,14 @@ export function haproxyConfig(o: {
     `  bind 127.0.0.1:${o.httpPort}`,
     ...rule,
     "  http-request return status 200 content-type text/plain string ok",
+    ...(o.tls
+      ? [
+          "listen runtime-tls",
+          "  mode tcp",
+          `  bind 127.0.0.1:${o.tls.port} ssl crt ${o.tls.serverPem} ca-file ${o.tls.ca} verify required`,
+          `  server runtime ${o.socket}`,
+        ]
+      : []),
     "",
   ].join("\n");
 }
@@ -154,14 +167,15 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
   const bin = options.bin ?? HAPROXY_BIN;
   let attempt = 0;
   for (;;) {
-    const [tcpPort, httpPort] = (await freePorts(2)) as [number, number];
-    await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile, global: options.global, rule: options.rule }));
+    const [tcpPort, httpPort, tlsPort] = (await freePorts(3)) as [number, number, number];
+    const tls = options.tlsRuntime ? { port: tlsPort, ...options.tlsRuntime } : undefined;
+    await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile, global: options.global, rule: options.rule, tls }));
     const child = spawn(bin, [...(options.masterWorker ? ["-W"] : []), "-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     try {
       await waitForSocket(socket, child);
-      return running({ dir, kind, listFile, socket, tcpPort, httpPort, bin, child, stderr: () => stderr, temp });
+      return running({ dir, kind, listFile, socket, tcpPort, httpPort, tlsPort: tls?.port, bin, child, stderr: () => stderr, temp });
     } catch (err) {
       child.kill("SIGKILL");
       // Another process may take a port between our pick and HAProxy's bind; pick again.
@@ -178,6 +192,7 @@ function running(o: {
   socket: string;
   tcpPort: number;
   httpPort: number;
+  tlsPort: number | undefined;
   bin: string;
   child: ChildProcess;
   stderr: () => string;
@@ -190,6 +205,7 @@ function running(o: {
     listFile,
     unixTarget: `unix://${socket}`,
     tcpTarget: `tcp://127.0.0.1:${tcpPort}`,
+    ...(o.tlsPort ? { tlsTarget: `tls://127.0.0.1:${o.tlsPort}` } : {}),
     httpPort,
     version: haproxyVersion(bin),
     statusFrom: (source) => statusFrom(httpPort, source),

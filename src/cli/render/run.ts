@@ -17,9 +17,9 @@ function pendingLines(pending: ReadonlyArray<{ entry: string; removeAt: string }
   );
 }
 
-/** Drift, duplicates and exposures of one instance, as indented lines. */
-function findingLines(findings: Partial<Findings>): string[] {
-  const lines: string[] = [];
+/** Warnings, drift, duplicates and exposures of one instance, as indented lines. */
+function findingLines(findings: Partial<Findings> & { warnings?: string[] }): string[] {
+  const lines: string[] = (findings.warnings ?? []).map((w) => `  WARNING: ${w}`);
   lines.push(
     ...listed(
       "!",
