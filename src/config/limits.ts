@@ -16,6 +16,11 @@ export function runTimeoutMsOf(config: { runTimeout: string }): number {
   return parseDuration(config.runTimeout) ?? 300_000;
 }
 
+/** How often the daemon asks each instance which process it is; 0 turns the restart watch off. */
+export function watchIntervalMsOf(config: { watchInterval: string }): number {
+  return parseDuration(config.watchInterval) ?? 5000;
+}
+
 /** The guards as the planner uses them: limits and durations parsed once, here, from the validated config. */
 export function guardSettingsOf(guards: GuardsConfig): GuardSettings & { removeAfterMs: number } {
   return {

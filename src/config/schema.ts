@@ -180,6 +180,7 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   runTimeout: duration.default("5m"),
+  watchInterval: duration.default("5s"),
   schedule: z
     .string({ error: "expected a cron expression" })
     .refine((s) => cron.validate(s), { error: 'expected a cron expression such as "*/10 * * * *"' })

@@ -2,7 +2,8 @@ import { createServer, type Server } from "node:http";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
 import type { RunResult } from "../model/result.js";
-import { createMetrics, type Metrics } from "../metrics/metrics.js";
+import { createMetrics, type Metrics, succeeded } from "../metrics/metrics.js";
+import { newProcesses, type Processes } from "./watch.js";
 
 export interface DaemonOptions {
   schedule: string;
@@ -14,6 +15,8 @@ export interface DaemonOptions {
   logger: Logger;
   now?: () => Date;
   random?: () => number;
+  /** The restart watch: every `intervalMs`, which process answers behind each target; a new one is synced at once. */
+  watch?: { intervalMs: number; observe: () => Promise<Processes> };
 }
 
 export interface RunningDaemon {
@@ -37,20 +40,34 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const startedAt = now().getTime();
   const controller = new AbortController();
   let current: Promise<void> | undefined;
+  let again = false;
   let stopping = false;
+  /** Ready once a run succeeded after the last new HAProxy process was seen: only then does it hold the current list. */
+  let readiness: { ok: boolean; reason: string } = { ok: false, reason: "no successful sync yet" };
 
-  const tick = async (reason: string) => {
+  const runNow = async () => {
+    try {
+      const result = await options.runSync(controller.signal);
+      metrics.observe(result, now());
+      if (succeeded(result) && !again) readiness = { ok: true, reason: `synced at ${now().toISOString()}` };
+    } catch (err) {
+      log.error({ err }, "run crashed");
+    }
+  };
+
+  const tick = async (reason: "start" | "schedule" | "restart") => {
     if (stopping) return;
     if (current) {
-      log.warn({ reason }, "previous run still in progress; this one is skipped");
+      // A new HAProxy process must not wait for the next schedule: sync again as soon as this run ends.
+      if (reason === "restart") again = true;
+      else log.warn({ reason }, "previous run still in progress; this one is skipped");
       return;
     }
     current = (async () => {
-      try {
-        const result = await options.runSync(controller.signal);
-        metrics.observe(result, now());
-      } catch (err) {
-        log.error({ err }, "run crashed");
+      await runNow();
+      while (again && !stopping) {
+        again = false;
+        await runNow();
       }
     })();
     await current;
@@ -84,6 +101,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       );
       return;
     }
+    if (req.method === "GET" && path === "/readyz") {
+      res.writeHead(readiness.ok ? 200 : 503, { "content-type": "text/plain" });
+      res.end(`${readiness.ok ? "ready" : "not ready"}: ${readiness.reason}\n`);
+      return;
+    }
     if (req.method === "GET" && path === "/healthz") {
       const { ok, reason } = healthy();
       res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
@@ -101,6 +123,28 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const url = `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ schedule: options.schedule, url, periodSeconds: period / 1000 }, "daemon started");
 
+  let seen: Processes | undefined;
+  let watchTimer: NodeJS.Timeout | undefined;
+  const look = async () => {
+    if (!options.watch || stopping) return;
+    try {
+      const processes = await options.watch.observe();
+      const fresh = newProcesses(seen, processes);
+      seen = processes;
+      if (fresh.length > 0 && !stopping) {
+        for (const target of fresh) metrics.restartSeen(target);
+        log.info({ targets: fresh }, "a new HAProxy process (restart, reload or new instance) holds the list file's content; syncing now");
+        readiness = { ok: false, reason: `new HAProxy process behind ${fresh.join(", ")} at ${now().toISOString()}, not yet synced` };
+        void tick("restart");
+      }
+    } catch (err) {
+      log.warn({ err }, "the restart watch could not ask the instances");
+    }
+    if (!stopping && options.watch) watchTimer = setTimeout(() => void look(), options.watch.intervalMs);
+  };
+  // The first look is the baseline, taken before the first sync, which covers anything older.
+  if (options.watch) void look();
+
   const delay = Math.floor((options.random ?? Math.random)() * options.jitterMs);
   const first = setTimeout(() => {
     void tick("start");
@@ -113,6 +157,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     async stop() {
       stopping = true;
       clearTimeout(first);
+      // A look in progress ends on its own deadline and starts nothing once stopping.
+      clearTimeout(watchTimer);
       await task.stop();
       await task.destroy();
       controller.abort();

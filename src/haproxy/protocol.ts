@@ -241,6 +241,16 @@ export function parseInfoVersion(text: string): string {
   return match[1] as string;
 }
 
+/**
+ * Which HAProxy process answered: its pid and start time. A restart or a
+ * reload starts a new process, which loads the list file from disk again.
+ */
+export function parseInfoProcess(text: string): string | undefined {
+  const pid = /^Pid: (\d+)/m.exec(text)?.[1];
+  const started = /^Start_time_sec: (\d+)/m.exec(text)?.[1];
+  return pid === undefined || started === undefined ? undefined : `${pid}@${started}`;
+}
+
 /** Runtime transactions (`prepare`/`commit`) exist from HAProxy 2.4 on. */
 export function supportsTransactions(version: string): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version);

@@ -12,6 +12,7 @@ import {
   mapPayloadHead,
   mapPayloadLines,
   parseEntries,
+  parseInfoProcess,
   parseInfoVersion,
   parseListing,
   parseMatch,
@@ -48,13 +49,15 @@ export class HaproxyInstance {
     private readonly session: RuntimeSession,
     readonly target: string,
     readonly version: string,
+    /** The process that answered (`pid@start`), to notice a restarted HAProxy; undefined if `show info` lacks it. */
+    readonly process: string | undefined,
   ) {}
 
   static async connect(target: string, options: SessionOptions): Promise<HaproxyInstance> {
     const session = await RuntimeSession.open(target, options);
     try {
       const info = await session.send(commands.info);
-      return new HaproxyInstance(session, target, parseInfoVersion(info.text));
+      return new HaproxyInstance(session, target, parseInfoVersion(info.text), parseInfoProcess(info.text));
     } catch (err) {
       await session.close();
       throw err;

@@ -12,6 +12,7 @@ export const METRIC = {
   inSync: "travis_allowlist_instance_in_sync",
   holds: "travis_allowlist_guard_holds_total",
   sourceFailures: "travis_allowlist_source_failures_total",
+  restarts: "travis_allowlist_instance_restarts_total",
 } as const;
 
 export interface Metrics {
@@ -20,6 +21,8 @@ export interface Metrics {
   observe(result: RunResult, finishedAt: Date): void;
   /** Seconds since the epoch of the last successful run, if any. */
   lastSuccess(): number | undefined;
+  /** A new HAProxy process (restart, reload, new replica) was seen behind a target (daemon). */
+  restartSeen(target: string): void;
   text(): Promise<string>;
 }
 
@@ -43,6 +46,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const inSync = gauge(METRIC.inSync, "1 when the instance holds the desired set after the last run.", ["target"]);
   const holds = new Counter({ name: METRIC.holds, help: "Runs held by a guard.", registers: [registry] });
   const sourceFailures = new Counter({ name: METRIC.sourceFailures, help: "Source failures.", labelNames: ["source"], registers: [registry] });
+  const restarts = new Counter({
+    name: METRIC.restarts,
+    help: "New HAProxy processes (restart, reload) the daemon saw behind a target and synced at once.",
+    labelNames: ["target"],
+    registers: [registry],
+  });
   let successAt: number | undefined;
   let lastSuccess: Gauge | undefined = options.omitUnsetSuccess ? undefined : gauge(METRIC.lastSuccess, "Unix time of the last successful run.");
   holds.inc(0);
@@ -77,6 +86,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     },
     lastSuccess: () => successAt,
+    restartSeen: (target) => restarts.inc({ target }),
     // Labels carry source names and targets, which a config may build from ${VAR}.
     text: async () => scrubSecrets(await registry.metrics()),
   };

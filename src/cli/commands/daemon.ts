@@ -1,4 +1,9 @@
-import { parseListen } from "../../config/schema.js";
+import { watchIntervalMsOf } from "../../config/limits.js";
+import { type Config, parseListen } from "../../config/schema.js";
+import type { Processes } from "../../daemon/watch.js";
+import { resolveTargets } from "../../haproxy/discover.js";
+import { HaproxyInstance } from "../../haproxy/runtime.js";
+import { mapLimit } from "../../reconcile/pool.js";
 import { startDaemon } from "../../daemon/daemon.js";
 import { UsageError } from "../../errors.js";
 import { EXIT } from "../../model/result.js";
@@ -20,6 +25,7 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
     jitterMs: options.jitter * 1000,
     logger,
     runSync: (signal) => runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal }),
+    ...(watchIntervalMsOf(config) > 0 ? { watch: { intervalMs: watchIntervalMsOf(config), observe: () => observeProcesses(config) } } : {}),
   });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: NodeJS.Signals) => {
@@ -33,4 +39,23 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
   });
   await daemon.stop();
   return EXIT.ok;
+}
+
+/** Which process answers behind each instance: one `show info` per instance, each within a short deadline of its own. */
+async function observeProcesses(config: Config): Promise<Processes> {
+  const { tls, concurrency } = config.haproxy;
+  // A look must not outlast the next one by much, whatever a run may wait for.
+  const timeoutMs = Math.min(config.haproxy.timeoutMs, Math.max(watchIntervalMsOf(config), 2000));
+  const targets = await resolveTargets(config.haproxy, { timeoutMs });
+  const processes = new Map<string, string | undefined>();
+  await mapLimit(targets, concurrency, async (target) => {
+    try {
+      const instance = await HaproxyInstance.connect(target, { timeoutMs, tls });
+      processes.set(target, instance.process);
+      await instance.close();
+    } catch {
+      processes.set(target, undefined);
+    }
+  });
+  return processes;
 }

@@ -3,6 +3,7 @@ import {
   commands,
   mapPayloadCommands,
   parseEntries,
+  parseInfoProcess,
   parseInfoVersion,
   parseListing,
   parseMatch,
@@ -231,4 +232,12 @@ describe("parseMatch", () => {
   it.each(["1.2.3.4/32", "1.2.3.4;show info", "1.2.3.4\nclear map x", ""])("refuses to ask about %j", (address) => {
     expect(() => commands.match("map", "/etc/haproxy/travis.map", address)).toThrow(expect.objectContaining({ code: "E_UNSAFE_TEXT" }));
   });
+});
+
+describe("parseInfoProcess", () => {
+  it.each([
+    ["Name: HAProxy\nVersion: 2.6.12\nPid: 19202\nUptime_sec: 0\nStart_time_sec: 1795932609\n", "19202@1795932609"],
+    ["Version: 3.4.0\nPid: 1\nStart_time_sec: 1795932610\n", "1@1795932610"],
+    ["Version: 2.0.0\nPid: 7\n", undefined],
+  ])("%j is %s", (text, expected) => expect(parseInfoProcess(text)).toBe(expected));
 });
