@@ -16,6 +16,14 @@ export function runTimeoutMsOf(config: { runTimeout: string }): number {
   return parseDuration(config.runTimeout) ?? 300_000;
 }
 
+/**
+ * The end of `runTimeout` kept for reporting a run (alerts, metrics push):
+ * a run that times out must still be able to say so, and still end in time.
+ */
+export function reportingReserveMs(runTimeoutMs: number): number {
+  return Math.min(10_000, Math.floor(runTimeoutMs / 5));
+}
+
 /** How often the daemon asks each instance which process it is; 0 turns the restart watch off. */
 export function watchIntervalMsOf(config: { watchInterval: string }): number {
   return parseDuration(config.watchInterval) ?? 5000;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { auditBody, outcomeEvent } from "../audit/body.js";
 import type { AuditBody } from "../audit/record.js";
-import { runTimeoutMsOf } from "../config/limits.js";
+import { reportingReserveMs, runTimeoutMsOf } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { exitCodeOf, type RunResult } from "../model/result.js";
@@ -50,7 +50,11 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     return record(auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false }, deps.audit.context, now(), unfinished));
   };
 
-  const outcome = await withinRunTimeout(lockedReconcile(config, deps, { ...options, force }, log, writeIntent), runTimeoutMsOf(config), config, log, {
+  const runTimeoutMs = runTimeoutMsOf(config);
+  // Real time, whatever clock the records use.
+  const deadline = Date.now() + runTimeoutMs;
+  const work = lockedReconcile(config, deps, { ...options, force }, log, writeIntent);
+  const outcome = await withinRunTimeout(work, runTimeoutMs - reportingReserveMs(runTimeoutMs), config, log, {
     signal: options.signal,
     abandonable: () => !changing,
   });
@@ -76,7 +80,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
       result.exitCode = exitCodeOf(result, options.detailedExitcode);
     }
   }
-  result.alerts = await sendAlerts(result, config, deps, log, now);
+  result.alerts = await sendAlerts(result, config, deps, log, now, deadline);
   result.durationMs = now().getTime() - startedAt.getTime();
 
   const applied = result.instances.filter((i) => i.status === "applied");

@@ -1,4 +1,10 @@
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { stringify } from "yaml";
+import type { RunResult } from "../../src/model/result.js";
+import { logLines, runCli } from "../support/cli.js";
+import { configDocument } from "../support/config.js";
+import { startReceiver } from "../support/http-receiver.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { testConfig } from "../support/config.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
@@ -60,4 +66,52 @@ describe("hostile runtime sockets next to a healthy HAProxy", () => {
       instances: [{ target: trickle.target, status: "failed", errorCode: "E_RUN_TIMEOUT" }],
     });
   }, 20_000);
+});
+
+describe("reporting a run ends by runTimeout too", () => {
+  it("alert sinks and a Pushgateway that never answer cannot stretch a timed-out run past runTimeout", async () => {
+    const dir = await tempDir("ta-hostile-report-");
+    const trickle = await startHostileRuntime(dir.path, "trickle");
+    const sink = await startReceiver(["hang"]);
+    const gateway = await startReceiver(["hang"]);
+    cleanups.push(
+      () => trickle.stop(),
+      () => sink.stop(),
+      () => gateway.stop(),
+      () => dir.remove(),
+    );
+    const document = configDocument({ staticEntries: ["127.0.0.21"], sockets: [trickle.target], map: join(dir.path, "travis.map") });
+    const config = join(dir.path, "travis-allowlist.yaml");
+    await writeFile(
+      config,
+      stringify({
+        ...document,
+        haproxy: { ...(document.haproxy as object), timeoutMs: 60_000 },
+        runTimeout: "3s",
+        // Each sink alone would take three attempts of a minute each.
+        alerts: {
+          on: ["failed"],
+          sinks: [
+            { type: "webhook", url: sink.url, timeoutMs: 60_000 },
+            { type: "slack", url: `${sink.url}/slack`, timeoutMs: 60_000 },
+          ],
+        },
+        metrics: { pushgateway: gateway.url },
+      }),
+    );
+    const run = await runCli(["--config", config, "--output", "json", "sync"]);
+    const result = JSON.parse(run.stdout) as RunResult;
+    expect(run.code).toBe(1);
+    expect(result.error?.code).toBe("E_RUN_TIMEOUT");
+    expect(result.alerts).toEqual([
+      expect.objectContaining({ ok: false, error: expect.stringContaining("E_ALERT_TIMEOUT") }),
+      expect.objectContaining({ ok: false, error: expect.stringContaining("E_ALERT_TIMEOUT") }),
+    ]);
+    expect(sink.requests.length).toBeGreaterThan(0);
+    const push = logLines(run.stderr).find((l) => (l.err as { code?: string } | undefined)?.code === "E_METRICS_PUSH");
+    expect(push).toBeDefined();
+    // What was left of the 3 s, not the push's usual 5 s.
+    const waited = Number(/within (\d+) ms/.exec((push?.err as { message: string }).message)?.[1]);
+    expect(waited).toBeLessThanOrEqual(3000);
+  }, 30_000);
 });

@@ -10,6 +10,7 @@ import type { RunResult } from "../../model/result.js";
 import { renderRunText } from "../render/run.js";
 import type { RunDeps } from "../../reconcile/deps.js";
 import { runOnce } from "../../reconcile/run.js";
+import { runTimeoutMsOf } from "../../config/limits.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { planDeps } from "../plan-deps.js";
 import { stderrProgress } from "../progress.js";
@@ -55,7 +56,9 @@ async function exportMetrics(config: Config, result: RunResult, logger: Logger):
   metrics.observe(result, new Date());
   const text = await metrics.text();
   const exports: Array<Promise<void>> = [];
-  if (pushgateway) exports.push(pushMetrics(pushgateway, text));
+  // The push ends with the run's own deadline, within its usual 5 s.
+  const left = Date.parse(result.startedAt) + runTimeoutMsOf(config) - Date.now();
+  if (pushgateway) exports.push(pushMetrics(pushgateway, text, Math.max(1, Math.min(5000, left))));
   if (textfile) exports.push(writeTextfile(textfile, text));
   for (const outcome of await Promise.allSettled(exports)) {
     if (outcome.status === "rejected") logger.error({ err: outcome.reason as Error }, "metrics could not be exported");
