@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /**
  * The values that came from `${VAR}` in the config, for the life of the
  * process. Each leaves the process only towards its own destination: every
@@ -12,11 +14,77 @@ const MIN_SECRET_LENGTH = 4;
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+const NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?$/i;
+const WORD_VALUE = /^(?:true|false|yes|no|on|off|null)$/i;
+
+/**
+ * An address, a CIDR, a number or a boolean is configuration, not a secret:
+ * it is written into HAProxy's map, counted, compared. Scrubbing it would
+ * erase entries and counts from results and sealed audit records.
+ */
+export function isPlainValue(value: string): boolean {
+  if (NUMBER.test(value) || WORD_VALUE.test(value)) return true;
+  const slash = value.indexOf("/");
+  const address = slash === -1 ? value : value.slice(0, slash);
+  const prefix = slash === -1 ? undefined : value.slice(slash + 1);
+  return isIP(address) !== 0 && (prefix === undefined || /^\d{1,3}$/.test(prefix));
+}
+
+function decodes(form: string, value: string, plusIsSpace: boolean): boolean {
+  try {
+    return decodeURIComponent(plusIsSpace ? form.replace(/\+/g, " ") : form) === value;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The same value as it may appear in a URL or in what a peer echoes of it:
+ * percent-encoded by `encodeURIComponent` and `encodeURI`, by the WHATWG URL
+ * parser in a path, a query and userinfo (each encodes a different set: `'`
+ * in a query, `|` in userinfo), as a form field (spaces as `+`), and with
+ * lower-case hex digits as some servers write them. A form is kept only when
+ * it decodes back to the whole value: one cut short by a `?` or `#` in the
+ * value would be a fragment of it, short enough to scrub ordinary text.
+ */
+function urlForms(value: string): string[] {
+  const forms = new Set<string>([encodeURIComponent(value)]);
+  const add = (make: () => string, plusIsSpace = false) => {
+    let form: string;
+    try {
+      form = make();
+    } catch {
+      return;
+    }
+    if (decodes(form, value, plusIsSpace)) forms.add(form);
+  };
+  add(() => encodeURI(value));
+  add(() => new URL(`http://x/${value}`).pathname.slice(1));
+  add(() => new URL(`http://x/?q=${value}`).search.slice(3));
+  add(() => new URL(`http://x/?q=${value}`).search.slice(3).replace(/%20/g, "+"), true);
+  add(() => new URLSearchParams({ q: value }).toString().slice(2), true);
+  add(() => {
+    const url = new URL("http://x/");
+    url.password = value;
+    return url.password;
+  });
+  add(() => {
+    const url = new URL("http://x/");
+    url.username = value;
+    return url.username;
+  });
+  for (const form of [...forms]) forms.add(form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
+  return [...forms];
+}
+
 export function addSecrets(values: Iterable<string>): void {
   for (const value of values) {
-    if (value.length < MIN_SECRET_LENGTH) continue;
-    // The same value as it appears inside JSON and inside a URL.
-    for (const form of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]) known.add(form);
+    if (value.length < MIN_SECRET_LENGTH || isPlainValue(value)) continue;
+    // The same value as it appears inside JSON and inside a URL (and a URL inside JSON).
+    for (const form of [value, ...urlForms(value)]) {
+      known.add(form);
+      known.add(JSON.stringify(form).slice(1, -1));
+    }
   }
   const alternatives = [...known].sort((a, b) => b.length - a.length).map(escapeRegExp);
   patterns = alternatives.length > 0 ? new RegExp(alternatives.join("|"), "g") : undefined;

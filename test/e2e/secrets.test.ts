@@ -130,3 +130,28 @@ describe("secrets from ${VAR}", () => {
     expect(runs.flatMap((r, i) => (/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(r.stdout + r.stderr) ? [i] : []))).toEqual([]);
   }, 60_000);
 });
+
+describe("${VAR} values that are configuration, not secrets", () => {
+  it("an address from ${VAR} (a pinned static entry) stays visible in the result and the sealed audit record", async () => {
+    const pinned = await startHaproxy({ kind: "map", entries: [] });
+    try {
+      const path = join(pinned.dir, "pinned.yaml");
+      const document = configDocument({ staticEntries: ["${PINNED}", "127.0.0.32/32"], sockets: [pinned.unixTarget], map: pinned.listFile });
+      await writeFile(path, stringify(document));
+      const env = { PINNED: "127.0.0.31/32" };
+      const sync = await runCli(["--config", path, "--output", "json", "sync"], { env });
+      expect(sync.code).toBe(0);
+      expect(await liveEntries(pinned)).toEqual(expect.arrayContaining(["127.0.0.31/32 travis"]));
+      const result = JSON.parse(sync.stdout) as { instances: Array<{ add: string[] }> };
+      expect(result.instances[0]?.add).toEqual(["127.0.0.31/32", "127.0.0.32/32"]);
+      const audit = (await readFile(join(pinned.dir, "audit.jsonl"), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { event: string; instances: Array<{ add: string[] }> });
+      expect(audit.find((r) => r.event === "applied")?.instances[0]?.add).toEqual(["127.0.0.31/32", "127.0.0.32/32"]);
+      expect(sync.stdout + sync.stderr).not.toContain("***");
+    } finally {
+      await pinned.stop();
+    }
+  }, 30_000);
+});

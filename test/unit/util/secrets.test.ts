@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addSecrets, scrubSecrets, scrubValue } from "../../../src/util/secrets.js";
+import { addSecrets, isPlainValue, scrubSecrets, scrubValue } from "../../../src/util/secrets.js";
 
 describe("scrubSecrets", () => {
   addSecrets(['p@ss"wörd/1', "tok-123456", "on"]);
@@ -16,5 +16,46 @@ describe("scrubSecrets", () => {
 
   it("scrubs every string of a value and keeps its shape", () => {
     expect(scrubValue({ error: "401 for tok-123456", n: 3, list: ["tok-123456"] })).toEqual({ error: "401 for ***", n: 3, list: ["***"] });
+  });
+});
+
+describe("a secret in the forms URL encoders give it", () => {
+  // `'` and `|` are left alone by one encoder and escaped by another; spaces become %20 or +.
+  const value = "it's a sécret|x~(1)!*";
+  addSecrets([value]);
+
+  it.each([
+    ["a WHATWG URL path", new URL(`http://h/hook/${value}`).href],
+    ["a WHATWG URL query", new URL(`http://h/hook?t=${value}`).href],
+    ["a WHATWG URL query, echoed with + for spaces", new URL(`http://h/hook?t=${value}`).search.replace(/%20/g, "+")],
+    ["a form field (URLSearchParams)", new URLSearchParams({ t: value }).toString()],
+    ["URL userinfo", (() => Object.assign(new URL("http://h/"), { username: "u", password: value }).href)()],
+    ["encodeURI", encodeURI(`http://h/${value}`)],
+    ["encodeURIComponent", encodeURIComponent(value)],
+    ["lower-case hex", encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())],
+    ["a URL inside JSON", JSON.stringify({ url: new URL(`http://h/?t=${value}`).href })],
+  ])("%s", (_name, text) => {
+    const scrubbed = scrubSecrets(text);
+    expect(scrubbed).toContain("***");
+    // Nothing of the value's distinctive middle survives, in any encoding.
+    expect(scrubbed).not.toMatch(/s(%C3%A9|%c3%a9|é)cret/);
+  });
+
+  it("never registers a form cut short by a ? or # in the value", () => {
+    addSecrets(["ab#cdefgh", "xy?zzzzzz"]);
+    expect(scrubSecrets("ab and xy stay")).toBe("ab and xy stay");
+    expect(scrubSecrets("ab#cdefgh xy?zzzzzz")).toBe("*** ***");
+  });
+});
+
+describe("values that are configuration, not secrets", () => {
+  it.each(["34.66.25.221", "34.66.25.221/32", "2001:db8::/32", "::1", "8080", "-1.5", "1e3", "true", "False", "null"])("%s is not registered", (value) => {
+    expect(isPlainValue(value)).toBe(true);
+    addSecrets([value]);
+    expect(scrubSecrets(`entry ${value} kept`)).toBe(`entry ${value} kept`);
+  });
+
+  it.each(["34.66.25.221x", "token-8080", "1.2.3.4.5", "10.0.0.0/8/8", "truely"])("%s still is", (value) => {
+    expect(isPlainValue(value)).toBe(false);
   });
 });
