@@ -3,7 +3,7 @@ import { z } from "zod";
 import { sha256 } from "../util/canonical.js";
 import { redactUrl } from "../config/redact.js";
 import { assertNotWorldWritable, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
-import { scrubSecrets } from "../util/secrets.js";
+import { scrubSecrets, scrubValue } from "../util/secrets.js";
 
 const cachedFeedSchema = z.object({
   /** Redacted: the cache file never holds a credential. */
@@ -35,7 +35,12 @@ export class FeedCache {
     }
   }
 
+  /**
+   * No secret lands in the file: a feed that echoes its request (a token in
+   * a comment line, an ETag built from it) is stored scrubbed, the URL redacted.
+   */
   async put(url: string, entry: Omit<CachedFeed, "url">): Promise<void> {
-    await writeFileAtomic(this.pathFor(url), JSON.stringify({ url: scrubSecrets(redactUrl(url)), ...entry }), { mode: 0o600 });
+    const stored: CachedFeed = { url: scrubSecrets(redactUrl(url)), ...scrubValue(entry) };
+    await writeFileAtomic(this.pathFor(url), JSON.stringify(stored), { mode: 0o600 });
   }
 }

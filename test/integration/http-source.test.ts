@@ -3,11 +3,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redactUrl } from "../../src/config/redact.js";
 import { httpSource } from "../../src/sources/http.js";
+import { addSecrets } from "../../src/util/secrets.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { tempDir } from "../support/tmp.js";
 
 const DNSJSON = JSON.stringify({ results: { name: "nat.travisci.net", type: "A", records: ["34.66.25.221", "35.188.1.99"] } });
 const META = JSON.stringify({ hooks: ["192.30.252.0/22"], actions: Array.from({ length: 3000 }, (_, i) => `4.${148 + (i >> 8)}.${i & 255}.0/24`) });
+
+/** A `${VAR}` value the feed echoes back in its body. */
+const BODY_SECRET = "feedbody-secret-7f3a";
+addSecrets([BODY_SECRET]);
 
 let feed: HttpReceiver;
 let state: { path: string; remove: () => Promise<void> };
@@ -67,6 +72,12 @@ beforeAll(async () => {
       case "/etag":
         if (req.headers["if-none-match"] === '"v1"') return send(304, "application/json", "");
         return send(200, "application/json", DNSJSON, { etag: '"v1"' });
+      case "/echoes-token":
+        // A feed that echoes the request's token in a comment line.
+        if (req.headers["if-none-match"] === '"v2"') return send(304, "text/plain", "");
+        return send(200, "text/plain", `# served for token=${BODY_SECRET}\n34.66.25.221\n`, { etag: '"v2"' });
+      case "/echoes-token-in-etag":
+        return send(200, "text/plain", "34.66.25.221\n", { etag: `"v-${BODY_SECRET}"`, "last-modified": `by ${BODY_SECRET}` });
       case "/304-without-cache":
         return send(304, "application/json", "");
       default:
@@ -164,5 +175,21 @@ describe("http source against a real feed server", () => {
     for (const file of await readdir(join(state.path, "http-cache"))) {
       expect(await readFile(join(state.path, "http-cache", file), "utf8")).not.toContain("s3cr3t");
     }
+  });
+
+  it("stores a feed body that echoes a secret scrubbed: no secret in any cache file, and the cached copy still serves a 304", async () => {
+    const before = feed.requests.length;
+    const first = await source("/echoes-token", "lines").fetch();
+    const second = await source("/echoes-token", "lines").fetch();
+    expect(feed.requests.slice(before).map((r) => r.headers["if-none-match"])).toEqual([undefined, '"v2"']);
+    expect(second.entries).toEqual(first.entries);
+    expect(first.entries.map((e) => e.value)).toEqual(["34.66.25.221"]);
+    await source("/echoes-token-in-etag", "lines").fetch();
+
+    const files = await readdir(join(state.path, "http-cache"));
+    const texts = await Promise.all(files.map((f) => readFile(join(state.path, "http-cache", f), "utf8")));
+    expect(texts.some((t) => t.includes("served for token=***"))).toBe(true);
+    expect(texts.some((t) => t.includes('"etag":"\\"v-***\\""'))).toBe(true);
+    expect(texts.filter((t) => t.includes(BODY_SECRET))).toEqual([]);
   });
 });
