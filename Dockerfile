@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # Build with dev dependencies (TypeScript), then keep production ones only.
-FROM node:24-bookworm-slim AS build
+FROM node:24-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,8 +9,10 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-# Distroless: no shell, no package manager; "nonroot" is uid/gid 65532.
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+# Distroless on Debian 13: no shell, no package manager; "nonroot" is uid/gid 65532.
+# Pin it by digest in your build (FROM gcr.io/distroless/nodejs24-debian13:nonroot@sha256:…)
+# and deploy the pushed image by digest too (deploy/base/kustomization.yaml, images[].digest).
+FROM gcr.io/distroless/nodejs24-debian13:nonroot
 WORKDIR /app
 ENV NODE_ENV=production \
     TRAVIS_ALLOWLIST_CONFIG=/etc/travis-allowlist/travis-allowlist.yaml

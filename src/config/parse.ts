@@ -1,7 +1,7 @@
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import type { ConfigIssue } from "../errors.js";
-import { type Env, substituteEnv } from "./env.js";
+import { type Env, OPTIONAL_EMPTY, substituteEnv } from "./env.js";
 import { type Config, configSchema } from "./schema.js";
 
 export interface ParsedConfig {
@@ -58,6 +58,22 @@ function checkRules(config: Config, issues: ConfigIssue[]): void {
   });
 }
 
+/**
+ * A sink whose whole URL is `${VAR:-}` is optional: with VAR unset or empty it
+ * is left out (a Kubernetes Secret marked optional), instead of failing the config.
+ */
+function withoutUnsetOptionalSinks(raw: object, env: Env): object {
+  const alerts = (raw as { alerts?: unknown }).alerts;
+  if (alerts === null || typeof alerts !== "object" || !Array.isArray((alerts as { sinks?: unknown }).sinks)) return raw;
+  const sinks = (alerts as { sinks: unknown[] }).sinks.filter((sink) => {
+    const url = (sink as { url?: unknown } | null)?.url;
+    if (typeof url !== "string" || !OPTIONAL_EMPTY.test(url)) return true;
+    const name = url.slice(2, url.indexOf(":-"));
+    return (env[name] ?? "") !== "";
+  });
+  return { ...raw, alerts: { ...alerts, sinks } };
+}
+
 /** Parses YAML or JSON config text; reports every problem at once, each with its key path. */
 export function parseConfig(text: string, env: Env = process.env): ParsedConfig {
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
@@ -77,7 +93,7 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
   }
   const issues: ConfigIssue[] = [];
   const secrets = new Set<string>();
-  const substituted = substituteEnv(raw, env, issues, "", [], secrets);
+  const substituted = substituteEnv(withoutUnsetOptionalSinks(raw, env), env, issues, "", [], secrets);
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
     issues.push(...result.error.issues.flatMap(describe));

@@ -1,21 +1,29 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Certificate, ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
+import { Deployment } from "kubernetes-models/apps/v1";
 import { CronJob } from "kubernetes-models/batch/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import { parseAllDocuments, parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse.js";
+import { parseDuration } from "../../src/config/duration.js";
+import { tempDir } from "../support/tmp.js";
+import { makeRuntimePki } from "../support/pki.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const KUSTOMIZATIONS = ["deploy/base", "deploy/overlays/dry-run", "deploy/examples/haproxy"];
+const KUSTOMIZATIONS = ["deploy/base", "deploy/overlays/dry-run", "deploy/sidecar", "deploy/examples/haproxy", "deploy/examples/cert-manager"];
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; [key: string]: unknown };
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  "apps/v1/Deployment": Deployment,
   "batch/v1/CronJob": CronJob,
+  "cert-manager.io/v1/Certificate": Certificate,
+  "cert-manager.io/v1/ClusterIssuer": ClusterIssuer,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
   "v1/ConfigMap": ConfigMap,
   "v1/PersistentVolumeClaim": PersistentVolumeClaim,
@@ -76,6 +84,106 @@ type CronJobShape = {
   };
 };
 
+interface Container {
+  name: string;
+  args?: string[];
+  ports?: Array<{ name?: string; containerPort: number; hostPort?: number }>;
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+  securityContext?: {
+    privileged?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    capabilities?: { drop?: string[]; add?: string[] };
+    seccompProfile?: { type: string };
+    procMount?: string;
+  };
+}
+
+interface PodSpec {
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string }; sysctls?: unknown[] };
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: Array<{
+    name: string;
+    emptyDir?: object;
+    secret?: { secretName: string };
+    persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+    [type: string]: unknown;
+  }>;
+}
+
+interface JobSpec {
+  backoffLimit: number;
+  activeDeadlineSeconds: number;
+  podFailurePolicy: { rules: unknown[] };
+  template: { spec: PodSpec & { restartPolicy: string } };
+}
+
+function podSpecOf(m: Manifest): PodSpec | undefined {
+  const spec = m.spec as { template?: { spec: PodSpec }; jobTemplate?: { spec: { template: { spec: PodSpec } } } } | undefined;
+  return spec?.jobTemplate?.spec.template.spec ?? spec?.template?.spec;
+}
+
+const RESTRICTED_VOLUMES = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+
+/** The Pod Security Standard "restricted" (baseline included), checked field by field. */
+function restrictedViolations(pod: PodSpec): string[] {
+  const found: string[] = [];
+  for (const key of ["hostNetwork", "hostPID", "hostIPC"] as const) if (pod[key]) found.push(`${key} is set`);
+  for (const v of pod.volumes ?? []) {
+    const type = Object.keys(v).find((k) => k !== "name") ?? "";
+    if (!RESTRICTED_VOLUMES.includes(type)) found.push(`volume ${v.name} is ${type}`);
+  }
+  if (pod.securityContext?.sysctls?.length) found.push("sysctls are set");
+  if (pod.securityContext?.runAsUser === 0) found.push("pod runs as uid 0");
+  for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+    const sc = c.securityContext ?? {};
+    if (sc.privileged) found.push(`${c.name}: privileged`);
+    if (sc.allowPrivilegeEscalation !== false) found.push(`${c.name}: allowPrivilegeEscalation is not false`);
+    if (!(sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot)) found.push(`${c.name}: runAsNonRoot is not true`);
+    if (sc.runAsUser === 0) found.push(`${c.name}: runs as uid 0`);
+    if (!sc.capabilities?.drop?.includes("ALL")) found.push(`${c.name}: capabilities do not drop ALL`);
+    for (const cap of sc.capabilities?.add ?? []) if (cap !== "NET_BIND_SERVICE") found.push(`${c.name}: adds capability ${cap}`);
+    const seccomp = sc.seccompProfile?.type ?? pod.securityContext?.seccompProfile?.type;
+    if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") found.push(`${c.name}: seccompProfile is ${seccomp ?? "unset"}`);
+    if (sc.procMount && sc.procMount !== "Default") found.push(`${c.name}: procMount ${sc.procMount}`);
+    for (const p of c.ports ?? []) if (p.hostPort) found.push(`${c.name}: hostPort ${p.hostPort}`);
+  }
+  return found;
+}
+
+describe("Pod Security 'restricted' check itself", () => {
+  const good: PodSpec = {
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+    containers: [{ name: "c", securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } }],
+    volumes: [{ name: "v", emptyDir: {} }],
+  };
+  it.each([
+    ["a restricted pod", (p: PodSpec) => p, []],
+    ["hostNetwork", (p: PodSpec) => ({ ...p, hostNetwork: true }), ["hostNetwork is set"]],
+    ["a hostPath volume", (p: PodSpec) => ({ ...p, volumes: [{ name: "h", hostPath: { path: "/" } }] }), ["volume h is hostPath"]],
+    [
+      "privilege escalation",
+      (p: PodSpec) => ({ ...p, containers: [{ name: "c", securityContext: { capabilities: { drop: ["ALL"] } } }] }),
+      ["c: allowPrivilegeEscalation is not false"],
+    ],
+    [
+      "an added capability",
+      (p: PodSpec) => ({
+        ...p,
+        containers: [{ name: "c", securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] } } }],
+      }),
+      ["c: adds capability NET_ADMIN"],
+    ],
+    ["no seccomp profile", (p: PodSpec) => ({ ...p, securityContext: { runAsNonRoot: true } }), ["c: seccompProfile is unset"]],
+  ])("%s", (_name, change, expected) => expect(restrictedViolations(change(good))).toEqual(expected));
+});
+
 describe("Kubernetes manifests", () => {
   it.each(KUSTOMIZATIONS)("%s renders and every object passes the Kubernetes schema", (dir) => {
     const list = manifests(dir);
@@ -88,7 +196,14 @@ describe("Kubernetes manifests", () => {
   });
 
   it("every source file passes the schema, rendered or not", () => {
-    const files = ["deploy/base", "deploy/examples/haproxy", "deploy/examples"].flatMap((dir) =>
+    const files = [
+      "deploy/base",
+      "deploy/overlays/dry-run",
+      "deploy/sidecar",
+      "deploy/examples/haproxy",
+      "deploy/examples/cert-manager",
+      "deploy/examples",
+    ].flatMap((dir) =>
       readdirSync(join(ROOT, dir))
         .filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml")
         .map((f) => join(ROOT, dir, f)),
@@ -129,7 +244,7 @@ describe("Kubernetes manifests", () => {
     const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e]));
     expect(env.POD_NAME?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
     expect(env.POD_NAMESPACE?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
-    expect(env.SLACK_WEBHOOK_URL?.valueFrom?.secretKeyRef).toEqual({ name: "travis-allowlist-alerts", key: "slack-webhook-url" });
+    expect(env.SLACK_WEBHOOK_URL?.valueFrom?.secretKeyRef).toEqual({ name: "travis-allowlist-alerts", key: "slack-webhook-url", optional: true });
     expect(env.TRAVIS_ALLOWLIST_TRIGGER?.value).toBe("scheduled");
     expect(container?.args).toEqual(["sync"]);
   });
@@ -157,15 +272,173 @@ describe("Kubernetes manifests", () => {
     expect(parsed.config?.audit.path).toBe("/var/lib/travis-allowlist/audit.jsonl");
   });
 
-  it("the dry-run overlay is suspended and only runs sync --dry-run", () => {
-    const cron = find(manifests("deploy/overlays/dry-run"), "CronJob") as unknown as CronJobShape & { metadata: { name: string } };
+  it("the dry-run overlay is suspended, only runs sync --dry-run, and reads the sync job's own state read-only", () => {
+    const list = manifests("deploy/overlays/dry-run");
+    // No state, config or certificate of its own: it reads what the scheduled job uses.
+    expect(list.map((m) => m.kind)).toEqual(["CronJob"]);
+    const cron = find(list, "CronJob") as unknown as CronJobShape & { metadata: { name: string } };
+    const base = find(manifests("deploy/base"), "CronJob") as unknown as CronJobShape;
     expect(cron.metadata.name).toBe("travis-allowlist-dry-run");
     expect(cron.spec.suspend).toBe(true);
-    expect(cron.spec.jobTemplate.spec.template.spec.containers[0]?.args).toEqual(["sync", "--dry-run"]);
+    const pod = cron.spec.jobTemplate.spec.template.spec as unknown as PodSpec;
+    const container = pod.containers[0] as Container;
+    expect(container.args).toEqual(["sync", "--dry-run"]);
+    expect(container.volumeMounts?.find((m) => m.name === "state")).toMatchObject({ mountPath: "/var/lib/travis-allowlist", readOnly: true });
+    const basePod = base.spec.jobTemplate.spec.template.spec as unknown as PodSpec;
+    const claim = (spec: PodSpec) => spec.volumes?.find((v) => v.name === "state")?.persistentVolumeClaim;
+    expect(claim(pod)).toEqual({ ...claim(basePod), readOnly: true });
+    // Otherwise the very pod the schedule runs, so that its plan is the next run's plan.
+    const normal = (spec: PodSpec) =>
+      JSON.parse(
+        JSON.stringify(spec).replaceAll(',"readOnly":true', "").replace('["sync","--dry-run"]', '["sync"]').replace('"value":"manual"', '"value":"scheduled"'),
+      ) as unknown;
+    expect(normal(pod)).toEqual(normal(basePod));
+  });
+
+  it("a held run (3) or a bad config (64) fails the Job at once; a failed peer (1) is retried; evictions do not count", () => {
+    const job = (find(manifests("deploy/base"), "CronJob") as unknown as { spec: { jobTemplate: { spec: JobSpec } } }).spec.jobTemplate.spec;
+    expect(job.podFailurePolicy.rules).toEqual([
+      { action: "FailJob", onExitCodes: { containerName: "travis-allowlist", operator: "In", values: [3, 64] } },
+      { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+      { action: "Count", onExitCodes: { containerName: "travis-allowlist", operator: "In", values: [1] } },
+    ]);
+    expect(job.template.spec.restartPolicy).toBe("Never");
+    // Every try may use its whole runTimeout before the Job's deadline ends it.
+    const configMap = find(manifests("deploy/base"), "ConfigMap") as unknown as { data: Record<string, string> };
+    const config = parseConfig(configMap.data["travis-allowlist.yaml"] as string, {}).config;
+    const runTimeoutS = (parseDuration(config?.runTimeout ?? "") ?? 0) / 1000;
+    expect(job.activeDeadlineSeconds).toBeGreaterThan((job.backoffLimit + 1) * runTimeoutS);
+  });
+
+  it("the job reaches HAProxy over mutual TLS with the certificate cert-manager mounts", () => {
+    const list = manifests("deploy/base");
+    const configMap = find(list, "ConfigMap") as unknown as { data: Record<string, string> };
+    const config = parseConfig(configMap.data["travis-allowlist.yaml"] as string, {}).config;
+    const tls = config?.haproxy.tls;
+    expect(tls).toEqual({
+      ca: "/etc/travis-allowlist/tls/ca.crt",
+      cert: "/etc/travis-allowlist/tls/tls.crt",
+      key: "/etc/travis-allowlist/tls/tls.key",
+      serverName: "haproxy-runtime.edge.svc.cluster.local",
+    });
+    const pod = (find(list, "CronJob") as unknown as CronJobShape).spec.jobTemplate.spec.template.spec as unknown as PodSpec;
+    const mount = pod.containers[0]?.volumeMounts?.find((m) => m.mountPath === "/etc/travis-allowlist/tls");
+    expect(mount?.readOnly).toBe(true);
+    expect(pod.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName).toBe("travis-allowlist-runtime-tls");
+    const certificates = manifests("deploy/examples/cert-manager").filter((m) => m.kind === "Certificate") as unknown as Array<{
+      metadata: { name: string };
+      spec: { secretName: string; dnsNames?: string[]; usages?: string[] };
+    }>;
+    expect(certificates.find((c) => c.spec.secretName === "travis-allowlist-runtime-tls")?.spec.usages).toEqual(["client auth"]);
+    expect(certificates.find((c) => c.spec.secretName === "haproxy-runtime-tls")?.spec).toMatchObject({
+      dnsNames: [tls?.serverName],
+      usages: ["server auth"],
+    });
+  });
+
+  it("without the optional alert Secret the config is still valid, with the Slack sink off", () => {
+    for (const dir of ["deploy/base", "deploy/sidecar"]) {
+      const configMap = manifests(dir).find((m) => m.kind === "ConfigMap") as unknown as { data: Record<string, string> };
+      const parsed = parseConfig(configMap.data["travis-allowlist.yaml"] as string, {});
+      expect(parsed.issues, dir).toEqual([]);
+      expect(parsed.config?.alerts?.sinks, dir).toEqual([]);
+      const withSecret = parseConfig(configMap.data["travis-allowlist.yaml"] as string, { SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T/B/X" });
+      expect(withSecret.config?.alerts?.sinks, dir).toEqual([expect.objectContaining({ type: "slack", url: "https://hooks.slack.com/services/T/B/X" })]);
+    }
+  });
+
+  it.each(KUSTOMIZATIONS)("every pod in %s meets the Pod Security 'restricted' profile, rule by rule", (dir) => {
+    for (const m of manifests(dir)) {
+      const pod = podSpecOf(m);
+      if (pod) expect(restrictedViolations(pod), `${m.kind} ${m.metadata.name}`).toEqual([]);
+    }
+  });
+
+  it("the HAProxy side admits only the job's pods to the TLS runtime port", () => {
+    const policy = find(manifests("deploy/examples/haproxy"), "NetworkPolicy") as unknown as {
+      spec: { ingress: Array<{ from?: Array<{ podSelector?: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }> };
+    };
+    const runtime = policy.spec.ingress.filter((rule) => rule.ports.some((p) => p.port === 9999));
+    expect(runtime).toHaveLength(1);
+    expect(runtime[0]?.ports).toEqual([{ protocol: "TCP", port: 9999 }]);
+    expect(runtime[0]?.from?.map((f) => f.podSelector?.matchLabels)).toEqual([{ "app.kubernetes.io/name": "travis-allowlist" }]);
   });
 
   it("the HAProxy example is a headless Service on the runtime port", () => {
     expect(find(manifests("deploy/examples/haproxy"), "Service")).toMatchObject({ spec: { clusterIP: "None", ports: [{ name: "runtime", port: 9999 }] } });
+  });
+});
+
+describe("sidecar mode", () => {
+  const list = manifests("deploy/sidecar");
+  const deployment = find(list, "Deployment") as unknown as { spec: { template: { spec: PodSpec } } };
+  const pod = deployment.spec.template.spec;
+  const configMap = find(list, "ConfigMap") as unknown as { data: Record<string, string> };
+  const config = parseConfig(configMap.data["travis-allowlist.yaml"] as string, {}).config;
+  const haproxy = pod.containers.find((c) => c.name === "haproxy") as Container;
+  const daemon = pod.containers.find((c) => c.name === "travis-allowlist") as Container;
+
+  it("runs the daemon next to HAProxy, sharing only the runtime socket's emptyDir", () => {
+    expect(daemon.args).toEqual(["daemon"]);
+    const socket = config?.haproxy.sockets[0] ?? "";
+    expect(config?.haproxy.sockets).toEqual([expect.stringMatching(/^unix:\/\//)]);
+    const socketDir = socket.slice("unix://".length).replace(/\/[^/]+$/, "");
+    const shared = (c: Container) => c.volumeMounts?.find((m) => m.mountPath === socketDir)?.name;
+    expect(shared(haproxy)).toBeDefined();
+    expect(shared(daemon)).toBe(shared(haproxy));
+    expect(pod.volumes?.find((v) => v.name === shared(haproxy))?.emptyDir).toBeDefined();
+    // HAProxy opens exactly that socket, and no runtime API on the network.
+    expect(configMap.data["haproxy.cfg"]).toContain(`stats socket ${socket.slice("unix://".length)} mode 600 level admin`);
+    expect(configMap.data["haproxy.cfg"]).not.toMatch(/stats socket (ipv4@|ipv6@|:|\d)/);
+    expect(configMap.data["haproxy.cfg"]).not.toMatch(/\blisten runtime/);
+  });
+
+  it("HAProxy loads the map file the daemon writes through the runtime API, and the pod has no runtime port", () => {
+    const map = config?.haproxy.map ?? "";
+    expect(configMap.data["haproxy.cfg"]).toContain(`src,map_ip(${map})`);
+    const mount = haproxy.volumeMounts?.find((m) => map.startsWith(`${m.mountPath}/`));
+    expect(mount).toBeDefined();
+    const ports = pod.containers.flatMap((c) => (c.ports ?? []).map((p) => p.containerPort));
+    expect(ports.sort()).toEqual([8080, 9464]);
+  });
+
+  it("the pod is ready only once the daemon has synced the HAProxy process it runs with; restarts are watched", () => {
+    expect(config?.metrics?.listen).toBe("0.0.0.0:9464");
+    expect(daemon.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "metrics" });
+    expect(daemon.ports).toEqual([{ name: "metrics", containerPort: 9464 }]);
+    expect(parseDuration(config?.watchInterval ?? "")).toBeLessThanOrEqual(5000);
+  });
+
+  it("the shipped haproxy.cfg files are accepted by HAProxy itself (haproxy -c)", async () => {
+    const dir = await tempDir("ta-deploy-cfg-");
+    try {
+      const pki = makeRuntimePki(dir.path);
+      writeFileSync(join(dir.path, "server.crt"), readFileSync(pki.serverPem));
+      const sidecar = configMap.data["haproxy.cfg"] as string;
+      const example = readFileSync(join(ROOT, "deploy/examples/haproxy/haproxy.cfg"), "utf8");
+      const cases = [
+        ["sidecar", sidecar.replaceAll("/usr/local/etc/haproxy/", `${dir.path}/`).replaceAll("/var/run/haproxy/", `${dir.path}/`)],
+        [
+          "CronJob + TLS",
+          example
+            .replaceAll("/etc/haproxy/runtime/server.crt", join(dir.path, "server.crt"))
+            .replaceAll("/etc/haproxy/runtime/ca.crt", pki.ca)
+            .replaceAll("/etc/haproxy/certs/", join(dir.path, "server.crt"))
+            .replaceAll("/etc/haproxy/maps/", `${dir.path}/`)
+            .replaceAll("/var/run/haproxy/", `${dir.path}/`)
+            .replace("default_backend staging", "http-request return status 200"),
+        ],
+      ] as const;
+      writeFileSync(join(dir.path, "travis.map"), "");
+      for (const [name, text] of cases) {
+        const file = join(dir.path, `${name.replace(/\W+/g, "-")}.cfg`);
+        writeFileSync(file, text);
+        const check = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
+        expect(check.status, `${name}: ${check.stderr}`).toBe(0);
+      }
+    } finally {
+      await dir.remove();
+    }
   });
 });
 
@@ -177,6 +450,12 @@ describe("container image", () => {
     .join("\n")
     .replace(/\\\n\s*/g, " ")
     .split("\n");
+
+  it("runs on a supported distroless Node base (Debian 13) and builds on the same Debian", () => {
+    const froms = instructions.filter((l) => l.startsWith("FROM "));
+    expect(froms[0]).toMatch(/^FROM node:\d+-trixie-slim AS build$/);
+    expect(froms[1]).toMatch(/^FROM gcr\.io\/distroless\/nodejs(22|24)-debian13:nonroot(@sha256:[0-9a-f]{64})?$/);
+  });
 
   it("is multi-stage: builds with dev dependencies, ships production ones only", () => {
     expect(instructions.filter((l) => l.startsWith("FROM "))).toHaveLength(2);

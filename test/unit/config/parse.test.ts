@@ -133,6 +133,27 @@ describe("parseConfig", () => {
     expect(issues).toEqual([{ path: "a[1]", message: "environment variable B is not set" }]);
   });
 
+  it.each([
+    ["${A:-x}", {}, "x"],
+    ["${A:-x}", { A: "" }, "x"],
+    ["${A:-x}", { A: "set" }, "set"],
+    ["${A:-}", {}, ""],
+    ["p-${A:-d}-s", {}, "p-d-s"],
+  ])("%s with %j is %j", (text, env, expected) => {
+    const issues: ConfigIssue[] = [];
+    expect(substituteEnv(text, env, issues)).toBe(expected);
+    expect(issues).toEqual([]);
+  });
+
+  it("leaves out a sink whose whole URL is ${VAR:-} while VAR is unset, and keeps it once set", () => {
+    const text = `${MINIMAL}alerts:\n  on: [failed]\n  sinks:\n    - { type: slack, url: "\${SLACK:-}" }\n    - { type: webhook, url: "https://hooks.example/a" }\n`;
+    expect(parseConfig(text, {}).config?.alerts?.sinks.map((s) => s.type)).toEqual(["webhook"]);
+    expect(parseConfig(text, { SLACK: "" }).config?.alerts?.sinks.map((s) => s.type)).toEqual(["webhook"]);
+    expect(parseConfig(text, { SLACK: "https://hooks.slack.com/services/T/B/X" }).config?.alerts?.sinks.map((s) => s.type)).toEqual(["slack", "webhook"]);
+    // Only a whole-URL optional reference makes a sink optional: an empty URL otherwise is an error.
+    expect(issuesOf(text.replace("${SLACK:-}", "${SLACK:-}/hook")).map((i) => i.path)).toEqual(["alerts.sinks[0].url"]);
+  });
+
   it("does not let a variable add structure", () => {
     const { issues } = parseConfig(MINIMAL.replace("127.0.0.1:5353", "${RESOLVER}"), { RESOLVER: '127.0.0.1"]\nexclude: ["x' });
     expect(issues.map((i) => i.path)).toEqual(["sources[0].resolvers[0]"]);
