@@ -18,6 +18,14 @@ export function digestOf(texts: ReadonlyArray<string>): string {
   return `sha256:${hash.digest("hex")}`;
 }
 
+/**
+ * Identity of what a source returned, whatever order it came in: DNS servers
+ * rotate their answers, and a digest that changes with them says nothing.
+ */
+export function digestOfUnordered(texts: ReadonlyArray<string>): string {
+  return digestOf([...texts].sort());
+}
+
 /** The first few entries of a list for a message: `a, b, c, … (+20 more)`. */
 export function firstEntries(entries: ReadonlyArray<string>, shown = 5): string {
   const head = entries.slice(0, shown).join(", ");

@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
-import { digestOf } from "../model/entries.js";
+import { digestOfUnordered } from "../model/entries.js";
 import type { SourceStatus } from "../model/result.js";
 import { buildDesiredSet, type DesiredSet } from "../sources/desired.js";
 import type { Source, SourceResult } from "../sources/types.js";
@@ -30,7 +30,7 @@ export async function resolveDesired(config: Config, sources: Source[], now: () 
           type: source.type,
           status: "ok",
           count: result.entries.length,
-          digest: digestOf(result.entries.map((e) => e.value)),
+          digest: digestOfUnordered(result.entries.map((e) => e.value)),
           durationMs,
           ...(result.disagreements ? { disagreements: result.disagreements } : {}),
         }

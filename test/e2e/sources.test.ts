@@ -111,3 +111,23 @@ describe("sources end to end", () => {
     expect(doc.error.code).toBe("E_DESIRED_REJECTED");
   });
 });
+
+describe("source digests", () => {
+  it("are the same for the same answer in another order (DNS servers rotate their answers)", async () => {
+    const rotating = await startDnsServer({ zones: { [NAME]: { A: ["127.0.0.21", "34.66.25.221", "35.188.1.99"] } } });
+    try {
+      const path = await config("rotating.yaml", [{ name: "travis-dns", type: "dns", names: [NAME], resolvers: [rotating.resolver], timeoutMs: 500 }]);
+      const digest = async () => {
+        const run = await runCli(["--config", path, "--output", "json", "resolve"]);
+        return (JSON.parse(run.stdout) as { sources: Array<{ digest: string }> }).sources[0]?.digest;
+      };
+      const first = await digest();
+      rotating.zones[NAME] = { A: ["35.188.1.99", "127.0.0.21", "34.66.25.221"] };
+      expect(await digest()).toBe(first);
+      rotating.zones[NAME] = { A: ["35.188.1.99", "127.0.0.21"] };
+      expect(await digest()).not.toBe(first);
+    } finally {
+      await rotating.stop();
+    }
+  });
+});
