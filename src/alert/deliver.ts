@@ -1,7 +1,8 @@
 import { type Dispatcher, request } from "undici";
 import { AlertError } from "../errors.js";
 import { readStart } from "../util/body.js";
-import { scrubSecrets } from "../util/secrets.js";
+import { printable } from "../util/printable.js";
+import { scrubbedStart, scrubSecrets } from "../util/secrets.js";
 
 export interface PostOptions {
   /** Label for messages, URL already redacted. */
@@ -38,7 +39,7 @@ async function attempt(url: string, body: string, options: PostOptions): Promise
   // Only the start of a reply is shown; a sink that floods its answer is not read further.
   const text = (await readStart(response.body, 4096).catch(() => Buffer.alloc(0))).toString("utf8");
   if (response.statusCode >= 200 && response.statusCode < 300) return;
-  throw new AlertError("E_ALERT_HTTP", options.sink, `HTTP ${response.statusCode}: ${text.slice(0, 200)}`, { status: response.statusCode });
+  throw new AlertError("E_ALERT_HTTP", options.sink, `HTTP ${response.statusCode}: ${printable(scrubbedStart(text, 200))}`, { status: response.statusCode });
 }
 
 /** POSTs JSON, retrying 5xx answers and network errors with exponential backoff. */

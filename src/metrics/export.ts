@@ -5,7 +5,7 @@ import { AllowlistError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { readStart } from "../util/body.js";
 import { printable } from "../util/printable.js";
-import { scrubSecrets } from "../util/secrets.js";
+import { scrubbedStart } from "../util/secrets.js";
 import { METRIC } from "./metrics.js";
 
 export const PUSH_JOB = "travis_allowlist";
@@ -28,7 +28,7 @@ export async function pushMetrics(baseUrl: string, text: string, timeoutMs = 500
     });
     const answer = (await readStart(response.body, REPLY_LIMIT)).toString("utf8");
     if (response.statusCode >= 300) {
-      const shown = printable(scrubSecrets(answer.slice(0, 200)));
+      const shown = printable(scrubbedStart(answer, 200));
       throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)} answered HTTP ${response.statusCode}: ${shown}`);
     }
   } catch (err) {

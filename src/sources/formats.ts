@@ -1,4 +1,5 @@
 import { AllowlistError } from "../errors.js";
+import { scrubbedStart } from "../util/secrets.js";
 
 export type FeedFormat = "dnsjson" | "github-meta" | "lines" | "json";
 
@@ -36,14 +37,17 @@ function parseJson(body: string): unknown {
   try {
     return JSON.parse(body);
   } catch (err) {
-    throw new FeedError("E_SOURCE_HTTP_PARSE", `not valid JSON (${(err as Error).message.slice(0, 80)}); truncated or not a feed`);
+    // V8 quotes a snippet of the body cut at its own length, which may end inside a secret: it is left out.
+    const reason = (err as Error).message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
+    throw new FeedError("E_SOURCE_HTTP_PARSE", `not valid JSON (${scrubbedStart(reason, 80)}); truncated or not a feed`);
   }
 }
 
 function stringList(value: unknown, where: string): string[] {
   if (!Array.isArray(value)) throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected a list at ${where}, got ${value === null ? "null" : typeof value}`);
   const bad: unknown = value.find((v: unknown) => typeof v !== "string");
-  if (bad !== undefined) throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected strings at ${where}, got ${JSON.stringify(bad)?.slice(0, 60)}`);
+  if (bad !== undefined)
+    throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected strings at ${where}, got ${scrubbedStart(JSON.stringify(bad) ?? typeof bad, 60)}`);
   return value as string[];
 }
 

@@ -4,6 +4,7 @@ import { redactUrl } from "../config/redact.js";
 import { type ErrorCode, SourceError } from "../errors.js";
 import { isAddressText, parseCidr } from "../model/cidr.js";
 import { readLimited } from "../util/body.js";
+import { scrubbedStart } from "../util/secrets.js";
 import { FeedCache } from "./http-cache.js";
 import { FeedError, JSON_FORMATS, parseFeed } from "./formats.js";
 import type { Source, SourceResult } from "./types.js";
@@ -143,7 +144,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
       if (bad !== undefined) {
         const parsed = parseCidr(bad, { lenient: true });
         const reason = parsed.ok ? "characters that are not part of an address" : parsed.reason;
-        throw fail("E_SOURCE_HTTP_BAD_ENTRY", `${JSON.stringify(bad.slice(0, 80))} is not an address or CIDR (${reason}); the whole feed is refused`);
+        throw fail("E_SOURCE_HTTP_BAD_ENTRY", `${JSON.stringify(scrubbedStart(bad, 80))} is not an address or CIDR (${reason}); the whole feed is refused`);
       }
       return {
         name: config.name,

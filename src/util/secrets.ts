@@ -94,6 +94,14 @@ export function scrubSecrets(text: string): string {
   return patterns ? text.replace(patterns, "***") : text;
 }
 
+/**
+ * The start of remote text for a message: scrubbed whole first, then cut. A
+ * cut first could leave a secret's first characters, which no longer match.
+ */
+export function scrubbedStart(text: string, limit: number): string {
+  return scrubSecrets(text).slice(0, limit);
+}
+
 /** A value with every secret inside its strings replaced, for records built from run results. */
 export function scrubValue<T>(value: T): T {
   return patterns ? (JSON.parse(scrubSecrets(JSON.stringify(value))) as T) : value;

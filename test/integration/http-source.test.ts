@@ -78,6 +78,8 @@ beforeAll(async () => {
         return send(200, "text/plain", `# served for token=${BODY_SECRET}\n34.66.25.221\n`, { etag: '"v2"' });
       case "/echoes-token-in-etag":
         return send(200, "text/plain", "34.66.25.221\n", { etag: `"v-${BODY_SECRET}"`, "last-modified": `by ${BODY_SECRET}` });
+      case "/bad-entry-echoing-token":
+        return send(200, "text/plain", `34.66.25.221\n${"9".repeat(70)}${BODY_SECRET}\n`);
       case "/304-without-cache":
         return send(304, "application/json", "");
       default:
@@ -191,5 +193,14 @@ describe("http source against a real feed server", () => {
     expect(texts.some((t) => t.includes("served for token=***"))).toBe(true);
     expect(texts.some((t) => t.includes('"etag":"\\"v-***\\""'))).toBe(true);
     expect(texts.filter((t) => t.includes(BODY_SECRET))).toEqual([]);
+  });
+
+  it("a bad entry that holds a secret is scrubbed whole before it is cut for the message", async () => {
+    const error = (await source("/bad-entry-echoing-token", "lines")
+      .fetch()
+      .catch((err: unknown) => err)) as Error & { code: string };
+    expect(error.code).toBe("E_SOURCE_HTTP_BAD_ENTRY");
+    expect(error.message).toContain(`"${"9".repeat(70)}***"`);
+    expect(error.message).not.toContain(BODY_SECRET.slice(0, 8));
   });
 });

@@ -7,6 +7,7 @@ import { createMetrics } from "../../src/metrics/metrics.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { runResult } from "../support/results.js";
 import { tempDir } from "../support/tmp.js";
+import { addSecrets } from "../../src/util/secrets.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -90,5 +91,18 @@ describe("one-shot metrics export", () => {
     expect(text).toContain("travis_allowlist_last_run_timestamp_seconds 1795716600\n");
     expect(text).toContain("travis_allowlist_last_success_timestamp_seconds 1795716000\n");
     expect(text.match(/# TYPE travis_allowlist_last_success_timestamp_seconds gauge/g)).toHaveLength(1);
+  });
+
+  it("a gateway's error reply is scrubbed whole before it is cut: a secret across the cut leaves no prefix behind", async () => {
+    const secret = "gwecho-secret-0d4f71";
+    addSecrets([secret]);
+    const gateway = await startReceiver([200], (_req, res) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end(`${"y".repeat(196)}${secret}`);
+    });
+    cleanups.push(gateway.stop);
+    const failure = (await pushMetrics(gateway.url, "x 1\n").catch((err: unknown) => err)) as AllowlistError;
+    expect(failure.message).toMatch(/HTTP 500: y{196}\*\*\*$/);
+    expect(failure.message).not.toContain(secret.slice(0, 3));
   });
 });

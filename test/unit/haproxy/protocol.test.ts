@@ -15,6 +15,7 @@ import {
   supportsTransactions,
 } from "../../../src/haproxy/protocol.js";
 import { parseTarget } from "../../../src/model/target.js";
+import { addSecrets } from "../../../src/util/secrets.js";
 
 describe("parseResponse", () => {
   it.each([
@@ -240,4 +241,14 @@ describe("parseInfoProcess", () => {
     ["Version: 3.4.0\nPid: 1\nStart_time_sec: 1795932610\n", "1@1795932610"],
     ["Version: 2.0.0\nPid: 7\n", undefined],
   ])("%j is %s", (text, expected) => expect(parseInfoProcess(text)).toBe(expected));
+});
+
+describe("a runtime reply is scrubbed whole before it is cut for a message", () => {
+  it("a secret across the 200-character cut leaves no prefix behind", () => {
+    const secret = "mapname-secret-9e8d7c";
+    addSecrets([secret]);
+    const reply = `${"z".repeat(190)}${secret}`;
+    expect(() => parseMatch("map", "34.66.25.221", reply)).toThrow(expect.objectContaining({ message: expect.stringMatching(/z{190}\*\*\*"$/) }));
+    expect(() => parseMatch("map", "34.66.25.221", reply)).not.toThrow(expect.objectContaining({ message: expect.stringContaining("mapn") }));
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseFeed } from "../../../src/sources/formats.js";
+import { addSecrets } from "../../../src/util/secrets.js";
 
 const DNSJSON = JSON.stringify({ results: { name: "nat.travisci.net", type: "A", records: ["34.66.25.221", "35.188.1.99"] } });
 const META = JSON.stringify({ verifiable_password_authentication: false, hooks: ["192.30.252.0/22"], actions: ["4.148.0.0/16", "2a01:111:f403::/48"] });
@@ -42,5 +43,27 @@ describe("hostile JSON", () => {
 
   it("brackets inside strings do not count", () => {
     expect(parseFeed("json", `{"x":"${"[".repeat(100)}","list":["34.66.25.221/32"]}`, "list")).toEqual(["34.66.25.221/32"]);
+  });
+});
+
+describe("a secret a feed echoes never reaches an error message in part", () => {
+  const secret = "zq7json-secret-c0ffee42";
+  addSecrets([secret]);
+
+  it.each([
+    // V8 quotes a snippet of the body cut at ten characters: here inside the secret.
+    ["json", `{"a": x${secret}}`, undefined, "E_SOURCE_HTTP_PARSE"],
+    // A bad value is shown cut at 60 characters, which falls inside the secret.
+    ["json", JSON.stringify({ ips: [{ note: `${"n".repeat(40)}${secret}` }] }), "ips", "E_SOURCE_HTTP_SHAPE"],
+  ] as const)("%s %j", (format, body, key, code) => {
+    let message = "";
+    try {
+      parseFeed(format, body, key);
+    } catch (err) {
+      expect(err).toMatchObject({ code });
+      message = (err as Error).message;
+    }
+    expect(message).not.toBe("");
+    expect(message).not.toContain(secret.slice(0, 3));
   });
 });
