@@ -129,6 +129,7 @@ export const EXIT = {
 export function exitCodeOf(result: Omit<RunResult, "exitCode">, detailedExitcode: boolean): number {
   if (result.error || result.instances.some((i) => i.status === "failed")) return EXIT.failed;
   if (result.held) return EXIT.held;
-  if (detailedExitcode && result.instances.some((i) => i.status === "planned")) return EXIT.changesPending;
+  // A removal waiting out its grace period is a change still to come, as a planned one is.
+  if (detailedExitcode && result.instances.some((i) => i.status === "planned" || (result.dryRun && i.pendingRemoval.length > 0))) return EXIT.changesPending;
   return EXIT.ok;
 }

@@ -166,6 +166,10 @@ describe("the grace period from the command line", () => {
       expect(await g.statusFrom("127.0.0.32")).toBe(200);
       const status = await runCli(["--config", graceConfig, "status"]);
       expect(status.stdout).toContain("~ 127.0.0.32/32 (absent upstream; kept until");
+      // A removal still to come is a pending change for scripts that ask.
+      expect((await runCli(["--config", graceConfig, "status", "--detailed-exitcode"])).code).toBe(2);
+      expect((await runCli(["--config", graceConfig, "sync", "--dry-run", "--detailed-exitcode"])).code).toBe(2);
+      expect((await runCli(["--config", graceConfig, "sync", "--dry-run"])).code).toBe(0);
       const now = await runCli(["--config", graceConfig, "--output", "json", "sync", "--no-grace"]);
       expect(JSON.parse(now.stdout)).toMatchObject({ noGrace: true, instances: [{ status: "applied", remove: ["127.0.0.32/32"] }] });
       expect(await g.statusFrom("127.0.0.32")).toBe(403);
