@@ -121,7 +121,11 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     const etag = header(response.headers, "etag");
     const lastModified = header(response.headers, "last-modified");
     if (etag || lastModified) {
-      await cache.put(config.url, { body, savedAt: new Date(now()).toISOString(), ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) });
+      // The cache only saves a download next time: a state directory this run may not write
+      // (a dry run on the scheduled job's state, mounted read-only) must not fail the source.
+      await cache
+        .put(config.url, { body, savedAt: new Date(now()).toISOString(), ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) })
+        .catch(() => undefined);
     }
     return { body, finalUrl: url };
   }
