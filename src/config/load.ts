@@ -2,7 +2,6 @@ import { readFile } from "node:fs/promises";
 import { ConfigError } from "../errors.js";
 import type { Env } from "./env.js";
 import { type ParsedConfig, parseConfig } from "./parse.js";
-import { addSecrets } from "../util/secrets.js";
 
 export const DEFAULT_CONFIG_FILE = "./travis-allowlist.yaml";
 
@@ -19,8 +18,8 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message;
     throw new ConfigError([{ path: "", message: `cannot read config: ${reason}` }], path);
   }
+  // parseConfig registers every ${VAR} value as a secret as it substitutes it, before any error can quote it.
   const parsed = parseConfig(text, env);
-  addSecrets(parsed.secrets ?? []);
   if (!parsed.config) throw new ConfigError(parsed.issues, path);
   return { ...parsed, config: parsed.config };
 }

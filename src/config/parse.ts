@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { ConfigIssue } from "../errors.js";
 import { type Env, OPTIONAL_EMPTY, substituteEnv } from "./env.js";
 import { type Config, configSchema } from "./schema.js";
+import { addSecrets } from "../util/secrets.js";
 
 export interface ParsedConfig {
   config?: Config;
@@ -94,6 +95,8 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
   const issues: ConfigIssue[] = [];
   const secrets = new Set<string>();
   const substituted = substituteEnv(withoutUnsetOptionalSinks(raw, env), env, issues, "", [], secrets);
+  // Registered before validation: a config error may quote a value that came from ${VAR} (a duplicate source name).
+  addSecrets(secrets);
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
     issues.push(...result.error.issues.flatMap(describe));

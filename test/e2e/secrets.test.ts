@@ -9,6 +9,7 @@ import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/hapro
 import { type RunningDnsServer, startDnsServer } from "../support/dns-server.js";
 import { type RunningDohServer, startDohServer } from "../support/doh-server.js";
 import { loopbackCertificate } from "../support/tls.js";
+import { tempDir } from "../support/tmp.js";
 
 /** Values only the environment knows; each must reach its own destination and nothing else. */
 const SECRETS = {
@@ -154,4 +155,29 @@ describe("${VAR} values that are configuration, not secrets", () => {
       await pinned.stop();
     }
   }, 30_000);
+});
+
+describe("an invalid config", () => {
+  it("never prints a ${VAR} value in its error messages (a duplicate source name made from ${SRCNAME})", async () => {
+    const dir = await tempDir("ta-secrets-");
+    try {
+      const path = join(dir.path, "invalid.yaml");
+      await writeFile(
+        path,
+        stringify({
+          sources: [
+            { name: "${SRCNAME}", type: "static", entries: ["127.0.0.31/32"] },
+            { name: "${SRCNAME}", type: "static", entries: ["127.0.0.32/32"] },
+          ],
+          haproxy: { sockets: ["unix:///run/haproxy/admin.sock"], map: "/etc/haproxy/travis.map" },
+        }),
+      );
+      const check = await runCli(["--config", path, "config", "check"], { env: { SRCNAME: "srcname-secret-4e2a" } });
+      expect(check.code).toBe(64);
+      expect(check.stdout + check.stderr).toContain('duplicate source name "***"');
+      expect(check.stdout + check.stderr).not.toContain("srcname-secret-4e2a");
+    } finally {
+      await dir.remove();
+    }
+  });
 });
