@@ -23,7 +23,7 @@ afterAll(async () => {
   await dns.stop();
 });
 
-async function daemon(file: string, options: { schedule?: string; haproxy?: Record<string, unknown> } = {}) {
+async function daemon(file: string, options: { schedule?: string; haproxy?: Record<string, unknown>; watchInterval?: string } = {}) {
   const port = await freePort();
   // By default only the run at start-up matters; the schedule's next run is months away.
   const sources = [{ name: "travis-dns", type: "dns", names: ["nat.travisci.net"], resolvers: [dns.resolver], timeoutMs: 5000, retries: 0 }];
@@ -32,6 +32,7 @@ async function daemon(file: string, options: { schedule?: string; haproxy?: Reco
     schedule: options.schedule ?? "0 0 1 1 *",
     metrics: { listen: `127.0.0.1:${port}` },
     ...(options.haproxy ? { haproxy: options.haproxy } : {}),
+    ...(options.watchInterval ? { watchInterval: options.watchInterval } : {}),
   };
   const config = await writeConfig(h.dir, { sockets: [h.unixTarget], map: h.listFile, extra }, file);
   const child = spawn(process.execPath, [CLI, "--config", config, "daemon"], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } });
@@ -117,7 +118,11 @@ describe("travis-allowlist daemon", () => {
     let d: Awaited<ReturnType<typeof daemon>> | undefined;
     try {
       const before = await liveEntries(h);
-      d = await daemon("daemon-trickle-term.yaml", { haproxy: { sockets: [trickle.target, h.unixTarget], map: h.listFile, timeoutMs: 600_000 } });
+      // Without the restart watch, the only connection to the peer is the run's own.
+      d = await daemon("daemon-trickle-term.yaml", {
+        haproxy: { sockets: [trickle.target, h.unixTarget], map: h.listFile, timeoutMs: 600_000 },
+        watchInterval: "0",
+      });
       await until(() => trickle.open() > 0);
       d.child.kill("SIGTERM");
       // Waiting for the peer would take ten minutes; the test's own timeout is far shorter.
