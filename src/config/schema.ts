@@ -192,7 +192,10 @@ export const configSchema = z.strictObject({
         .refine((s) => parseListen(s) !== undefined, { error: "expected host:port, e.g. 0.0.0.0:9464" })
         .optional(),
       pushgateway: url.optional(),
-      textfile: z.string().optional(),
+      textfile: z
+        .string({ error: "expected a file path ending in .prom" })
+        .regex(/\.prom$/, { error: "expected a file path ending in .prom (node_exporter's textfile collector reads only *.prom)" })
+        .optional(),
     })
     .optional(),
 });

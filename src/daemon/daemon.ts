@@ -88,7 +88,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
-    if (req.method === "GET" && path === "/metrics") {
+    // HEAD is what a probe or a scraper's pre-flight sends: the same answer without the body (node:http drops it).
+    const read = req.method === "GET" || req.method === "HEAD";
+    if (read && path === "/metrics") {
       metrics.text().then(
         (text) => {
           res.writeHead(200, { "content-type": metrics.registry.contentType });
@@ -101,12 +103,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       );
       return;
     }
-    if (req.method === "GET" && path === "/readyz") {
+    if (read && path === "/readyz") {
       res.writeHead(readiness.ok ? 200 : 503, { "content-type": "text/plain" });
       res.end(`${readiness.ok ? "ready" : "not ready"}: ${readiness.reason}\n`);
       return;
     }
-    if (req.method === "GET" && path === "/healthz") {
+    if (read && path === "/healthz") {
       const { ok, reason } = healthy();
       res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
       res.end(`${ok ? "ok" : "unhealthy"}: ${reason}\n`);

@@ -26,13 +26,13 @@ afterEach(async () => {
   await Promise.all(daemons.splice(0).map((d) => d.stop()));
 });
 
-function get(url: string): Promise<{ status: number; body: string }> {
+function get(url: string, method = "GET"): Promise<{ status: number; body: string; type?: string }> {
   return new Promise((resolve, reject) => {
-    request(url, (res) => {
+    request(url, { method }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, type: res.headers["content-type"] }));
     })
       .on("error", reject)
       .end();
@@ -80,6 +80,9 @@ describe("daemon", () => {
     expect(health.status).toBe(200);
     expect(health.body).toMatch(/^ok: last success \d+ s ago \(limit 3 s\)/);
     expect((await get(`${daemon.url}/nope`)).status).toBe(404);
+    // HEAD answers like GET, without a body.
+    expect(await get(`${daemon.url}/metrics`, "HEAD")).toEqual({ status: 200, body: "", type: metrics.type });
+    expect(await get(`${daemon.url}/healthz`, "HEAD")).toMatchObject({ status: 200, body: "" });
   });
 
   it("/healthz turns 503 when the last success is older than three periods", async () => {

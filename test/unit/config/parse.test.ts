@@ -57,6 +57,7 @@ describe("parseConfig", () => {
     ["a tls socket without haproxy.tls", MINIMAL.replace("unix:///run/haproxy/admin.sock", "tls://haproxy-runtime:9999"), "haproxy.tls", "for tls:// sockets"],
     ["a client cert without its key", `${MINIMAL}  tls: { ca: /ca.crt, cert: /tls.crt }\n`, "haproxy.tls", "both cert and key"],
     ["a tls block without ca", `${MINIMAL}  tls: { cert: /tls.crt, key: /tls.key }\n`, "haproxy.tls.ca", "required"],
+    ["a textfile node_exporter would not read", `${MINIMAL}metrics:\n  textfile: /var/lib/node_exporter/travis.txt\n`, "metrics.textfile", "ending in .prom"],
     ["a map path with a separator", MINIMAL.replace("/etc/haproxy/maps/travis.map", '"/m.map;clear map /m.map"'), "haproxy.map", "file path"],
     ["an unsafe map value", `${MINIMAL}  value: "travis ok"\n`, "haproxy.value", "map value"],
     ["a bad kind", `${MINIMAL}  kind: list\n`, "haproxy.kind", "expected map or acl"],
