@@ -2,6 +2,7 @@ import { type Dispatcher, request } from "undici";
 import { AlertError } from "../errors.js";
 import { readStart } from "../util/body.js";
 import { printable } from "../util/printable.js";
+import { headersWithUrlAuth, withBasicAuth } from "../util/url.js";
 import { scrubbedStart, scrubSecrets } from "../util/secrets.js";
 
 export interface PostOptions {
@@ -46,9 +47,12 @@ async function attempt(url: string, body: string, options: PostOptions): Promise
 export async function postJson(url: string, payload: unknown, options: PostOptions): Promise<void> {
   const body = scrubSecrets(JSON.stringify(payload));
   const sleep = options.sleep ?? defaultSleep;
+  // Credentials in the URL go as Basic auth (undici would drop them); a configured Authorization header wins.
+  const { url: target, authorization } = withBasicAuth(url);
+  const sent = { ...options, headers: headersWithUrlAuth(options.headers, authorization) };
   for (let n = 0; ; n++) {
     try {
-      await attempt(url, body, options);
+      await attempt(target, body, sent);
       return;
     } catch (err) {
       const retryable = !(err instanceof AlertError && err.status !== undefined && err.status < 500);

@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import { ConfigError } from "../errors.js";
 import type { Env } from "./env.js";
 import { type ParsedConfig, parseConfig } from "./parse.js";
+import { literalSecrets } from "./redact.js";
+import { addSecrets } from "../util/secrets.js";
 
 export const DEFAULT_CONFIG_FILE = "./travis-allowlist.yaml";
 
@@ -21,5 +23,7 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
   // parseConfig registers every ${VAR} value as a secret as it substitutes it, before any error can quote it.
   const parsed = parseConfig(text, env);
   if (!parsed.config) throw new ConfigError(parsed.issues, path);
+  // Literal credentials too: what redaction hides may come back in a peer's echo.
+  addSecrets(literalSecrets(parsed.config));
   return { ...parsed, config: parsed.config };
 }

@@ -5,6 +5,7 @@ import { AllowlistError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { readStart } from "../util/body.js";
 import { printable } from "../util/printable.js";
+import { withBasicAuth } from "../util/url.js";
 import { scrubbedStart } from "../util/secrets.js";
 import { METRIC } from "./metrics.js";
 
@@ -18,11 +19,12 @@ const REPLY_LIMIT = 4096;
  * theirs, so a failed run leaves the last-success gauge of an earlier one.
  */
 export async function pushMetrics(baseUrl: string, text: string, timeoutMs = 5000): Promise<void> {
-  const url = `${baseUrl.replace(/\/+$/, "")}/metrics/job/${PUSH_JOB}`;
+  // Credentials in the URL go as Basic auth (undici would drop them).
+  const { url, authorization } = withBasicAuth(`${baseUrl.replace(/\/+$/, "")}/metrics/job/${PUSH_JOB}`);
   try {
     const response = await request(url, {
       method: "POST",
-      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", ...(authorization === undefined ? {} : { authorization }) },
       body: text,
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -1,6 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
 import { redactUrl } from "../config/redact.js";
+import { withBasicAuth } from "../util/url.js";
 import { type ErrorCode, SourceError } from "../errors.js";
 import { isAddressText, parseCidr } from "../model/cidr.js";
 import { readLimited } from "../util/body.js";
@@ -53,15 +54,22 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     if (cached?.lastModified) conditional["if-modified-since"] = cached.lastModified;
     const { request, dispatcher } = await client();
     const signal = AbortSignal.timeout(config.timeoutMs);
-    const origin = new URL(config.url).origin;
+    // Credentials in the URL go as Basic auth (undici would drop them), also to redirects within the origin.
+    const { url: start, authorization } = withBasicAuth(config.url);
+    const origin = new URL(start).origin;
     const maxRedirections = options.maxRedirections ?? DEFAULT_MAX_REDIRECTIONS;
-    let url = config.url;
+    let url = start;
     let response: Dispatcher.ResponseData;
     for (let redirects = 0; ; redirects++) {
       try {
         response = await request(url, {
           method: "GET",
-          headers: { accept: JSON_FORMATS.has(config.format) ? "application/json" : "text/plain", "user-agent": "travis-allowlist", ...conditional },
+          headers: {
+            accept: JSON_FORMATS.has(config.format) ? "application/json" : "text/plain",
+            "user-agent": "travis-allowlist",
+            ...(authorization === undefined ? {} : { authorization }),
+            ...conditional,
+          },
           signal,
           dispatcher,
         });

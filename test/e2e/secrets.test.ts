@@ -181,3 +181,63 @@ describe("an invalid config", () => {
     }
   });
 });
+
+describe("literal credentials in the config", () => {
+  it("header values, URL passwords and token-like URL parts echoed by a failing sink appear in no output or file; plain words stay; URL credentials arrive as Basic auth", async () => {
+    const literal = {
+      header: "literalheadertokenZZZ",
+      password: "Pw-literal-9f2",
+      pathToken: "T0AAAA9x",
+      queryToken: "Lq7literalquery",
+      feedPassword: "feed-Pw-7c1e",
+    };
+    const basic = Buffer.from(`sinkuser:${literal.password}`).toString("base64");
+    const feedBasic = `Basic ${Buffer.from(`reader:${literal.feedPassword}`).toString("base64")}`;
+    const guardedFeed = await startReceiver([401], (req, res) => {
+      if (req.headers.authorization !== feedBasic) return false;
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("127.0.0.41\n");
+    });
+    const echo = await startReceiver([200], (req, res) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end(`denied ${req.path} authorization=${String(req.headers.authorization)} key=${String(req.headers["x-api-key"])}`);
+    });
+    const own = await startHaproxy({ kind: "map", entries: [] });
+    try {
+      const path = join(own.dir, "literal.yaml");
+      const document = configDocument({ sockets: [own.unixTarget], map: own.listFile });
+      await writeFile(
+        path,
+        stringify({
+          ...document,
+          sources: [{ name: "feed", type: "http", url: `http://reader:${literal.feedPassword}@${guardedFeed.url.slice(7)}/ips`, format: "lines" }],
+          alerts: {
+            on: ["changed"],
+            sinks: [
+              {
+                type: "webhook",
+                url: `http://sinkuser:${literal.password}@${echo.url.slice(7)}/hook/${literal.pathToken}/plainpath?token=${literal.queryToken}&format=json`,
+                headers: { "X-Api-Key": literal.header },
+                timeoutMs: 2000,
+              },
+            ],
+          },
+        }),
+      );
+      const runs = [await runCli(["--config", path, "sync"]), await runCli(["--config", path, "--output", "json", "audit", "show"])];
+      expect(runs.map((r) => r.code)).toEqual([0, 0]);
+      expect(await liveEntries(own)).toEqual(["127.0.0.41/32 travis"]);
+      expect(echo.requests[0]?.headers).toMatchObject({ authorization: `Basic ${basic}`, "x-api-key": literal.header });
+      // The sink's echo is shown, with only the hidden parts masked.
+      expect(runs[0]?.stdout).toContain("Alert not delivered: ");
+      expect(runs[0]?.stdout).toContain("denied /hook/***/plainpath?token=***&format=json");
+      expect(runs[0]?.stdout).toContain("authorization=Basic *** key=***");
+      const written = await Promise.all((await filesBelow(own.dir)).map((f) => readFile(f, "utf8")));
+      const seen = [...runs.flatMap((r) => [r.stdout, r.stderr]), ...written].join("\n");
+      expect(Object.values(literal).filter((s) => seen.includes(s))).toEqual([]);
+      expect(seen).not.toContain(basic);
+    } finally {
+      await Promise.all([guardedFeed.stop(), echo.stop(), own.stop()]);
+    }
+  }, 30_000);
+});

@@ -123,4 +123,23 @@ describe("alert sinks against real HTTP receivers", () => {
     expect(deliveries[0]?.error).toMatch(/x{190}\*\*\* a$/);
     expect(deliveries[0]?.error).not.toContain(secret.slice(0, 4));
   });
+
+  it("each sink type sends its URL's credentials as Basic auth; a configured Authorization header wins", async () => {
+    const r = await receiver();
+    const base = `http://hook%20user:s3cret%2Fpw@${r.url.slice("http://".length)}`;
+    const deliveries = await createNotifier(
+      [
+        { type: "slack", url: `${base}/slack`, timeoutMs: 2000 },
+        { type: "alertmanager", url: `${base}/am`, timeoutMs: 2000 },
+        { type: "webhook", url: `${base}/hook`, timeoutMs: 2000 },
+        { type: "webhook", url: `${base}/own`, headers: { Authorization: "Bearer own" }, timeoutMs: 2000 },
+      ],
+      fast,
+    ).notify(held, ["unix:///run/haproxy/admin.sock"]);
+    expect(deliveries.map((d) => d.ok)).toEqual([true, true, true, true]);
+    const basic = `Basic ${Buffer.from("hook user:s3cret/pw").toString("base64")}`;
+    const byPath = Object.fromEntries(r.requests.map((q) => [q.path, q.headers.authorization]));
+    expect(byPath).toEqual({ "/slack": basic, "/am/api/v2/alerts": basic, "/hook": basic, "/own": "Bearer own" });
+    expect(deliveries.map((d) => d.sink).join(" ")).not.toContain("s3cret");
+  });
 });

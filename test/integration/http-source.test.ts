@@ -80,6 +80,12 @@ beforeAll(async () => {
         return send(200, "text/plain", "34.66.25.221\n", { etag: `"v-${BODY_SECRET}"`, "last-modified": `by ${BODY_SECRET}` });
       case "/bad-entry-echoing-token":
         return send(200, "text/plain", `34.66.25.221\n${"9".repeat(70)}${BODY_SECRET}\n`);
+      case "/basic":
+        // Only Basic credentials let a request in, as a feed behind a proxy with a password would.
+        if (req.headers.authorization !== `Basic ${Buffer.from("feed user:p@ss:w0rd").toString("base64")}`) return send(401, "text/plain", "no");
+        return send(200, "text/plain", "34.66.25.221\n");
+      case "/basic-redirect":
+        return send(302, "text/plain", "", { location: "/basic" });
       case "/304-without-cache":
         return send(304, "application/json", "");
       default:
@@ -202,5 +208,17 @@ describe("http source against a real feed server", () => {
     expect(error.code).toBe("E_SOURCE_HTTP_BAD_ENTRY");
     expect(error.message).toContain(`"${"9".repeat(70)}***"`);
     expect(error.message).not.toContain(BODY_SECRET.slice(0, 8));
+  });
+
+  it("sends a URL's credentials as Basic auth, percent-decoded, also after a redirect within the origin", async () => {
+    const before = feed.requests.length;
+    const withCredentials = (path: string) => `http://feed%20user:p%40ss%3Aw0rd@${feed.url.slice("http://".length)}${path}`;
+    const result = await source("", "lines", { url: withCredentials("/basic") }).fetch();
+    expect(result.entries.map((e) => e.value)).toEqual(["34.66.25.221"]);
+    const redirected = await source("", "lines", { url: withCredentials("/basic-redirect") }).fetch();
+    expect(redirected.entries.map((e) => e.value)).toEqual(["34.66.25.221"]);
+    const sent = feed.requests.slice(before);
+    expect(sent.map((r) => r.path)).toEqual(["/basic", "/basic-redirect", "/basic"]);
+    expect(new Set(sent.map((r) => r.headers.authorization))).toEqual(new Set([`Basic ${Buffer.from("feed user:p@ss:w0rd").toString("base64")}`]));
   });
 });

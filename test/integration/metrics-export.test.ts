@@ -105,4 +105,12 @@ describe("one-shot metrics export", () => {
     expect(failure.message).toMatch(/HTTP 500: y{196}\*\*\*$/);
     expect(failure.message).not.toContain(secret.slice(0, 3));
   });
+
+  it("sends the Pushgateway URL's credentials as Basic auth", async () => {
+    const gateway = await startReceiver([200]);
+    cleanups.push(gateway.stop);
+    await pushMetrics(`http://pusher:pg%23pw@${gateway.url.slice("http://".length)}/prefix/`, "x 1\n");
+    expect(gateway.requests[0]).toMatchObject({ path: "/prefix/metrics/job/travis_allowlist", body: "x 1\n" });
+    expect(gateway.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from("pusher:pg#pw").toString("base64")}`);
+  });
 });
