@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../../src/metrics/metrics.js";
+import { addSecrets } from "../../../src/util/secrets.js";
 import { instanceResult, runResult } from "../../support/results.js";
 
 const FINISHED = new Date("2026-11-26T18:00:00.000Z");
@@ -49,5 +50,28 @@ describe("metrics", () => {
     metrics.observe(runResult({ exitCode: 0 }), FINISHED);
     expect(await metrics.text()).toContain(`travis_allowlist_last_success_timestamp_seconds ${SECONDS}\n`);
     expect(metrics.lastSuccess()).toBe(SECONDS);
+  });
+});
+
+describe("metrics and secrets", () => {
+  it("only label values are scrubbed: a secret that is a word of a metric name (travis) leaves the names whole", async () => {
+    addSecrets(["travis", "sockdir-secret-31"]);
+    const metrics = createMetrics();
+    metrics.observe(
+      runResult({
+        instances: [instanceResult({ target: "unix:///run/sockdir-secret-31/admin.sock", status: "applied" })],
+        sources: [{ name: "travis", type: "static", status: "ok", count: 1, durationMs: 1 }],
+        exitCode: 0,
+      }),
+      FINISHED,
+    );
+    metrics.restartSeen("unix:///run/sockdir-secret-31/admin.sock");
+    const text = await metrics.text();
+    expect(text).not.toContain("***_allowlist");
+    expect(text).toContain("# TYPE travis_allowlist_instance_in_sync gauge\n");
+    expect(text).toContain('travis_allowlist_instance_in_sync{target="unix:///run/***/admin.sock"} 1\n');
+    expect(text).toContain('travis_allowlist_source_failures_total{source="***"} 0\n');
+    expect(text).toContain('travis_allowlist_instance_restarts_total{target="unix:///run/***/admin.sock"} 1\n');
+    expect(text).not.toContain("sockdir-secret-31");
   });
 });
