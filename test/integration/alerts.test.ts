@@ -143,3 +143,36 @@ describe("alert sinks against real HTTP receivers", () => {
     expect(deliveries.map((d) => d.sink).join(" ")).not.toContain("s3cret");
   });
 });
+
+describe("Slack's limits", () => {
+  it("30 failing instances with long errors arrive as one message within every limit, escaped, with (+N more)", async () => {
+    const instances = Array.from({ length: 30 }, (_, i) =>
+      instanceResult({
+        target: `tls://10.0.${i}.5:9999`,
+        status: "failed",
+        error: `TLS handshake failed: the server's certificate is not signed by haproxy.tls.ca <UNABLE_TO_VERIFY> & more ${"x".repeat(120)}`,
+        errorCode: "E_HAPROXY_TLS",
+        add: Array.from({ length: 400 }, (_, j) => `34.${i}.${j >> 8}.${j & 255}/32`),
+      }),
+    );
+    const events = alertEvents(runResult({ exitCode: 1, instances }), ["failed"], NOW);
+    const r = await receiver([200]);
+    const deliveries = await createNotifier([{ type: "slack", url: r.url, timeoutMs: 2000 }], fast).notify(events, []);
+    expect(deliveries.map((d) => d.ok)).toEqual([true]);
+    const body = r.requests[0]?.json as {
+      text: string;
+      blocks: Array<{ type: string; text?: { text: string }; fields?: Array<{ text: string }>; elements?: Array<{ text: string }> }>;
+    };
+    expect(body.text.length).toBeLessThanOrEqual(40_000);
+    expect(body.blocks.length).toBeLessThanOrEqual(50);
+    const [header, summary, fields, context] = body.blocks;
+    expect(header?.text?.text.length).toBeLessThanOrEqual(150);
+    expect(summary?.text?.text.length).toBeLessThanOrEqual(3000);
+    for (const field of fields?.fields ?? []) expect(field.text.length).toBeLessThanOrEqual(2000);
+    expect(context?.elements?.[0]?.text.length).toBeLessThanOrEqual(3000);
+    expect(fields?.fields?.[2]?.text).toMatch(/… \(\+\d+ more\)$/);
+    // Remote text cannot form Slack links, mentions or entities.
+    expect(JSON.stringify(body)).not.toMatch(/<UNABLE|> &/);
+    expect(summary?.text?.text).toContain("&lt;UNABLE_TO_VERIFY&gt; &amp; more");
+  });
+});
