@@ -96,6 +96,10 @@ export const ERROR_CODES = {
     "the audit trail is keyed and this run's audit.key does not match its last record (or is missing)",
     "use the trail's key (from its Secret); nothing was applied",
   ],
+  E_AUDIT_SYMLINK: [
+    "a symlink was found where the audit trail or its .head file should be; audit files are never read or written through a link",
+    "keep the link as evidence and remove it; put the real trail (and its .head) at audit.path, which must name the file itself",
+  ],
   E_AUDIT_LOCK: ["another run holds the audit trail's lock", "wait; a lock left by a dead process is taken over"],
   E_RUN_LOCK: ["another sync on this host holds the run lock", "wait for it; a lock left by a dead process is taken over"],
   E_STATE_DIR: ["the state directory cannot be created or used", "check stateDir's permissions"],

@@ -1,8 +1,8 @@
 import { constants } from "node:fs";
-import { open, readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { AllowlistError, type ErrorCode } from "../errors.js";
-import { ensurePrivateDir, writeFileAtomic } from "../util/atomic.js";
+import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 import { acquireLock, type LockOptions } from "../util/lock.js";
 import { type AuditBody, type AuditHead, type AuditRecord, isKeyed, sealHolds, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
 import { isAuditHead, parseAuditLine } from "./schema.js";
@@ -18,11 +18,14 @@ export class AuditError extends AllowlistError {
 
 const TAIL_CHUNK = 64 * 1024;
 
-/** The last complete line of a file, read backwards so a long trail costs nothing. */
+/** What open(2) answers for a symlink opened with O_NOFOLLOW (ELOOP on Linux, EMLINK on some BSDs). */
+const isSymlinkRefusal = (err: unknown) => ["ELOOP", "EMLINK"].includes((err as NodeJS.ErrnoException).code ?? "");
+
+/** The last complete line of a file, read backwards so a long trail costs nothing; a symlink in its place is refused, never followed. */
 async function lastLine(path: string): Promise<string | undefined> {
   let handle;
   try {
-    handle = await open(path, "r");
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
@@ -88,12 +91,38 @@ export class AuditTrail {
     return new AuditError(code, this.path, `${what}: ${(err as Error).message}`, { cause: err });
   }
 
+  /**
+   * Every read of the trail and its head goes through here: a symlink planted
+   * at either path is refused by name, never followed (it could pass off
+   * another file, or another trail, as this one).
+   */
+  private symlinkFound(file: string, err: unknown): AuditError {
+    return new AuditError(
+      "E_AUDIT_SYMLINK",
+      this.path,
+      `a symlink was found at ${file}: audit files are never read through a link; remove it and put the real file there`,
+      { cause: err },
+    );
+  }
+
+  /** A file's text, undefined when it does not exist. */
+  private async read(file: string): Promise<string | undefined> {
+    try {
+      return await readFileNoFollow(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if (isSymlinkRefusal(err)) throw this.symlinkFound(file, err);
+      throw this.wrap("E_AUDIT_READ", `cannot read ${file}`, err);
+    }
+  }
+
   /** The last record, or undefined for a new trail; a damaged last line is an error. */
   async last(): Promise<AuditRecord | undefined> {
     let line: string | undefined;
     try {
       line = await lastLine(this.path);
     } catch (err) {
+      if (isSymlinkRefusal(err)) throw this.symlinkFound(this.path, err);
       throw this.wrap("E_AUDIT_READ", "cannot read", err);
     }
     if (line === undefined) return undefined;
@@ -144,10 +173,7 @@ export class AuditTrail {
   }
 
   async readAll(): Promise<AuditRecord[]> {
-    const text = await readFile(this.path, "utf8").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return "";
-      throw this.wrap("E_AUDIT_READ", "cannot read", err);
-    });
+    const text = (await this.read(this.path)) ?? "";
     return text
       .split("\n")
       .filter((l) => l.trim() !== "")
@@ -158,13 +184,7 @@ export class AuditTrail {
   }
 
   async verify(anchor?: AuditHead): Promise<VerifyResult> {
-    const [text, headText] = await Promise.all([
-      readFile(this.path, "utf8").catch((err: NodeJS.ErrnoException) => {
-        if (err.code === "ENOENT") return "";
-        throw this.wrap("E_AUDIT_READ", "cannot read", err);
-      }),
-      readFile(this.headPath, "utf8").catch(() => undefined),
-    ]);
+    const [text, headText] = await Promise.all([this.read(this.path).then((t) => t ?? ""), this.read(this.headPath)]);
     let head: AuditHead | null = null;
     if (headText !== undefined) {
       let json: unknown;

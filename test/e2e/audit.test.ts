@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -90,6 +90,20 @@ describe("the audit trail of real runs", () => {
     expect(shown[2]).toContain("held by maxRemovals");
     const json = await cli(config, ["--output", "json", "audit", "show", "--last", "1"]);
     expect(JSON.parse(json.stdout)).toEqual([trail[4]]);
+  });
+
+  it("audit show, audit verify and sync refuse a symlink planted at the trail, naming it, and write nothing through it", async () => {
+    const { h, config, auditPath } = await setup();
+    const elsewhere = join(h.dir, "elsewhere.jsonl");
+    await writeFile(elsewhere, "");
+    await symlink(elsewhere, auditPath);
+    for (const args of [["audit", "show"], ["audit", "verify"], ["sync"]]) {
+      const run = await cli(config, args);
+      expect(run.code).toBe(1);
+      expect(run.stdout + run.stderr).toContain(`a symlink was found at ${auditPath}`);
+    }
+    expect(await readFile(elsewhere, "utf8")).toBe("");
+    expect(await liveEntries(h)).toEqual([]);
   });
 
   it("logs every record through pino with audit: true", async () => {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -120,14 +120,6 @@ describe("AuditTrail on disk", () => {
       },
       "ENOSPC",
     ],
-    [
-      "a symlink was planted in its place (it is never followed)",
-      async (d: string) => {
-        await symlink("/dev/full", join(d, "audit.jsonl"));
-        return join(d, "audit.jsonl");
-      },
-      "cannot write: ELOOP",
-    ],
   ])("fails with E_AUDIT_WRITE when %s", async (_name, prepare, message) => {
     const path = await prepare(await dir());
     await expect(new AuditTrail(path).append(auditBodyFixture())).rejects.toMatchObject({ code: "E_AUDIT_WRITE", message: expect.stringContaining(message) });
@@ -198,5 +190,48 @@ describe("a keyed trail on disk", () => {
     expect(await trail.verify()).toMatchObject({ ok: true, records: 2, keyedFrom: 1 });
     expect(await new AuditTrail(path).verify()).toMatchObject({ ok: false, line: 1, reason: expect.stringContaining("needs audit.key") });
     expect(await trail.verify({ seq: 2, hash: second.hash })).toMatchObject({ ok: true });
+  });
+});
+
+describe("a symlink planted at the trail or its head", () => {
+  async function realTrailElsewhere(d: string): Promise<string> {
+    const real = join(d, "elsewhere", "audit.jsonl");
+    const trail = new AuditTrail(real);
+    await trail.append(auditBodyFixture({ runId: "a" }));
+    await trail.append(auditBodyFixture({ runId: "b" }));
+    return real;
+  }
+
+  it("at the trail: every read (last record, readAll, verify) and append refuses it with E_AUDIT_SYMLINK, never following it", async () => {
+    const d = await dir();
+    const real = await realTrailElsewhere(d);
+    const path = join(d, "audit.jsonl");
+    await symlink(real, path);
+    await symlink(`${real}.head`, `${path}.head`);
+    const trail = new AuditTrail(path);
+    const refused = { code: "E_AUDIT_SYMLINK", message: expect.stringContaining(`a symlink was found at ${path}:`) };
+    await expect(trail.last()).rejects.toMatchObject(refused);
+    await expect(trail.readAll()).rejects.toMatchObject(refused);
+    await expect(trail.verify()).rejects.toMatchObject(refused);
+    await expect(trail.append(auditBodyFixture({ runId: "c" }))).rejects.toMatchObject(refused);
+    // Nothing was written through the link.
+    expect((await readFile(real, "utf8")).trim().split("\n")).toHaveLength(2);
+  });
+
+  it("at the head file only: verify refuses it with E_AUDIT_SYMLINK", async () => {
+    const d = await dir();
+    const real = await realTrailElsewhere(d);
+    const path = join(d, "audit.jsonl");
+    const trail = new AuditTrail(path);
+    await trail.append(auditBodyFixture({ runId: "own" }));
+    await rm(`${path}.head`);
+    await symlink(`${real}.head`, `${path}.head`);
+    await expect(trail.verify()).rejects.toMatchObject({ code: "E_AUDIT_SYMLINK", message: expect.stringContaining(`a symlink was found at ${path}.head:`) });
+  });
+
+  it("a link to /dev/full in the trail's place fails the append before any write", async () => {
+    const d = await dir();
+    await symlink("/dev/full", join(d, "audit.jsonl"));
+    await expect(new AuditTrail(join(d, "audit.jsonl")).append(auditBodyFixture())).rejects.toMatchObject({ code: "E_AUDIT_SYMLINK" });
   });
 });
