@@ -10,10 +10,17 @@ export const METRIC = {
   changes: "travis_allowlist_last_run_changes",
   duration: "travis_allowlist_last_run_duration_seconds",
   inSync: "travis_allowlist_instance_in_sync",
+  pendingRemovals: "travis_allowlist_pending_removals",
+  sourceUp: "travis_allowlist_source_up",
+  lastRunHeld: "travis_allowlist_last_run_held",
+  runs: "travis_allowlist_runs_total",
   holds: "travis_allowlist_guard_holds_total",
   sourceFailures: "travis_allowlist_source_failures_total",
   restarts: "travis_allowlist_instance_restarts_total",
 } as const;
+
+/** How a run ended, for `runs_total{outcome}`. */
+export type RunOutcome = "ok" | "held" | "failed";
 
 export interface Metrics {
   registry: Registry;
@@ -32,8 +39,17 @@ export function succeeded(result: RunResult): boolean {
 }
 
 export interface MetricsOptions {
-  /** Leave the last-success gauge out until a run succeeds (one-shot pushes). */
-  omitUnsetSuccess?: boolean;
+  /**
+   * One run per process (Pushgateway, textfile): only gauges that describe the
+   * last run, no counters (each would start again from 0 every run, and
+   * `increase()` would miss what it counts), and no last-success gauge until a
+   * run succeeds, so that a failed run's push does not erase an earlier one.
+   */
+  oneShot?: boolean;
+}
+
+export function outcomeOf(result: RunResult): RunOutcome {
+  return succeeded(result) ? "ok" : result.exitCode === 3 ? "held" : "failed";
 }
 
 /**
@@ -47,29 +63,36 @@ const label = (value: string) => scrubSecrets(value);
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
+  const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
   const lastRun = gauge(METRIC.lastRun, "Unix time the last run finished.");
-  const desired = gauge(METRIC.desired, "Entries in the desired set of the last run.");
+  const desired = gauge(METRIC.desired, "Entries in the last desired set the sources gave (kept while they fail).");
   const changes = gauge(METRIC.changes, "Entries added and removed by the last run, across instances.", ["op"]);
   const duration = gauge(METRIC.duration, "Duration of the last run in seconds.");
-  const inSync = gauge(METRIC.inSync, "1 when the instance holds the desired set after the last run.", ["target"]);
-  const holds = new Counter({ name: METRIC.holds, help: "Runs held by a guard.", registers: [registry] });
-  const sourceFailures = new Counter({ name: METRIC.sourceFailures, help: "Source failures.", labelNames: ["source"], registers: [registry] });
-  const restarts = new Counter({
-    name: METRIC.restarts,
-    help: "New HAProxy processes (restart, reload) the daemon saw behind a target and synced at once.",
-    labelNames: ["target"],
-    registers: [registry],
-  });
+  const inSync = gauge(METRIC.inSync, "1 when the instance held the desired set after the last run that reached it.", ["target"]);
+  const pending = gauge(METRIC.pendingRemovals, "Owned entries absent upstream, kept until their grace period ends, per instance.", ["target"]);
+  const sourceUp = gauge(METRIC.sourceUp, "1 when the source answered in the last run, 0 when it failed.", ["source"]);
+  const held = gauge(METRIC.lastRunHeld, "1 when a guard held the last run.");
+  const daemon = options.oneShot
+    ? undefined
+    : {
+        runs: counter(METRIC.runs, "Runs by outcome (ok, held, failed).", ["outcome"]),
+        holds: counter(METRIC.holds, "Runs held by a guard."),
+        sourceFailures: counter(METRIC.sourceFailures, "Runs in which the source failed.", ["source"]),
+        restarts: counter(METRIC.restarts, "New HAProxy processes (restart, reload) the daemon saw behind a target and synced at once.", ["target"]),
+      };
   let successAt: number | undefined;
-  let lastSuccess: Gauge | undefined = options.omitUnsetSuccess ? undefined : gauge(METRIC.lastSuccess, "Unix time of the last successful run.");
-  holds.inc(0);
+  let lastSuccess: Gauge | undefined = options.oneShot ? undefined : gauge(METRIC.lastSuccess, "Unix time of the last successful run.");
+  for (const outcome of ["ok", "held", "failed"] satisfies RunOutcome[]) daemon?.runs.inc({ outcome }, 0);
+  daemon?.holds.inc(0);
+  held.set(0);
 
   return {
     registry,
     observe(result, finishedAt) {
       const seconds = finishedAt.getTime() / 1000;
       lastRun.set(seconds);
-      desired.set(result.desired.count);
+      // Without a desired set (its sources failed) nothing was compared: the last known values stand.
+      if (result.desired.digest !== null) desired.set(result.desired.count);
       const applied = result.instances.filter((i) => i.status === "applied");
       changes.set(
         { op: "add" },
@@ -80,13 +103,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         applied.reduce((n, i) => n + i.remove.length, 0),
       );
       duration.set(result.durationMs / 1000);
-      inSync.reset();
-      for (const i of result.instances) inSync.set({ target: label(i.target) }, i.status === "applied" || i.status === "in-sync" ? 1 : 0);
-      if (result.held) holds.inc();
-      for (const s of result.sources) {
-        if (s.status === "failed") sourceFailures.inc({ source: label(s.name) });
-        else sourceFailures.inc({ source: label(s.name) }, 0);
+      for (const i of result.instances) {
+        if (i.errorCode === "E_NOT_CONTACTED") continue;
+        inSync.set({ target: label(i.target) }, i.status === "applied" || i.status === "in-sync" ? 1 : 0);
+        if (i.status !== "failed") pending.set({ target: label(i.target) }, i.pendingRemoval.length);
       }
+      held.set(result.held ? 1 : 0);
+      for (const s of result.sources) {
+        sourceUp.set({ source: label(s.name) }, s.status === "ok" ? 1 : 0);
+        daemon?.sourceFailures.inc({ source: label(s.name) }, s.status === "failed" ? 1 : 0);
+      }
+      daemon?.runs.inc({ outcome: outcomeOf(result) });
+      if (result.held) daemon?.holds.inc();
       if (succeeded(result) && !result.dryRun) {
         successAt = seconds;
         lastSuccess ??= gauge(METRIC.lastSuccess, "Unix time of the last successful run.");
@@ -94,7 +122,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     },
     lastSuccess: () => successAt,
-    restartSeen: (target) => restarts.inc({ target: label(target) }),
+    restartSeen: (target) => daemon?.restarts.inc({ target: label(target) }),
     text: () => registry.metrics(),
   };
 }

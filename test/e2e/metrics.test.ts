@@ -41,8 +41,8 @@ describe("one-shot sync metrics", () => {
       'travis_allowlist_last_run_changes{op="add"} 2',
       'travis_allowlist_last_run_changes{op="remove"} 0',
       `travis_allowlist_instance_in_sync{target="${h.unixTarget}"} 1`,
-      'travis_allowlist_source_failures_total{source="travis-dns"} 0',
-      "travis_allowlist_guard_holds_total 0",
+      'travis_allowlist_source_up{source="travis-dns"} 1',
+      "travis_allowlist_last_run_held 0",
     ]) {
       expect(pushed.body).toContain(`${line}\n`);
     }

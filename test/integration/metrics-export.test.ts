@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 async function textOf(exitCode: number, at: Date): Promise<string> {
-  const metrics = createMetrics({ omitUnsetSuccess: true });
+  const metrics = createMetrics({ oneShot: true });
   metrics.observe(runResult({ exitCode, ...(exitCode === 3 ? { held: { guard: "g", message: "m", trips: [] } } : {}) }), at);
   return metrics.text();
 }
@@ -36,7 +36,8 @@ describe("one-shot metrics export", () => {
     const gateway = await startReceiver([200]);
     cleanups.push(gateway.stop);
     await pushMetrics(gateway.url, await textOf(3, new Date()));
-    expect(gateway.requests[0]?.body).toContain("travis_allowlist_guard_holds_total 1");
+    expect(gateway.requests[0]?.body).toContain("travis_allowlist_last_run_held 1\n");
+    expect(gateway.requests[0]?.body).not.toContain("_total");
     expect(gateway.requests[0]?.body).not.toContain("travis_allowlist_last_success_timestamp_seconds");
   });
 

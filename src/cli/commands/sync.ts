@@ -52,7 +52,7 @@ async function exportMetrics(config: Config, result: RunResult, logger: Logger):
   const { pushgateway, textfile } = config.metrics ?? {};
   if (result.dryRun || (!pushgateway && !textfile)) return;
   const [{ createMetrics }, { pushMetrics, writeTextfile }] = await Promise.all([import("../../metrics/metrics.js"), import("../../metrics/export.js")]);
-  const metrics = createMetrics({ omitUnsetSuccess: true });
+  const metrics = createMetrics({ oneShot: true });
   metrics.observe(result, new Date());
   const text = await metrics.text();
   const exports: Array<Promise<void>> = [];
