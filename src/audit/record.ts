@@ -81,6 +81,11 @@ export interface AuditRecord extends AuditBody {
 export interface AuditHead {
   seq: number;
   hash: string;
+  /**
+   * With `audit.key`, the head file's own HMAC over `seq` and `hash`: without
+   * it, whoever deletes records from the end could rewrite the head to match.
+   */
+  seal?: string;
 }
 
 /**
@@ -98,6 +103,19 @@ export const isKeyed = (hash: string) => hash.startsWith("hmac-sha256:");
 export function sealRecord(body: AuditBody, previous: AuditHead | null, key?: string): AuditRecord {
   const unsealed = { ...body, seq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? GENESIS };
   return { ...unsealed, hash: hashOf(unsealed, key) };
+}
+
+const headText = (head: AuditHead) => canonicalJson({ head: "travis-allowlist audit head", seq: head.seq, hash: head.hash });
+
+/** The head file's content: sealed with `key` when there is one, as the records are. */
+export function sealHead(head: AuditHead, key?: string): AuditHead {
+  const tip = { seq: head.seq, hash: head.hash };
+  return key === undefined ? tip : { ...tip, seal: hmacSha256(key, headText(tip)) };
+}
+
+/** Whether a head's seal holds under `key`. */
+export function headSealHolds(head: AuditHead, key: string): boolean {
+  return head.seal !== undefined && head.seal === hmacSha256(key, headText(head));
 }
 
 /** Whether a record's seal holds, under `key` when it is keyed. */
@@ -163,6 +181,18 @@ export function verifyChain(text: string, head: AuditHead | null, options: Verif
     }
     previous = { seq: record.seq, hash };
     hashes[record.seq] = hash;
+  }
+  // A keyed trail has a sealed head: one rewritten to match a shortened trail shows.
+  if (head && keyedFrom !== undefined && key !== undefined && !headSealHolds(head, key)) {
+    return {
+      ok: false,
+      records: lines.length,
+      line: lines.length,
+      reason:
+        head.seal === undefined
+          ? "the head file is not sealed with audit.key though the trail is keyed: anyone could have rewritten it to hide records removed from the end (a head written before heads were sealed is sealed by the next run)"
+          : "the head file's seal does not match audit.key: the head was rewritten, so records may have been removed from the end",
+    };
   }
   // The head may lag one record behind (a crash between the append and the head's update), never ahead.
   if (head && hashes[head.seq] !== head.hash) {

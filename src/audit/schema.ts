@@ -18,7 +18,7 @@ const recordSchema = z.looseObject({
   instances: z.array(z.looseObject({ target: z.string(), add: z.array(z.string()), remove: z.array(z.string()), outcome: z.string() })),
 });
 
-const headSchema = z.object({ seq: z.number().int().min(0), hash: z.string() });
+const headSchema = z.object({ seq: z.number().int().min(0), hash: z.string(), seal: z.string().optional() });
 
 export function isAuditRecord(value: unknown): value is AuditRecord {
   return recordSchema.safeParse(value).success;

@@ -4,7 +4,18 @@ import { dirname } from "node:path";
 import { AllowlistError, type ErrorCode } from "../errors.js";
 import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 import { acquireLock, type LockOptions } from "../util/lock.js";
-import { type AuditBody, type AuditHead, type AuditRecord, isKeyed, sealHolds, sealRecord, serialise, verifyChain, type VerifyResult } from "./record.js";
+import {
+  type AuditBody,
+  type AuditHead,
+  type AuditRecord,
+  isKeyed,
+  sealHead,
+  sealHolds,
+  sealRecord,
+  serialise,
+  verifyChain,
+  type VerifyResult,
+} from "./record.js";
 import { isAuditHead, parseAuditLine } from "./schema.js";
 
 export class AuditError extends AllowlistError {
@@ -162,7 +173,8 @@ export class AuditTrail {
         } finally {
           await handle.close();
         }
-        await writeFileAtomic(this.headPath, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
+        // Sealed with the key too: a head rewritten to match a shortened trail does not verify.
+        await writeFileAtomic(this.headPath, `${JSON.stringify(sealHead({ seq: record.seq, hash: record.hash }, this.key))}\n`);
       } catch (err) {
         throw this.wrap("E_AUDIT_WRITE", "cannot write", err);
       }
@@ -184,7 +196,9 @@ export class AuditTrail {
   }
 
   async verify(anchor?: AuditHead): Promise<VerifyResult> {
-    const [text, headText] = await Promise.all([this.read(this.path).then((t) => t ?? ""), this.read(this.headPath)]);
+    // The head first: an append in between can only leave it behind the trail, which verifies, never ahead of it.
+    const headText = await this.read(this.headPath);
+    const text = (await this.read(this.path)) ?? "";
     let head: AuditHead | null = null;
     if (headText !== undefined) {
       let json: unknown;

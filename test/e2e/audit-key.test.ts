@@ -39,4 +39,36 @@ describe("audit.key", () => {
     expect(logLines(forged.stderr).some((l) => (l.err as { code?: string } | undefined)?.code === "E_AUDIT_KEY")).toBe(true);
     expect((await runCli(["--config", config, "audit", "verify", "--anchor", "two:abc"], { env })).code).toBe(64);
   });
+
+  it("seals the head too: records deleted from the end with the head rewritten to match fail verify, truncation named", async () => {
+    const env = { AUDIT_HMAC_KEY: KEY };
+    const path = join(h.dir, "audit-truncated.jsonl");
+    const own = join(h.dir, "truncated.yaml");
+    const document = configDocument({ staticEntries: ["127.0.0.22"], sockets: [h.unixTarget], map: h.listFile });
+    await writeFile(own, stringify({ ...document, audit: { path, key: "${AUDIT_HMAC_KEY}" } }));
+    expect((await runCli(["--config", own, "sync"], { env })).code).toBe(0);
+    expect((await runCli(["--config", own, "sync"], { env })).code).toBe(0);
+    const head = JSON.parse(await readFile(`${path}.head`, "utf8")) as { seq: number; hash: string; seal: string };
+    expect(head).toEqual({ seq: 3, hash: expect.stringMatching(/^hmac-sha256:/), seal: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) });
+    expect(await readFile(`${path}.head`, "utf8")).not.toContain(KEY);
+    expect(await runCli(["--config", own, "audit", "verify"], { env })).toMatchObject({ code: 0, stdout: expect.stringContaining("intact, 3 records") });
+
+    // Delete the last two records and rewrite the head to match what is left, as someone without the key can.
+    const kept = (await readFile(path, "utf8")).split("\n").slice(0, 1);
+    await writeFile(path, `${kept.join("\n")}\n`);
+    const tip = JSON.parse(kept[0] as string) as { seq: number; hash: string };
+    await writeFile(`${path}.head`, `${JSON.stringify({ seq: tip.seq, hash: tip.hash })}\n`);
+    const verified = await runCli(["--config", own, "audit", "verify"], { env });
+    expect(verified).toMatchObject({ code: 1, stdout: expect.stringContaining("NOT intact") });
+    expect(verified.stdout).toContain("not sealed with audit.key though the trail is keyed");
+    expect(verified.stdout).toContain("records removed from the end");
+
+    // Keeping the old sealed head instead shows the truncation by number.
+    await writeFile(`${path}.head`, `${JSON.stringify(head)}\n`);
+    const kept2 = await runCli(["--config", own, "audit", "verify"], { env });
+    expect(kept2).toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining("the chain ends at record 1 but the head file records 3 (records were removed from the end)"),
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { outcomeEvent } from "../../../src/audit/body.js";
 import { canonicalJson } from "../../../src/util/canonical.js";
-import { type AuditHead, type AuditRecord, GENESIS, sealRecord, serialise, verifyChain } from "../../../src/audit/record.js";
+import { type AuditHead, type AuditRecord, GENESIS, sealHead, sealRecord, serialise, verifyChain } from "../../../src/audit/record.js";
 import { renderAuditLine } from "../../../src/audit/render.js";
 import { auditBodyFixture } from "../../support/audit.js";
 import { instanceResult } from "../../support/results.js";
@@ -16,7 +16,8 @@ function chain(
   for (let i = 0; i < n; i++) {
     const record = sealRecord(auditBodyFixture({ runId: `run-${(head?.seq ?? 0) + 1}` }), head, keyOf(i));
     text += serialise(record);
-    head = { seq: record.seq, hash: record.hash };
+    // The head file as AuditTrail writes it: sealed with the key of the record it names.
+    head = sealHead({ seq: record.seq, hash: record.hash }, keyOf(i));
   }
   return { text, head: head as AuditHead };
 }
@@ -94,7 +95,7 @@ describe("the keyed (HMAC-SHA256) chain", () => {
 
   it("verifies with its key, and says from which record it is keyed", () => {
     const { text, head } = keyed();
-    expect(verifyChain(text, head, { key: KEY })).toEqual({ ok: true, records: 3, head, keyedFrom: 1 });
+    expect(verifyChain(text, head, { key: KEY })).toEqual({ ok: true, records: 3, head: { seq: head.seq, hash: head.hash }, keyedFrom: 1 });
   });
 
   it.each([
@@ -135,6 +136,51 @@ describe("the keyed (HMAC-SHA256) chain", () => {
     expect(verifyChain(mixed.text, mixed.head, { key: KEY })).toMatchObject({ ok: true, keyedFrom: 3 });
   });
 
+  describe("records deleted from the end", () => {
+    const shortened = () => {
+      const { text } = keyed();
+      const kept = lines(text).slice(0, 2);
+      const last = JSON.parse(kept[1] as string) as AuditRecord;
+      return { text: `${kept.join("\n")}\n`, tip: { seq: last.seq, hash: last.hash } };
+    };
+
+    it("with the head rewritten to match, unsealed, fail: the head of a keyed trail must carry the key's seal", () => {
+      const { text, tip } = shortened();
+      expect(verifyChain(text, tip, { key: KEY })).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining("the head file is not sealed with audit.key though the trail is keyed"),
+      });
+    });
+
+    it("with the head rewritten and sealed with another key, fail", () => {
+      const { text, tip } = shortened();
+      expect(verifyChain(text, sealHead(tip, OTHER), { key: KEY })).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining("the head file's seal does not match audit.key"),
+      });
+    });
+
+    it("with the sealed head left as it was, fail as removed from the end", () => {
+      const { text } = shortened();
+      expect(verifyChain(text, keyed().head, { key: KEY })).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining("the chain ends at record 2 but the head file records 3 (records were removed from the end)"),
+      });
+    });
+
+    it("a sealed head one record behind (a crash before the head moved) still verifies", () => {
+      const { text } = keyed();
+      const second = JSON.parse(lines(text)[1] as string) as AuditRecord;
+      expect(verifyChain(text, sealHead({ seq: 2, hash: second.hash }, KEY), { key: KEY })).toMatchObject({ ok: true, records: 3 });
+    });
+  });
+
+  it("a keyless trail's head needs no seal, as before", () => {
+    const { text, head } = chain(3);
+    expect(head.seal).toBeUndefined();
+    expect(verifyChain(text, head)).toMatchObject({ ok: true, records: 3 });
+  });
+
   it("an anchor kept elsewhere catches a trail rewritten with the key itself", () => {
     const original = keyed();
     const anchor = { seq: 2, hash: (JSON.parse(lines(original.text)[1] as string) as AuditRecord).hash };
@@ -148,7 +194,7 @@ describe("the keyed (HMAC-SHA256) chain", () => {
       const { hash: _h, seq: _s, prevHash: _p, ...body } = r;
       const sealed = sealRecord(body, head, KEY);
       text += serialise(sealed);
-      head = { seq: sealed.seq, hash: sealed.hash };
+      head = sealHead({ seq: sealed.seq, hash: sealed.hash }, KEY);
     }
     expect(verifyChain(text, head, { key: KEY })).toMatchObject({ ok: true });
     expect(verifyChain(text, head, { key: KEY, anchor })).toMatchObject({ ok: false, line: 2, reason: expect.stringContaining("anchored digest") });
