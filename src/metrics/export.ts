@@ -58,5 +58,6 @@ export async function writeTextfile(path: string, text: string): Promise<void> {
     if (earlier)
       content = `${text.trimEnd()}\n# HELP ${METRIC.lastSuccess} Unix time of the last successful run.\n# TYPE ${METRIC.lastSuccess} gauge\n${earlier}\n`;
   }
-  await writeFileAtomic(path, content, { mode: 0o644 });
+  // node_exporter runs as another user: the file is 0644, and directories created for it 0755 so it can reach it.
+  await writeFileAtomic(path, content, { mode: 0o644, dirMode: 0o755 });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { AllowlistError } from "../errors.js";
 import { dirname, resolve } from "node:path";
 
@@ -15,6 +15,11 @@ export interface AtomicWriteOptions {
    * by the file, never followed.
    */
   throughSymlink?: boolean;
+  /**
+   * The mode, exactly, of directories created for the file (default 0700).
+   * 0755 for a file another user must read (the node_exporter textfile).
+   */
+  dirMode?: number;
 }
 
 /** O_EXCL and O_NOFOLLOW: a name planted in advance, file or link, makes the write fail instead of going astray. */
@@ -27,6 +32,11 @@ const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
  * pseudo file systems (a path under /proc), this fails at once.
  */
 export async function ensurePrivateDir(path: string): Promise<void> {
+  await ensureDir(path, 0o700);
+}
+
+/** The same with another mode, set exactly on each directory created (never on one that exists). */
+export async function ensureDir(path: string, mode: number): Promise<void> {
   const missing: string[] = [];
   let at = resolve(path);
   for (;;) {
@@ -41,7 +51,12 @@ export async function ensurePrivateDir(path: string): Promise<void> {
     at = parent;
   }
   for (const dir of missing.reverse()) {
-    await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => (err.code === "EEXIST" ? undefined : Promise.reject(err)));
+    const created = await mkdir(dir, { mode }).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => (err.code === "EEXIST" ? false : Promise.reject(err)),
+    );
+    // A umask only takes bits away from 0700; a wider mode is set as asked.
+    if (created && mode !== 0o700) await chmod(dir, mode);
   }
 }
 
@@ -82,7 +97,7 @@ export async function writeFileAtomic(path: string, content: string, options: At
       )
     : false;
   const target = isLink ? await realpath(path) : path;
-  await ensurePrivateDir(dirname(target));
+  await ensureDir(dirname(target), options.dirMode ?? 0o700);
   const previous = options.preserveOwnership ? await stat(target).catch(() => undefined) : undefined;
   const temp = `${target}.${randomBytes(8).toString("hex")}.tmp`;
   const handle = await open(temp, CREATE_NEW, 0o600);

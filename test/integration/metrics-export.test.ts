@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { chmod, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AllowlistError } from "../../src/errors.js";
@@ -7,6 +8,7 @@ import { createMetrics } from "../../src/metrics/metrics.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { runResult } from "../support/results.js";
 import { tempDir } from "../support/tmp.js";
+import { writeFileAtomic } from "../../src/util/atomic.js";
 import { addSecrets } from "../../src/util/secrets.js";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -92,6 +94,37 @@ describe("one-shot metrics export", () => {
     expect(text).toContain("travis_allowlist_last_run_timestamp_seconds 1795716600\n");
     expect(text).toContain("travis_allowlist_last_success_timestamp_seconds 1795716000\n");
     expect(text.match(/# TYPE travis_allowlist_last_success_timestamp_seconds gauge/g)).toHaveLength(1);
+  });
+
+  it("directories created for the textfile are 0755 whatever the umask, so node_exporter (another user) reads it; other private directories stay 0700", async () => {
+    const dir = await tempDir("ta-textfile-");
+    cleanups.push(dir.remove);
+    // The directory node_exporter already reads from; the tool creates what is below it.
+    await chmod(dir.path, 0o755);
+    const path = join(dir.path, "collector", "travis", "travis-allowlist.prom");
+    const umask = process.umask(0o077);
+    try {
+      await writeTextfile(path, "x 1\n");
+      await writeFileAtomic(join(dir.path, "state", "private", "state.json"), "{}");
+    } finally {
+      process.umask(umask);
+    }
+    const mode = async (p: string) => (await stat(p)).mode & 0o777;
+    expect(await Promise.all([join(dir.path, "collector"), join(dir.path, "collector", "travis")].map(mode))).toEqual([0o755, 0o755]);
+    expect(await mode(path)).toBe(0o644);
+    expect(await Promise.all([join(dir.path, "state"), join(dir.path, "state", "private")].map(mode))).toEqual([0o700, 0o700]);
+    // Read as another user, as node_exporter does (switching users needs root).
+    if (process.getuid?.() !== 0) return;
+    const asNobody = spawnSync(process.execPath, ["-e", `process.stdout.write(require("node:fs").readFileSync(${JSON.stringify(path)}, "utf8"))`], {
+      uid: 65534,
+      gid: 65534,
+      env: { PATH: process.env.PATH ?? "" },
+    });
+    expect({ status: asNobody.status, stdout: asNobody.stdout.toString(), stderr: asNobody.stderr.toString() }).toEqual({
+      status: 0,
+      stdout: "x 1\n",
+      stderr: "",
+    });
   });
 
   it("a gateway's error reply is scrubbed whole before it is cut: a secret across the cut leaves no prefix behind", async () => {
