@@ -107,8 +107,3 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
       instances: relevant(event).map((i) => ({ target: i.target, status: i.status, add: i.add.length, remove: i.remove.length, error: i.error })),
     }));
 }
-
-/** Targets whose firing `held`/`failed` alerts a clean run resolves (Alertmanager only). */
-export function resolvedTargets(result: RunResult): string[] {
-  return result.exitCode === 0 && !result.dryRun ? result.instances.map((i) => i.target) : [];
-}

@@ -3,7 +3,7 @@ import type { Config } from "../config/schema.js";
 import { redactUrl } from "../config/redact.js";
 import type { AlertDelivery } from "../model/result.js";
 import { postJson } from "./deliver.js";
-import type { AlertEvent } from "./events.js";
+import type { AlertPlan } from "./lifecycle.js";
 import { alertmanagerPayload, slackPayload, webhookPayload } from "./payloads.js";
 
 type Sink = NonNullable<Config["alerts"]>["sinks"][number];
@@ -15,9 +15,12 @@ export interface NotifierOptions {
   now?: () => Date;
 }
 
+/** What one run tells the sinks, and how long Alertmanager should consider a firing alert current. */
+export type NotifyPlan = Pick<AlertPlan, "messages" | "firing" | "resolved"> & { horizonMs: number };
+
 export interface Notifier {
-  /** Sends every event to every sink; never throws, reports each delivery. */
-  notify(events: AlertEvent[], resolvedTargets: string[]): Promise<AlertDelivery[]>;
+  /** Messages to Slack and webhooks, the firing and ended conditions to Alertmanager; never throws, reports each delivery. */
+  notify(plan: NotifyPlan): Promise<AlertDelivery[]>;
 }
 
 export function sinkLabel(sink: Sink): string {
@@ -31,7 +34,7 @@ function alertmanagerUrl(base: string): string {
 export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): Notifier {
   const now = options.now ?? (() => new Date());
   return {
-    async notify(events, resolvedTargets) {
+    async notify(plan) {
       const deliveries = await Promise.all(
         sinks.map(async (sink): Promise<AlertDelivery[]> => {
           const label = sinkLabel(sink);
@@ -44,23 +47,24 @@ export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): No
               backoffMs: options.backoffMs ?? 500,
               dispatcher: options.dispatcher,
             });
-          const deliver = async (event: string, url: string, payload: unknown): Promise<AlertDelivery> => {
+          const deliver = async (event: string, phase: string, url: string, payload: unknown): Promise<AlertDelivery> => {
             try {
               await post(url, payload);
-              return { sink: label, event, ok: true, error: null };
+              return { sink: label, event, phase, ok: true, error: null };
             } catch (err) {
-              return { sink: label, event, ok: false, error: (err as Error).message };
+              return { sink: label, event, phase, ok: false, error: (err as Error).message };
             }
           };
           if (sink.type === "alertmanager") {
-            const alerts = alertmanagerPayload(events, resolvedTargets, now());
+            const alerts = alertmanagerPayload(plan, now(), plan.horizonMs);
             if (alerts.length === 0) return [];
-            const delivery = await deliver(events.map((e) => e.event).join(",") || "resolved", alertmanagerUrl(sink.url), alerts);
-            return [delivery];
+            const events = [...new Set(alerts.map((a) => a.labels.event as string))].join(",");
+            const phase = plan.firing.length > 0 || plan.messages.some((m) => m.event === "changed") ? "firing" : "resolved";
+            return [await deliver(events, phase, alertmanagerUrl(sink.url), alerts)];
           }
           const results: AlertDelivery[] = [];
-          for (const event of events) {
-            results.push(await deliver(event.event, sink.url, sink.type === "slack" ? slackPayload(event) : webhookPayload(event)));
+          for (const message of plan.messages) {
+            results.push(await deliver(message.event, message.phase, sink.url, sink.type === "slack" ? slackPayload(message) : webhookPayload(message)));
           }
           return results;
         }),

@@ -1,9 +1,14 @@
 import type { AlertEvent, AlertEventName } from "./events.js";
+import type { AlertPhase, AlertPlan } from "./lifecycle.js";
+
+type Message = AlertEvent & { phase?: AlertPhase };
 
 /** The webhook body, documented in the README; `version` changes only with a breaking change. */
-export function webhookPayload(event: AlertEvent): object {
-  return { version: 1, source: "travis-allowlist", ...event };
+export function webhookPayload(event: Message): object {
+  return { version: 1, source: "travis-allowlist", phase: "firing", ...event };
 }
+
+const PHASE_PREFIX: Record<AlertPhase, string> = { firing: "", reminder: "Still firing: ", resolved: "Resolved: " };
 
 const TITLES: Record<AlertEventName, string> = {
   held: "Allowlist change held",
@@ -47,12 +52,13 @@ function fittedList(sign: string, entries: string[], total: number, limit: numbe
 }
 
 /** Slack incoming-webhook message: `text` is the notification fallback, blocks the layout; every part within Slack's limits. */
-export function slackPayload(event: AlertEvent): object {
+export function slackPayload(event: Message): object {
+  const prefix = PHASE_PREFIX[event.phase ?? "firing"];
   const fieldRoom = SLACK_LIMITS.fieldText - "*Remove*\n".length;
   return {
-    text: capText(escapeMrkdwn(`travis-allowlist ${event.event}: ${event.summary}`), SLACK_LIMITS.text),
+    text: capText(escapeMrkdwn(`${prefix}travis-allowlist ${event.event}: ${event.summary}`), SLACK_LIMITS.text),
     blocks: [
-      { type: "header", text: { type: "plain_text", text: capText(`travis-allowlist: ${TITLES[event.event]}`, SLACK_LIMITS.headerText) } },
+      { type: "header", text: { type: "plain_text", text: capText(`${prefix}travis-allowlist: ${TITLES[event.event]}`, SLACK_LIMITS.headerText) } },
       { type: "section", text: { type: "mrkdwn", text: capText(escapeMrkdwn(event.summary), SLACK_LIMITS.sectionText) } },
       {
         type: "section",
@@ -102,32 +108,32 @@ function labels(event: AlertEventName, severity: string, instance: string): Reco
   return { alertname: ALERT_NAMES[event], severity, instance, service: "travis-allowlist", event };
 }
 
-/** Alertmanager v2 `POST /api/v2/alerts` body: one alert per event and instance, plus resolutions. */
-export function alertmanagerPayload(events: AlertEvent[], resolvedTargets: string[], now: Date): AlertmanagerAlert[] {
-  const alerts: AlertmanagerAlert[] = events.flatMap((event) =>
-    event.instances.map((instance) => ({
-      labels: labels(event.event, event.severity, instance.target),
-      annotations: {
-        summary: event.summary,
-        description: `${instance.target}: ${instance.status}, +${instance.add}/-${instance.remove}${instance.error ? `, error: ${instance.error}` : ""}`,
-        runId: event.runId,
-      },
-      startsAt: event.time,
-      ...(event.event === "changed" ? { endsAt: new Date(Date.parse(event.time) + CHANGED_LIFETIME_MS).toISOString() } : {}),
-    })),
-  );
-  for (const target of resolvedTargets) {
-    for (const [event, severity] of [
-      ["held", "warning"],
-      ["failed", "critical"],
-    ] as const) {
-      alerts.push({
-        labels: labels(event, severity, target),
-        annotations: { summary: `resolved: ${target} is in sync` },
-        startsAt: now.toISOString(),
-        endsAt: now.toISOString(),
-      });
-    }
-  }
-  return alerts;
+/**
+ * Alertmanager v2 `POST /api/v2/alerts` body. Every firing condition is sent on
+ * every run with `endsAt` a few schedule periods ahead, so it stays firing while
+ * runs keep seeing it and ends by itself if they stop; a condition that ended
+ * is sent once with `endsAt` now. Alertmanager does its own deduplication.
+ */
+export function alertmanagerPayload(plan: Pick<AlertPlan, "messages" | "firing" | "resolved">, now: Date, horizonMs: number): AlertmanagerAlert[] {
+  const alert = (a: AlertPlan["firing"][number], endsAt: Date): AlertmanagerAlert => ({
+    labels: labels(a.event, a.severity, a.target),
+    annotations: { summary: a.summary, description: a.target ? `${a.target}: ${a.summary}` : a.summary },
+    startsAt: a.since,
+    endsAt: endsAt.toISOString(),
+  });
+  const changed = plan.messages
+    .filter((m) => m.event === "changed")
+    .flatMap((event) =>
+      event.instances.map((instance) => ({
+        labels: labels(event.event, event.severity, instance.target),
+        annotations: {
+          summary: event.summary,
+          description: `${instance.target}: ${instance.status}, +${instance.add}/-${instance.remove}`,
+          runId: event.runId,
+        },
+        startsAt: event.time,
+        endsAt: new Date(Date.parse(event.time) + CHANGED_LIFETIME_MS).toISOString(),
+      })),
+    );
+  return [...plan.firing.map((a) => alert(a, new Date(now.getTime() + horizonMs))), ...plan.resolved.map((a) => alert(a, now)), ...changed];
 }

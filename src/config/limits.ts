@@ -1,3 +1,4 @@
+import cron from "node-cron";
 import type { GuardSettings, Limit } from "../plan/guards.js";
 import { parseDuration } from "./duration.js";
 import type { GuardsConfig } from "./schema.js";
@@ -38,4 +39,20 @@ export function guardSettingsOf(guards: GuardsConfig): GuardSettings & { removeA
     ...(guards.expected ? { expected: guards.expected } : {}),
     removeAfterMs: parseDuration(guards.removeAfter) ?? 0,
   };
+}
+
+/** How long a firing alert is not sent again to Slack or webhooks (`alerts.repeatInterval`). */
+export function repeatIntervalMsOf(config: { alerts?: { repeatInterval: string } | undefined }): number {
+  return parseDuration(config.alerts?.repeatInterval ?? "4h") ?? 4 * 3_600_000;
+}
+
+/** Time between two runs of `schedule`, from the cron expression itself. */
+export function schedulePeriodMs(schedule: string): number {
+  const task = cron.createTask(schedule, () => undefined);
+  try {
+    const [a, b] = task.getNextRuns(2);
+    return a && b ? b.getTime() - a.getTime() : 600_000;
+  } finally {
+    void task.destroy();
+  }
 }

@@ -164,6 +164,7 @@ export const configSchema = z.strictObject({
   alerts: z
     .strictObject({
       on: z.array(z.enum(["held", "failed", "unexpected", "changed", "drift", "exposure"])).default(["held", "failed", "unexpected", "drift", "exposure"]),
+      repeatInterval: duration.default("4h"),
       sinks: z
         .array(
           z.discriminatedUnion(

@@ -86,8 +86,18 @@ export interface HeldBy {
 export interface AlertDelivery {
   sink: string;
   event: string;
+  /** `firing` when a condition starts, `reminder` after `alerts.repeatInterval`, `resolved` when it ends. */
+  phase?: string;
   ok: boolean;
   error: string | null;
+}
+
+/** A firing condition not sent again this run: it was sent at `lastSent`, and is repeated no sooner than `nextReminder`. */
+export interface SuppressedAlertInfo {
+  event: string;
+  target: string;
+  lastSent: string;
+  nextReminder: string;
 }
 
 export interface RunResult {
@@ -112,6 +122,8 @@ export interface RunResult {
   /** Set when the removal state was missing or corrupt and started over. */
   stateNotice: string | null;
   alerts: AlertDelivery[];
+  /** Firing conditions already sent, not repeated this run. */
+  alertsSuppressed?: SuppressedAlertInfo[];
   /** Why the whole run failed before any instance could be planned. */
   error: { code: string; message: string } | null;
   exitCode: number;

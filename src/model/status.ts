@@ -46,5 +46,12 @@ export interface StatusReport {
 
 /** Anything a person should look at: drift, duplicates or exposures. */
 export function needsAttention(instance: InstanceDrift): boolean {
-  return !instance.inSync || instance.pendingRemoval.length > 0 || instance.unexpected.length > 0 || instance.vanished.length > 0 || instance.duplicates.length > 0 || instance.exposures.length > 0;
+  return (
+    !instance.inSync ||
+    instance.pendingRemoval.length > 0 ||
+    instance.unexpected.length > 0 ||
+    instance.vanished.length > 0 ||
+    instance.duplicates.length > 0 ||
+    instance.exposures.length > 0
+  );
 }

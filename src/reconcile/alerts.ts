@@ -1,13 +1,20 @@
 import type { Logger } from "pino";
-import { type AlertEventName, alertEvents, resolvedTargets } from "../alert/events.js";
+import { type AlertEventName, alertEvents } from "../alert/events.js";
+import { type AlertPlan, type AlertState, emptyAlertState, planAlerts } from "../alert/lifecycle.js";
 import { sinkLabel } from "../alert/notifier.js";
+import { repeatIntervalMsOf, schedulePeriodMs } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
-import type { RunResult } from "../model/result.js";
+import type { AlertDelivery, RunResult } from "../model/result.js";
 import type { RunDeps } from "./deps.js";
+
+/** Alertmanager keeps a firing alert current for this many schedule periods after the last run that saw it. */
+const PERIODS_AHEAD = 3;
 
 /**
  * Alerts never change the exit code; an undelivered alert is logged and listed in the result.
- * Delivery ends by the run's deadline (`runTimeout`): what is still under way then is reported as not delivered.
+ * A condition is sent when it starts, again after `alerts.repeatInterval`, and once when it ends;
+ * what was already sent is listed as suppressed. Delivery ends by the run's deadline (`runTimeout`):
+ * what is still under way then is reported as not delivered, and tried again next run.
  */
 export async function sendAlerts(
   result: RunResult,
@@ -16,32 +23,67 @@ export async function sendAlerts(
   log: Logger,
   now: () => Date,
   deadline: number,
-): Promise<RunResult["alerts"]> {
+): Promise<Pick<RunResult, "alerts" | "alertsSuppressed">> {
   const on: AlertEventName[] = config.alerts?.on ?? [];
-  if (on.length === 0 || (!deps.notifier && !result.dryRun)) return [];
-  const events = alertEvents(result, on, now());
+  if (on.length === 0 || (!deps.notifier && !result.dryRun)) return { alerts: [] };
+  const at = now();
+  const events = alertEvents(result, on, at);
   if (result.dryRun) {
     for (const e of events) log.info({ alert: e.event }, `dry run, not sent: ${e.summary}`);
-    return [];
+    return { alerts: [] };
   }
-  if (!deps.notifier) return [];
-  const resolves = on.includes("held") || on.includes("failed") ? resolvedTargets(result) : [];
-  if (events.length === 0 && resolves.length === 0) return [];
-  const deliveries = await byDeadline(deps.notifier.notify(events, resolves), deadline, () =>
-    (config.alerts?.sinks ?? []).flatMap((sink) =>
-      (events.length > 0 ? events.map((e) => e.event) : ["resolved"]).map((event) => ({
-        sink: sinkLabel(sink),
-        event,
-        ok: false,
-        error: `E_ALERT_TIMEOUT: delivery still under way at the run's deadline (runTimeout ${config.runTimeout})`,
-      })),
-    ),
-  );
+  if (!deps.notifier) return { alerts: [] };
+  const previous = deps.alertState ? await deps.alertState.load() : emptyAlertState();
+  // A run that never resolved its desired set judged nothing but its own failure.
+  const plan = planAlerts(previous, events, {
+    now: at,
+    repeatIntervalMs: repeatIntervalMsOf(config),
+    judged: result.desired.digest !== null,
+    runId: result.runId,
+  });
+  for (const s of plan.suppressed)
+    log.info({ alert: s.event, target: s.target, lastSent: s.lastSent, nextReminder: s.nextReminder }, "alert already sent; not repeated yet");
+  let deliveries: AlertDelivery[] = [];
+  if (plan.messages.length > 0 || plan.firing.length > 0 || plan.resolved.length > 0) {
+    const horizonMs = PERIODS_AHEAD * schedulePeriodMs(config.schedule);
+    deliveries = await byDeadline(deps.notifier.notify({ ...plan, horizonMs }), deadline, () =>
+      (config.alerts?.sinks ?? []).flatMap((sink) =>
+        plan.messages.map((m) => ({
+          sink: sinkLabel(sink),
+          event: m.event,
+          phase: m.phase,
+          ok: false,
+          error: `E_ALERT_TIMEOUT: delivery still under way at the run's deadline (runTimeout ${config.runTimeout})`,
+        })),
+      ),
+    );
+  }
   for (const d of deliveries) {
-    if (d.ok) log.info({ sink: d.sink, alert: d.event }, "alert sent");
-    else log.error({ err: { message: d.error }, sink: d.sink, alert: d.event }, "alert could not be delivered");
+    if (d.ok) log.info({ sink: d.sink, alert: d.event, phase: d.phase }, "alert sent");
+    else log.error({ err: { message: d.error }, sink: d.sink, alert: d.event, phase: d.phase }, "alert could not be delivered");
   }
-  return deliveries;
+  await deps.alertState
+    ?.save(remembered(plan, previous, deliveries))
+    .catch((err: unknown) => log.error({ err }, "the alert state could not be saved; firing alerts may be sent again next run"));
+  return { alerts: deliveries, ...(plan.suppressed.length > 0 ? { alertsSuppressed: plan.suppressed } : {}) };
+}
+
+/** The next state, except that what did not reach a sink counts as not sent: it is tried again next run. */
+function remembered(plan: AlertPlan, previous: AlertState, deliveries: AlertDelivery[]): AlertState {
+  const failed = new Set(deliveries.filter((d) => !d.ok).map((d) => `${d.event}|${d.phase ?? ""}`));
+  if (failed.size === 0) return plan.next;
+  const firing = { ...plan.next.firing };
+  for (const [key, alert] of Object.entries(firing)) {
+    if (!failed.has(`${alert.event}|firing`) && !failed.has(`${alert.event}|reminder`)) continue;
+    const before = previous.firing[key];
+    if (before) firing[key] = { ...alert, lastSent: before.lastSent };
+    else delete firing[key];
+  }
+  for (const ended of plan.resolved) {
+    const key = Object.keys(previous.firing).find((k) => previous.firing[k] === ended);
+    if (key && failed.has(`${ended.event}|resolved`)) firing[key] = ended;
+  }
+  return { version: 1, firing };
 }
 
 async function byDeadline<T>(work: Promise<T>, deadline: number, late: () => T): Promise<T> {

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import type { Notifier } from "../alert/notifier.js";
+import type { AlertStore } from "../state/alert-store.js";
 import type { AuditContext } from "../audit/body.js";
 import type { AuditBody, AuditRecord } from "../audit/record.js";
 import type { UdpResolver } from "../dns/resolver.js";
@@ -53,6 +54,8 @@ export interface RunDeps {
   discovery?: { dispatcher?: Dispatcher; defaultResolvers?: () => UdpResolver[] };
   /** Sends alerts; without one, alerts are only logged. */
   notifier?: Notifier;
+  /** What was firing after the last run, for the alert lifecycle. */
+  alertState?: AlertStore;
   /**
    * Takes the run lock shared by syncs on this host (`stateDir/sync.lock`), so that
    * two of them never plan against each other; resolves with its release.

@@ -80,7 +80,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
       result.exitCode = exitCodeOf(result, options.detailedExitcode);
     }
   }
-  result.alerts = await sendAlerts(result, config, deps, log, now, deadline);
+  Object.assign(result, await sendAlerts(result, config, deps, log, now, deadline));
   result.durationMs = now().getTime() - startedAt.getTime();
 
   const applied = result.instances.filter((i) => i.status === "applied");

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { alertEvents } from "../../src/alert/events.js";
-import { createNotifier } from "../../src/alert/notifier.js";
+import type { AlertEvent } from "../../src/alert/events.js";
+import { emptyAlertState, planAlerts } from "../../src/alert/lifecycle.js";
+import { createNotifier, type NotifyPlan } from "../../src/alert/notifier.js";
 import { freePort } from "../support/ports.js";
 import { type HttpReceiver, type Reply, startReceiver } from "../support/http-receiver.js";
 import { instanceResult, runResult } from "../support/results.js";
@@ -31,11 +33,16 @@ const held = alertEvents(
 
 const fast = { backoffMs: 10, now: () => NOW };
 
+/** What a first run with these events tells the sinks. */
+function plan(events: AlertEvent[]): NotifyPlan {
+  return { ...planAlerts(emptyAlertState(), events, { now: NOW, repeatIntervalMs: 4 * 3_600_000, judged: true, runId: "run-1" }), horizonMs: 1_800_000 };
+}
+
 describe("alert sinks against real HTTP receivers", () => {
   it("slack gets one incoming-webhook message per event", async () => {
     const r = await receiver();
-    const deliveries = await createNotifier([{ type: "slack", url: `${r.url}/services/T0/B0/secret`, timeoutMs: 2000 }], fast).notify(held, []);
-    expect(deliveries).toEqual([{ sink: `slack ${r.url}/services/***`, event: "held", ok: true, error: null }]);
+    const deliveries = await createNotifier([{ type: "slack", url: `${r.url}/services/T0/B0/secret`, timeoutMs: 2000 }], fast).notify(plan(held));
+    expect(deliveries).toEqual([{ sink: `slack ${r.url}/services/***`, event: "held", phase: "firing", ok: true, error: null }]);
     expect(r.requests).toHaveLength(1);
     expect(r.requests[0]).toMatchObject({ method: "POST", path: "/services/T0/B0/secret", headers: { "content-type": "application/json" } });
     expect(r.requests[0]?.json).toMatchObject({ text: expect.stringContaining("maxRemovals"), blocks: expect.any(Array) });
@@ -43,7 +50,7 @@ describe("alert sinks against real HTTP receivers", () => {
 
   it("alertmanager gets POST /api/v2/alerts with an array of alerts", async () => {
     const r = await receiver();
-    await createNotifier([{ type: "alertmanager", url: `${r.url}/`, timeoutMs: 2000 }], fast).notify(held, []);
+    await createNotifier([{ type: "alertmanager", url: `${r.url}/`, timeoutMs: 2000 }], fast).notify(plan(held));
     expect(r.requests[0]?.path).toBe("/api/v2/alerts");
     const alerts = r.requests[0]?.json as Array<{ labels: Record<string, string>; startsAt: string }>;
     expect(alerts).toHaveLength(1);
@@ -53,21 +60,21 @@ describe("alert sinks against real HTTP receivers", () => {
 
   it("webhook gets the documented body with its custom headers", async () => {
     const r = await receiver();
-    await createNotifier([{ type: "webhook", url: `${r.url}/allowlist`, headers: { Authorization: "Bearer tok" }, timeoutMs: 2000 }], fast).notify(held, []);
+    await createNotifier([{ type: "webhook", url: `${r.url}/allowlist`, headers: { Authorization: "Bearer tok" }, timeoutMs: 2000 }], fast).notify(plan(held));
     expect(r.requests[0]?.headers.authorization).toBe("Bearer tok");
     expect(r.requests[0]?.json).toMatchObject({ version: 1, source: "travis-allowlist", event: "held", guard: "maxRemovals", runId: "run-1" });
   });
 
   it("retries a 5xx with backoff until it is delivered", async () => {
     const r = await receiver([500, 503, 200]);
-    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 2000 }], fast).notify(held, []);
+    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 2000 }], fast).notify(plan(held));
     expect(deliveries[0]?.ok).toBe(true);
     expect(r.requests).toHaveLength(3);
   });
 
   it("gives up after two retries and reports the last error", async () => {
     const r = await receiver([500]);
-    const deliveries = await createNotifier([{ type: "webhook", url: `${r.url}/hook?token=secret`, timeoutMs: 2000 }], fast).notify(held, []);
+    const deliveries = await createNotifier([{ type: "webhook", url: `${r.url}/hook?token=secret`, timeoutMs: 2000 }], fast).notify(plan(held));
     expect(r.requests).toHaveLength(3);
     expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("HTTP 500") });
     expect(deliveries[0]?.error).not.toContain("secret");
@@ -75,7 +82,7 @@ describe("alert sinks against real HTTP receivers", () => {
 
   it("never retries a 4xx", async () => {
     const r = await receiver([404]);
-    const deliveries = await createNotifier([{ type: "slack", url: r.url, timeoutMs: 2000 }], fast).notify(held, []);
+    const deliveries = await createNotifier([{ type: "slack", url: r.url, timeoutMs: 2000 }], fast).notify(plan(held));
     expect(r.requests).toHaveLength(1);
     expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("HTTP 404") });
   });
@@ -83,7 +90,7 @@ describe("alert sinks against real HTTP receivers", () => {
   it("times out a receiver that never answers", async () => {
     const r = await receiver(["hang"]);
     const started = Date.now();
-    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 200 }], { ...fast, retries: 1 }).notify(held, []);
+    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 200 }], { ...fast, retries: 1 }).notify(plan(held));
     expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("no answer within 200 ms") });
     expect(r.requests).toHaveLength(2);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -91,7 +98,9 @@ describe("alert sinks against real HTTP receivers", () => {
 
   it("retries network errors and names the sink without its secret", async () => {
     const port = await freePort();
-    const deliveries = await createNotifier([{ type: "slack", url: `http://127.0.0.1:${port}/services/T0/B0/secret`, timeoutMs: 500 }], fast).notify(held, []);
+    const deliveries = await createNotifier([{ type: "slack", url: `http://127.0.0.1:${port}/services/T0/B0/secret`, timeoutMs: 500 }], fast).notify(
+      plan(held),
+    );
     expect(deliveries[0]).toMatchObject({ ok: false, sink: `slack http://127.0.0.1:${port}/services/***`, error: expect.stringContaining("ECONNREFUSED") });
     expect(deliveries[0]?.error).not.toContain("secret");
   });
@@ -104,7 +113,7 @@ describe("alert sinks against real HTTP receivers", () => {
         { type: "webhook", url: good.url, timeoutMs: 2000 },
       ],
       fast,
-    ).notify(held, []);
+    ).notify(plan(held));
     expect(deliveries.map((d) => d.ok)).toEqual([false, true]);
     expect(good.requests).toHaveLength(1);
   });
@@ -118,7 +127,7 @@ describe("alert sinks against real HTTP receivers", () => {
       res.end(`\u001b[31m${"x".repeat(190)}${secret} and more`);
     });
     receivers.push(r);
-    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 2000 }], { ...fast, retries: 0 }).notify(held, []);
+    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 2000 }], { ...fast, retries: 0 }).notify(plan(held));
     expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("HTTP 500: \\x1b[31mxxx") });
     expect(deliveries[0]?.error).toMatch(/x{190}\*\*\* a$/);
     expect(deliveries[0]?.error).not.toContain(secret.slice(0, 4));
@@ -135,7 +144,7 @@ describe("alert sinks against real HTTP receivers", () => {
         { type: "webhook", url: `${base}/own`, headers: { Authorization: "Bearer own" }, timeoutMs: 2000 },
       ],
       fast,
-    ).notify(held, ["unix:///run/haproxy/admin.sock"]);
+    ).notify(plan(held));
     expect(deliveries.map((d) => d.ok)).toEqual([true, true, true, true]);
     const basic = `Basic ${Buffer.from("hook user:s3cret/pw").toString("base64")}`;
     const byPath = Object.fromEntries(r.requests.map((q) => [q.path, q.headers.authorization]));
@@ -157,7 +166,7 @@ describe("Slack's limits", () => {
     );
     const events = alertEvents(runResult({ exitCode: 1, instances }), ["failed"], NOW);
     const r = await receiver([200]);
-    const deliveries = await createNotifier([{ type: "slack", url: r.url, timeoutMs: 2000 }], fast).notify(events, []);
+    const deliveries = await createNotifier([{ type: "slack", url: r.url, timeoutMs: 2000 }], fast).notify(plan(events));
     expect(deliveries.map((d) => d.ok)).toEqual([true]);
     const body = r.requests[0]?.json as {
       text: string;

@@ -11,6 +11,8 @@ import { renderRunText } from "../render/run.js";
 import type { RunDeps } from "../../reconcile/deps.js";
 import { runOnce } from "../../reconcile/run.js";
 import { runTimeoutMsOf } from "../../config/limits.js";
+import { stateDirOf } from "../../config/paths.js";
+import { alertStore } from "../../state/alert-store.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { planDeps } from "../plan-deps.js";
 import { stderrProgress } from "../progress.js";
@@ -42,7 +44,7 @@ export async function buildRunDeps(config: Config, logger: Logger, env: Io["env"
     ...planDeps(config, logger),
     audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: auditContext(config, env, scheduled) },
     runLock: () => acquireRunLock(config),
-    ...(notifier ? { notifier } : {}),
+    ...(notifier ? { notifier, alertState: alertStore(stateDirOf(config)) } : {}),
     ...(progress ? { progress } : {}),
   };
 }

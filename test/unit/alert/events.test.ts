@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { alertEvents, resolvedTargets } from "../../../src/alert/events.js";
+import { alertEvents } from "../../../src/alert/events.js";
+import { emptyAlertState, planAlerts } from "../../../src/alert/lifecycle.js";
 import { alertmanagerPayload, slackPayload, webhookPayload } from "../../../src/alert/payloads.js";
 import { instanceResult, runResult } from "../../support/results.js";
 
@@ -79,12 +80,6 @@ describe("alertEvents", () => {
       "1 of 1 instances failed: unix:///run/haproxy/admin.sock: tcp://h:1: cannot connect (left: unchanged (nothing was written))",
     );
   });
-
-  it("resolves held and failed alerts only after a clean, real run", () => {
-    expect(resolvedTargets(runResult({ instances: [instanceResult({ status: "in-sync" })] }))).toEqual(["unix:///run/haproxy/admin.sock"]);
-    expect(resolvedTargets(runResult({ exitCode: 3 }))).toEqual([]);
-    expect(resolvedTargets(runResult({ dryRun: true }))).toEqual([]);
-  });
 });
 
 describe("payloads", () => {
@@ -110,6 +105,7 @@ describe("payloads", () => {
     expect(webhookPayload(held)).toEqual({
       version: 1,
       source: "travis-allowlist",
+      phase: "firing",
       event: "held",
       severity: "warning",
       summary: held.summary,
@@ -127,31 +123,31 @@ describe("payloads", () => {
     });
   });
 
-  it("alertmanager: one alert per instance with labels, annotations and times; resolutions end now", () => {
-    const alerts = alertmanagerPayload([held], ["tcp://h:1"], NOW);
-    expect(alerts).toEqual([
+  it("alertmanager: each firing condition ends a few periods ahead, an ended one ends now", () => {
+    const first = planAlerts(emptyAlertState(), [held], { now: NOW, repeatIntervalMs: 4 * 3_600_000, judged: true, runId: "run-1" });
+    const later = new Date(NOW.getTime() + 600_000);
+    const cleared = planAlerts(first.next, [], { now: later, repeatIntervalMs: 4 * 3_600_000, judged: true, runId: "run-2" });
+    const labels = {
+      alertname: "TravisAllowlistHeld",
+      severity: "warning",
+      instance: "unix:///run/haproxy/admin.sock",
+      service: "travis-allowlist",
+      event: "held",
+    };
+    expect(alertmanagerPayload(first, NOW, 1_800_000)).toEqual([
       {
-        labels: {
-          alertname: "TravisAllowlistHeld",
-          severity: "warning",
-          instance: "unix:///run/haproxy/admin.sock",
-          service: "travis-allowlist",
-          event: "held",
-        },
-        annotations: { summary: held.summary, description: "unix:///run/haproxy/admin.sock: held, +1/-1", runId: "run-1" },
+        labels,
+        annotations: { summary: held.summary, description: `unix:///run/haproxy/admin.sock: ${held.summary}` },
         startsAt: NOW.toISOString(),
+        endsAt: new Date(NOW.getTime() + 1_800_000).toISOString(),
       },
+    ]);
+    expect(alertmanagerPayload(cleared, later, 1_800_000)).toEqual([
       {
-        labels: { alertname: "TravisAllowlistHeld", severity: "warning", instance: "tcp://h:1", service: "travis-allowlist", event: "held" },
-        annotations: { summary: "resolved: tcp://h:1 is in sync" },
+        labels,
+        annotations: { summary: held.summary, description: `unix:///run/haproxy/admin.sock: ${held.summary}` },
         startsAt: NOW.toISOString(),
-        endsAt: NOW.toISOString(),
-      },
-      {
-        labels: { alertname: "TravisAllowlistFailed", severity: "critical", instance: "tcp://h:1", service: "travis-allowlist", event: "failed" },
-        annotations: { summary: "resolved: tcp://h:1 is in sync" },
-        startsAt: NOW.toISOString(),
-        endsAt: NOW.toISOString(),
+        endsAt: later.toISOString(),
       },
     ]);
   });

@@ -1,0 +1,138 @@
+import type { AlertEvent, AlertEventName, Severity } from "./events.js";
+
+/** One firing condition: an event on one instance (and, for a hold, under one guard). */
+export interface FiringAlert {
+  event: AlertEventName;
+  /** The instance, or "" for a condition of the whole run. */
+  target: string;
+  guard: string | null;
+  severity: Severity;
+  summary: string;
+  since: string;
+  lastSent: string;
+}
+
+/** What is firing, as the last run left it; kept in `stateDir` so that a CronJob remembers it too. */
+export interface AlertState {
+  version: 1;
+  firing: Record<string, FiringAlert>;
+}
+
+export type AlertPhase = "firing" | "reminder" | "resolved";
+
+export interface SuppressedAlert {
+  event: AlertEventName;
+  target: string;
+  lastSent: string;
+  /** No reminder before this time (`alerts.repeatInterval`). */
+  nextReminder: string;
+}
+
+export interface AlertPlan {
+  /** Messages for Slack and webhooks: a condition when it starts, a reminder, its end; `changed` each time. */
+  messages: Array<AlertEvent & { phase: AlertPhase }>;
+  /** Every condition firing now, for Alertmanager, which is told on every run (it deduplicates itself). */
+  firing: FiringAlert[];
+  /** Conditions that ended in this run: sent once, then forgotten. */
+  resolved: FiringAlert[];
+  suppressed: SuppressedAlert[];
+  next: AlertState;
+}
+
+export function emptyAlertState(): AlertState {
+  return { version: 1, firing: {} };
+}
+
+export function alertKey(event: AlertEventName, target: string, guard: string | null): string {
+  return [event, target, event === "held" ? (guard ?? "") : ""].join("|");
+}
+
+/** The conditions an event stands for: one per instance it names, or one for the whole run. */
+function conditionsOf(event: AlertEvent, now: string): Array<[string, FiringAlert]> {
+  const targets = event.instances.length > 0 ? event.instances.map((i) => i.target) : [""];
+  return targets.map((target) => [
+    alertKey(event.event, target, event.guard),
+    { event: event.event, target, guard: event.guard, severity: event.severity, summary: event.summary, since: now, lastSent: now },
+  ]);
+}
+
+/**
+ * Which alerts a finished run sends: a condition once when it starts, a
+ * reminder no sooner than `repeatIntervalMs`, and its end once. A run that
+ * failed before it could judge the others (`judged: false`) ends none of them.
+ */
+export function planAlerts(
+  previous: AlertState,
+  events: AlertEvent[],
+  options: { now: Date; repeatIntervalMs: number; judged: boolean; runId: string },
+): AlertPlan {
+  const now = options.now.toISOString();
+  const firing: Record<string, FiringAlert> = {};
+  const messages: AlertPlan["messages"] = [];
+  const suppressed: SuppressedAlert[] = [];
+  for (const event of events) {
+    if (event.event === "changed") {
+      messages.push({ ...event, phase: "firing" });
+      continue;
+    }
+    const conditions = conditionsOf(event, now);
+    const known = conditions.map(([key]) => previous.firing[key]);
+    const starts = known.some((k) => k === undefined);
+    const due = known.some((k) => k !== undefined && Date.parse(k.lastSent) + options.repeatIntervalMs <= options.now.getTime());
+    const sent = starts || due;
+    if (sent) messages.push({ ...event, phase: starts ? "firing" : "reminder" });
+    conditions.forEach(([key, condition], i) => {
+      const before = known[i];
+      firing[key] = { ...condition, since: before?.since ?? now, lastSent: sent ? now : (before?.lastSent ?? now) };
+      if (!sent && before) {
+        suppressed.push({
+          event: condition.event,
+          target: condition.target,
+          lastSent: before.lastSent,
+          nextReminder: new Date(Date.parse(before.lastSent) + options.repeatIntervalMs).toISOString(),
+        });
+      }
+    });
+  }
+  const resolved: FiringAlert[] = [];
+  for (const [key, before] of Object.entries(previous.firing)) {
+    if (firing[key]) continue;
+    // Not judged this run (it failed before planning): still firing as far as anyone knows.
+    if (!options.judged && before.event !== "failed") firing[key] = before;
+    else resolved.push(before);
+  }
+  return {
+    messages: [...messages, ...resolvedMessages(resolved, options.runId, now)],
+    firing: Object.values(firing),
+    resolved,
+    suppressed,
+    next: { version: 1, firing },
+  };
+}
+
+/** One message per event whose conditions ended, naming the instances. */
+function resolvedMessages(resolved: FiringAlert[], runId: string, now: string): AlertPlan["messages"] {
+  const byEvent = new Map<AlertEventName, FiringAlert[]>();
+  for (const r of resolved) byEvent.set(r.event, [...(byEvent.get(r.event) ?? []), r]);
+  return [...byEvent].map(([event, ended]) => {
+    const where = ended.map((e) => e.target || "the run").join(", ");
+    const since = ended.map((e) => e.since).sort()[0] as string;
+    return {
+      phase: "resolved",
+      event,
+      severity: "info",
+      summary: `resolved: ${event} on ${where}, firing since ${since}`,
+      runId,
+      time: now,
+      dryRun: false,
+      forced: false,
+      guard: ended[0]?.guard ?? null,
+      desired: { count: 0, digest: null },
+      counts: { add: 0, remove: 0 },
+      entries: { add: [], remove: [] },
+      unexpected: [],
+      flaps: {},
+      instances: ended.filter((e) => e.target !== "").map((e) => ({ target: e.target, status: "resolved", add: 0, remove: 0, error: null })),
+    };
+  });
+}

@@ -1,0 +1,125 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createNotifier } from "../../src/alert/notifier.js";
+import type { Config } from "../../src/config/schema.js";
+import { alertStore } from "../../src/state/alert-store.js";
+import { testConfig } from "../support/config.js";
+import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
+import { syncOnce } from "../support/reconcile.js";
+
+/** The held run: a new desired set far larger than maxAdditions allows. */
+const HELD = ["127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24"];
+
+let h: RunningHaproxy;
+let slack: HttpReceiver;
+let hook: HttpReceiver;
+let alertmanager: HttpReceiver;
+let clock = new Date("2026-11-26T18:00:00.000Z");
+
+beforeAll(async () => {
+  h = await startHaproxy({ kind: "map", entries: ["127.0.0.21/32 travis"] });
+  [slack, hook, alertmanager] = await Promise.all([startReceiver([200]), startReceiver([200]), startReceiver([200])]);
+});
+afterAll(async () => {
+  await Promise.all([h.stop(), slack.stop(), hook.stop(), alertmanager.stop()]);
+});
+
+function config(entries: string[]): Config {
+  const base = testConfig({ staticEntries: entries, sockets: [h.unixTarget], map: h.listFile });
+  return {
+    ...base,
+    schedule: "*/10 * * * *",
+    guards: { ...base.guards, maxAdditions: 1 },
+    alerts: {
+      on: ["held", "failed"],
+      repeatInterval: "4h",
+      sinks: [
+        { type: "slack", url: slack.url, timeoutMs: 2000 },
+        { type: "webhook", url: hook.url, timeoutMs: 2000 },
+        { type: "alertmanager", url: alertmanager.url, timeoutMs: 2000 },
+      ],
+    },
+  };
+}
+
+async function runAt(minutes: number, entries: string[]) {
+  clock = new Date(Date.parse("2026-11-26T18:00:00.000Z") + minutes * 60_000);
+  const c = config(entries);
+  return syncOnce(
+    c,
+    {},
+    { now: () => clock, notifier: createNotifier(c.alerts?.sinks ?? [], { backoffMs: 10, now: () => clock }), alertState: alertStore(join(h.dir)) },
+  );
+}
+
+type AmAlert = { labels: Record<string, string>; startsAt: string; endsAt: string };
+const phases = (r: HttpReceiver) =>
+  r.requests.map((q) => (q.json as { phase?: string; text?: string }).phase ?? (q.json as { text: string }).text.split(" ")[0]);
+
+describe("alert lifecycle", () => {
+  it("a hold that lasts is sent once, reminded after repeatInterval, resolved once; Alertmanager hears it every run with endsAt ahead, then endsAt now", async () => {
+    const first = await runAt(0, HELD);
+    expect(first.exitCode).toBe(3);
+    expect(first.alerts.map((a) => [a.sink.split(" ")[0], a.phase, a.ok])).toEqual([
+      ["slack", "firing", true],
+      ["webhook", "firing", true],
+      ["alertmanager", "firing", true],
+    ]);
+
+    // Ten minutes later, still held: nothing new for Slack or the webhook, Alertmanager kept current.
+    const second = await runAt(10, HELD);
+    expect(second.exitCode).toBe(3);
+    expect(second.alerts.map((a) => a.sink.split(" ")[0])).toEqual(["alertmanager"]);
+    expect(second.alertsSuppressed).toEqual([
+      { event: "held", target: h.unixTarget, lastSent: "2026-11-26T18:00:00.000Z", nextReminder: "2026-11-26T22:00:00.000Z" },
+    ]);
+    const amSecond = alertmanager.requests[1]?.json as AmAlert[];
+    expect(amSecond).toEqual([
+      expect.objectContaining({
+        labels: expect.objectContaining({ alertname: "TravisAllowlistHeld", instance: h.unixTarget }),
+        startsAt: "2026-11-26T18:00:00.000Z",
+        // Three schedule periods (10 minutes each) ahead of this run.
+        endsAt: "2026-11-26T18:40:00.000Z",
+      }),
+    ]);
+
+    // Four hours after the first message, a reminder.
+    const third = await runAt(240, HELD);
+    expect(third.alerts.filter((a) => a.sink.startsWith("slack")).map((a) => a.phase)).toEqual(["reminder"]);
+
+    // Cleared: one resolution each, and Alertmanager's alert ends now.
+    const cleared = await runAt(250, ["127.0.0.21"]);
+    expect(cleared.exitCode).toBe(0);
+    expect(cleared.alerts.map((a) => [a.sink.split(" ")[0], a.phase])).toEqual([
+      ["slack", "resolved"],
+      ["webhook", "resolved"],
+      ["alertmanager", "resolved"],
+    ]);
+    expect((alertmanager.requests.at(-1)?.json as AmAlert[])[0]).toMatchObject({ startsAt: "2026-11-26T18:00:00.000Z", endsAt: "2026-11-26T22:10:00.000Z" });
+    expect(phases(hook)).toEqual(["firing", "reminder", "resolved"]);
+    expect((slack.requests.at(-1)?.json as { text: string }).text).toMatch(/^Resolved: travis-allowlist held: resolved: held on unix:/);
+
+    // And once is enough.
+    const quiet = await runAt(260, ["127.0.0.21"]);
+    expect(quiet.alerts).toEqual([]);
+    expect(hook.requests).toHaveLength(3);
+  });
+});
+
+describe("alert lifecycle when a sink is down", () => {
+  it("an alert that did not reach its sink is not counted as sent: the next run sends it again", async () => {
+    await h.command(`clear map ${h.listFile}`);
+    await h.command(`add map ${h.listFile} 127.0.0.21/32 travis`);
+    slack.replies = [400];
+    const failed = await runAt(1000, HELD);
+    expect(failed.alerts.filter((a) => a.sink.startsWith("slack")).map((a) => [a.phase, a.ok])).toEqual([["firing", false]]);
+    slack.replies = [200];
+    const retried = await runAt(1010, HELD);
+    expect(retried.alerts.filter((a) => a.sink.startsWith("slack")).map((a) => [a.phase, a.ok])).toEqual([["firing", true]]);
+    // The memory is one per condition, not per sink: rather twice on the webhook than never on Slack.
+    expect(retried.alerts.filter((a) => a.sink.startsWith("webhook")).map((a) => a.phase)).toEqual(["firing"]);
+    const third = await runAt(1020, HELD);
+    expect(third.alerts.map((a) => a.sink.split(" ")[0])).toEqual(["alertmanager"]);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { alertEvents } from "../../../src/alert/events.js";
+import { type AlertState, emptyAlertState, planAlerts } from "../../../src/alert/lifecycle.js";
+import type { RunResult } from "../../../src/model/result.js";
+import { instanceResult, runResult } from "../../support/results.js";
+
+const T0 = new Date("2026-11-26T18:00:00.000Z");
+const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
+const HOUR = 3_600_000;
+
+const failedOn = (...targets: string[]): RunResult =>
+  runResult({ exitCode: 1, instances: targets.map((target) => instanceResult({ target, status: "failed", error: "cannot connect" })) });
+const heldBy = (guard: string): RunResult =>
+  runResult({ exitCode: 3, held: { guard, message: `${guard}: …`, trips: [] }, instances: [instanceResult({ status: "held" })] });
+
+function run(previous: AlertState, result: RunResult, now: Date, judged = true) {
+  return planAlerts(previous, alertEvents(result, ["held", "failed", "changed"], now), { now, repeatIntervalMs: 4 * HOUR, judged, runId: result.runId });
+}
+
+describe("planAlerts", () => {
+  it("a condition is sent when it starts, suppressed while it lasts, reminded after repeatInterval", () => {
+    const first = run(emptyAlertState(), failedOn("tcp://a:1"), at(0));
+    expect(first.messages.map((m) => m.phase)).toEqual(["firing"]);
+    const second = run(first.next, failedOn("tcp://a:1"), at(10));
+    expect(second.messages).toEqual([]);
+    expect(second.suppressed).toEqual([{ event: "failed", target: "tcp://a:1", lastSent: at(0).toISOString(), nextReminder: at(240).toISOString() }]);
+    expect(run(second.next, failedOn("tcp://a:1"), at(240)).messages.map((m) => m.phase)).toEqual(["reminder"]);
+  });
+
+  it("another instance failing while one already fails is news: the event is sent again", () => {
+    const first = run(emptyAlertState(), failedOn("tcp://a:1"), at(0));
+    const second = run(first.next, failedOn("tcp://a:1", "tcp://b:1"), at(10));
+    expect(second.messages.map((m) => [m.phase, m.instances.map((i) => i.target)])).toEqual([["firing", ["tcp://a:1", "tcp://b:1"]]]);
+    expect(second.next.firing["failed|tcp://a:1|"]?.since).toBe(at(0).toISOString());
+  });
+
+  it("a hold under another guard is a new condition; the old one ends", () => {
+    const first = run(emptyAlertState(), heldBy("maxRemovals"), at(0));
+    const second = run(first.next, heldBy("expected"), at(10));
+    expect(second.messages.map((m) => [m.event, m.phase])).toEqual([
+      ["held", "firing"],
+      ["held", "resolved"],
+    ]);
+    expect(second.resolved.map((r) => r.guard)).toEqual(["maxRemovals"]);
+  });
+
+  it("a run that could not judge (its sources failed) ends nothing but failures", () => {
+    const held = run(emptyAlertState(), heldBy("maxRemovals"), at(0));
+    const blind = run(held.next, failedOn("tcp://a:1"), at(10), false);
+    expect(blind.resolved).toEqual([]);
+    expect(Object.keys(blind.next.firing).sort()).toEqual(["failed|tcp://a:1|", "held|unix:///run/haproxy/admin.sock|maxRemovals"]);
+  });
+
+  it("changed is news every time and never fires", () => {
+    const changed = runResult({ instances: [instanceResult({ status: "applied" })] });
+    const first = run(emptyAlertState(), changed, at(0));
+    expect(run(first.next, changed, at(10)).messages.map((m) => [m.event, m.phase])).toEqual([["changed", "firing"]]);
+    expect(first.next.firing).toEqual({});
+  });
+});
