@@ -63,7 +63,10 @@ export const ERROR_CODES = {
     "the TLS handshake with a tls:// target failed: a plaintext peer, a certificate the CA did not sign or for another name, or our client certificate refused",
     "check haproxy.tls (ca, cert, key, serverName) against the listener's certificate and ca-file; nothing was written",
   ],
-  E_HAPROXY_TLS_FILES: ["haproxy.tls is missing, or one of its files cannot be read", "set haproxy.tls for tls:// targets and check the mounted files"],
+  E_HAPROXY_TLS_FILES: [
+    "haproxy.tls is missing, or one of its files cannot be read or used (not PEM, or a key that does not match the certificate)",
+    "set haproxy.tls for tls:// targets and check the mounted files",
+  ],
   E_HAPROXY_TIMEOUT: ["the runtime socket stopped answering", "check HAProxy's load; raise haproxy.timeoutMs if it is busy"],
   E_HAPROXY_IO: ["the runtime socket connection failed", "check HAProxy's logs"],
   E_HAPROXY_CLOSED: ["HAProxy closed the runtime connection", "check HAProxy's logs (a payload too large for tune.bufsize closes it on 2.x)"],

@@ -32,14 +32,25 @@ export async function openTransport(target: string, options: TransportOptions): 
     return await established(target, socket, "connect", options.timeoutMs);
   }
   const files = await readTlsFiles(target, options.tls);
-  const socket = connectTls({
-    host: address.host,
-    port: address.port,
-    ...files,
-    servername: options.tls?.serverName ?? (isIP(address.host) ? undefined : address.host),
-    minVersion: "TLSv1.2",
-    rejectUnauthorized: true,
-  });
+  let socket: Socket;
+  try {
+    socket = connectTls({
+      host: address.host,
+      port: address.port,
+      ...files,
+      servername: options.tls?.serverName ?? (isIP(address.host) ? undefined : address.host),
+      minVersion: "TLSv1.2",
+      rejectUnauthorized: true,
+    });
+  } catch (err) {
+    // OpenSSL refuses the files before any connection: not PEM, or a key that is not the certificate's (a half-done rotation).
+    throw new HaproxyError(
+      "E_HAPROXY_TLS_FILES",
+      target,
+      `haproxy.tls: ${options.tls?.cert ?? ""} / ${options.tls?.key ?? ""} / ${options.tls?.ca ?? ""} cannot be used: ${(err as Error).message}${/mismatch/i.test((err as Error).message) ? " (the key is not the certificate's: was only one of them replaced?)" : ""}`,
+      { cause: err },
+    );
+  }
   return await established(target, socket, "secureConnect", options.timeoutMs);
 }
 

@@ -102,6 +102,19 @@ describe("tls:// runtime targets (mutual TLS to a listener in front of the unix 
     expect(result.instances[0]).toMatchObject({ errorCode: "E_HAPROXY_TLS_FILES", error: expect.stringContaining(`haproxy.tls.ca: cannot read ${missing}`) });
   });
 
+  it.each([
+    ["a certificate file that is not PEM", () => ({ cert: join(dir, "garbage.pem"), key: pki.clientKey }), "no start line"],
+    ["a key that is not the certificate's (half a rotation)", () => ({ cert: pki.clientCert, key: pki.otherClientKey }), "was only one of them replaced"],
+  ])("%s fails the instance with E_HAPROXY_TLS_FILES, nothing written", async (_name, files, text) => {
+    await writeFile(join(dir, "garbage.pem"), "garbage\n");
+    const before = await liveEntries(h);
+    const path = await config(`unusable-${_name.replace(/\W+/g, "-")}`, [tlsTarget()], { ca: pki.ca, ...files() }, ["127.0.0.34"]);
+    const result = await syncJson(path);
+    expect(result.code).toBe(1);
+    expect(result.instances[0]).toMatchObject({ errorCode: "E_HAPROXY_TLS_FILES", error: expect.stringContaining(text) });
+    expect(await liveEntries(h)).toEqual(before);
+  });
+
   it("a tls:// socket without haproxy.tls is a config error naming the key", async () => {
     const path = await config("no-tls", [tlsTarget()], undefined);
     const run = await runCli(["--config", path, "config", "check"]);
