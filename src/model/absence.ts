@@ -24,6 +24,12 @@ export interface AbsenceState {
   entries: Record<string, AbsenceRecord>;
   /** Targets the last saved run left holding its desired set, with when: an entry missing there later vanished behind its back. */
   instances?: Record<string, string>;
+  /**
+   * The HAProxy process (`pid@start`) each of those instances ran as: a new
+   * process loaded its map file from disk, so what is missing there was not
+   * taken away behind this tool's back.
+   */
+  processes?: Record<string, string>;
 }
 
 export function emptyState(map: string): AbsenceState {

@@ -73,7 +73,14 @@ function flapsOf(entries: Record<string, AbsenceRecord>): Record<string, number>
  */
 export function settleState(
   next: AbsenceState,
-  outcome: { removed: Iterable<string>; converged: Iterable<string>; failed: Iterable<string>; now: Date },
+  outcome: {
+    removed: Iterable<string>;
+    converged: Iterable<string>;
+    failed: Iterable<string>;
+    now: Date;
+    /** The process each instance ran as, when known. */
+    processes?: ReadonlyMap<string, string | undefined>;
+  },
 ): AbsenceState {
   const at = outcome.now.toISOString();
   const entries = { ...next.entries };
@@ -82,17 +89,30 @@ export function settleState(
     entries[key] = { ...rest, removedAt: at };
   }
   const instances = { ...next.instances };
-  for (const target of outcome.failed) delete instances[target];
-  for (const target of outcome.converged) instances[target] = at;
-  return { ...next, entries, instances };
+  const processes = { ...next.processes };
+  for (const target of outcome.failed) {
+    delete instances[target];
+    delete processes[target];
+  }
+  for (const target of outcome.converged) {
+    instances[target] = at;
+    const process = outcome.processes?.get(target);
+    if (process) processes[target] = process;
+    else delete processes[target];
+  }
+  return { ...next, entries, instances, ...(Object.keys(processes).length > 0 ? { processes } : {}) };
 }
 
 /**
  * Desired entries missing from an instance that the last saved run left
- * holding them: something other than this tool took them away. Pure.
+ * holding them: something other than this tool took them away. Not when the
+ * instance is a new HAProxy process (a restart or reload): it loaded its map
+ * file from disk, and what the file lacks is no one's doing. Pure.
  */
-export function vanishedFrom(target: string, missing: ReadonlyArray<string>, state: AbsenceState): string[] {
+export function vanishedFrom(target: string, missing: ReadonlyArray<string>, state: AbsenceState, process?: string): string[] {
   if (missing.length === 0 || state.instances?.[target] === undefined) return [];
+  const ranAs = state.processes?.[target];
+  if (ranAs !== undefined && process !== undefined && ranAs !== process) return [];
   const before = new Set<string>();
   for (const group of state.provenance) for (const key of group.entries) before.add(key);
   return missing.filter((key) => before.has(key));

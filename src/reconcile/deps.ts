@@ -16,6 +16,8 @@ export interface RuntimeTarget {
   readonly target: string;
   readonly version: string;
   readonly transactional: boolean;
+  /** The HAProxy process that answered (`pid@start`), when `show info` says. */
+  readonly process?: string | undefined;
   readList(kind: ListKind, file: string): Promise<LiveList>;
   replace(kind: ListKind, file: string, content: WritableEntry[], snapshot: ListSnapshot): Promise<ApplyOutcome>;
   applyIncremental(kind: ListKind, file: string, add: WritableEntry[], remove: LiveEntry[]): Promise<ApplyOutcome>;

@@ -164,7 +164,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     p.plan = plan;
     const findings: Findings = {
       unexpected: plan.remove.filter((key) => grace.unexpected.has(key)),
-      vanished: withoutHeldByOthers(vanishedFrom(p.target, plan.add, loaded.state), live, ownership),
+      vanished: withoutHeldByOthers(vanishedFrom(p.target, plan.add, loaded.state, instance.process), live, ownership),
       duplicates: kind === "map" ? findDuplicates(live, ownership, settled) : [],
       exposures: tooBroadEntries(live, config.guards, ownership),
     };

@@ -300,6 +300,7 @@ async function applyPlannedRun(
     converged: results.filter((r) => r.status === "applied" || r.status === "in-sync").map((r) => r.target),
     failed: results.filter((r) => r.status === "failed").map((r) => r.target),
     now,
+    processes: new Map(planned.instances.map((p) => [p.target, p.instance?.process])),
   });
   await deps.removalState
     .save(next)

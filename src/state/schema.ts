@@ -17,6 +17,7 @@ export const absenceStateSchema = z.object({
   provenance: z.array(z.object({ sources: z.array(z.string()), entries: z.array(z.string()) })),
   entries: z.record(z.string(), record),
   instances: z.record(z.string(), time).optional(),
+  processes: z.record(z.string(), z.string()).optional(),
 }) satisfies z.ZodType<AbsenceState>;
 
 /** The state for `map`, or undefined when the text is not one. */

@@ -6,7 +6,7 @@ import { Certificate, ClusterIssuer } from "@kubernetes-models/cert-manager/cert
 import { Deployment } from "kubernetes-models/apps/v1";
 import { CronJob } from "kubernetes-models/batch/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
+import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import { parseAllDocuments, parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse.js";
@@ -28,6 +28,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   "v1/ConfigMap": ConfigMap,
   "v1/PersistentVolumeClaim": PersistentVolumeClaim,
   "v1/Secret": Secret,
+  "v1/Namespace": Namespace,
   "v1/Service": Service,
   "v1/ServiceAccount": ServiceAccount,
 };
@@ -354,6 +355,26 @@ describe("Kubernetes manifests", () => {
     }
   });
 
+  it("the job, its dry-run twin, its certificate and its alert Secret share one namespace, held to 'restricted', which the HAProxy side admits", () => {
+    const base = manifests("deploy/base");
+    const namespace = find(base, "Namespace") as unknown as { metadata: { name: string; labels: Record<string, string> } };
+    expect(namespace.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    const ns = namespace.metadata.name;
+    for (const m of [...base.filter((m) => m.kind !== "Namespace"), ...manifests("deploy/overlays/dry-run")]) {
+      expect((m.metadata as { namespace?: string }).namespace, `${m.kind} ${m.metadata.name}`).toBe(ns);
+    }
+    const client = manifests("deploy/examples/cert-manager").find(
+      (m) => m.kind === "Certificate" && (m.spec as { secretName: string }).secretName === "travis-allowlist-runtime-tls",
+    );
+    expect((client?.metadata as { namespace?: string }).namespace).toBe(ns);
+    const secret = documents(readFileSync(join(ROOT, "deploy/examples/secret.example.yaml"), "utf8"))[0] as Manifest;
+    expect((secret.metadata as { namespace?: string }).namespace).toBe(ns);
+    const policy = find(manifests("deploy/examples/haproxy"), "NetworkPolicy") as unknown as {
+      spec: { ingress: Array<{ from?: Array<{ namespaceSelector?: { matchLabels: Record<string, string> } }> }> };
+    };
+    expect(policy.spec.ingress.flatMap((r) => r.from ?? []).map((f) => f.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"])).toEqual([ns]);
+  });
+
   it("the HAProxy side admits only the job's pods to the TLS runtime port", () => {
     const policy = find(manifests("deploy/examples/haproxy"), "NetworkPolicy") as unknown as {
       spec: { ingress: Array<{ from?: Array<{ podSelector?: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }> };
@@ -393,11 +414,20 @@ describe("sidecar mode", () => {
     expect(configMap.data["haproxy.cfg"]).not.toMatch(/\blisten runtime/);
   });
 
-  it("HAProxy loads the map file the daemon writes through the runtime API, and the pod has no runtime port", () => {
+  it("HAProxy loads the map file the daemon persists in a shared emptyDir, so a restarted container starts from the current list; no runtime port", () => {
     const map = config?.haproxy.map ?? "";
+    expect(config?.haproxy.persist).toBe(true);
     expect(configMap.data["haproxy.cfg"]).toContain(`src,map_ip(${map})`);
-    const mount = haproxy.volumeMounts?.find((m) => map.startsWith(`${m.mountPath}/`));
-    expect(mount).toBeDefined();
+    const mapDir = map.replace(/\/[^/]+$/, "");
+    const volumeAt = (c: Container) => c.volumeMounts?.find((m) => m.mountPath === mapDir);
+    expect(volumeAt(haproxy)?.readOnly).toBe(true);
+    expect(volumeAt(daemon)?.readOnly).toBeUndefined();
+    expect(volumeAt(daemon)?.name).toBe(volumeAt(haproxy)?.name);
+    expect(pod.volumes?.find((v) => v.name === volumeAt(haproxy)?.name)?.emptyDir).toBeDefined();
+    // The file exists before HAProxy's first start.
+    const seed = pod.initContainers?.[0];
+    expect(seed?.volumeMounts?.map((m) => m.mountPath)).toEqual([mapDir]);
+    expect(JSON.stringify((seed as Container & { command?: string[] }).command)).toContain(map);
     const ports = pod.containers.flatMap((c) => (c.ports ?? []).map((p) => p.containerPort));
     expect(ports.sort()).toEqual([8080, 9464]);
   });
@@ -417,7 +447,14 @@ describe("sidecar mode", () => {
       const sidecar = configMap.data["haproxy.cfg"] as string;
       const example = readFileSync(join(ROOT, "deploy/examples/haproxy/haproxy.cfg"), "utf8");
       const cases = [
-        ["sidecar", sidecar.replaceAll("/usr/local/etc/haproxy/", `${dir.path}/`).replaceAll("/var/run/haproxy/", `${dir.path}/`)],
+        [
+          "sidecar",
+          sidecar
+            .replaceAll("/usr/local/etc/haproxy/", `${dir.path}/`)
+            .replaceAll("/var/lib/haproxy-maps/", `${dir.path}/`)
+            .replaceAll("/var/run/haproxy/", `${dir.path}/`)
+            .replace("staging-api.edge.svc.cluster.local:8080", "127.0.0.1:9"),
+        ],
         [
           "CronJob + TLS",
           example
@@ -426,7 +463,7 @@ describe("sidecar mode", () => {
             .replaceAll("/etc/haproxy/certs/", join(dir.path, "server.crt"))
             .replaceAll("/etc/haproxy/maps/", `${dir.path}/`)
             .replaceAll("/var/run/haproxy/", `${dir.path}/`)
-            .replace("default_backend staging", "http-request return status 200"),
+            .replace("staging-api.edge.svc.cluster.local:8080", "127.0.0.1:9"),
         ],
       ] as const;
       writeFileSync(join(dir.path, "travis.map"), "");
@@ -435,6 +472,8 @@ describe("sidecar mode", () => {
         writeFileSync(file, text);
         const check = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8" });
         expect(check.status, `${name}: ${check.stderr}`).toBe(0);
+        // A frontend without `mode http` accepts http-request rules and ignores them: the allowlist would admit everyone.
+        expect(check.stderr, name).not.toMatch(/ignored|missing timeouts/);
       }
     } finally {
       await dir.remove();

@@ -13,6 +13,7 @@ import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js"
 import { haproxyBinaries, liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { realDeps, syncOnce } from "../support/reconcile.js";
+import { tempDir } from "../support/tmp.js";
 
 const T0 = Date.parse("2026-11-26T18:00:00.000Z");
 const MINUTE = 60_000;
@@ -117,6 +118,23 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
     expect(result.instances[0]).toMatchObject({ status: "applied", add: [`${PUBLISHED[0]}/32`], vanished: [`${PUBLISHED[0]}/32`] });
     expect(await h.statusFrom(PUBLISHED[0] as string)).toBe(200);
     expect(alertEvents()).toEqual(["drift"]);
+  });
+
+  it("a restarted HAProxy that loaded an older map file is restored, but that is no drift: nobody took the entries away", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const dir = await tempDir("ta-restart-");
+    const h = await startHaproxy({ bin, kind: "map", dir: dir.path, entries: [] });
+    const c = config(h);
+    await sync(c, 0);
+    // The same socket and map file, a new process: the file still holds what it held at the first start.
+    await h.stop();
+    const restarted = await startHaproxy({ bin, kind: "map", dir: dir.path, listFile: h.listFile, keepListFile: true });
+    running.push({ ...restarted, stop: async () => (await restarted.stop(), await dir.remove()) });
+    expect(await restarted.statusFrom(PUBLISHED[0] as string)).toBe(403);
+    const result = await sync(c, 1);
+    expect(result.instances[0]).toMatchObject({ status: "applied", add: PUBLISHED.map((a) => `${a}/32`).sort(), vanished: [] });
+    expect(await restarted.statusFrom(PUBLISHED[0] as string)).toBe(200);
+    expect(alertEvents()).toEqual([]);
   });
 
   it.each(["::/32", "::ffff:0:0/96", "::ffff:127.0.0.0/104", "0:0:0:0:0:ffff:7f00:0/104", "0000:0000:0000:0000:0000:FFFF:0000:0000/96", "::/0"])(

@@ -152,11 +152,23 @@ describe("settleState, vanishedFrom, recentlyRemoved", () => {
   });
 
   it.each([
-    ["an instance the last run left converged", "unix:///a.sock", ["35.192.85.2/32"]],
-    ["an instance the last run did not converge", "unix:///b.sock", []],
-  ] as const)("desired entries missing from %s vanished behind the tool's back", (_name, target, vanished) => {
-    const state: AbsenceState = { ...PUBLISHED, instances: { "unix:///a.sock": T0.toISOString() } };
-    expect(vanishedFrom(target, ["35.192.85.2/32", "203.0.113.9/32"], state)).toEqual(vanished);
+    ["an instance the last run left converged", "unix:///a.sock", undefined, ["35.192.85.2/32"]],
+    ["an instance the last run did not converge", "unix:///b.sock", undefined, []],
+    ["the same HAProxy process the last run left converged", "unix:///a.sock", "7@100", ["35.192.85.2/32"]],
+    ["a new HAProxy process (restarted or reloaded: it loaded its map file)", "unix:///a.sock", "9@160", []],
+  ] as const)("desired entries missing from %s: vanished behind the tool's back? %j", (_name, target, process, vanished) => {
+    const state: AbsenceState = { ...PUBLISHED, instances: { "unix:///a.sock": T0.toISOString() }, processes: { "unix:///a.sock": "7@100" } };
+    expect(vanishedFrom(target, ["35.192.85.2/32", "203.0.113.9/32"], state, process)).toEqual(vanished);
+  });
+
+  it("remembers the process each converged instance ran as, and forgets a failed one's", () => {
+    const previous: AbsenceState = { ...PUBLISHED, instances: { "unix:///b.sock": T0.toISOString() }, processes: { "unix:///b.sock": "3@50" } };
+    const processes = new Map([
+      ["unix:///a.sock", "7@100"],
+      ["unix:///b.sock", "3@50"],
+    ]);
+    const next = settleState(previous, { removed: [], converged: ["unix:///a.sock"], failed: ["unix:///b.sock"], now: at(HOUR), processes });
+    expect(next.processes).toEqual({ "unix:///a.sock": "7@100" });
   });
 });
 
