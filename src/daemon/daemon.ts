@@ -17,6 +17,8 @@ export interface DaemonOptions {
   random?: () => number;
   /** The restart watch: every `intervalMs`, which process answers behind each target; a new one is synced at once. */
   watch?: { intervalMs: number; observe: () => Promise<Processes> };
+  /** While not ready, a failed run is tried again after this, doubling up to the schedule's period (default 10 s). */
+  retryMs?: number;
 }
 
 export interface RunningDaemon {
@@ -45,17 +47,31 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   /** Ready once a run succeeded after the last new HAProxy process was seen: only then does it hold the current list. */
   let readiness: { ok: boolean; reason: string } = { ok: false, reason: "no successful sync yet" };
 
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryDelay = options.retryMs ?? 10_000;
+  /** A pod waiting for its first current list must not wait a whole schedule period for the next try. */
+  const retryWhileNotReady = () => {
+    if (stopping || readiness.ok) return;
+    clearTimeout(retryTimer);
+    log.info({ retryInSeconds: retryDelay / 1000 }, "not ready: the sync failed; trying again soon");
+    retryTimer = setTimeout(() => void tick("retry"), retryDelay);
+    retryDelay = Math.min(retryDelay * 2, Math.max(period, options.retryMs ?? 10_000));
+  };
+
   const runNow = async () => {
     try {
       const result = await options.runSync(controller.signal);
       metrics.observe(result, now());
-      if (succeeded(result) && !again) readiness = { ok: true, reason: `synced at ${now().toISOString()}` };
+      if (succeeded(result) && !again) {
+        readiness = { ok: true, reason: `synced at ${now().toISOString()}` };
+        retryDelay = options.retryMs ?? 10_000;
+      }
     } catch (err) {
       log.error({ err }, "run crashed");
     }
   };
 
-  const tick = async (reason: "start" | "schedule" | "restart") => {
+  const tick = async (reason: "start" | "schedule" | "restart" | "retry") => {
     if (stopping) return;
     if (current) {
       // A new HAProxy process must not wait for the next schedule: sync again as soon as this run ends.
@@ -72,6 +88,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     })();
     await current;
     current = undefined;
+    retryWhileNotReady();
   };
 
   const task = cron.createTask(options.schedule, () => tick("schedule"), { noOverlap: true, name: "travis-allowlist-sync" });
@@ -161,6 +178,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       clearTimeout(first);
       // A look in progress ends on its own deadline and starts nothing once stopping.
       clearTimeout(watchTimer);
+      clearTimeout(retryTimer);
       await task.stop();
       await task.destroy();
       controller.abort();

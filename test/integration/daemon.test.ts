@@ -102,4 +102,32 @@ describe("daemon", () => {
     expect(late.status).toBe(503);
     expect(late.body).toContain("no successful run in 1860 s");
   });
+
+  it("a pod not yet ready tries a failed sync again soon, not at the next schedule, and turns ready once it succeeds", async () => {
+    delete dns.zones["late.example.test"];
+    const config = testConfig({ resolver: dns.resolver, names: ["late.example.test"], sockets: [h.unixTarget], map: h.listFile });
+    const deps = realDeps(config);
+    const results: RunResult[] = [];
+    const daemon = await startDaemon({
+      // Months away: only a retry can run again.
+      schedule: "0 0 1 1 *",
+      listen: { host: "127.0.0.1", port: 0 },
+      jitterMs: 0,
+      retryMs: 100,
+      logger: pino({ level: "silent" }),
+      runSync: async (signal) => {
+        const result = await runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal });
+        results.push(result);
+        return result;
+      },
+    });
+    daemons.push(daemon);
+    await until(() => results.length >= 2, "a second, failed try");
+    expect(results.map((r) => r.exitCode)).toEqual([1, 1]);
+    expect((await get(`${daemon.url}/readyz`)).status).toBe(503);
+    dns.zones["late.example.test"] = { A: ["127.0.0.41"] };
+    await until(async () => (await get(`${daemon.url}/readyz`)).status === 200, "ready", 20_000);
+    expect(results.at(-1)?.exitCode).toBe(0);
+    expect(await h.statusFrom("127.0.0.41")).toBe(200);
+  });
 });
