@@ -57,7 +57,7 @@ describe("guards hold unexpected changes end to end", () => {
     });
     expect(held.result.instances[0]).toMatchObject({ status: "held", add: [] });
     expect(held.result.instances[0]?.remove).toHaveLength(22);
-    expect(held.result.alerts).toEqual([{ sink: `webhook ${hook.url}/hook`, event: "held", ok: true, error: null }]);
+    expect(held.result.alerts).toEqual([{ sink: `webhook ${hook.url}/hook`, event: "held", phase: "firing", ok: true, error: null }]);
     expect(await liveEntries(h)).toEqual(before);
     expect(hookEvents()).toEqual(["held"]);
     expect(hook.requests[0]?.json).toMatchObject({ event: "held", guard: "maxRemovals", counts: { add: 0, remove: 22 }, runId: held.result.runId });
@@ -130,8 +130,8 @@ describe("guards hold unexpected changes end to end", () => {
     expect(run.code).toBe(3);
     const result = JSON.parse(run.stdout) as RunResult;
     expect(result.alerts).toEqual([
-      { sink: `webhook ${hook.url}/hooks/***`, event: "held", ok: false, error: expect.stringContaining("HTTP 400") },
-      { sink: "slack http://127.0.0.1:1/services/***", event: "held", ok: false, error: expect.stringContaining("ECONNREFUSED") },
+      { sink: `webhook ${hook.url}/hooks/***`, event: "held", phase: "firing", ok: false, error: expect.stringContaining("HTTP 400") },
+      { sink: "slack http://127.0.0.1:1/services/***", event: "held", phase: "firing", ok: false, error: expect.stringContaining("ECONNREFUSED") },
     ]);
     expect(hook.requests[0]?.headers.authorization).toBe("Bearer sekrit-token");
     expect(run.stdout + run.stderr).not.toContain("sekrit");
