@@ -67,7 +67,9 @@ describe("guards hold unexpected changes end to end", () => {
     expect(forced.result).toMatchObject({ forced: true, held: null, overridden: [{ guard: "maxRemovals" }], instances: [{ status: "applied" }] });
     expect(await liveEntries(h)).toHaveLength(22);
     expect(await h.statusFrom(BUILD)).toBe(200);
-    expect(hookEvents()).toEqual(["held", "changed"]);
+    // The change went out, and the hold it ended is resolved.
+    expect(hookEvents()).toEqual(["held", "changed", "held"]);
+    expect(hook.requests.map((r) => (r.json as { phase: string }).phase)).toEqual(["firing", "firing", "resolved"]);
   });
 
   it("a thousand-entry jump from a source that usually returns 55 is held", async () => {
