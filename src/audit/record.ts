@@ -65,6 +65,8 @@ export interface AuditBody {
   }>;
   desired: { count: number; digest: string | null };
   instances: AuditInstance[];
+  /** Identical in-sync runs since the previous record that were not recorded (`audit.heartbeat`). */
+  quietRuns?: number;
   held: { guard: string; message: string } | null;
   error: { code: string; message: string } | null;
   /** An earlier run that wrote `intent` and never its outcome (crashed or killed). */

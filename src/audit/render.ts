@@ -26,6 +26,7 @@ export function renderAuditLine(record: AuditRecord): string {
     record.error ? `error: ${record.error.message}` : "",
     record.forced ? "forced" : "",
     record.unfinishedIntent ? `previous run ${record.unfinishedIntent.runId} left no outcome` : "",
+    record.quietRuns ? `after ${record.quietRuns} identical in-sync runs not recorded` : "",
   ].filter((d) => d !== "");
   return [`#${record.seq}`, record.time, record.event.padEnd(8), who, `+${add.length}/-${remove.length}`, shown, detail.join("; "), `run ${record.runId}`]
     .filter((part) => part !== "")

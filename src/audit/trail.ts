@@ -127,6 +127,24 @@ export class AuditTrail {
     }
   }
 
+  /** Identical in-sync runs left out since record `afterSeq` (see `audit.heartbeat`). */
+  async quietRuns(afterSeq: number): Promise<number> {
+    const text = await this.read(`${this.path}.quiet`).catch(() => undefined);
+    try {
+      const quiet = JSON.parse(text ?? "null") as { afterSeq?: unknown; count?: unknown } | null;
+      return quiet?.afterSeq === afterSeq && typeof quiet.count === "number" ? quiet.count : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Counts one more run left out after record `afterSeq`; the next record carries the count. */
+  async noteQuietRun(afterSeq: number): Promise<number> {
+    const count = (await this.quietRuns(afterSeq)) + 1;
+    await writeFileAtomic(`${this.path}.quiet`, `${JSON.stringify({ afterSeq, count })}\n`, { mode: 0o600 });
+    return count;
+  }
+
   /** The last record, or undefined for a new trail; a damaged last line is an error. */
   async last(): Promise<AuditRecord | undefined> {
     let line: string | undefined;

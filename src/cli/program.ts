@@ -85,7 +85,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .command("show")
     .description("print audit records readably (--output json for the records themselves)")
     .option("--last <n>", "only the last N records", wholeNumber(1), 20)
-    .action(async (options: { last: number }, command: Command) => {
+    .option("--changes", "only changes, holds and failures (no intents, no in-sync runs)")
+    .action(async (options: { last: number; changes?: boolean }, command: Command) => {
       code = await (await import("./commands/audit.js")).auditShowCommand(globals(command), options, io);
     });
   audit

@@ -41,6 +41,11 @@ export function guardSettingsOf(guards: GuardsConfig): GuardSettings & { removeA
   };
 }
 
+/** How long identical in-sync runs go unrecorded after the last record (`audit.heartbeat`); 0 records every run. */
+export function heartbeatMsOf(config: { audit: { heartbeat: string } }): number {
+  return parseDuration(config.audit.heartbeat) ?? 3_600_000;
+}
+
 /** How long a firing alert is not sent again to Slack or webhooks (`alerts.repeatInterval`). */
 export function repeatIntervalMsOf(config: { alerts?: { repeatInterval: string } | undefined }): number {
   return parseDuration(config.alerts?.repeatInterval ?? "4h") ?? 4 * 3_600_000;

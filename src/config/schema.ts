@@ -158,6 +158,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       path: z.string({ error: "expected the audit file path" }).min(1).default(DEFAULT_AUDIT_PATH),
       key: z.string({ error: 'expected a key, e.g. "${AUDIT_HMAC_KEY}"' }).min(16, { error: "expected a key of at least 16 characters" }).optional(),
+      heartbeat: duration.default("1h"),
     })
     .prefault({}),
   stateDir: z.string().min(1).optional(),

@@ -32,6 +32,9 @@ export interface RuntimeTarget {
 export interface AuditWriter {
   last(): Promise<AuditRecord | undefined>;
   append(body: AuditBody): Promise<AuditRecord>;
+  /** Identical in-sync runs left out since record `afterSeq`, and counting one more (`audit.heartbeat`). */
+  quietRuns?(afterSeq: number): Promise<number>;
+  noteQuietRun?(afterSeq: number): Promise<number>;
 }
 
 export interface ProgressEvent {

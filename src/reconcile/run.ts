@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { auditBody, outcomeEvent } from "../audit/body.js";
 import type { AuditBody } from "../audit/record.js";
-import { reportingReserveMs, runTimeoutMsOf } from "../config/limits.js";
+import { heartbeatMsOf, reportingReserveMs, runTimeoutMsOf } from "../config/limits.js";
+import { needsRecord } from "../audit/heartbeat.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { exitCodeOf, type RunResult } from "../model/result.js";
@@ -44,10 +45,32 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     log.info({ audit: true, record: sealed }, `audit ${sealed.event} #${sealed.seq}`);
   };
   const unfinished = options.dryRun ? null : await findUnfinishedIntent(deps.audit.trail, log);
+  /** The next record carries how many identical in-sync runs went unrecorded before it. */
+  const recordCounted = async (body: AuditBody, last: Awaited<ReturnType<AuditWriter["last"]>>) => {
+    const quiet = last && deps.audit.trail.quietRuns ? await deps.audit.trail.quietRuns(last.seq) : 0;
+    await record(quiet > 0 ? { ...body, quietRuns: quiet } : body);
+  };
+  /** A no-op run like the last recorded one is counted, not recorded, until the heartbeat is due. */
+  const recordOutcome = async (body: AuditBody) => {
+    const trail = deps.audit.trail;
+    // An unreadable trail is reported by the append that follows, with its own code.
+    const last = await trail.last().catch(() => undefined);
+    if (last && !unfinished && !needsRecord(scrubValue(body), last, heartbeatMsOf(config)) && trail.noteQuietRun) {
+      const count = await trail.noteQuietRun(last.seq);
+      auditHead = { seq: last.seq, hash: last.hash };
+      log.info(
+        { audit: true, quietRuns: count, seq: last.seq },
+        `in sync as recorded in #${last.seq}: counted, not recorded (audit.heartbeat ${config.audit.heartbeat})`,
+      );
+      return;
+    }
+    await recordCounted(body, last);
+  };
   let changing = false;
-  const writeIntent: IntentWriter = (facts) => {
+  const writeIntent: IntentWriter = async (facts) => {
     changing = true;
-    return record(auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false }, deps.audit.context, now(), unfinished));
+    const body = auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false }, deps.audit.context, now(), unfinished);
+    await recordCounted(body, await deps.audit.trail.last().catch(() => undefined));
   };
 
   const runTimeoutMs = runTimeoutMsOf(config);
@@ -73,7 +96,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
 
   if (!options.dryRun) {
     try {
-      await record(auditBody(outcomeEvent(result), result, deps.audit.context, now(), unfinished));
+      await recordOutcome(auditBody(outcomeEvent(result), result, deps.audit.context, now(), unfinished));
     } catch (err) {
       log.error({ err }, "the outcome could not be written to the audit trail");
       result.error ??= { code: errorCode(err), message: `audit trail failed: ${message(err)}` };

@@ -184,3 +184,28 @@ describe("the audit trail of real runs", () => {
     expect((await cli(config, ["audit", "verify"])).code).toBe(0);
   });
 });
+
+describe("audit heartbeat", () => {
+  it("identical in-sync runs are recorded once per heartbeat with a count; a change is always recorded; the chain verifies; --changes hides the noise", async () => {
+    const { h, config, auditPath } = await setup();
+    expect((await sync(config)).code).toBe(0);
+    for (let i = 0; i < 4; i++) expect((await sync(config)).code).toBe(0);
+    const afterQuiet = await records(auditPath);
+    // The applying run's intent and outcome, and the first in-sync run; three more were counted, not recorded.
+    expect(afterQuiet.map((r) => r.event)).toEqual(["intent", "applied", "in-sync"]);
+
+    // Something changes: it is recorded at once.
+    await h.command(`del map ${h.listFile} ${TRAVIS[0]}/32`);
+    expect((await sync(config)).code).toBe(0);
+    expect((await sync(config)).code).toBe(0);
+    const all = await records(auditPath);
+    expect(all.map((r) => r.event)).toEqual(["intent", "applied", "in-sync", "intent", "applied", "in-sync"]);
+    // The first record after the quiet runs counts them.
+    expect(all.map((r) => r.quietRuns)).toEqual([undefined, undefined, undefined, 3, undefined, undefined]);
+
+    expect((await cli(config, ["audit", "verify"])).code).toBe(0);
+    const changes = JSON.parse((await cli(config, ["--output", "json", "audit", "show", "--changes"])).stdout) as AuditRecord[];
+    expect(changes.map((r) => r.event)).toEqual(["applied", "applied"]);
+    expect((await cli(config, ["audit", "show"])).stdout).toContain("after 3 identical in-sync runs not recorded");
+  }, 60_000);
+});

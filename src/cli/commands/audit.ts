@@ -5,9 +5,12 @@ import { UsageError } from "../../errors.js";
 import { EXIT } from "../../model/result.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 
-export async function auditShowCommand(global: GlobalOptions, options: { last: number }, io: Io): Promise<number> {
+const CHANGES = new Set(["applied", "held", "failed"]);
+
+export async function auditShowCommand(global: GlobalOptions, options: { last: number; changes?: boolean }, io: Io): Promise<number> {
   const { config } = await loadContext(global, io);
-  const records = (await new AuditTrail(config.audit.path).readAll()).slice(-options.last);
+  const all = await new AuditTrail(config.audit.path).readAll();
+  const records = (options.changes ? all.filter((r) => CHANGES.has(r.event)) : all).slice(-options.last);
   if (global.output === "json") {
     await io.stdout(`${JSON.stringify(records, null, 2)}\n`);
   } else if (records.length === 0) {
