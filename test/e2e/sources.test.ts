@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/record.js";
@@ -128,6 +129,35 @@ describe("source digests", () => {
       expect(await digest()).not.toBe(first);
     } finally {
       await rotating.stop();
+    }
+  });
+});
+
+describe("the README's github-meta example", () => {
+  /** GitHub's published hooks ranges, as api.github.com/meta lists them. */
+  const HOOKS = ["192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20", "2a0a:a440::/29", "2606:50c0::/32"];
+
+  it("accepts GitHub's hooks ranges with the guards written next to it, and the default guards refuse them, naming the range", async () => {
+    const meta = await startReceiver([404], (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ verifiable_password_authentication: false, hooks: HOOKS, web: ["140.82.112.0/20"] }));
+    });
+    try {
+      const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+      const block = /\n {4}sources:\n {6}- name: github-hooks\n[\s\S]*?\n\n/.exec(readme)?.[0] ?? "";
+      const example = parse(block.replace(/^ {4}/gm, "")) as { sources: Array<Record<string, unknown>>; guards: Record<string, unknown> };
+      expect(example.sources[0]).toMatchObject({ format: "github-meta", key: "hooks" });
+      const sources = [{ ...example.sources[0], url: `${meta.url}/meta` }];
+      const withGuards = await config("github-guards.yaml", sources, { guards: { ...example.guards, removeAfter: "0" } });
+      const accepted = await runCli(["--config", withGuards, "--output", "json", "resolve"]);
+      expect(accepted.code).toBe(0);
+      expect((JSON.parse(accepted.stdout) as { entries: Array<{ entry: string }> }).entries.map((e) => e.entry).sort()).toEqual([...HOOKS].sort());
+      const defaults = await config("github-defaults.yaml", sources, { guards: { removeAfter: "0" } });
+      const refused = await runCli(["--config", defaults, "resolve"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout + refused.stderr).toContain("2a0a:a440::/29");
+    } finally {
+      await meta.stop();
     }
   });
 });
