@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { fetchText } from "../support/fetch.js";
 import { freePort } from "../support/ports.js";
 import { recordFigure } from "../support/reliability.js";
 import { tempDir } from "../support/tmp.js";
@@ -20,15 +21,6 @@ afterAll(async () => {
   await h.stop();
   await dir.remove();
 });
-
-async function fetchText(url: string): Promise<{ status: number; body: string } | undefined> {
-  try {
-    const response = await fetch(url);
-    return { status: response.status, body: await response.text() };
-  } catch {
-    return undefined;
-  }
-}
 
 describe("the daemon's restart watch", () => {
   it("syncs a restarted HAProxy that loaded a stale map file at once, not at the next schedule, and is ready only while synced", async () => {

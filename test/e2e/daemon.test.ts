@@ -8,6 +8,7 @@ import { writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { startHostileRuntime } from "../support/hostile-runtime.js";
+import { fetchText } from "../support/fetch.js";
 import { freePort } from "../support/ports.js";
 import { until } from "../support/wait.js";
 
@@ -40,15 +41,6 @@ async function daemon(file: string, options: { schedule?: string; haproxy?: Reco
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return { child, exited, url: `http://127.0.0.1:${port}`, stderr: () => stderr };
-}
-
-async function fetchText(url: string): Promise<{ status: number; body: string } | undefined> {
-  try {
-    const response = await fetch(url);
-    return { status: response.status, body: await response.text() };
-  } catch {
-    return undefined;
-  }
 }
 
 const audit = async () =>
