@@ -18,7 +18,30 @@ export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logg
   };
   if (isatty(fd)) {
     const { default: pretty } = await import("pino-pretty");
-    return pino(options, pretty({ destination: fd, sync: true, colorize: true }));
+    const verbose = level === "debug" || level === "trace";
+    const terminal = { ...options, hooks: { streamWrite: (line: string) => forTerminal(options.hooks.streamWrite(line), verbose) } };
+    // One line per message, without what only a log store needs.
+    const display = verbose ? {} : { singleLine: true, ignore: "pid,hostname,name,runId" };
+    return pino(terminal, pretty({ destination: fd, sync: true, colorize: true, ...display }));
   }
   return pino(options, syncDestination(fd));
+}
+
+/**
+ * A person at a terminal reads the result on stdout: below debug, the audit
+ * records and the run summary (kept for log stores, which read JSON) and
+ * stack traces only bury it. JSON logs to anything but a terminal are left whole.
+ */
+function forTerminal(line: string, verbose: boolean): string {
+  if (verbose) return line;
+  let entry: { audit?: unknown; event?: unknown; err?: { stack?: unknown } };
+  try {
+    entry = JSON.parse(line) as typeof entry;
+  } catch {
+    return line;
+  }
+  // The run summary is the result on stdout, said again for log stores.
+  if (entry.audit === true || entry.event === "run-summary") return "";
+  if (entry.err && typeof entry.err === "object") delete entry.err.stack;
+  return `${JSON.stringify(entry)}\n`;
 }
