@@ -16,6 +16,9 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
+// eslint-disable-next-line no-control-regex -- colours are not lines
+const COLOURS = /\u001b\[[0-9;]*m/g;
+
 /** The CLI on a pseudo-terminal (util-linux `script`), stdout and stderr as a person sees them. */
 function onTerminal(args: string[]): Promise<{ code: number; lines: string[] }> {
   const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
@@ -23,9 +26,8 @@ function onTerminal(args: string[]): Promise<{ code: number; lines: string[] }> 
     execFile("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", TERM: "dumb" } }, (err, stdout) =>
       resolve({
         code: err ? Number(err.code) : 0,
-        // eslint-disable-next-line no-control-regex -- colours are not lines
         lines: stdout
-          .replace(/\u001b\[[0-9;]*m/g, "")
+          .replace(COLOURS, "")
           .split(/\r?\n/)
           .filter((l) => l.trim() !== ""),
       }),
