@@ -110,7 +110,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const exit = exitCodeForError(err);
-    io.stderr(`travis-allowlist: ${err instanceof AllowlistError || err instanceof Error ? err.message : String(err)}\n`);
+    const text = err instanceof AllowlistError || err instanceof Error ? err.message : String(err);
+    io.stderr(`travis-allowlist: ${text}\n`);
+    // A script reading --output json always gets one object, also when the command never started.
+    if (/(^|\s)--output(=|\s+)json(\s|$)/.test(argv.join(" "))) {
+      const error = { code: err instanceof AllowlistError ? err.code : "E_INTERNAL", message: text };
+      await io.stdout(`${JSON.stringify({ version: 1, exitCode: exit, error }, null, 2)}\n`);
+    }
     return exit;
   }
   return code;

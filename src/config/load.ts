@@ -17,7 +17,10 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message;
+    const reason =
+      (err as NodeJS.ErrnoException).code === "ENOENT"
+        ? `file not found (give the file with --config FILE or TRAVIS_ALLOWLIST_CONFIG; the default is ${DEFAULT_CONFIG_FILE})`
+        : (err as Error).message;
     throw new ConfigError([{ path: "", message: `cannot read config: ${reason}` }], path);
   }
   // parseConfig registers every ${VAR} value as a secret as it substitutes it, before any error can quote it.

@@ -77,10 +77,15 @@ function withoutUnsetOptionalSinks(raw: object, env: Env): object {
 
 /** Parses YAML or JSON config text; reports every problem at once, each with its key path. */
 export function parseConfig(text: string, env: Env = process.env): ParsedConfig {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     return {
-      issues: document.errors.map((e) => ({ path: `(line ${e.linePos?.[0].line ?? 0})`, message: e.message.split("\n")[0] ?? e.message })),
+      issues: document.errors.map((e) => {
+        const at = e.linePos?.[0];
+        // The message's own " at line L, column C:" suffix is said in the path instead.
+        const message = (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, "");
+        return { path: at ? `(line ${at.line}, column ${at.col})` : "(document)", message };
+      }),
     };
   }
   let raw: unknown;

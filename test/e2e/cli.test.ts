@@ -54,7 +54,16 @@ describe("travis-allowlist CLI", () => {
     expect(run.stdout).toBe("");
     const missing = await runCli(["--config", join(h.dir, "nope.yaml"), "resolve"]);
     expect(missing).toMatchObject({ code: 64 });
-    expect(missing.stderr).toContain("file not found");
+    expect(missing.stderr).toContain("file not found (give the file with --config FILE or TRAVIS_ALLOWLIST_CONFIG");
+    // A script asking for JSON gets one object on stdout, whatever went wrong.
+    for (const args of [
+      ["--config", bad, "--output", "json", "sync"],
+      ["--output=json", "--config", join(h.dir, "nope.yaml"), "status"],
+    ]) {
+      const json = await runCli(args);
+      expect(json.code).toBe(64);
+      expect(JSON.parse(json.stdout)).toMatchObject({ exitCode: 64, error: { code: "E_CONFIG_INVALID", message: expect.any(String) } });
+    }
   });
 
   it("finds the config through TRAVIS_ALLOWLIST_CONFIG, then ./travis-allowlist.yaml", async () => {

@@ -117,9 +117,14 @@ describe("parseConfig", () => {
     expect(issues.map((i) => i.path).sort()).toEqual(["exclude[0]", "guard", "sources[0].type"]);
   });
 
-  it("reports YAML syntax errors with a line", () => {
-    const issues = issuesOf("sources: [\n  - a: b\nhaproxy: {");
-    expect(issues[0]?.path).toMatch(/^\(line \d+\)$/);
+  it.each([
+    ["an unclosed flow sequence", "sources: [\n  - a: b\nhaproxy: {", /^\(line [1-9]\d*, column [1-9]\d*\)$/],
+    ["a tab for indentation on line 3", "sources:\n  - name: a\n\ttype: dns\n", /^\(line 3, column 1\)$/],
+    ["a duplicate key on line 2", "haproxy: {}\nhaproxy: {}\n", /^\(line 2, column 1\)$/],
+  ])("reports YAML syntax errors with a line and column: %s", (_name, text, where) => {
+    const issues = issuesOf(text);
+    expect(issues[0]?.path).toMatch(where);
+    expect(issues[0]?.message).not.toMatch(/at line \d+/);
   });
 
   it("substitutes ${VAR} in values", () => {
