@@ -7,7 +7,6 @@ import { readStart } from "../util/body.js";
 import { printable } from "../util/printable.js";
 import { withBasicAuth } from "../util/url.js";
 import { scrubbedStart } from "../util/secrets.js";
-import { METRIC } from "./metrics.js";
 
 export const PUSH_JOB = "travis_allowlist";
 
@@ -44,20 +43,29 @@ export async function pushMetrics(baseUrl: string, text: string, timeoutMs = 500
   }
 }
 
-/** The last-success sample of an earlier textfile, so a failed run does not erase it. */
-async function previousSuccess(path: string): Promise<string | undefined> {
-  const text = await readFile(path, "utf8").catch(() => "");
-  return text.split("\n").find((line) => line.startsWith(`${METRIC.lastSuccess} `));
+/** Metric families of an exposition text, by name: their `# HELP`/`# TYPE` lines and samples, in order. */
+function families(text: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    const name = line.startsWith("#") ? line.split(" ")[2] : /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0];
+    if (!name) continue;
+    found.set(name, [...(found.get(name) ?? []), line]);
+  }
+  return found;
 }
 
-/** Writes the node_exporter textfile atomically, carrying an earlier last-success forward. */
+/**
+ * Writes the node_exporter textfile atomically. A family this run did not
+ * export (the last success after a failed run; the desired count and
+ * instance state after a run whose sources failed) keeps its earlier samples,
+ * as a Pushgateway push-add would.
+ */
 export async function writeTextfile(path: string, text: string): Promise<void> {
-  let content = text;
-  if (!text.split("\n").some((line) => line.startsWith(`${METRIC.lastSuccess} `))) {
-    const earlier = await previousSuccess(path);
-    if (earlier)
-      content = `${text.trimEnd()}\n# HELP ${METRIC.lastSuccess} Unix time of the last successful run.\n# TYPE ${METRIC.lastSuccess} gauge\n${earlier}\n`;
-  }
+  const earlier = families(await readFile(path, "utf8").catch(() => ""));
+  const now = families(text);
+  const carried = [...earlier].filter(([name]) => !now.has(name)).flatMap(([, lines]) => lines);
+  const content = carried.length > 0 ? `${text.trimEnd()}\n${carried.join("\n")}\n` : text;
   // node_exporter runs as another user: the file is 0644, and directories created for it 0755 so it can reach it.
   await writeFileAtomic(path, content, { mode: 0o644, dirMode: 0o755 });
 }

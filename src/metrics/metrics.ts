@@ -65,11 +65,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
   const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
   const lastRun = gauge(METRIC.lastRun, "Unix time the last run finished.");
-  const desired = gauge(METRIC.desired, "Entries in the last desired set the sources gave (kept while they fail).");
+  // One-shot: exported only once set, so that a run that judged nothing leaves the earlier values in place.
+  const lazy = (name: string, help: string, labelNames: string[] = []) => {
+    let made: Gauge | undefined = options.oneShot ? undefined : gauge(name, help, labelNames);
+    return {
+      set(labelsOrValue: Record<string, string> | number, value?: number): void {
+        made ??= gauge(name, help, labelNames);
+        if (typeof labelsOrValue === "number") made.set(labelsOrValue);
+        else made.set(labelsOrValue, value ?? 0);
+      },
+    };
+  };
+  const desired = lazy(METRIC.desired, "Entries in the last desired set the sources gave (kept while they fail).");
   const changes = gauge(METRIC.changes, "Entries added and removed by the last run, across instances.", ["op"]);
   const duration = gauge(METRIC.duration, "Duration of the last run in seconds.");
-  const inSync = gauge(METRIC.inSync, "1 when the instance held the desired set after the last run that reached it.", ["target"]);
-  const pending = gauge(METRIC.pendingRemovals, "Owned entries absent upstream, kept until their grace period ends, per instance.", ["target"]);
+  const inSync = lazy(METRIC.inSync, "1 when the instance held the desired set after the last run that reached it.", ["target"]);
+  const pending = lazy(METRIC.pendingRemovals, "Owned entries absent upstream, kept until their grace period ends, per instance.", ["target"]);
   const sourceUp = gauge(METRIC.sourceUp, "1 when the source answered in the last run, 0 when it failed.", ["source"]);
   const held = gauge(METRIC.lastRunHeld, "1 when a guard held the last run.");
   const daemon = options.oneShot

@@ -6,7 +6,8 @@ import type { AllowlistError } from "../../src/errors.js";
 import { pushMetrics, writeTextfile } from "../../src/metrics/export.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
-import { runResult } from "../support/results.js";
+import { parseExposition, sample } from "../support/prometheus.js";
+import { instanceResult, runResult } from "../support/results.js";
 import { tempDir } from "../support/tmp.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
 import { addSecrets } from "../../src/util/secrets.js";
@@ -94,6 +95,35 @@ describe("one-shot metrics export", () => {
     expect(text).toContain("travis_allowlist_last_run_timestamp_seconds 1795716600\n");
     expect(text).toContain("travis_allowlist_last_success_timestamp_seconds 1795716000\n");
     expect(text.match(/# TYPE travis_allowlist_last_success_timestamp_seconds gauge/g)).toHaveLength(1);
+  });
+
+  it("a run whose sources failed exports no desired count or instance state, so both the push and the textfile keep the last good ones", async () => {
+    const dir = await tempDir("ta-textfile-");
+    cleanups.push(dir.remove);
+    const path = join(dir.path, "travis-allowlist.prom");
+    const good = createMetrics({ oneShot: true });
+    good.observe(runResult({ exitCode: 0, desired: { count: 4, digest: "sha256:x" }, instances: [instanceResult({ status: "in-sync" })] }), new Date());
+    await writeTextfile(path, await good.text());
+    const blind = createMetrics({ oneShot: true });
+    blind.observe(
+      runResult({
+        exitCode: 1,
+        desired: { count: 0, digest: null },
+        sources: [{ name: "travis-dns", type: "dns", status: "failed", count: 0, durationMs: 1 }],
+        instances: [instanceResult({ status: "failed", errorCode: "E_NOT_CONTACTED" })],
+      }),
+      new Date(),
+    );
+    const pushed = parseExposition(await blind.text());
+    expect(["travis_allowlist_desired_entries", "travis_allowlist_instance_in_sync", "travis_allowlist_pending_removals"].filter((n) => pushed.has(n))).toEqual(
+      [],
+    );
+    expect(sample(pushed, "travis_allowlist_source_up", { source: "travis-dns" })).toBe(0);
+    await writeTextfile(path, await blind.text());
+    const kept = parseExposition(await readFile(path, "utf8"));
+    expect(sample(kept, "travis_allowlist_desired_entries")).toBe(4);
+    expect(sample(kept, "travis_allowlist_instance_in_sync", { target: "unix:///run/haproxy/admin.sock" })).toBe(1);
+    expect(sample(kept, "travis_allowlist_source_up", { source: "travis-dns" })).toBe(0);
   });
 
   it("directories created for the textfile are 0755 whatever the umask, so node_exporter (another user) reads it; other private directories stay 0700", async () => {
