@@ -41,7 +41,17 @@ function failureSummary(result: RunResult): string {
 /** The events a finished run raises, filtered by `alerts.on`. */
 export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>, now: Date): AlertEvent[] {
   const changedInstances = result.instances.filter((i) => i.status === "applied");
-  const relevant = (event: AlertEventName) => (event === "changed" ? changedInstances : result.instances);
+  // The instances an event is about: each is a firing condition of its own, so a healthy one is never in `failed`.
+  const about: Record<AlertEventName, (i: RunResult["instances"][number]) => boolean> = {
+    changed: (i) => i.status === "applied",
+    failed: (i) => i.status === "failed",
+    held: (i) => i.status === "held",
+    // New ranges are a fact about the sources, not about any one instance.
+    unexpected: () => false,
+    drift: (i) => (i.unexpected?.length ?? 0) > 0 || (i.vanished?.length ?? 0) > 0,
+    exposure: (i) => (i.exposures?.length ?? 0) > 0,
+  };
+  const relevant = (event: AlertEventName) => result.instances.filter(about[event]);
   const add = union(relevant("changed").map((i) => i.add));
   const remove = union(relevant("changed").map((i) => i.remove));
   const planned = { add: union(result.instances.map((i) => i.add)), remove: union(result.instances.map((i) => i.remove)) };

@@ -10,6 +10,8 @@ export interface FiringAlert {
   summary: string;
   since: string;
   lastSent: string;
+  /** Ended at this time, its end told to Slack and webhooks but not yet accepted by Alertmanager. */
+  ended?: string;
 }
 
 /** What is firing, as the last run left it; kept in `stateDir` so that a CronJob remembers it too. */
@@ -76,7 +78,8 @@ export function planAlerts(
       continue;
     }
     const conditions = conditionsOf(event, now);
-    const known = conditions.map(([key]) => previous.firing[key]);
+    // A condition that ended and fires again is a new start.
+    const known = conditions.map(([key]) => (previous.firing[key]?.ended ? undefined : previous.firing[key]));
     const starts = known.some((k) => k === undefined);
     const due = known.some((k) => k !== undefined && Date.parse(k.lastSent) + options.repeatIntervalMs <= options.now.getTime());
     const sent = starts || due;
@@ -98,11 +101,13 @@ export function planAlerts(
   for (const [key, before] of Object.entries(previous.firing)) {
     if (firing[key]) continue;
     // Not judged this run (it failed before planning): still firing as far as anyone knows.
-    if (!options.judged && before.event !== "failed") firing[key] = before;
+    if (!options.judged && before.event !== "failed" && !before.ended) firing[key] = before;
     else resolved.push(before);
   }
+  // An end already told to the chat sinks goes to Alertmanager again, not to them.
+  const told = resolved.filter((r) => !r.ended);
   return {
-    messages: [...messages, ...resolvedMessages(resolved, options.runId, now)],
+    messages: [...messages, ...resolvedMessages(told, options.runId, now)],
     firing: Object.values(firing),
     resolved,
     suppressed,

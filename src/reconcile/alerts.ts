@@ -63,25 +63,34 @@ export async function sendAlerts(
     else log.error({ err: { message: d.error }, sink: d.sink, alert: d.event, phase: d.phase }, "alert could not be delivered");
   }
   await deps.alertState
-    ?.save(remembered(plan, previous, deliveries))
+    ?.save(remembered(plan, previous, deliveries, at))
     .catch((err: unknown) => log.error({ err }, "the alert state could not be saved; firing alerts may be sent again next run"));
   return { alerts: deliveries, ...(plan.suppressed.length > 0 ? { alertsSuppressed: plan.suppressed } : {}) };
 }
 
-/** The next state, except that what did not reach a sink counts as not sent: it is tried again next run. */
-function remembered(plan: AlertPlan, previous: AlertState, deliveries: AlertDelivery[]): AlertState {
-  const failed = new Set(deliveries.filter((d) => !d.ok).map((d) => `${d.event}|${d.phase ?? ""}`));
-  if (failed.size === 0) return plan.next;
+/**
+ * The next state, except that what did not reach a sink counts as not sent,
+ * to be tried again next run: a start or reminder a chat sink refused is sent
+ * again; an end a chat sink refused is sent again everywhere; an end only
+ * Alertmanager refused is kept as `ended` and sent to Alertmanager alone.
+ * Alertmanager hears every firing condition on every run anyway.
+ */
+function remembered(plan: AlertPlan, previous: AlertState, deliveries: AlertDelivery[], now: Date): AlertState {
+  const chat = deliveries.filter((d) => !d.sink.startsWith("alertmanager "));
+  const chatFailed = new Set(chat.filter((d) => !d.ok).map((d) => `${d.event}|${d.phase ?? ""}`));
+  const managerFailed = deliveries.some((d) => d.sink.startsWith("alertmanager ") && !d.ok);
+  if (chatFailed.size === 0 && !managerFailed) return plan.next;
   const firing = { ...plan.next.firing };
   for (const [key, alert] of Object.entries(firing)) {
-    if (!failed.has(`${alert.event}|firing`) && !failed.has(`${alert.event}|reminder`)) continue;
+    if (!chatFailed.has(`${alert.event}|firing`) && !chatFailed.has(`${alert.event}|reminder`)) continue;
     const before = previous.firing[key];
-    if (before) firing[key] = { ...alert, lastSent: before.lastSent };
+    if (before && !before.ended) firing[key] = { ...alert, lastSent: before.lastSent };
     else delete firing[key];
   }
-  for (const ended of plan.resolved) {
-    const key = Object.keys(previous.firing).find((k) => previous.firing[k] === ended);
-    if (key && failed.has(`${ended.event}|resolved`)) firing[key] = ended;
+  for (const [key, before] of Object.entries(previous.firing)) {
+    if (firing[key] || !plan.resolved.includes(before)) continue;
+    if (!before.ended && chatFailed.has(`${before.event}|resolved`)) firing[key] = before;
+    else if (managerFailed) firing[key] = { ...before, ended: before.ended ?? now.toISOString() };
   }
   return { version: 1, firing };
 }

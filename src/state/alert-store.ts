@@ -11,6 +11,7 @@ const firingAlert = z.object({
   summary: z.string(),
   since: z.string(),
   lastSent: z.string(),
+  ended: z.string().optional(),
 });
 const alertStateSchema = z.object({ version: z.literal(1), firing: z.record(z.string(), firingAlert) });
 

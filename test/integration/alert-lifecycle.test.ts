@@ -123,3 +123,24 @@ describe("alert lifecycle when a sink is down", () => {
     expect(third.alerts.map((a) => a.sink.split(" ")[0])).toEqual(["alertmanager"]);
   });
 });
+
+describe("alert lifecycle when Alertmanager is down as a hold clears", () => {
+  it("the end is told to Slack and the webhook once, and to Alertmanager again on the next run until it accepts it", async () => {
+    await h.command(`clear map ${h.listFile}`);
+    await h.command(`add map ${h.listFile} 127.0.0.21/32 travis`);
+    expect((await runAt(2000, HELD)).exitCode).toBe(3);
+    alertmanager.replies = [500];
+    const cleared = await runAt(2010, [...HELD.slice(0, 2)]);
+    expect(cleared.exitCode).toBe(0);
+    expect(cleared.alerts.filter((a) => a.sink.startsWith("alertmanager")).map((a) => a.ok)).toEqual([false]);
+    expect(cleared.alerts.filter((a) => a.sink.startsWith("webhook")).map((a) => a.phase)).toEqual(["resolved"]);
+    alertmanager.replies = [200];
+    const before = alertmanager.requests.length;
+    const next = await runAt(2020, [...HELD.slice(0, 2)]);
+    expect(next.alerts.map((a) => [a.sink.split(" ")[0], a.phase, a.ok])).toEqual([["alertmanager", "resolved", true]]);
+    const resent = alertmanager.requests.slice(before).flatMap((r) => r.json as Array<{ labels: { alertname: string }; endsAt: string }>);
+    expect(resent.find((a) => a.labels.alertname === "TravisAllowlistHeld")?.endsAt).toBe("2026-11-28T03:30:00.000Z");
+    // Accepted: nothing more.
+    expect((await runAt(2030, [...HELD.slice(0, 2)])).alerts).toEqual([]);
+  });
+});

@@ -51,6 +51,16 @@ describe("planAlerts", () => {
     expect(Object.keys(blind.next.firing).sort()).toEqual(["failed|tcp://a:1|", "held|unix:///run/haproxy/admin.sock|maxRemovals"]);
   });
 
+  it("only the instances an event is about are its conditions: a healthy instance is never in `failed`", () => {
+    const mixed = runResult({
+      exitCode: 1,
+      instances: [instanceResult({ target: "tcp://ok:1", status: "in-sync" }), instanceResult({ target: "tcp://down:1", status: "failed", error: "refused" })],
+    });
+    const plan = run(emptyAlertState(), mixed, at(0));
+    expect(plan.messages[0]?.instances.map((i) => i.target)).toEqual(["tcp://down:1"]);
+    expect(Object.keys(plan.next.firing)).toEqual(["failed|tcp://down:1|"]);
+  });
+
   it("changed is news every time and never fires", () => {
     const changed = runResult({ instances: [instanceResult({ status: "applied" })] });
     const first = run(emptyAlertState(), changed, at(0));
