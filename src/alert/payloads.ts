@@ -135,5 +135,9 @@ export function alertmanagerPayload(plan: Pick<AlertPlan, "messages" | "firing" 
         endsAt: new Date(Date.parse(event.time) + CHANGED_LIFETIME_MS).toISOString(),
       })),
     );
-  return [...plan.firing.map((a) => alert(a, new Date(now.getTime() + horizonMs))), ...plan.resolved.map((a) => alert(a, a.ended ? new Date(a.ended) : now)), ...changed];
+  return [
+    ...plan.firing.map((a) => alert(a, new Date(now.getTime() + horizonMs))),
+    ...plan.resolved.map((a) => alert(a, a.ended ? new Date(a.ended) : now)),
+    ...changed,
+  ];
 }
