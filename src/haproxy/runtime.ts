@@ -88,6 +88,15 @@ export class HaproxyInstance {
     const found = loaded.find((l) => l.file === file);
     if (found) return found;
     const known = loaded.map((l) => l.file).filter((f) => f !== "");
+    const other: ListKind = kind === "map" ? "acl" : "map";
+    // `src -f file` loads an ACL, `map_ip(file)` a map: the same path under the other kind is the likely mistake.
+    if ((await this.lists(other).catch(() => [])).some((l) => l.file === file)) {
+      throw new HaproxyError(
+        "E_HAPROXY_UNKNOWN_MAP",
+        this.target,
+        `${file} is loaded as ${other === "acl" ? "an ACL" : "a map"}, not as ${kind === "acl" ? "an ACL" : "a map"}: set haproxy.kind: ${other}`,
+      );
+    }
     throw new HaproxyError(
       "E_HAPROXY_UNKNOWN_MAP",
       this.target,

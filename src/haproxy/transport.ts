@@ -1,8 +1,9 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { connect, isIP, type Socket } from "node:net";
 import { connect as connectTls } from "node:tls";
 import { HaproxyError } from "../errors.js";
 import { parseTarget } from "../model/target.js";
+import { permissionAdvice } from "../util/permission.js";
 
 /** The `haproxy.tls` files: read on every connection, so a rotated certificate is used by the next run. */
 export interface RuntimeTlsFiles {
@@ -93,9 +94,10 @@ function established(target: string, socket: Socket, ready: "connect" | "secureC
     socket.once("error", (err: NodeJS.ErrnoException) => {
       if (ready === "secureConnect" && (reached || isTlsFailure(err))) {
         fail(new HaproxyError("E_HAPROXY_TLS", target, `TLS handshake failed: ${describeTlsError(err)}`, { cause: err }));
-      } else {
-        fail(new HaproxyError("E_HAPROXY_CONNECT", target, `cannot connect: ${describeConnectError(err)}`, { cause: err }));
+        return;
       }
+      clearTimeout(timer);
+      void describeConnectError(target, err).then((why) => fail(new HaproxyError("E_HAPROXY_CONNECT", target, `cannot connect: ${why}`, { cause: err })));
     });
   });
 }
@@ -124,14 +126,28 @@ export function describeTlsError(err: NodeJS.ErrnoException): string {
   }
 }
 
-function describeConnectError(err: NodeJS.ErrnoException): string {
+/** Why a connection failed, in words that point at the fix: missing, not a socket, refused, or not allowed. */
+async function describeConnectError(target: string, err: NodeJS.ErrnoException): Promise<string> {
+  const address = parseTarget(target);
+  const path = address?.kind === "unix" ? address.path : undefined;
   switch (err.code) {
     case "ENOENT":
       return "socket file does not exist (is HAProxy running with this stats socket?)";
     case "EACCES":
-      return "permission denied on the socket file";
-    case "ECONNREFUSED":
-      return "connection refused (nothing listening)";
+    case "EPERM":
+      return path
+        ? `${(await permissionAdvice(path, err)) ?? "permission denied on the socket file"} (or give that user the socket: stats socket … mode 660 group <its group>)`
+        : "permission denied";
+    case "ECONNREFUSED": {
+      const info = path ? await stat(path).catch(() => undefined) : undefined;
+      if (info && !info.isSocket())
+        return `${path} is not a socket but a ${info.isDirectory() ? "directory" : "regular file"}: is haproxy.sockets pointing at the right path?`;
+      return path
+        ? "connection refused: the socket file exists but nothing listens on it (HAProxy stopped, or it is a stale file)"
+        : "connection refused (nothing listening)";
+    }
+    case "ENOTSOCK":
+      return `${path ?? target} is not a socket: is haproxy.sockets pointing at the right path?`;
     default:
       return err.message;
   }

@@ -221,7 +221,7 @@ async function lockedReconcile(
   try {
     release = await deps.runLock();
   } catch (err) {
-    log.error({ err }, "the run lock could not be taken");
+    log.error({ err }, "the run could not start: the run lock was not taken");
     return stopped({ code: errorCode(err), message: `not started: ${message(err)}` }, []);
   }
   try {

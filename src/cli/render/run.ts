@@ -99,7 +99,7 @@ function renderInstance(instance: InstanceResult): string[] {
   const verb = instance.status === "applied" ? "added" : "to add";
   const removed = instance.status === "applied" ? "removed" : "to remove";
   lines.push(
-    `  ${instance.add.length} ${verb}, ${instance.remove.length} ${removed}, ${unchanged} unchanged, ${instance.foreignCount ?? 0} foreign entries untouched`,
+    `  ${instance.add.length} ${verb}, ${instance.remove.length} ${removed}, ${unchanged} unchanged, ${plural(instance.foreignCount ?? 0, "foreign entry", "foreign entries")} untouched`,
   );
   return lines;
 }
