@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   ],
   E_DESIRED_EMPTY: ["the desired set is empty", "check the sources; an empty answer never removes anything"],
   E_DISCOVERY: ["haproxy.discover found no instances or failed", "check the discovery name, port and resolvers"],
+  E_INSTANCE_UNKNOWN: ["an --instance target is not in haproxy.sockets and was not found by haproxy.discover", "give the target exactly as status lists it"],
   E_NOT_CONTACTED: ["an instance was not contacted because the run stopped earlier", "fix the earlier error named in the result"],
   E_HAPROXY_TARGET: ["an instance address is not unix:///path, tcp://host:port or tls://host:port", "fix haproxy.sockets"],
   E_HAPROXY_CONNECT: ["the runtime socket cannot be reached", "check HAProxy runs with this stats socket and that this user may open it"],

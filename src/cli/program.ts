@@ -5,6 +5,7 @@ import type { GlobalOptions, Io } from "./context.js";
 import { exitCodeForError } from "./exit.js";
 import { LOG_LEVELS } from "./log-levels.js";
 import { packageVersion } from "./version.js";
+import type { SyncCliOptions } from "./commands/sync.js";
 
 /** An option parser for whole numbers of at least `minimum`. */
 function wholeNumber(minimum: number): (text: string) => number {
@@ -13,6 +14,10 @@ function wholeNumber(minimum: number): (text: string) => number {
     return Number(text);
   };
 }
+
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const INSTANCE_HELP = "only this instance, as haproxy.sockets or status names it (repeatable)";
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -35,7 +40,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option("--detailed-exitcode", "exit 2 when a dry run finds changes pending", false)
     .option("--force", "set aside the threshold guards (maxAdditions, maxRemovals, expected) for this run", false)
     .option("--no-grace", "remove absent entries now, without waiting for guards.removeAfter (recorded in the audit trail)")
-    .action(async (options: { dryRun: boolean; detailedExitcode: boolean; force: boolean; grace: boolean }, command: Command) => {
+    .option("--instance <target>", INSTANCE_HELP, collect)
+    .option("--lock-timeout <seconds>", "how long to wait for another sync on this host", wholeNumber(0), 120)
+    .action(async (options: SyncCliOptions, command: Command) => {
       code = await (await import("./commands/sync.js")).syncCommand(globals(command), options, io);
     });
 
@@ -43,7 +50,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .command("status")
     .description("live against desired on every instance; changes nothing")
     .option("--detailed-exitcode", "exit 2 when any instance drifts from the desired set, or holds duplicates or exposures", false)
-    .action(async (options: { detailedExitcode: boolean }, command: Command) => {
+    .option("--instance <target>", INSTANCE_HELP, collect)
+    .action(async (options: { detailedExitcode: boolean; instance?: string[] }, command: Command) => {
       code = await (await import("./commands/status.js")).statusCommand(globals(command), options, io);
     });
 
@@ -52,7 +60,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .description("who gets in: HAProxy's own answer for each address on each instance, and why")
     .argument("<address...>", "client addresses, e.g. 34.66.25.221")
     .option("--detailed-exitcode", "exit 2 when instances disagree about an address", false)
-    .action(async (addresses: string[], options: { detailedExitcode: boolean }, command: Command) => {
+    .option("--instance <target>", INSTANCE_HELP, collect)
+    .action(async (addresses: string[], options: { detailedExitcode: boolean; instance?: string[] }, command: Command) => {
       code = await (await import("./commands/explain.js")).explainCommand(globals(command), addresses, options, io);
     });
 

@@ -59,6 +59,8 @@ export interface RunDeps {
   discovery?: { dispatcher?: Dispatcher; defaultResolvers?: () => UdpResolver[] };
   /** Sends alerts; without one, alerts are only logged. */
   notifier?: Notifier;
+  /** Only these instances (`--instance`); all of them when absent. */
+  instances?: ReadonlyArray<string>;
   /** What was firing after the last run, for the alert lifecycle. */
   alertState?: AlertStore;
   /**

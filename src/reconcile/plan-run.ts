@@ -73,7 +73,7 @@ export interface PlanOptions {
 }
 
 /** What planning reads through: sources, instances, the removal state, the clock. */
-export type PlanDeps = Pick<RunDeps, "sources" | "connect" | "discovery" | "progress" | "now" | "removalState">;
+export type PlanDeps = Pick<RunDeps, "sources" | "connect" | "discovery" | "progress" | "now" | "removalState" | "instances">;
 
 const tripSummary = ({ guard, message, target }: GuardTrip) => (target === undefined ? { guard, message } : { guard, message, target });
 
@@ -243,6 +243,14 @@ async function readInstances(
   } catch (err) {
     log.error({ err }, "instance discovery failed");
     return { instances: notContacted(config.haproxy.sockets, "instance discovery failed"), error: { code: errorCode(err), message: message(err) } };
+  }
+  if (deps.instances) {
+    const unknown = deps.instances.filter((t) => !targets.includes(t));
+    if (unknown.length > 0) {
+      const error = new AllowlistError("E_INSTANCE_UNKNOWN", `--instance ${unknown.join(", ")}: not among the instances (${targets.join(", ") || "none"})`);
+      return { instances: [], error: { code: error.code, message: error.message } };
+    }
+    targets = targets.filter((t) => deps.instances?.includes(t));
   }
   const reads = new Map<string, PlannedInstance>();
   let read = 0;

@@ -6,7 +6,12 @@ import { explainAddresses, parseClientAddress } from "../../reconcile/explain.js
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { planDeps } from "../plan-deps.js";
 
-export async function explainCommand(global: GlobalOptions, addresses: string[], options: { detailedExitcode: boolean }, io: Io): Promise<number> {
+export async function explainCommand(
+  global: GlobalOptions,
+  addresses: string[],
+  options: { detailedExitcode: boolean; instance?: string[] },
+  io: Io,
+): Promise<number> {
   const parsed: Cidr[] = [];
   for (const text of addresses) {
     const address = parseClientAddress(text);
@@ -15,7 +20,7 @@ export async function explainCommand(global: GlobalOptions, addresses: string[],
   }
   const { config, logger } = await loadContext(global, io);
   const trail = new AuditTrail(config.audit.path);
-  const report = await explainAddresses(config, { ...planDeps(config, logger), auditRecords: () => trail.readAll() }, parsed, options);
+  const report = await explainAddresses(config, { ...planDeps(config, logger, options.instance), auditRecords: () => trail.readAll() }, parsed, options);
   await io.stdout(global.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderExplainText(report));
   return report.exitCode;
 }

@@ -18,12 +18,15 @@ import { planDeps } from "../plan-deps.js";
 import { stderrProgress } from "../progress.js";
 import { packageVersion } from "../version.js";
 
-export interface SyncOptions {
+export interface SyncCliOptions {
   dryRun: boolean;
   detailedExitcode: boolean;
   force: boolean;
   /** commander's negation of --no-grace. */
   grace: boolean;
+  instance?: string[];
+  /** Seconds to wait for another sync on this host. */
+  lockTimeout: number;
 }
 
 function auditContext(config: Config, env: Io["env"], scheduled: boolean): AuditContext {
@@ -35,15 +38,21 @@ function auditContext(config: Config, env: Io["env"], scheduled: boolean): Audit
 }
 
 /** The real adapters for `sync` and `daemon`. */
-export async function buildRunDeps(config: Config, logger: Logger, env: Io["env"], scheduled: boolean): Promise<RunDeps> {
+export async function buildRunDeps(
+  config: Config,
+  logger: Logger,
+  env: Io["env"],
+  scheduled: boolean,
+  narrow: { instances?: string[] | undefined; lockTimeoutMs?: number } = {},
+): Promise<RunDeps> {
   const sinks = config.alerts?.sinks ?? [];
   // undici's alert client is loaded only when there is somewhere to send alerts.
   const notifier = sinks.length > 0 ? (await import("../../alert/notifier.js")).createNotifier(sinks) : undefined;
   const progress = scheduled ? undefined : stderrProgress();
   return {
-    ...planDeps(config, logger),
+    ...planDeps(config, logger, narrow.instances),
     audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: auditContext(config, env, scheduled) },
-    runLock: () => acquireRunLock(config),
+    runLock: () => acquireRunLock(config, narrow.lockTimeoutMs),
     ...(notifier ? { notifier, alertState: alertStore(stateDirOf(config)) } : {}),
     ...(progress ? { progress } : {}),
   };
@@ -67,10 +76,11 @@ async function exportMetrics(config: Config, result: RunResult, logger: Logger):
   }
 }
 
-export async function syncCommand(global: GlobalOptions, options: SyncOptions, io: Io): Promise<number> {
+export async function syncCommand(global: GlobalOptions, options: SyncCliOptions, io: Io): Promise<number> {
   const { config, logger } = await loadContext(global, io);
-  const { grace, ...rest } = options;
-  const result = await runOnce(config, await buildRunDeps(config, logger, io.env, false), { ...rest, noGrace: !grace });
+  const { grace, instance, lockTimeout, ...rest } = options;
+  const deps = await buildRunDeps(config, logger, io.env, false, { instances: instance, lockTimeoutMs: lockTimeout * 1000 });
+  const result = await runOnce(config, deps, { ...rest, noGrace: !grace });
   await exportMetrics(config, result, logger);
   await io.stdout(global.output === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderRunText(result));
   return result.exitCode;
