@@ -56,6 +56,11 @@ export const ERROR_CODES = {
   ],
   E_DESIRED_EMPTY: ["the desired set is empty", "check the sources; an empty answer never removes anything"],
   E_DISCOVERY: ["haproxy.discover found no instances or failed", "check the discovery name, port and resolvers"],
+  E_PLAN_STALE: [
+    "the reviewed plan no longer matches: the config, the desired set or a live list changed since it was made",
+    "make and review a new plan (sync --dry-run --plan-out FILE); nothing was applied",
+  ],
+  E_PLAN_INVALID: ["the file given to --plan is not a plan this tool wrote", "give the file written by sync --dry-run --plan-out"],
   E_INSTANCE_UNKNOWN: ["an --instance target is not in haproxy.sockets and was not found by haproxy.discover", "give the target exactly as status lists it"],
   E_NOT_CONTACTED: ["an instance was not contacted because the run stopped earlier", "fix the earlier error named in the result"],
   E_HAPROXY_TARGET: ["an instance address is not unix:///path, tcp://host:port or tls://host:port", "fix haproxy.sockets"],

@@ -10,7 +10,7 @@ export interface AuditContext {
 
 const VANISHED_IN_RECORD = 100;
 
-type RunFacts = Pick<RunResult, "runId" | "forced" | "noGrace" | "stateNotice" | "sources" | "desired" | "instances" | "held" | "error">;
+type RunFacts = Pick<RunResult, "runId" | "forced" | "noGrace" | "stateNotice" | "sources" | "desired" | "instances" | "held" | "error" | "reviewedPlan">;
 
 /** The outcome event of a finished run. */
 export function outcomeEvent(result: Pick<RunResult, "held" | "exitCode" | "instances">): AuditEvent {
@@ -60,6 +60,7 @@ export function auditBody(event: AuditEvent, facts: RunFacts, context: AuditCont
       ...(i.duplicates && i.duplicates.length > 0 ? { duplicates: i.duplicates } : {}),
       ...(i.exposures && i.exposures.length > 0 ? { exposures: i.exposures } : {}),
     })),
+    ...(facts.reviewedPlan ? { reviewedPlan: facts.reviewedPlan } : {}),
     held: facts.held ? { guard: facts.held.guard, message: facts.held.message } : null,
     error: facts.error,
     unfinishedIntent,

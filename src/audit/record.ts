@@ -65,6 +65,8 @@ export interface AuditBody {
   }>;
   desired: { count: number; digest: string | null };
   instances: AuditInstance[];
+  /** The reviewed plan the run applied (`sync --plan`): who applied it is `actor`. */
+  reviewedPlan?: { digest: string; createdAt: string };
   /** Identical in-sync runs since the previous record that were not recorded (`audit.heartbeat`). */
   quietRuns?: number;
   held: { guard: string; message: string } | null;

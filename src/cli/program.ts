@@ -42,6 +42,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option("--no-grace", "remove absent entries now, without waiting for guards.removeAfter (recorded in the audit trail)")
     .option("--instance <target>", INSTANCE_HELP, collect)
     .option("--lock-timeout <seconds>", "how long to wait for another sync on this host", wholeNumber(0), 120)
+    .option("--plan-out <file>", "with --dry-run: save the plan for review (also when a guard holds it)")
+    .option("--plan <file>", "apply exactly this reviewed plan (its guards reviewed with it); refused if anything moved since")
     .action(async (options: SyncCliOptions, command: Command) => {
       code = await (await import("./commands/sync.js")).syncCommand(globals(command), options, io);
     });

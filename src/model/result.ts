@@ -60,6 +60,8 @@ export interface InstanceResult extends Partial<Findings> {
   superseded?: number;
   /** About the instance itself rather than its list (an unauthenticated runtime API). */
   warnings?: string[];
+  /** Digest of the live list as this run read it, for a reviewed plan (`sync --plan`). */
+  liveDigest?: string;
 }
 
 export interface SourceStatus {
@@ -122,6 +124,8 @@ export interface RunResult {
   /** Set when the removal state was missing or corrupt and started over. */
   stateNotice: string | null;
   alerts: AlertDelivery[];
+  /** The reviewed plan this run applied (`sync --plan`): its digest and when it was made. */
+  reviewedPlan?: { digest: string; createdAt: string };
   /** Firing conditions already sent, not repeated this run. */
   alertsSuppressed?: SuppressedAlertInfo[];
   /** Why the whole run failed before any instance could be planned. */

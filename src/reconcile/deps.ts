@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import type { Notifier } from "../alert/notifier.js";
 import type { AlertStore } from "../state/alert-store.js";
+import type { ReviewedPlan } from "../model/reviewed-plan.js";
 import type { AuditContext } from "../audit/body.js";
 import type { AuditBody, AuditRecord } from "../audit/record.js";
 import type { UdpResolver } from "../dns/resolver.js";
@@ -83,4 +84,6 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Removes absent entries at once, skipping guards.removeAfter (recorded as such). */
   noGrace?: boolean;
+  /** Apply exactly this reviewed plan, its guards already reviewed; refused if anything moved since. */
+  reviewed?: { plan: ReviewedPlan; digest: string };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { guardSettingsOf } from "../config/limits.js";
 import { transportWarning } from "../model/target.js";
+import { digestOfUnordered } from "../model/entries.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
 import { resolveTargets } from "../haproxy/discover.js";
@@ -181,7 +182,8 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
         return;
       }
     }
-    p.result = { ...plannedResult(p.target, instance.version, plan, grace.pending), ...findings };
+    const liveDigest = digestOfUnordered(live.map((e) => `${e.key} ${e.value ?? ""}`));
+    p.result = { ...plannedResult(p.target, instance.version, plan, grace.pending), ...findings, liveDigest };
     log.debug(
       { target: p.target, add: plan.add.length, remove: plan.remove.length, kept: plan.kept.length, owned: plan.ownedCount, foreign: plan.foreignCount },
       "planned",

@@ -16,6 +16,7 @@ import { applyInstance } from "./apply.js";
 import type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
 import { checkExposures, closePlannedRun, type PlannedRun, planRun, shownResult } from "./plan-run.js";
 import { mapLimit } from "./pool.js";
+import { whatMoved } from "../model/reviewed-plan.js";
 import { failedResult, message } from "./results.js";
 
 export type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
@@ -45,6 +46,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     log.info({ audit: true, record: sealed }, `audit ${sealed.event} #${sealed.seq}`);
   };
   const unfinished = options.dryRun ? null : await findUnfinishedIntent(deps.audit.trail, log);
+  const reviewed = options.reviewed ? { reviewedPlan: { digest: options.reviewed.digest, createdAt: options.reviewed.plan.createdAt } } : {};
   /** The next record carries how many identical in-sync runs went unrecorded before it. */
   const recordCounted = async (body: AuditBody, last: Awaited<ReturnType<AuditWriter["last"]>>) => {
     const quiet = last && deps.audit.trail.quietRuns ? await deps.audit.trail.quietRuns(last.seq) : 0;
@@ -69,7 +71,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   let changing = false;
   const writeIntent: IntentWriter = async (facts) => {
     changing = true;
-    const body = auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false }, deps.audit.context, now(), unfinished);
+    const body = auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false, ...reviewed }, deps.audit.context, now(), unfinished);
     await recordCounted(body, await deps.audit.trail.last().catch(() => undefined));
   };
 
@@ -90,6 +92,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     forced: force,
     noGrace: options.noGrace ?? false,
     alerts: [],
+    ...reviewed,
     ...outcome,
   };
   const result: RunResult = { ...body, exitCode: exitCodeOf(body, options.detailedExitcode) };
@@ -234,7 +237,8 @@ async function lockedReconcile(
 async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { force: boolean }, log: Logger, writeIntent: IntentWriter): Promise<Outcome> {
   const noGrace = options.noGrace ?? false;
   // A dry run shows who gets in now; a real run asks after its apply instead, once.
-  const planned = await planRun(config, deps, { force: options.force, noGrace, probeExposures: options.dryRun }, log);
+  // A reviewed plan's guards were reviewed with it: they do not hold it again.
+  const planned = await planRun(config, deps, { force: options.force || options.reviewed !== undefined, noGrace, probeExposures: options.dryRun }, log);
   try {
     return await applyPlannedRun(planned, config, deps, options, log, writeIntent);
   } finally {
@@ -267,6 +271,22 @@ async function applyPlannedRun(
     ...rest,
   });
   if (planned.error || options.dryRun || !planned.grace || !planned.state) return outcome();
+  if (options.reviewed) {
+    const moved = whatMoved(options.reviewed.plan, {
+      configDigest: deps.audit.context.configDigest,
+      desired: planned.desired,
+      instances: planned.instances.map((p) => p.result),
+    });
+    if (moved.length > 0) {
+      const stale = new AllowlistError(
+        "E_PLAN_STALE",
+        `the reviewed plan of ${options.reviewed.plan.createdAt} is stale, nothing applied: ${moved.join("; ")}`,
+      );
+      log.error({ err: stale }, "the reviewed plan is stale");
+      for (const p of planned.instances) p.result = failedResult(p.target, stale, "unchanged (the reviewed plan is stale)", p.result);
+      return outcome({ error: { code: stale.code, message: stale.message } });
+    }
+  }
   // A stopped run writes nothing, not even the removal state: it may already have been reported as abandoned.
   if (options.signal?.aborted) {
     const aborted = new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change");

@@ -10,6 +10,9 @@ import type { RunResult } from "../../model/result.js";
 import { renderRunText } from "../render/run.js";
 import type { RunDeps } from "../../reconcile/deps.js";
 import { runOnce } from "../../reconcile/run.js";
+import { UsageError } from "../../errors.js";
+import { planFromDryRun } from "../../model/reviewed-plan.js";
+import { readPlan, writePlan } from "../plan-file.js";
 import { runTimeoutMsOf } from "../../config/limits.js";
 import { stateDirOf } from "../../config/paths.js";
 import { alertStore } from "../../state/alert-store.js";
@@ -27,6 +30,8 @@ export interface SyncCliOptions {
   instance?: string[];
   /** Seconds to wait for another sync on this host. */
   lockTimeout: number;
+  planOut?: string;
+  plan?: string;
 }
 
 function auditContext(config: Config, env: Io["env"], scheduled: boolean): AuditContext {
@@ -78,9 +83,16 @@ async function exportMetrics(config: Config, result: RunResult, logger: Logger):
 
 export async function syncCommand(global: GlobalOptions, options: SyncCliOptions, io: Io): Promise<number> {
   const { config, logger } = await loadContext(global, io);
-  const { grace, instance, lockTimeout, ...rest } = options;
+  const { grace, instance, lockTimeout, planOut, plan, ...rest } = options;
+  if (planOut !== undefined && !rest.dryRun) throw new UsageError("--plan-out saves a dry run's plan: add --dry-run");
+  if (plan !== undefined && (rest.dryRun || rest.force)) throw new UsageError("--plan applies a reviewed plan: not with --dry-run or --force");
+  const reviewed = plan === undefined ? undefined : await readPlan(plan);
   const deps = await buildRunDeps(config, logger, io.env, false, { instances: instance, lockTimeoutMs: lockTimeout * 1000 });
-  const result = await runOnce(config, deps, { ...rest, noGrace: !grace });
+  const result = await runOnce(config, deps, { ...rest, noGrace: !grace, ...(reviewed ? { reviewed } : {}) });
+  if (planOut !== undefined && result.error === null) {
+    await writePlan(planOut, planFromDryRun(result, deps.audit.context.configDigest, new Date()));
+    logger.info({ planOut }, `plan saved to ${planOut}: review it, then sync --plan ${planOut}`);
+  }
   await exportMetrics(config, result, logger);
   await io.stdout(global.output === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderRunText(result));
   return result.exitCode;

@@ -1,0 +1,73 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AuditRecord } from "../../src/audit/record.js";
+import type { ReviewedPlan } from "../../src/model/reviewed-plan.js";
+import type { RunResult } from "../../src/model/result.js";
+import { runCli } from "../support/cli.js";
+import { writeConfig } from "../support/config.js";
+import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+
+const running: RunningHaproxy[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((h) => h.stop()));
+});
+
+/** Four new entries against one owned: maxAdditions holds the run. */
+async function setup() {
+  const h = await startHaproxy({ kind: "map", entries: ["127.0.0.5 office", "127.0.0.21/32 travis"] });
+  running.push(h);
+  const entries = ["127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24", "127.0.0.25"];
+  const config = await writeConfig(h.dir, { staticEntries: entries, sockets: [h.unixTarget], map: h.listFile, extra: { guards: { maxAdditions: 1 } } });
+  return { h, config, plan: join(h.dir, "reviewed.plan.json"), audit: join(h.dir, "audit.jsonl") };
+}
+
+const json = (stdout: string) => JSON.parse(stdout) as RunResult;
+
+describe("reviewed plans", () => {
+  it("a held plan is saved, reviewed and applied exactly; the audit trail names it and who applied it", async () => {
+    const { h, config, plan, audit } = await setup();
+    const dry = await runCli(["--config", config, "--output", "json", "sync", "--dry-run", "--plan-out", plan]);
+    expect(dry.code).toBe(3);
+    const saved = JSON.parse(await readFile(plan, "utf8")) as ReviewedPlan;
+    expect(saved).toMatchObject({
+      version: 1,
+      held: "maxAdditions",
+      instances: [{ target: h.unixTarget, add: expect.arrayContaining(["127.0.0.25/32"]), remove: [] }],
+    });
+    expect(saved.instances[0]?.add).toHaveLength(4);
+
+    const applied = await runCli(["--config", config, "--output", "json", "sync", "--plan", plan]);
+    expect(applied.code).toBe(0);
+    expect(json(applied.stdout)).toMatchObject({ held: null, forced: false, reviewedPlan: { createdAt: saved.createdAt } });
+    expect(await liveEntries(h)).toHaveLength(6);
+    expect(await h.statusFrom("127.0.0.25")).toBe(200);
+    const records = (await readFile(audit, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AuditRecord);
+    const intent = records.find((r) => r.event === "intent");
+    expect(intent?.reviewedPlan).toEqual(json(applied.stdout).reviewedPlan);
+    expect(intent?.actor.user).toEqual(expect.any(String));
+  });
+
+  it("a plan made stale by a change to the live map is refused, nothing applied, saying what moved", async () => {
+    const { h, config, plan } = await setup();
+    expect((await runCli(["--config", config, "sync", "--dry-run", "--plan-out", plan])).code).toBe(3);
+    await h.command(`add map ${h.listFile} 127.0.0.99 travis`);
+    const before = await liveEntries(h);
+    const refused = await runCli(["--config", config, "--output", "json", "sync", "--plan", plan]);
+    expect(refused.code).toBe(1);
+    expect(json(refused.stdout).error).toMatchObject({ code: "E_PLAN_STALE", message: expect.stringContaining(`${h.unixTarget}: its live list changed`) });
+    expect(await liveEntries(h)).toEqual(before);
+  });
+
+  it("--plan-out needs --dry-run, --plan refuses --force, and a file that is not a plan is named as such", async () => {
+    const { config, plan, h } = await setup();
+    expect((await runCli(["--config", config, "sync", "--plan-out", plan])).code).toBe(64);
+    expect((await runCli(["--config", config, "sync", "--plan", plan, "--force"])).code).toBe(64);
+    const notPlan = await runCli(["--config", config, "--output", "json", "sync", "--plan", join(h.dir, "haproxy.cfg")]);
+    expect(notPlan.code).toBe(1);
+    expect(JSON.parse(notPlan.stdout)).toMatchObject({ error: { code: "E_PLAN_INVALID" } });
+  });
+});
