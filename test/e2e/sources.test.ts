@@ -133,7 +133,7 @@ describe("source digests", () => {
   });
 });
 
-describe("the README's github-meta example", () => {
+describe("the documented github-meta example", () => {
   /** GitHub's published hooks ranges, as api.github.com/meta lists them. */
   const HOOKS = ["192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20", "2a0a:a440::/29", "2606:50c0::/32"];
 
@@ -143,7 +143,7 @@ describe("the README's github-meta example", () => {
       res.end(JSON.stringify({ verifiable_password_authentication: false, hooks: HOOKS, web: ["140.82.112.0/20"] }));
     });
     try {
-      const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+      const readme = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
       const block = /\n {4}sources:\n {6}- name: github-hooks\n[\s\S]*?\n\n/.exec(readme)?.[0] ?? "";
       const example = parse(block.replace(/^ {4}/gm, "")) as { sources: Array<Record<string, unknown>>; guards: Record<string, unknown> };
       expect(example.sources[0]).toMatchObject({ format: "github-meta", key: "hooks" });
