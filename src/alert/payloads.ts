@@ -3,7 +3,7 @@ import type { AlertPhase, AlertPlan } from "./lifecycle.js";
 
 type Message = AlertEvent & { phase?: AlertPhase };
 
-/** The webhook body, documented in the README; `version` changes only with a breaking change. */
+/** The webhook body, documented in docs/safety.md ("Alerts"); `version` changes only with a breaking change. */
 export function webhookPayload(event: Message): object {
   return { version: 1, source: "travis-allowlist", phase: "firing", ...event };
 }

@@ -21,6 +21,6 @@ export function transportWarning(target: string): string | undefined {
   if (parseTarget(target)?.kind !== "tcp") return undefined;
   return (
     "this tcp:// runtime API accepts admin commands unauthenticated: anyone who can reach it can rewrite HAProxy's lists and servers; " +
-    'put a mutual-TLS listener in front of a unix stats socket and use tls:// (see README, "Securing the runtime API"), or use a unix:// socket'
+    'put a mutual-TLS listener in front of a unix stats socket and use tls:// (see docs/haproxy.md, "Securing the runtime API"), or use a unix:// socket'
   );
 }
