@@ -1,14 +1,10 @@
-import { execFile } from "node:child_process";
 import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResult } from "../../src/model/result.js";
-import { type CliRun, cliReadableByAll, runCli } from "../support/cli.js";
+import { type CliRun, cliReadableByAll, NOBODY, runCli, runCliAsNobody } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
-
-/** The unprivileged user the tool runs as in these cases. */
-const NOBODY = 65534;
 
 let h: RunningHaproxy;
 let cli: { cli: string; remove: () => Promise<void> };
@@ -23,14 +19,7 @@ afterAll(async () => {
 });
 
 function asNobody(config: string, args: string[]): Promise<CliRun> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [cli.cli, "--config", config, ...args],
-      { uid: NOBODY, gid: NOBODY, env: { PATH: process.env.PATH ?? "" } },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-    ),
-  );
+  return runCliAsNobody(cli.cli, ["--config", config, ...args]);
 }
 
 async function configAt(name: string, options: { sockets: string[]; stateDir?: string; kind?: "map" | "acl" }): Promise<string> {

@@ -1,16 +1,12 @@
-import { execFile } from "node:child_process";
 import { chmod, chown, mkdir, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResult } from "../../src/model/result.js";
-import { type CliRun, cliReadableByAll } from "../support/cli.js";
+import { type CliRun, cliReadableByAll, NOBODY, runCliAsNobody } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { tempDir } from "../support/tmp.js";
-
-/** The unprivileged user the state belongs to; as its owner it can read, but no longer write, a read-only state. */
-const NOBODY = 65534;
 
 let h: RunningHaproxy;
 let feed: HttpReceiver;
@@ -46,14 +42,7 @@ afterAll(async () => {
 });
 
 function asNobody(args: string[]): Promise<CliRun> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [cli.cli, "--config", config, ...args],
-      { uid: NOBODY, gid: NOBODY, env: { PATH: process.env.PATH ?? "" } },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
-    ),
-  );
+  return runCliAsNobody(cli.cli, ["--config", config, ...args]);
 }
 
 async function snapshot(path: string): Promise<string[]> {

@@ -1,10 +1,9 @@
-import { execFile } from "node:child_process";
 import { chmod, chown, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/schema.js";
 import type { RunResult } from "../../src/model/result.js";
-import { cliReadableByAll } from "../support/cli.js";
+import { cliReadableByAll, NOBODY, runCliAsNobody } from "../support/cli.js";
 import { testConfig, writeConfig } from "../support/config.js";
 import { type Behaviour, startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { startFakeRuntime } from "../support/fake-runtime.js";
@@ -135,20 +134,13 @@ describe("fault matrix: HAProxy", () => {
     await chmod(dir, 0o755);
     // The unprivileged user's own state directory: private to it, as the tool requires.
     await mkdir(join(dir, "state"), { mode: 0o700 });
-    await chown(join(dir, "state"), 65534, 65534);
+    await chown(join(dir, "state"), NOBODY, NOBODY);
     const auditPath = join(dir, "state", "audit.jsonl");
     const path = await writeConfig(dir, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, auditPath });
     await chmod(path, 0o644);
     const readable = await cliReadableByAll();
     cleanups.push(readable.remove);
-    const outcome = await new Promise<{ code: number; stdout: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [readable.cli, "--config", path, "--output", "json", "sync"],
-        { uid: 65534, gid: 65534, env: { PATH: process.env.PATH ?? "" } },
-        (err, stdout) => resolve({ code: err ? Number(err.code) : 0, stdout }),
-      ),
-    );
+    const outcome = await runCliAsNobody(readable.cli, ["--config", path, "--output", "json", "sync"]);
     const result = JSON.parse(outcome.stdout) as RunResult;
     expect(result.instances[0]?.error).toMatch(/permission denied/);
     await expectOutcome("socket permission denied", h, result, "old", auditPath);

@@ -56,3 +56,15 @@ export async function cliReadableByAll(): Promise<{ cli: string; remove: () => P
   await chmod(path, 0o755);
   return { cli: join(path, "dist", "cli", "main.js"), remove };
 }
+
+/** The unprivileged user tests run the CLI as (`nobody`). */
+export const NOBODY = 65534;
+
+/** Runs a world-readable copy of the CLI (`cliReadableByAll`) as `nobody`. */
+export function runCliAsNobody(cli: string, args: string[]): Promise<CliRun> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, [cli, ...args], { uid: NOBODY, gid: NOBODY, env: { PATH: process.env.PATH ?? "" } }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+    ),
+  );
+}
