@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AllowlistError } from "../errors.js";
 import type { ReviewedPlan } from "../model/reviewed-plan.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { canonicalJson, sha256 } from "../util/canonical.js";
+import { sha256 } from "../util/canonical.js";
 
 const planSchema = z.strictObject({
   version: z.literal(1),
@@ -14,16 +14,20 @@ const planSchema = z.strictObject({
   instances: z.array(z.strictObject({ target: z.string(), liveDigest: z.string().nullable(), add: z.array(z.string()), remove: z.array(z.string()) })),
 }) satisfies z.ZodType<ReviewedPlan>;
 
-/** Writes a plan for review: readable JSON, atomically. */
-export async function writePlan(path: string, plan: ReviewedPlan): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o644 });
+/** Writes a plan for review: readable JSON, atomically; returns its digest (`sha256sum` of the file). */
+export async function writePlan(path: string, plan: ReviewedPlan): Promise<string> {
+  const text = `${JSON.stringify(plan, null, 2)}\n`;
+  await writeFileAtomic(path, text, { mode: 0o644 });
+  return sha256(text);
 }
 
 /** A plan written by `--plan-out`, and its digest (what the audit trail records as applied). */
 export async function readPlan(path: string): Promise<{ plan: ReviewedPlan; digest: string }> {
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(await readFile(path, "utf8"));
+    text = await readFile(path, "utf8");
+    json = JSON.parse(text);
   } catch (err) {
     throw new AllowlistError("E_PLAN_INVALID", `--plan ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : "not JSON"}`, {
       cause: err,
@@ -31,5 +35,6 @@ export async function readPlan(path: string): Promise<{ plan: ReviewedPlan; dige
   }
   const parsed = planSchema.safeParse(json);
   if (!parsed.success) throw new AllowlistError("E_PLAN_INVALID", `--plan ${path}: not a plan written by sync --dry-run --plan-out`);
-  return { plan: parsed.data, digest: sha256(canonicalJson(parsed.data)) };
+  // The file's own digest, so `sha256sum FILE` matches what the audit trail records.
+  return { plan: parsed.data, digest: sha256(text) };
 }

@@ -1,3 +1,4 @@
+import { isatty } from "node:tty";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { AllowlistError } from "../errors.js";
 import { EXIT } from "../model/result.js";
@@ -122,10 +123,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     const exit = exitCodeForError(err);
     const text = err instanceof AllowlistError || err instanceof Error ? err.message : String(err);
-    io.stderr(`travis-allowlist: ${text}\n`);
+    const code = err instanceof AllowlistError ? err.code : "E_INTERNAL";
+    // A log collector reads JSON lines, whatever stopped the command; a person reads a sentence.
+    if (isatty(2)) io.stderr(`travis-allowlist: ${text}\n`);
+    else io.stderr(`${JSON.stringify({ level: 50, time: Date.now(), name: "travis-allowlist", err: { code, message: text }, msg: text })}\n`);
     // A script reading --output json always gets one object, also when the command never started.
     if (/(^|\s)--output(=|\s+)json(\s|$)/.test(argv.join(" "))) {
-      const error = { code: err instanceof AllowlistError ? err.code : "E_INTERNAL", message: text };
+      const error = { code, message: text };
       await io.stdout(`${JSON.stringify({ version: 1, exitCode: exit, error }, null, 2)}\n`);
     }
     return exit;

@@ -88,12 +88,10 @@ export function settleState(
     const { firstAbsent: _pendingNoMore, ...rest } = entries[key] ?? { events: [] };
     entries[key] = { ...rest, removedAt: at };
   }
-  const instances = { ...next.instances };
-  const processes = { ...next.processes };
-  for (const target of outcome.failed) {
-    delete instances[target];
-    delete processes[target];
-  }
+  // Only what this run left holding the desired set: an instance it did not reach (--instance)
+  // may lack entries the desired set has gained since, and that is no one's doing.
+  const instances: Record<string, string> = {};
+  const processes: Record<string, string> = {};
   for (const target of outcome.converged) {
     instances[target] = at;
     const process = outcome.processes?.get(target);

@@ -40,7 +40,7 @@ export interface GuardVerdict {
 
 /** Percent limits only make sense once there is a set to compare against. */
 export const PERCENT_FLOOR = 10;
-const ADVICE = "run with --force after checking the Travis IP page";
+const ADVICE = "check the Travis IP page, then approve exactly this change: sync --dry-run --plan-out FILE, sync --plan FILE";
 
 /** Never overridable: a too-small desired set is what an upstream failure looks like. */
 const HARD_GUARDS: ReadonlySet<GuardName> = new Set(["minEntries"]);

@@ -53,7 +53,7 @@ describe("guards hold unexpected changes end to end", () => {
     expect(held.code).toBe(3);
     expect(held.result.held).toMatchObject({
       guard: "maxRemovals",
-      message: expect.stringMatching(/^maxRemovals: would remove 22 of 43 owned entries \(51%\), limit 25%: .*run with --force/),
+      message: expect.stringMatching(/^maxRemovals: would remove 22 of 43 owned entries \(51%\), limit 25%: .*sync --plan FILE$/),
     });
     expect(held.result.instances[0]).toMatchObject({ status: "held", add: [] });
     expect(held.result.instances[0]?.remove).toHaveLength(22);

@@ -36,6 +36,12 @@ describe("narrower runs", () => {
 
     const status = JSON.parse((await runCli(["--config", config, "--output", "json", "status", "--instance", b.unixTarget])).stdout) as StatusReport;
     expect(status.instances.map((i) => [i.target, i.missing])).toEqual([[b.unixTarget, ["127.0.0.21/32"]]]);
+    // The instance left out never held the entry: missing there, but no drift.
+    const all = JSON.parse((await runCli(["--config", config, "--output", "json", "status"])).stdout) as StatusReport;
+    expect(all.instances.map((i) => [i.target, i.vanished])).toEqual([
+      [a.unixTarget, []],
+      [b.unixTarget, []],
+    ]);
     const explain = JSON.parse((await runCli(["--config", config, "--output", "json", "explain", "127.0.0.21", "--instance", a.unixTarget])).stdout) as {
       addresses: Array<{ instances: Array<{ target: string; admitted: boolean }> }>;
     };

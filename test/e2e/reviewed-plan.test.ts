@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -39,6 +40,12 @@ describe("reviewed plans", () => {
 
     const applied = await runCli(["--config", config, "--output", "json", "sync", "--plan", plan]);
     expect(applied.code).toBe(0);
+    // The audit trail records the file's own digest, as sha256sum prints it.
+    expect(json(applied.stdout).reviewedPlan?.digest).toBe(
+      `sha256:${createHash("sha256")
+        .update(await readFile(plan))
+        .digest("hex")}`,
+    );
     expect(json(applied.stdout)).toMatchObject({ held: null, forced: false, reviewedPlan: { createdAt: saved.createdAt } });
     expect(await liveEntries(h)).toHaveLength(6);
     expect(await h.statusFrom("127.0.0.25")).toBe(200);
@@ -69,5 +76,28 @@ describe("reviewed plans", () => {
     const notPlan = await runCli(["--config", config, "--output", "json", "sync", "--plan", join(h.dir, "haproxy.cfg")]);
     expect(notPlan.code).toBe(1);
     expect(JSON.parse(notPlan.stdout)).toMatchObject({ error: { code: "E_PLAN_INVALID" } });
+  });
+
+  it("a plan made for one instance applies to that instance without --instance again, and says it was reviewed, not forced", async () => {
+    const { h, plan } = await setup();
+    const other = await startHaproxy({ kind: "map", listFile: h.listFile, keepListFile: true });
+    running.push(other);
+    const both = await writeConfig(
+      h.dir,
+      {
+        staticEntries: ["127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24", "127.0.0.25"],
+        sockets: [h.unixTarget, other.unixTarget],
+        map: h.listFile,
+        extra: { guards: { maxAdditions: 1 } },
+      },
+      "both.yaml",
+    );
+    expect((await runCli(["--config", both, "sync", "--dry-run", "--plan-out", plan, "--instance", h.unixTarget])).code).toBe(3);
+    const applied = await runCli(["--config", both, "sync", "--plan", plan]);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/Reviewed plan of \S+ \(sha256:[0-9a-f]{64}\); these guards were reviewed with it:/);
+    expect(applied.stdout).not.toContain("set aside by --force");
+    expect(await liveEntries(h)).toHaveLength(6);
+    expect(await liveEntries(other)).toEqual(["127.0.0.21/32 travis", "127.0.0.5 office"]);
   });
 });

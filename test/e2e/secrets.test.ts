@@ -2,7 +2,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { logLines, runCli } from "../support/cli.js";
 import { configDocument } from "../support/config.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
@@ -174,7 +174,8 @@ describe("an invalid config", () => {
       );
       const check = await runCli(["--config", path, "config", "check"], { env: { SRCNAME: "srcname-secret-4e2a" } });
       expect(check.code).toBe(64);
-      expect(check.stdout + check.stderr).toContain('duplicate source name "***"');
+      // Not on a terminal, the error is a JSON log line.
+      expect(logLines(check.stderr).map((l) => (l.err as { message: string }).message)).toEqual([expect.stringContaining('duplicate source name "***"')]);
       expect(check.stdout + check.stderr).not.toContain("srcname-secret-4e2a");
     } finally {
       await dir.remove();

@@ -87,11 +87,13 @@ export async function syncCommand(global: GlobalOptions, options: SyncCliOptions
   if (planOut !== undefined && !rest.dryRun) throw new UsageError("--plan-out saves a dry run's plan: add --dry-run");
   if (plan !== undefined && (rest.dryRun || rest.force)) throw new UsageError("--plan applies a reviewed plan: not with --dry-run or --force");
   const reviewed = plan === undefined ? undefined : await readPlan(plan);
-  const deps = await buildRunDeps(config, logger, io.env, false, { instances: instance, lockTimeoutMs: lockTimeout * 1000 });
+  // A plan made for some instances applies to those: --instance is not needed again.
+  const instances = instance ?? reviewed?.plan.instances.map((i) => i.target);
+  const deps = await buildRunDeps(config, logger, io.env, false, { instances, lockTimeoutMs: lockTimeout * 1000 });
   const result = await runOnce(config, deps, { ...rest, noGrace: !grace, ...(reviewed ? { reviewed } : {}) });
   if (planOut !== undefined && result.error === null) {
-    await writePlan(planOut, planFromDryRun(result, deps.audit.context.configDigest, new Date()));
-    logger.info({ planOut }, `plan saved to ${planOut}: review it, then sync --plan ${planOut}`);
+    const digest = await writePlan(planOut, planFromDryRun(result, deps.audit.context.configDigest, new Date()));
+    logger.info({ planOut, digest }, `plan saved to ${planOut} (${digest}): review it, then sync --plan ${planOut}`);
   }
   await exportMetrics(config, result, logger);
   await io.stdout(global.output === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderRunText(result));

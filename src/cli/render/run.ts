@@ -107,7 +107,11 @@ function renderInstance(instance: InstanceResult): string[] {
 /** Human-readable run result, in the spirit of `terraform plan`. */
 export function renderRunText(result: RunResult): string {
   const sources = result.sources.map((s) => (s.status === "ok" ? `${s.name} (${s.count})` : `${s.name} (FAILED)`)).join(", ");
-  const lines = [`Desired set: ${desiredText(result.desired)} from ${sources || "no sources"}`];
+  // No source was asked: the run stopped before (the run lock, the state directory).
+  const lines =
+    result.sources.length === 0 && result.error
+      ? ["Desired set: not resolved (the run did not start)"]
+      : [`Desired set: ${desiredText(result.desired)} from ${sources || "no sources"}`];
   if (result.error) lines.push(`Error: ${result.error.message}`);
   if (result.stateNotice) lines.push(`Note: ${result.stateNotice}`);
   if (result.noGrace) lines.push("No grace: absent entries are removed at once (--no-grace).");
@@ -117,7 +121,10 @@ export function renderRunText(result: RunResult): string {
     lines.push("", `Held, nothing applied anywhere:`);
     for (const trip of result.held.trips) lines.push(`  ${trip.message}`);
   }
-  if (result.overridden.length > 0) {
+  if (result.reviewedPlan) {
+    lines.push("", `Reviewed plan of ${result.reviewedPlan.createdAt} (${result.reviewedPlan.digest}); these guards were reviewed with it:`);
+    for (const trip of result.overridden) lines.push(`  ${trip.message}`);
+  } else if (result.overridden.length > 0) {
     lines.push("", "Forced: these guards were set aside by --force:");
     for (const trip of result.overridden) lines.push(`  ${trip.message}`);
   }

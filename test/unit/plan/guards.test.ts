@@ -64,7 +64,7 @@ describe("evaluateGuards", () => {
     const removed = addresses(23);
     const [trip] = run([plan(39, [], removed)]).holds;
     expect(trip?.message).toBe(
-      `maxRemovals: would remove 23 of 39 owned entries (59%), limit 25%: ${removed.slice(0, 5).join(", ")}, … (+18 more); run with --force after checking the Travis IP page`,
+      `maxRemovals: would remove 23 of 39 owned entries (59%), limit 25%: ${removed.slice(0, 5).join(", ")}, … (+18 more); check the Travis IP page, then approve exactly this change: sync --dry-run --plan-out FILE, sync --plan FILE`,
     );
   });
 
