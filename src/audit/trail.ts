@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { AllowlistError, type ErrorCode } from "../errors.js";
 import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 import { acquireLock, type LockOptions } from "../util/lock.js";
+import { permissionAdviceSync } from "../util/permission.js";
 import {
   type AuditBody,
   type AuditHead,
@@ -99,7 +100,9 @@ export class AuditTrail {
 
   private wrap(code: ErrorCode, what: string, err: unknown): AuditError {
     if (err instanceof AllowlistError) return new AuditError(err.code, this.path, err.message, { cause: err });
-    return new AuditError(code, this.path, `${what}: ${(err as Error).message}`, { cause: err });
+    // A permission problem says who this process is, who owns the trail, and the fix.
+    const advice = permissionAdviceSync(dirname(this.path), err);
+    return new AuditError(code, this.path, `${what}: ${advice ?? (err as Error).message}`, { cause: err });
   }
 
   /**

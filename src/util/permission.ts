@@ -1,3 +1,4 @@
+import { type Stats, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { userInfo } from "node:os";
@@ -7,12 +8,28 @@ import { userInfo } from "node:os";
  * runs as, who owns the place, and a command that would fix it.
  */
 export async function permissionAdvice(path: string, err: unknown): Promise<string | undefined> {
+  const where = await stat(path).catch(() => stat(dirname(path)).catch(() => undefined));
+  return advice(path, err, where);
+}
+
+/** The same, for the few places that report synchronously. */
+export function permissionAdviceSync(path: string, err: unknown): string | undefined {
+  const at = (p: string) => {
+    try {
+      return statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  return advice(path, err, at(path) ?? at(dirname(path)));
+}
+
+function advice(path: string, err: unknown, where: Stats | undefined): string | undefined {
   const code = (err as NodeJS.ErrnoException).code;
   if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") return undefined;
   const me = userInfo();
-  const where = await stat(path).catch(() => stat(dirname(path)).catch(() => undefined));
   const place = where ? `owned by uid ${where.uid} (gid ${where.gid}), mode ${(where.mode & 0o777).toString(8)}` : "whose owner cannot be read";
-  if (code === "EROFS") return `${path}: the file system is read-only for this run (user ${me.username}, uid ${me.uid}); mount it writable, or use --dry-run`;
+  if (code === "EROFS") return `${path}: the file system is read-only for this run (EROFS; user ${me.username}, uid ${me.uid}); mount it writable, or use --dry-run`;
   const fix = where?.isDirectory() === false ? `chown ${me.uid} ${path}` : `chown -R ${me.uid} ${where ? path : dirname(path)}`;
-  return `${path}: permission denied for user ${me.username} (uid ${me.uid}); it is ${place}: run as that owner, or ${fix}`;
+  return `${path}: permission denied for user ${me.username} (uid ${me.uid}); it is ${place}: run as that owner, or ${fix} (${code})`;
 }

@@ -75,6 +75,29 @@ describe("errors a person can act on", () => {
     expect(instance?.error).toContain("mode 660 group");
   });
 
+  it("an audit trail this user cannot write names the user, the owner and the fix, and nothing is applied", async () => {
+    const trailDir = join(h.dir, "root-owned-audit");
+    await mkdir(trailDir, { mode: 0o755 });
+    const path = await writeConfig(
+      h.dir,
+      {
+        staticEntries: ["127.0.0.21"],
+        sockets: [h.tcpTarget],
+        map: h.listFile,
+        auditPath: join(trailDir, "audit.jsonl"),
+        extra: { stateDir: await ownStateDir("audit-state") },
+      },
+      "unwritable-audit.yaml",
+    );
+    await chmod(path, 0o644);
+    const run = await asNobody(path, ["--output", "json", "sync"]);
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.stdout) as RunResult;
+    expect(result.error?.code).toBe("E_AUDIT_WRITE");
+    expect(result.error?.message).toContain(`${trailDir}: permission denied for user nobody (uid ${NOBODY}); it is owned by uid 0`);
+    expect(result.instances[0]?.status).toBe("failed");
+  });
+
   it("kind: acl pointed at a map says it is loaded as a map", async () => {
     const config = await configAt("wrong-kind.yaml", { sockets: [h.unixTarget], kind: "acl" });
     const run = await runCli(["--config", config, "--output", "json", "status"]);
