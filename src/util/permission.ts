@@ -29,7 +29,8 @@ function advice(path: string, err: unknown, where: Stats | undefined): string | 
   if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") return undefined;
   const me = userInfo();
   const place = where ? `owned by uid ${where.uid} (gid ${where.gid}), mode ${(where.mode & 0o777).toString(8)}` : "whose owner cannot be read";
-  if (code === "EROFS") return `${path}: the file system is read-only for this run (EROFS; user ${me.username}, uid ${me.uid}); mount it writable, or use --dry-run`;
+  if (code === "EROFS")
+    return `${path}: the file system is read-only for this run (EROFS; user ${me.username}, uid ${me.uid}); mount it writable, or use --dry-run`;
   const fix = where?.isDirectory() === false ? `chown ${me.uid} ${path}` : `chown -R ${me.uid} ${where ? path : dirname(path)}`;
   return `${path}: permission denied for user ${me.username} (uid ${me.uid}); it is ${place}: run as that owner, or ${fix} (${code})`;
 }
