@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { sha256 } from "../util/canonical.js";
 import { readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
+import { permissionAdvice } from "../util/permission.js";
 import { type AbsenceState, emptyState } from "../model/absence.js";
 import { parseAbsenceState } from "./schema.js";
 
@@ -31,7 +32,10 @@ export async function loadAbsenceState(stateDir: string, map: string): Promise<L
   try {
     text = await readFileNoFollow(path);
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist yet" : `cannot be read (${(err as Error).message})`;
+    const reason =
+      (err as NodeJS.ErrnoException).code === "ENOENT"
+        ? "does not exist yet"
+        : `cannot be read (${(await permissionAdvice(path, err)) ?? (err as Error).message})`;
     return { state: emptyState(map), notice: `removal state ${path} ${reason}: ${REBUILT}` };
   }
   const state = parseAbsenceState(text, map);
