@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
-import cron, { type ScheduledTask } from "node-cron";
+import cron from "node-cron";
+import { schedulePeriodMs } from "../config/limits.js";
 import type { Logger } from "pino";
 import type { RunResult } from "../model/result.js";
 import { createMetrics, type Metrics, succeeded } from "../metrics/metrics.js";
@@ -26,12 +27,6 @@ export interface RunningDaemon {
   metrics: Metrics;
   /** Stops scheduling, aborts a run that has not started changing anything, waits for it, closes the server. */
   stop(): Promise<void>;
-}
-
-/** Time between two scheduled runs, from the cron expression itself. */
-function periodMs(task: ScheduledTask): number {
-  const [a, b] = task.getNextRuns(2);
-  return a && b ? b.getTime() - a.getTime() : 60_000;
 }
 
 /** Runs sync on a schedule, never two at once, and serves /metrics and /healthz. */
@@ -92,7 +87,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
 
   const task = cron.createTask(options.schedule, () => tick("schedule"), { noOverlap: true, name: "travis-allowlist-sync" });
-  const period = periodMs(task);
+  const period = schedulePeriodMs(options.schedule);
 
   const healthy = (): { ok: boolean; reason: string } => {
     const limit = 3 * period;

@@ -76,7 +76,6 @@ export function settleState(
   outcome: {
     removed: Iterable<string>;
     converged: Iterable<string>;
-    failed: Iterable<string>;
     now: Date;
     /** The process each instance ran as, when known. */
     processes?: ReadonlyMap<string, string | undefined>;

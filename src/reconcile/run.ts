@@ -341,7 +341,6 @@ async function applyPlannedRun(
   const next = settleState(grace.nextState, {
     removed: results.filter((r) => r.status === "applied").flatMap((r) => r.remove),
     converged: results.filter((r) => r.status === "applied" || r.status === "in-sync").map((r) => r.target),
-    failed: results.filter((r) => r.status === "failed").map((r) => r.target),
     now,
     processes: new Map(planned.instances.map((p) => [p.target, p.instance?.process])),
   });

@@ -126,7 +126,7 @@ describe("decideGrace", () => {
   it("an entry that was published, removed and then re-added by hand is not drift", () => {
     const gone = decideGrace(input({ removeAfterMs: 0 }));
     expect(gone.removeNow.get("35.192.85.2/32")).toBe("grace disabled");
-    const settled = settleState(gone.nextState, { removed: ["35.192.85.2/32"], converged: [], failed: [], now: T0 });
+    const settled = settleState(gone.nextState, { removed: ["35.192.85.2/32"], converged: [], now: T0 });
     const again = decideGrace(input({ state: settled, removeAfterMs: 0, now: at(60_000) }));
     expect(again.unexpected.size).toBe(0);
   });
@@ -144,7 +144,7 @@ describe("decideGrace", () => {
 describe("settleState, vanishedFrom, recentlyRemoved", () => {
   it("marks removals and the instances that converged; a failed instance is forgotten", () => {
     const previous: AbsenceState = { ...PUBLISHED, instances: { "unix:///a.sock": T0.toISOString(), "unix:///b.sock": T0.toISOString() } };
-    const next = settleState(previous, { removed: ["35.192.85.2/32"], converged: ["unix:///a.sock"], failed: ["unix:///b.sock"], now: at(HOUR) });
+    const next = settleState(previous, { removed: ["35.192.85.2/32"], converged: ["unix:///a.sock"], now: at(HOUR) });
     expect(next.entries["35.192.85.2/32"]).toEqual({ removedAt: at(HOUR).toISOString(), events: [] });
     expect(next.instances).toEqual({ "unix:///a.sock": at(HOUR).toISOString() });
     expect(recentlyRemoved(next, at(2 * HOUR))).toEqual(["35.192.85.2/32"]);
@@ -167,7 +167,7 @@ describe("settleState, vanishedFrom, recentlyRemoved", () => {
       ["unix:///a.sock", "7@100"],
       ["unix:///b.sock", "3@50"],
     ]);
-    const next = settleState(previous, { removed: [], converged: ["unix:///a.sock"], failed: ["unix:///b.sock"], now: at(HOUR), processes });
+    const next = settleState(previous, { removed: [], converged: ["unix:///a.sock"], now: at(HOUR), processes });
     expect(next.processes).toEqual({ "unix:///a.sock": "7@100" });
   });
 });
