@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
-import { redactUrl } from "../config/redact.js";
+import { redactUrl } from "../util/url.js";
 import type { AlertDelivery } from "../model/result.js";
 import { postJson } from "./deliver.js";
 import type { AlertPlan } from "./lifecycle.js";

@@ -1,8 +1,6 @@
 import { MASK, redactUrl, urlSecrets } from "../util/url.js";
 import type { Config } from "./schema.js";
 
-export { redactUrl } from "../util/url.js";
-
 /** A copy of the config that is safe to print or log: URLs redacted, header values hidden. */
 export function redactConfig<T>(config: T): T {
   const walk = (value: unknown, path: string[]): unknown => {

@@ -3,8 +3,6 @@ import { scrubbedStart } from "../util/secrets.js";
 import { isAddressText } from "../model/cidr.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 
-export type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
-
 export interface LoadedList {
   id: string;
   file: string;

@@ -4,10 +4,7 @@ import {
   assertWritable,
   chunkPayload,
   commands,
-  type ListKind,
-  type LiveEntry,
   type LoadedList,
-  type MatchAnswer,
   mapPayloadCommands,
   mapPayloadHead,
   mapPayloadLines,
@@ -20,8 +17,8 @@ import {
   type Response,
   sameEntries,
   supportsTransactions,
-  type WritableEntry,
 } from "./protocol.js";
+import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 import { RuntimeSession, type SessionOptions } from "./session.js";
 
 /** What was live when the list was read; a commit by anyone else since then is a conflict. */

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { request } from "undici";
-import { redactUrl } from "../config/redact.js";
+import { redactUrl } from "../util/url.js";
 import { AllowlistError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { readStart } from "../util/body.js";

@@ -59,11 +59,20 @@ function history(events: AbsenceRecord["events"], removedAt: string | undefined,
   return removed === undefined ? { events } : { removedAt: removed, events };
 }
 
-/** A flap is a reversal: gone then back, or back then gone; a single removal is none. */
+/** A flap is a reversal: gone then back, or back then gone; a single removal is none, however often it is repeated. */
 function flapsOf(entries: Record<string, AbsenceRecord>): Record<string, number> {
   const flaps: Record<string, number> = {};
-  for (const [key, record] of Object.entries(entries)) if (record.events.length > 1) flaps[key] = record.events.length - 1;
+  for (const [key, record] of Object.entries(entries)) {
+    let reversals = 0;
+    for (let i = 1; i < record.events.length; i++) if (record.events[i]?.kind !== record.events[i - 1]?.kind) reversals++;
+    if (reversals > 0) flaps[key] = reversals;
+  }
   return flaps;
+}
+
+/** This tool removed the entry after it went away upstream, and upstream has not given it back since. */
+function removedAndStillGone(record: AbsenceRecord | undefined): boolean {
+  return record?.removedAt !== undefined && record.firstAbsent === undefined && record.events.at(-1)?.kind !== "back";
 }
 
 /**
@@ -113,6 +122,23 @@ export function vanishedFrom(target: string, missing: ReadonlyArray<string>, sta
   const before = new Set<string>();
   for (const group of state.provenance) for (const key of group.entries) before.add(key);
   return missing.filter((key) => before.has(key));
+}
+
+/**
+ * Owned entries this tool removed from an instance, that upstream has not
+ * given back since, and that the instance holds again: someone put them back
+ * (drift). Not on an instance the removing run did not leave settled, and not
+ * on a new HAProxy process, which loaded its map file from disk. Pure.
+ */
+export function reappearedOn(target: string, removing: ReadonlyArray<string>, state: AbsenceState, process?: string): string[] {
+  const settledAt = state.instances?.[target];
+  if (removing.length === 0 || settledAt === undefined) return [];
+  const ranAs = state.processes?.[target];
+  if (ranAs !== undefined && process !== undefined && ranAs !== process) return [];
+  return removing.filter((key) => {
+    const record = state.entries[key];
+    return removedAndStillGone(record) && (record?.removedAt as string) <= settledAt;
+  });
 }
 
 /** Entries removed within the last day, most recent first. */
@@ -174,11 +200,14 @@ export function decideGrace(input: GraceInput): GraceDecision {
     const sources = sourcesOf.get(key);
     const parsed = parseCidr(key, { lenient: true });
     const firstAbsent = record?.firstAbsent ?? at;
-    const events = recent(record?.firstAbsent ? record.events : [...(record?.events ?? []), { at, kind: "gone" as const }]);
+    // Still gone since this tool removed it: live again only on an instance that run did not reach, or put back by someone.
+    const stillGone = removedAndStillGone(record);
+    // Events are upstream's comings and goings: "gone" only when it was last seen published.
+    const events = recent(record?.firstAbsent || stillGone ? (record?.events ?? []) : [...(record?.events ?? []), { at, kind: "gone" as const }]);
     if (parsed.ok && holes.some((hole) => overlaps(hole, parsed.cidr))) removeNow.set(key, "excluded");
     else if (sources && sources.length > 0 && sources.every((s) => !input.configSources.has(s))) removeNow.set(key, "source removed from config");
     else if (input.noGrace || input.removeAfterMs === 0) removeNow.set(key, "grace disabled");
-    else if (record?.removedAt !== undefined || now - Date.parse(firstAbsent) >= input.removeAfterMs) removeNow.set(key, "grace expired");
+    else if (stillGone || now - Date.parse(firstAbsent) >= input.removeAfterMs) removeNow.set(key, "grace expired");
     else pending.set(key, new Date(Date.parse(firstAbsent) + input.removeAfterMs).toISOString());
     if (removeNow.has(key)) {
       // A removed entry keeps only its history, for the flap count and the exposure checks.

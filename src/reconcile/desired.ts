@@ -2,7 +2,8 @@ import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
 import { digestOfUnordered } from "../model/entries.js";
 import type { SourceStatus } from "../model/result.js";
-import { buildDesiredSet, type DesiredSet } from "../sources/desired.js";
+import { buildDesiredSet } from "../sources/desired.js";
+import type { DesiredSet } from "../model/desired.js";
 import type { Source, SourceResult } from "../sources/types.js";
 import { message } from "./results.js";
 

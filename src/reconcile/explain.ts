@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { actorText } from "../audit/render.js";
 import type { AuditRecord } from "../audit/record.js";
 import type { Config } from "../config/schema.js";
-import type { MatchAnswer } from "../haproxy/protocol.js";
+import type { MatchAnswer } from "../model/list.js";
 import { type Cidr, contains, parseCidr } from "../model/cidr.js";
 import type { SourceStatus } from "../model/result.js";
 import { isOwned } from "../plan/plan.js";
@@ -183,7 +183,7 @@ export async function explainAddresses(
         value: match.value,
         owner: match.found ? (owned ? "self" : "foreign") : null,
         pendingRemoval: owned ? pending : null,
-        unexpected: owned && entry !== null && (planned.grace?.unexpected.has(entry) ?? false),
+        unexpected: owned && entry !== null && (p.result.unexpected?.includes(entry) ?? false),
         history,
         error: null,
       };
@@ -202,7 +202,9 @@ export async function explainAddresses(
   });
 
   const failed = planned.error !== null || explained.some((a) => a.instances.some((i) => i.admitted === null));
-  const disagree = explained.some((a) => new Set(a.instances.filter((i) => i.admitted !== null).map((i) => i.admitted)).size > 1);
+  // Instances disagree when they answer differently, also when both admit but through different entries or owners.
+  const answerOf = (i: ExplainInstance) => JSON.stringify([i.admitted, i.entry, i.value, i.owner]);
+  const disagree = explained.some((a) => new Set(a.instances.filter((i) => i.admitted !== null).map(answerOf)).size > 1);
   const exitCode = failed ? 1 : options.detailedExitcode && disagree ? 2 : 0;
   return { version: 1, addresses: explained, sources: planned.sources, error: planned.error, exitCode };
 }

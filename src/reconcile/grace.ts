@@ -1,11 +1,11 @@
 import { guardSettingsOf } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
-import type { LiveEntry } from "../haproxy/protocol.js";
+import type { LiveEntry } from "../model/list.js";
 import type { AbsenceState } from "../model/absence.js";
 import { decideGrace, type GraceDecision, groupBySources } from "../plan/grace.js";
 import { ownedKeys } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
-import type { DesiredSet } from "../sources/desired.js";
+import type { DesiredSet } from "../model/desired.js";
 
 const single = new Map<string, string[]>();
 

@@ -5,16 +5,16 @@ import { digestOfUnordered } from "../model/entries.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
 import { resolveTargets } from "../haproxy/discover.js";
-import type { LiveEntry, WritableEntry } from "../haproxy/protocol.js";
+import type { LiveEntry, WritableEntry } from "../model/list.js";
 import type { LiveList } from "../haproxy/runtime.js";
 import type { Exposure, Findings, HeldBy, InstanceResult, SourceStatus } from "../model/result.js";
 import { exposureProbes, judgeProbes, tooBroadEntries } from "../plan/exposure.js";
 import type { AbsenceState } from "../model/absence.js";
-import { type GraceDecision, recentlyRemoved, vanishedFrom } from "../plan/grace.js";
+import { type GraceDecision, reappearedOn, recentlyRemoved, vanishedFrom } from "../plan/grace.js";
 import { evaluateGuards, type GuardTrip } from "../plan/guards.js";
 import { parseCidr } from "../model/cidr.js";
 import { computePlan, findDuplicates, type InstancePlan, isOwned, type Ownership } from "../plan/plan.js";
-import type { DesiredSet } from "../sources/desired.js";
+import type { DesiredSet } from "../model/desired.js";
 import type { RunDeps, RuntimeTarget } from "./deps.js";
 import { resolveDesired } from "./desired.js";
 import { graceFor } from "./grace.js";
@@ -164,7 +164,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     const plan = computePlan(live, desiredTexts, ownership, keep);
     p.plan = plan;
     const findings: Findings = {
-      unexpected: plan.remove.filter((key) => grace.unexpected.has(key)),
+      unexpected: unexpectedOn(p.target, plan.remove, grace, loaded.state, instance.process),
       vanished: withoutHeldByOthers(vanishedFrom(p.target, plan.add, loaded.state, instance.process), live, ownership),
       duplicates: kind === "map" ? findDuplicates(live, ownership, settled) : [],
       exposures: tooBroadEntries(live, config.guards, ownership),
@@ -218,6 +218,12 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     flaps: grace.flaps,
     error: null,
   };
+}
+
+/** Owned entries on this instance that this tool never planned, or removed and someone put back: no grace period. */
+function unexpectedOn(target: string, removing: string[], grace: GraceDecision, state: AbsenceState, process: string | undefined): string[] {
+  const reappeared = new Set(reappearedOn(target, removing, state, process));
+  return removing.filter((key) => grace.unexpected.has(key) || reappeared.has(key));
 }
 
 /** A desired key now held under another value did not vanish, it changed hands (e.g. `haproxy.value` changed without `previousValues`). */

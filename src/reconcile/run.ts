@@ -20,7 +20,6 @@ import { whatMoved } from "../model/reviewed-plan.js";
 import { failedResult, message } from "./results.js";
 
 export type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
-export { resolveDesired } from "./desired.js";
 
 type Outcome = Pick<RunResult, "desired" | "sources" | "instances" | "held" | "error" | "overridden" | "unexpected" | "flaps" | "stateNotice">;
 type IntentWriter = (facts: Pick<RunResult, "sources" | "desired" | "instances" | "held" | "error" | "stateNotice">) => Promise<void>;

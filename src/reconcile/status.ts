@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { type InstanceDrift, needsAttention, type StatusReport } from "../model/status.js";
-export type { InstanceDrift, StatusReport } from "../model/status.js";
 import { closePlannedRun, type PlanDeps, type PlannedInstance, planRun, shownResult } from "./plan-run.js";
 
 function exitCode(report: Omit<StatusReport, "exitCode">, detailedExitcode: boolean): number {

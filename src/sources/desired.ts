@@ -5,8 +5,6 @@ import { reservedRange } from "../model/reserved.js";
 import type { DesiredEntry, DesiredSet, Rejection } from "../model/desired.js";
 import type { SourceResult } from "./types.js";
 
-export type { DesiredEntry, DesiredSet, Rejection } from "../model/desired.js";
-
 export interface DesiredRules {
   exclude: string[];
   minPrefixV4: number;

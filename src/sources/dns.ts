@@ -4,7 +4,8 @@ import { type DnsQueryOptions, type RecordType, resolveRecords } from "../dns/cl
 import { parseResolver, type ResolverAddress } from "../dns/resolver.js";
 import { systemResolvers } from "../dns/system.js";
 import { DnsError, type ErrorCode, errorCode, SourceError } from "../errors.js";
-import type { Disagreement, RawEntry, Source, SourceResult } from "./types.js";
+import type { RawEntry, Source, SourceResult } from "./types.js";
+import type { Disagreement } from "../model/provenance.js";
 
 export interface DnsSourceOptions {
   /** For DNS over HTTPS resolvers. */

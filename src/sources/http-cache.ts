@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { sha256 } from "../util/canonical.js";
-import { redactUrl } from "../config/redact.js";
+import { redactUrl } from "../util/url.js";
 import { assertNotWorldWritable, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 import { scrubSecrets, scrubValue } from "../util/secrets.js";
 

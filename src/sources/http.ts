@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
-import { redactUrl } from "../config/redact.js";
+import { redactUrl } from "../util/url.js";
 import { withBasicAuth } from "../util/url.js";
 import { type ErrorCode, SourceError } from "../errors.js";
 import { isAddressText, parseCidr } from "../model/cidr.js";

@@ -1,7 +1,5 @@
 import type { Disagreement, Provenance } from "../model/provenance.js";
 
-export type { Disagreement, Provenance } from "../model/provenance.js";
-
 export interface RawEntry {
   value: string;
   provenance: Provenance;

@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { redactUrl } from "../../src/config/redact.js";
+import { redactUrl } from "../../src/util/url.js";
 import { httpSource } from "../../src/sources/http.js";
 import { addSecrets } from "../../src/util/secrets.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";

@@ -98,6 +98,29 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
     expect(result.flaps).toEqual({});
   });
 
+  it("a published address this tool removed and someone put back by hand is drift, denied again after one sync, and no flap", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const h = await start([]);
+    const c = config(h);
+    await sync(c, 0);
+    dns.zones["nat.travisci.net"] = { A: [PUBLISHED[0] as string] };
+    expect((await sync(c, 1, { noGrace: true })).instances[0]).toMatchObject({ status: "applied", remove: [`${PUBLISHED[1]}/32`] });
+    receiver.requests.splice(0);
+
+    for (const minutes of [2, 3]) {
+      await h.command(`add map ${h.listFile} ${PUBLISHED[1]} travis`);
+      expect(await h.statusFrom(PUBLISHED[1] as string)).toBe(200);
+      const report = await status(c, minutes);
+      expect(report.exitCode).toBe(2);
+      expect(report.instances[0]).toMatchObject({ unexpected: [`${PUBLISHED[1]}/32`], pendingRemoval: [] });
+      const result = await sync(c, minutes);
+      expect(result.instances[0]).toMatchObject({ status: "applied", remove: [`${PUBLISHED[1]}/32`], unexpected: [`${PUBLISHED[1]}/32`] });
+      expect(result.flaps).toEqual({});
+      expect(await h.statusFrom(PUBLISHED[1] as string)).toBe(403);
+    }
+    expect(alertEvents()).toEqual(["drift", "drift"]);
+  });
+
   it("on the first run, with no state, an owned entry nobody published keeps the grace period and the result says why", async () => {
     dns.zones["nat.travisci.net"] = { A: PUBLISHED };
     const h = await start([`${HAND_ADDED} travis`]);
@@ -379,6 +402,14 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
       const disagree = await runCli(["--config", path, "--output", "json", "explain", "--detailed-exitcode", "127.0.0.21"]);
       expect(disagree.code).toBe(2);
       expect((JSON.parse(disagree.stdout) as ExplainReport).addresses[0]?.instances.map((i) => i.admitted)).toEqual([true, false]);
+      // Both admit, one through this tool's entry and one through a foreign range: still a disagreement.
+      await second.command(`add map ${h.listFile} 0.0.0.0/1 legacy`);
+      const bothAdmit = await runCli(["--config", path, "--output", "json", "explain", "--detailed-exitcode", "127.0.0.21"]);
+      expect(bothAdmit.code).toBe(2);
+      expect((JSON.parse(bothAdmit.stdout) as ExplainReport).addresses[0]?.instances.map((i) => [i.admitted, i.entry, i.owner])).toEqual([
+        [true, "127.0.0.21/32", "self"],
+        [true, "0.0.0.0/1", "foreign"],
+      ]);
       expect((await runCli(["--config", path, "explain", "127.0.0.21"])).code).toBe(0);
       const bad = await runCli(["--config", path, "explain", "127.0.0.0/24"]);
       expect(bad.code).toBe(64);

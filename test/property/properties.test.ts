@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse.js";
 import { decodeMessage } from "../../src/dns/client.js";
 import { AllowlistError } from "../../src/errors.js";
-import { assertWritableKey, type LiveEntry, parseEntries, parseListing, parseResponse } from "../../src/haproxy/protocol.js";
+import { assertWritableKey, parseEntries, parseListing, parseResponse } from "../../src/haproxy/protocol.js";
+import type { LiveEntry } from "../../src/model/list.js";
 import { canonicalise, parseCidr } from "../../src/model/cidr.js";
 import { computePlan } from "../../src/plan/plan.js";
 

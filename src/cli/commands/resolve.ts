@@ -1,6 +1,6 @@
 import { EXIT } from "../../model/result.js";
 import { desiredJson, renderDesiredText } from "../render/run.js";
-import { resolveDesired } from "../../reconcile/run.js";
+import { resolveDesired } from "../../reconcile/desired.js";
 import { buildSources } from "../../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 

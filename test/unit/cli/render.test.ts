@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { exitCodeOf, type RunResult } from "../../../src/model/result.js";
 import { renderRunText, renderStatusText } from "../../../src/cli/render/run.js";
-import type { InstanceDrift, StatusReport } from "../../../src/reconcile/status.js";
+import type { InstanceDrift, StatusReport } from "../../../src/model/status.js";
 import { runResult } from "../../support/results.js";
 
 function result(overrides: Partial<RunResult> = {}): RunResult {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../src/config/parse.js";
 import { parseDuration } from "../../../src/config/duration.js";
 import { guardSettingsOf, parseLimit } from "../../../src/config/limits.js";
-import { redactConfig, redactUrl } from "../../../src/config/redact.js";
+import { redactConfig } from "../../../src/config/redact.js";
+import { redactUrl } from "../../../src/util/url.js";
 import { substituteEnv } from "../../../src/config/env.js";
 import type { ConfigIssue } from "../../../src/errors.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LiveEntry, MatchAnswer } from "../../../src/haproxy/protocol.js";
+import type { LiveEntry, MatchAnswer } from "../../../src/model/list.js";
 import { exposureProbes, judgeProbes, tooBroadEntries } from "../../../src/plan/exposure.js";
 import type { Ownership } from "../../../src/plan/plan.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type AbsenceState, emptyState } from "../../../src/model/absence.js";
-import { decideGrace, type GraceInput, groupBySources, recentlyRemoved, settleState, vanishedFrom } from "../../../src/plan/grace.js";
+import { decideGrace, type GraceInput, groupBySources, reappearedOn, recentlyRemoved, settleState, vanishedFrom } from "../../../src/plan/grace.js";
 import { computePlan } from "../../../src/plan/plan.js";
 
 const HOUR = 3_600_000;
@@ -123,12 +123,41 @@ describe("decideGrace", () => {
     expect(decision.flaps).toEqual({});
   });
 
-  it("an entry that was published, removed and then re-added by hand is not drift", () => {
+  it("an entry published, removed and live again is removed at once but not judged drift for the whole map: an instance the removing run missed may hold it", () => {
     const gone = decideGrace(input({ removeAfterMs: 0 }));
     expect(gone.removeNow.get("35.192.85.2/32")).toBe("grace disabled");
     const settled = settleState(gone.nextState, { removed: ["35.192.85.2/32"], converged: [], now: T0 });
-    const again = decideGrace(input({ state: settled, removeAfterMs: 0, now: at(60_000) }));
+    const again = decideGrace(input({ state: settled, now: at(60_000) }));
     expect(again.unexpected.size).toBe(0);
+    expect(again.removeNow.get("35.192.85.2/32")).toBe("grace expired");
+  });
+
+  it("a removed entry seen live again run after run is still one removal: no flap, no new grace period", () => {
+    const gone = decideGrace(input({ removeAfterMs: 0 }));
+    let state = settleState(gone.nextState, { removed: ["35.192.85.2/32"], converged: ["unix:///a.sock"], now: T0 });
+    for (let run = 1; run <= 4; run++) {
+      const again = decideGrace(input({ state, now: at(run * 60_000) }));
+      expect(again.removeNow.get("35.192.85.2/32"), `run ${run}`).toBe("grace expired");
+      expect(again.flaps, `run ${run}`).toEqual({});
+      state = settleState(again.nextState, { removed: ["35.192.85.2/32"], converged: ["unix:///a.sock"], now: at(run * 60_000) });
+    }
+    expect(state.entries["35.192.85.2/32"]?.events).toEqual([{ at: T0.toISOString(), kind: "gone" }]);
+  });
+
+  it("an entry removed, published again and then gone again gets a fresh grace period", () => {
+    const gone = decideGrace(input({ removeAfterMs: 0 }));
+    const removed = settleState(gone.nextState, { removed: ["35.192.85.2/32"], converged: ["unix:///a.sock"], now: T0 });
+    const both = { "34.66.25.221/32": ["travis-dns"], "35.192.85.2/32": ["travis-dns"] };
+    const back = decideGrace(input({ state: removed, now: at(HOUR), ...desired(both), liveOwned: new Set(["34.66.25.221/32"]) }));
+    const goneAgain = decideGrace(input({ state: back.nextState, now: at(2 * HOUR) }));
+    expect(goneAgain.pending.get("35.192.85.2/32")).toBe(at(3 * HOUR).toISOString());
+    expect(goneAgain.flaps).toEqual({ "35.192.85.2/32": 2 });
+  });
+
+  it("counts reversals in a state written with repeated removals, not events", () => {
+    const events = ["gone", "back", "gone", "gone", "gone"].map((kind, i) => ({ at: at(i * 60_000).toISOString(), kind: kind as "gone" | "back" }));
+    const state: AbsenceState = { ...PUBLISHED, entries: { "35.192.85.2/32": { removedAt: at(4 * 60_000).toISOString(), events } } };
+    expect(decideGrace(input({ state, now: at(HOUR) })).flaps).toEqual({ "35.192.85.2/32": 2 });
   });
 
   it("a removal alone is no flap; gone, back and gone again is two", () => {
@@ -159,6 +188,37 @@ describe("settleState, vanishedFrom, recentlyRemoved", () => {
   ] as const)("desired entries missing from %s: vanished behind the tool's back? %j", (_name, target, process, vanished) => {
     const state: AbsenceState = { ...PUBLISHED, instances: { "unix:///a.sock": T0.toISOString() }, processes: { "unix:///a.sock": "7@100" } };
     expect(vanishedFrom(target, ["35.192.85.2/32", "203.0.113.9/32"], state, process)).toEqual(vanished);
+  });
+
+  it.each([
+    ["the instance the removing run left settled", "unix:///a.sock", undefined, ["35.192.85.2/32"]],
+    ["an instance the removing run did not settle", "unix:///b.sock", undefined, []],
+    ["a new HAProxy process there (it loaded its map file)", "unix:///a.sock", "9@160", []],
+  ] as const)("a removed entry live again on %s was put back behind the tool's back? %j", (_name, target, process, reappeared) => {
+    const removed = settleState(PUBLISHED, {
+      removed: ["35.192.85.2/32"],
+      converged: ["unix:///a.sock"],
+      now: T0,
+      processes: new Map([["unix:///a.sock", "7@100"]]),
+    });
+    const state: AbsenceState = {
+      ...removed,
+      entries: { "35.192.85.2/32": { removedAt: T0.toISOString(), events: [{ at: T0.toISOString(), kind: "gone" }] } },
+    };
+    expect(reappearedOn(target, ["35.192.85.2/32"], state, process)).toEqual(reappeared);
+    const publishedAgain: AbsenceState = {
+      ...state,
+      entries: {
+        "35.192.85.2/32": {
+          removedAt: T0.toISOString(),
+          events: [
+            { at: T0.toISOString(), kind: "gone" },
+            { at: at(1).toISOString(), kind: "back" },
+          ],
+        },
+      },
+    };
+    expect(reappearedOn(target, ["35.192.85.2/32"], publishedAgain, process)).toEqual([]);
   });
 
   it("remembers the process each converged instance ran as, and forgets a failed one's", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LiveEntry } from "../../../src/haproxy/protocol.js";
+import type { LiveEntry } from "../../../src/model/list.js";
 import { computePlan, findDuplicates, hasChanges, type Ownership } from "../../../src/plan/plan.js";
 
 const MAP: Ownership = { kind: "map", value: "travis" };
