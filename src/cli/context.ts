@@ -1,6 +1,6 @@
 import type { Logger, LevelWithSilent } from "pino";
 import { configPath, loadConfig } from "../config/load.js";
-import type { Config } from "../config/schema.js";
+import type { Config, ConfigFile } from "../config/schema.js";
 import { createLogger } from "./logger.js";
 
 export interface GlobalOptions {
@@ -17,6 +17,8 @@ export interface Io {
 
 export interface Context {
   config: Config;
+  /** The file as validated, defaults filled in: what `config check` shows. */
+  file: ConfigFile;
   configPath: string;
   logger: Logger;
 }
@@ -25,6 +27,6 @@ export interface Context {
 export async function loadContext(options: GlobalOptions, io: Io): Promise<Context> {
   const logger = await createLogger(options.logLevel);
   const path = configPath(options.config, io.env);
-  const { config } = await loadConfig(path, io.env);
-  return { config, configPath: path, logger };
+  const { config, file } = await loadConfig(path, io.env);
+  return { config, file, configPath: path, logger };
 }

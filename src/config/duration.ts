@@ -10,3 +10,24 @@ export function parseDuration(text: string): number | undefined {
     return total + Number(amount) * (UNIT_MS[unit as string] as number);
   }, 0);
 }
+
+const UNITS_DESCENDING: ReadonlyArray<[string, number]> = [
+  ["d", 86_400_000],
+  ["h", 3_600_000],
+  ["m", 60_000],
+  ["s", 1000],
+  ["ms", 1],
+];
+
+/** Milliseconds written the way the config takes them: 5400000 → "1h30m", 0 → "0". */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0";
+  let rest = ms;
+  let text = "";
+  for (const [unit, size] of UNITS_DESCENDING) {
+    const amount = Math.floor(rest / size);
+    if (amount > 0) text += `${amount}${unit}`;
+    rest -= amount * size;
+  }
+  return text;
+}

@@ -12,7 +12,7 @@ export function configPath(explicit: string | undefined, env: Env): string {
 }
 
 /** Reads and validates a config file; throws ConfigError naming every bad key. */
-export async function loadConfig(path: string, env: Env = process.env): Promise<Required<Pick<ParsedConfig, "config">> & ParsedConfig> {
+export async function loadConfig(path: string, env: Env = process.env): Promise<Required<Pick<ParsedConfig, "config" | "file">> & ParsedConfig> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -25,8 +25,8 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
   }
   // parseConfig registers every ${VAR} value as a secret as it substitutes it, before any error can quote it.
   const parsed = parseConfig(text, env);
-  if (!parsed.config) throw new ConfigError(parsed.issues, path);
+  if (!parsed.config || !parsed.file) throw new ConfigError(parsed.issues, path);
   // Literal credentials too: what redaction hides may come back in a peer's echo.
   addSecrets(literalSecrets(parsed.config));
-  return { ...parsed, config: parsed.config };
+  return { ...parsed, config: parsed.config, file: parsed.file };
 }

@@ -2,11 +2,14 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import type { ConfigIssue } from "../errors.js";
 import { type Env, OPTIONAL_EMPTY, substituteEnv } from "./env.js";
-import { type Config, configSchema } from "./schema.js";
+import { normalizeConfig } from "./normalize.js";
+import { type Config, type ConfigFile, configSchema } from "./schema.js";
 import { addSecrets } from "../util/secrets.js";
 
 export interface ParsedConfig {
   config?: Config;
+  /** The file as validated, defaults filled in, before normalising: what `config check` shows. */
+  file?: ConfigFile;
   issues: ConfigIssue[];
   /** Values that came from `${VAR}`: secrets, whatever their key. */
   secrets?: string[];
@@ -36,7 +39,7 @@ function describe(issue: z.core.$ZodIssue): ConfigIssue[] {
 }
 
 /** Rules the schema can not express: cross-field checks and features this version lacks. */
-function checkRules(config: Config, issues: ConfigIssue[]): void {
+function checkRules(config: ConfigFile, issues: ConfigIssue[]): void {
   const seen = new Map<string, number>();
   config.sources.forEach((source, i) => {
     const first = seen.get(source.name);
@@ -109,5 +112,5 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
   }
   checkRules(result.data, issues);
   if (issues.length > 0) return { issues };
-  return { config: result.data, issues, secrets: [...secrets] };
+  return { config: normalizeConfig(result.data), file: result.data, issues, secrets: [...secrets] };
 }

@@ -35,7 +35,7 @@ export function literalSecrets(config: Config): string[] {
     if (source.type === "dns") urls.push(...(source.resolvers ?? []));
   }
   urls.push(...(config.haproxy.discover?.resolvers ?? []));
-  for (const sink of config.alerts?.sinks ?? []) {
+  for (const sink of config.alerts.sinks) {
     urls.push(sink.url);
     if (sink.type !== "webhook") continue;
     for (const [name, value] of Object.entries(sink.headers ?? {})) {

@@ -5,6 +5,7 @@ import { parseTarget } from "../model/target.js";
 import { parseCidr } from "../model/cidr.js";
 import { parseDuration } from "./duration.js";
 import { parseLimit } from "./limits.js";
+import type { Limit } from "../plan/guards.js";
 
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 /** Reaches the runtime socket verbatim, so only characters that cannot split a command. */
@@ -180,7 +181,7 @@ export const configSchema = z.strictObject({
         )
         .default([]),
     })
-    .optional(),
+    .prefault({}),
   runTimeout: duration.default("5m"),
   watchInterval: duration.default("5s"),
   schedule: z
@@ -202,11 +203,38 @@ export const configSchema = z.strictObject({
     .optional(),
 });
 
-export type Config = z.output<typeof configSchema>;
-export type SourceConfig = Config["sources"][number];
+/** The config file as validated, defaults filled in: what `config check` shows. */
+export type ConfigFile = z.output<typeof configSchema>;
+type FileGuards = ConfigFile["guards"];
+type FileAlerts = ConfigFile["alerts"];
+
+/** The config as the program uses it (see normalizeConfig): durations in milliseconds, limits as counts or fractions. */
+export type Config = Omit<ConfigFile, "guards" | "audit" | "alerts" | "runTimeout" | "watchInterval"> & {
+  guards: Omit<FileGuards, "maxAdditions" | "maxRemovals" | "removeAfter"> & {
+    maxAdditions: Limit;
+    maxRemovals: Limit;
+    /** An owned entry absent upstream is removed after this long; 0: at once. */
+    removeAfterMs: number;
+  };
+  audit: Omit<ConfigFile["audit"], "heartbeat"> & {
+    /** Identical in-sync runs go unrecorded this long after the last record; 0 records every run. */
+    heartbeatMs: number;
+  };
+  alerts: Omit<FileAlerts, "repeatInterval"> & {
+    /** A firing condition is not sent again to Slack or webhooks sooner than this. */
+    repeatIntervalMs: number;
+  };
+  /** Every run ends by then. */
+  runTimeoutMs: number;
+  /** How often the daemon asks each instance which process it is; 0 turns the restart watch off. */
+  watchIntervalMs: number;
+  /** Time between two runs of `schedule`. */
+  schedulePeriodMs: number;
+};
+export type SourceConfig = ConfigFile["sources"][number];
 export type DnsSourceConfig = z.output<typeof dnsSourceSchema>;
 export type StaticSourceConfig = z.output<typeof staticSourceSchema>;
-export type HaproxyConfig = Config["haproxy"];
+export type HaproxyConfig = ConfigFile["haproxy"];
 export type GuardsConfig = Config["guards"];
 
 /** `0.0.0.0:9464`, `127.0.0.1:0`, `[::]:9464`. */

@@ -1,6 +1,5 @@
 import { createServer, type Server } from "node:http";
 import cron from "node-cron";
-import { schedulePeriodMs } from "../config/limits.js";
 import type { Logger } from "pino";
 import type { RunResult } from "../model/result.js";
 import { createMetrics, type Metrics, succeeded } from "../metrics/metrics.js";
@@ -87,7 +86,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
 
   const task = cron.createTask(options.schedule, () => tick("schedule"), { noOverlap: true, name: "travis-allowlist-sync" });
-  const period = schedulePeriodMs(options.schedule);
+  const period = periodOf(task);
 
   const healthy = (): { ok: boolean; reason: string } => {
     const limit = 3 * period;
@@ -186,4 +185,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       log.info("daemon stopped");
     },
   };
+}
+
+/** Time between two runs of the schedule, from the task that keeps it. */
+function periodOf(task: ReturnType<typeof cron.createTask>): number {
+  const [a, b] = task.getNextRuns(2);
+  return a && b ? b.getTime() - a.getTime() : 600_000;
 }

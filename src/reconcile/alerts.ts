@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
+import { formatDuration } from "../config/duration.js";
 import { type AlertEventName, alertEvents } from "../alert/events.js";
 import { type AlertPlan, type AlertState, emptyAlertState, planAlerts } from "../alert/lifecycle.js";
 import { sinkLabel } from "../alert/notifier.js";
-import { repeatIntervalMsOf, schedulePeriodMs } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
 import type { AlertDelivery, RunResult } from "../model/result.js";
 import type { RunDeps } from "./deps.js";
@@ -24,7 +24,8 @@ export async function sendAlerts(
   now: () => Date,
   deadline: number,
 ): Promise<Pick<RunResult, "alerts" | "alertsSuppressed">> {
-  const on: AlertEventName[] = config.alerts?.on ?? [];
+  // With no sink there is nobody to tell, not even in a dry run's "would send" lines.
+  const on: AlertEventName[] = config.alerts.sinks.length > 0 ? config.alerts.on : [];
   if (on.length === 0 || (!deps.notifier && !result.dryRun)) return { alerts: [] };
   const at = now();
   const events = alertEvents(result, on, at);
@@ -37,7 +38,7 @@ export async function sendAlerts(
   // A run that never resolved its desired set judged nothing but its own failure.
   const plan = planAlerts(previous, events, {
     now: at,
-    repeatIntervalMs: repeatIntervalMsOf(config),
+    repeatIntervalMs: config.alerts.repeatIntervalMs,
     judged: result.desired.digest !== null,
     runId: result.runId,
   });
@@ -45,15 +46,15 @@ export async function sendAlerts(
     log.info({ alert: s.event, target: s.target, lastSent: s.lastSent, nextReminder: s.nextReminder }, "alert already sent; not repeated yet");
   let deliveries: AlertDelivery[] = [];
   if (plan.messages.length > 0 || plan.firing.length > 0 || plan.resolved.length > 0) {
-    const horizonMs = PERIODS_AHEAD * schedulePeriodMs(config.schedule);
+    const horizonMs = PERIODS_AHEAD * config.schedulePeriodMs;
     deliveries = await byDeadline(deps.notifier.notify({ ...plan, horizonMs }), deadline, () =>
-      (config.alerts?.sinks ?? []).flatMap((sink) =>
+      config.alerts.sinks.flatMap((sink) =>
         plan.messages.map((m) => ({
           sink: sinkLabel(sink),
           event: m.event,
           phase: m.phase,
           ok: false,
-          error: `E_ALERT_TIMEOUT: delivery still under way at the run's deadline (runTimeout ${config.runTimeout})`,
+          error: `E_ALERT_TIMEOUT: delivery still under way at the run's deadline (runTimeout ${formatDuration(config.runTimeoutMs)})`,
         })),
       ),
     );

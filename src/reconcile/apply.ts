@@ -1,5 +1,4 @@
 import type { Logger } from "pino";
-import { guardSettingsOf } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -83,7 +82,7 @@ export async function applyInstance(
         const verdict = evaluateGuards({
           desiredCount: desired.length,
           plans: [{ target, plan }],
-          settings: guardSettingsOf(config.guards),
+          settings: config.guards,
           force: context.force,
         });
         const hold = verdict.holds[0];

@@ -1,4 +1,3 @@
-import { guardSettingsOf } from "../config/limits.js";
 import type { Config } from "../config/schema.js";
 import type { LiveEntry } from "../model/list.js";
 import type { AbsenceState } from "../model/absence.js";
@@ -35,7 +34,7 @@ export function graceFor(
     liveOwned: new Set(lives.flatMap((entries) => ownedKeys(entries, ownership, desiredKeys))),
     configSources: new Set(config.sources.map((s) => s.name)),
     exclude: config.exclude,
-    removeAfterMs: guardSettingsOf(config.guards).removeAfterMs,
+    removeAfterMs: config.guards.removeAfterMs,
     noGrace: options.noGrace,
     now: options.now,
     stateKnown: options.stateKnown,

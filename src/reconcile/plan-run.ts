@@ -1,5 +1,4 @@
 import type { Logger } from "pino";
-import { guardSettingsOf } from "../config/limits.js";
 import { transportWarning } from "../model/target.js";
 import { digestOfUnordered } from "../model/entries.js";
 import type { Config } from "../config/schema.js";
@@ -194,7 +193,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
   const verdict = evaluateGuards({
     desiredCount: desiredTexts.length,
     plans: planned.map((p) => ({ target: p.target, plan: p.plan as InstancePlan })),
-    settings: guardSettingsOf(config.guards),
+    settings: config.guards,
     force: options.force,
   });
   if (verdict.overridden.length > 0) log.warn({ forced: true, overridden: verdict.overridden.map(tripSummary) }, "guards overridden by --force");

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { auditBody, outcomeEvent } from "../audit/body.js";
 import type { AuditBody } from "../audit/record.js";
-import { heartbeatMsOf, reportingReserveMs, runTimeoutMsOf } from "../config/limits.js";
+import { formatDuration } from "../config/duration.js";
+import { reportingReserveMs } from "../config/limits.js";
 import { needsRecord } from "../audit/heartbeat.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
@@ -56,12 +57,12 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     const trail = deps.audit.trail;
     // An unreadable trail is reported by the append that follows, with its own code.
     const last = await trail.last().catch(() => undefined);
-    if (last && !unfinished && !needsRecord(scrubValue(body), last, heartbeatMsOf(config)) && trail.noteQuietRun) {
+    if (last && !unfinished && !needsRecord(scrubValue(body), last, config.audit.heartbeatMs) && trail.noteQuietRun) {
       const count = await trail.noteQuietRun(last.seq);
       auditHead = { seq: last.seq, hash: last.hash };
       log.info(
         { audit: true, quietRuns: count, seq: last.seq },
-        `in sync as recorded in #${last.seq}: counted, not recorded (audit.heartbeat ${config.audit.heartbeat})`,
+        `in sync as recorded in #${last.seq}: counted, not recorded (audit.heartbeat ${formatDuration(config.audit.heartbeatMs)})`,
       );
       return;
     }
@@ -74,7 +75,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     await recordCounted(body, await deps.audit.trail.last().catch(() => undefined));
   };
 
-  const runTimeoutMs = runTimeoutMsOf(config);
+  const { runTimeoutMs } = config;
   // Real time, whatever clock the records use.
   const deadline = Date.now() + runTimeoutMs;
   const work = lockedReconcile(config, deps, { ...options, force }, log, writeIntent);
@@ -172,7 +173,7 @@ async function withinRunTimeout(
     timer = setTimeout(() => {
       const error = new AllowlistError(
         "E_RUN_TIMEOUT",
-        `the run did not finish within runTimeout (${config.runTimeout}); each instance holds its old or its complete new set`,
+        `the run did not finish within runTimeout (${formatDuration(config.runTimeoutMs)}); each instance holds its old or its complete new set`,
       );
       log.error({ err: error }, "run timed out");
       resolve(

@@ -10,7 +10,6 @@ import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service, ServiceAc
 import { parseAllDocuments, parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse.js";
-import { parseDuration } from "../../src/config/duration.js";
 import { tempDir } from "../support/tmp.js";
 import { makeRuntimePki } from "../support/pki.js";
 
@@ -307,7 +306,7 @@ describe("Kubernetes manifests", () => {
     // Every try may use its whole runTimeout before the Job's deadline ends it.
     const configMap = find(manifests("deploy/base"), "ConfigMap") as unknown as { data: Record<string, string> };
     const config = parseConfig(configMap.data["travis-allowlist.yaml"] as string, {}).config;
-    const runTimeoutS = (parseDuration(config?.runTimeout ?? "") ?? 0) / 1000;
+    const runTimeoutS = (config?.runTimeoutMs ?? Infinity) / 1000;
     expect(job.activeDeadlineSeconds).toBeGreaterThan((job.backoffLimit + 1) * runTimeoutS);
   });
 
@@ -436,7 +435,7 @@ describe("sidecar mode", () => {
     expect(config?.metrics?.listen).toBe("0.0.0.0:9464");
     expect(daemon.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "metrics" });
     expect(daemon.ports).toEqual([{ name: "metrics", containerPort: 9464 }]);
-    expect(parseDuration(config?.watchInterval ?? "")).toBeLessThanOrEqual(5000);
+    expect(config?.watchIntervalMs).toBeLessThanOrEqual(5000);
   });
 
   it("the shipped haproxy.cfg files are accepted by HAProxy itself (haproxy -c)", async () => {

@@ -164,11 +164,12 @@ describe("the audit trail of real runs", () => {
     dns.zones["nat.travisci.net"] = { A: many };
     const child = spawn(process.execPath, [CLI, "--config", config, "sync"], { stdio: "ignore", env: { PATH: process.env.PATH ?? "", ...SECRET_ENV } });
     // Hold the audit lock as soon as the intent is on disk, so the outcome can never be written.
+    // A Node start, 1,800 addresses over DNS and a plan come first: on a busy machine that takes a while.
     const lockPath = `${auditPath}.lock`;
-    await until(async () => (await readFile(auditPath, "utf8").catch(() => "")).includes('"event":"intent"'), "an intent written");
+    await until(async () => (await readFile(auditPath, "utf8").catch(() => "")).includes('"event":"intent"'), "an intent written", 40_000);
     const release = await acquireLock(lockPath, { timeoutMs: 5000, staleMs: 60_000, busy: { code: "E_AUDIT_LOCK", what: "the audit trail" } });
     const exited = new Promise((r) => child.once("exit", r));
-    await until(async () => (await liveEntries(h)).length >= many.length, "the change applied");
+    await until(async () => (await liveEntries(h)).length >= many.length, "the change applied", 40_000);
     child.kill("SIGKILL");
     await exited;
     await release();
@@ -182,7 +183,7 @@ describe("the audit trail of real runs", () => {
     expect(trail.map((r) => r.event)).toEqual(["intent", "in-sync"]);
     expect(trail[1]?.unfinishedIntent).toEqual({ runId: trail[0]?.runId, seq: 1, time: trail[0]?.time });
     expect((await cli(config, ["audit", "verify"])).code).toBe(0);
-  });
+  }, 120_000);
 });
 
 describe("audit heartbeat", () => {

@@ -26,21 +26,24 @@ afterAll(async () => {
 });
 
 function config(entries: string[]): Config {
-  const base = testConfig({ staticEntries: entries, sockets: [h.unixTarget], map: h.listFile });
-  return {
-    ...base,
-    schedule: "*/10 * * * *",
-    guards: { ...base.guards, maxAdditions: 1 },
-    alerts: {
-      on: ["held", "failed"],
-      repeatInterval: "4h",
-      sinks: [
-        { type: "slack", url: slack.url, timeoutMs: 2000 },
-        { type: "webhook", url: hook.url, timeoutMs: 2000 },
-        { type: "alertmanager", url: alertmanager.url, timeoutMs: 2000 },
-      ],
+  return testConfig({
+    staticEntries: entries,
+    sockets: [h.unixTarget],
+    map: h.listFile,
+    extra: {
+      schedule: "*/10 * * * *",
+      guards: { maxAdditions: 1 },
+      alerts: {
+        on: ["held", "failed"],
+        repeatInterval: "4h",
+        sinks: [
+          { type: "slack", url: slack.url, timeoutMs: 2000 },
+          { type: "webhook", url: hook.url, timeoutMs: 2000 },
+          { type: "alertmanager", url: alertmanager.url, timeoutMs: 2000 },
+        ],
+      },
     },
-  };
+  });
 }
 
 async function runAt(minutes: number, entries: string[]) {

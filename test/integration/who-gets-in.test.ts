@@ -269,7 +269,7 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
     // A hand-added entry and a guard that holds its removal: nothing is applied, the exposures are still reported and alerted.
     await h.command(`add map ${h.listFile} ${HAND_ADDED} travis`);
     receiver.requests.splice(0);
-    const held = await sync({ ...withoutRange, guards: { ...withoutRange.guards, maxRemovals: 0 } }, 2);
+    const held = await sync({ ...withoutRange, guards: { ...withoutRange.guards, maxRemovals: { count: 0 } } }, 2);
     expect(held.exitCode).toBe(3);
     expect(held.instances[0]?.exposures?.map((e) => e.reason)).toEqual(["excluded", "removed"]);
     expect(alertEvents()).toEqual(["drift", "exposure"]);

@@ -4,8 +4,8 @@ import { EXIT } from "../../model/result.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 
 export async function configCheckCommand(global: GlobalOptions, io: Io): Promise<number> {
-  const { config, configPath } = await loadContext(global, io);
-  const effective = redactConfig(config);
+  const { file, configPath } = await loadContext(global, io);
+  const effective = redactConfig(file);
   if (global.output === "json") {
     await io.stdout(`${JSON.stringify({ valid: true, path: configPath, config: effective }, null, 2)}\n`);
   } else {

@@ -1,4 +1,3 @@
-import { watchIntervalMsOf } from "../../config/limits.js";
 import { type Config, parseListen } from "../../config/schema.js";
 import type { Processes } from "../../daemon/watch.js";
 import { resolveTargets } from "../../haproxy/discover.js";
@@ -25,7 +24,7 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
     jitterMs: options.jitter * 1000,
     logger,
     runSync: (signal) => runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal }),
-    ...(watchIntervalMsOf(config) > 0 ? { watch: { intervalMs: watchIntervalMsOf(config), observe: () => observeProcesses(config) } } : {}),
+    ...(config.watchIntervalMs > 0 ? { watch: { intervalMs: config.watchIntervalMs, observe: () => observeProcesses(config) } } : {}),
   });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: NodeJS.Signals) => {
@@ -45,7 +44,7 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
 async function observeProcesses(config: Config): Promise<Processes> {
   const { tls, concurrency } = config.haproxy;
   // A look must not outlast the next one by much, whatever a run may wait for.
-  const timeoutMs = Math.min(config.haproxy.timeoutMs, Math.max(watchIntervalMsOf(config), 2000));
+  const timeoutMs = Math.min(config.haproxy.timeoutMs, Math.max(config.watchIntervalMs, 2000));
   const targets = await resolveTargets(config.haproxy, { timeoutMs });
   const processes = new Map<string, string | undefined>();
   await mapLimit(targets, concurrency, async (target) => {

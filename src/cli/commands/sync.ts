@@ -13,7 +13,6 @@ import { runOnce } from "../../reconcile/run.js";
 import { UsageError } from "../../errors.js";
 import { planFromDryRun } from "../../model/reviewed-plan.js";
 import { readPlan, writePlan } from "../plan-file.js";
-import { runTimeoutMsOf } from "../../config/limits.js";
 import { stateDirOf } from "../../config/paths.js";
 import { alertStore } from "../../state/alert-store.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
@@ -50,7 +49,7 @@ export async function buildRunDeps(
   scheduled: boolean,
   narrow: { instances?: string[] | undefined; lockTimeoutMs?: number } = {},
 ): Promise<RunDeps> {
-  const sinks = config.alerts?.sinks ?? [];
+  const sinks = config.alerts.sinks;
   // undici's alert client is loaded only when there is somewhere to send alerts.
   const notifier = sinks.length > 0 ? (await import("../../alert/notifier.js")).createNotifier(sinks) : undefined;
   const progress = scheduled ? undefined : stderrProgress();
@@ -73,7 +72,7 @@ async function exportMetrics(config: Config, result: RunResult, logger: Logger):
   const text = await metrics.text();
   const exports: Array<Promise<void>> = [];
   // The push ends with the run's own deadline, within its usual 5 s.
-  const left = Date.parse(result.startedAt) + runTimeoutMsOf(config) - Date.now();
+  const left = Date.parse(result.startedAt) + config.runTimeoutMs - Date.now();
   if (pushgateway) exports.push(pushMetrics(pushgateway, text, Math.max(1, Math.min(5000, left))));
   if (textfile) exports.push(writeTextfile(textfile, text));
   for (const outcome of await Promise.allSettled(exports)) {

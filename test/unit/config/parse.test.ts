@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../src/config/parse.js";
-import { parseDuration } from "../../../src/config/duration.js";
-import { guardSettingsOf, parseLimit } from "../../../src/config/limits.js";
+import { formatDuration, parseDuration } from "../../../src/config/duration.js";
+import { parseLimit } from "../../../src/config/limits.js";
 import { redactConfig } from "../../../src/config/redact.js";
 import { redactUrl } from "../../../src/util/url.js";
 import { substituteEnv } from "../../../src/config/env.js";
@@ -27,7 +27,8 @@ describe("parseConfig", () => {
     const { config, issues } = parseConfig(MINIMAL, {});
     expect(issues).toEqual([]);
     expect(config?.haproxy).toMatchObject({ kind: "map", value: "travis", persist: false, timeoutMs: 5000 });
-    expect(config?.guards).toMatchObject({ minPrefixV4: 16, minPrefixV6: 32, allowReserved: false, maxRemovals: "25%" });
+    expect(config?.guards).toMatchObject({ minPrefixV4: 16, minPrefixV6: 32, allowReserved: false, maxRemovals: { fraction: 0.25 }, removeAfterMs: 3_600_000 });
+    expect(config?.alerts).toMatchObject({ sinks: [], repeatIntervalMs: 4 * 3_600_000 });
     expect(config?.sources[0]).toMatchObject({ quorum: 1, timeoutMs: 2000, requireDnssec: false });
     expect(config?.exclude).toEqual([]);
   });
@@ -263,20 +264,31 @@ describe("guard limits are parsed once, into counts and fractions", () => {
     expect(parseLimit(value)).toEqual(expected);
   });
 
-  it("the planner gets numbers: limits as counts or fractions, removeAfter in milliseconds", () => {
+  it("the program gets numbers, computed once: limits as counts or fractions, durations in milliseconds, defaults applied", () => {
     const parsed = parseConfig(
       JSON.stringify({
         sources: [{ name: "s", type: "static", entries: ["34.66.25.221"] }],
         haproxy: { sockets: ["unix:///a.sock"], map: "/m.map" },
         guards: { maxRemovals: 5, removeAfter: "1h30m" },
+        audit: { heartbeat: "0" },
+        alerts: { repeatInterval: "2h" },
+        schedule: "*/5 * * * *",
       }),
       {},
     );
-    expect(guardSettingsOf(parsed.config!.guards)).toEqual({
-      minEntries: 1,
-      maxAdditions: { fraction: 0.5 },
-      maxRemovals: { count: 5 },
-      removeAfterMs: 5_400_000,
+    expect(parsed.config).toMatchObject({
+      guards: { minEntries: 1, maxAdditions: { fraction: 0.5 }, maxRemovals: { count: 5 }, removeAfterMs: 5_400_000 },
+      audit: { heartbeatMs: 0 },
+      alerts: { repeatIntervalMs: 7_200_000 },
+      runTimeoutMs: 300_000,
+      watchIntervalMs: 5000,
+      schedulePeriodMs: 300_000,
     });
+    // What `config check` shows is the file as written, defaults filled in.
+    expect(parsed.file).toMatchObject({ guards: { maxRemovals: 5, removeAfter: "1h30m", maxAdditions: "50%" }, runTimeout: "5m" });
+  });
+
+  it.each([0, 1, 999, 1000, 61_000, 5_400_000, 86_400_000 + 1500])("formatDuration(%i) reads back as the same duration", (ms) => {
+    expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
 });
