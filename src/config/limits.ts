@@ -8,11 +8,3 @@ export function parseLimit(value: number | string): Limit | undefined {
   const match = PERCENT.exec(value);
   return match ? { fraction: Number(match[1]) / 100 } : undefined;
 }
-
-/**
- * The end of `runTimeout` kept for reporting a run (alerts, metrics push):
- * a run that times out must still be able to say so, and still end in time.
- */
-export function reportingReserveMs(runTimeoutMs: number): number {
-  return Math.min(10_000, Math.floor(runTimeoutMs / 5));
-}

@@ -3,7 +3,6 @@ import type { Logger } from "pino";
 import { auditBody, outcomeEvent } from "../audit/body.js";
 import type { AuditBody } from "../audit/record.js";
 import { formatDuration } from "../config/duration.js";
-import { reportingReserveMs } from "../config/limits.js";
 import { needsRecord } from "../audit/heartbeat.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
@@ -133,6 +132,14 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
 /** The outcome of a run that stopped before it knew anything (no lock, out of time). */
 function stopped(error: Outcome["error"], instances: Outcome["instances"]): Outcome {
   return { desired: { count: 0, digest: null }, sources: [], instances, held: null, overridden: [], unexpected: [], flaps: {}, stateNotice: null, error };
+}
+
+/**
+ * The end of `runTimeout` kept for reporting a run (alerts, metrics push):
+ * a run that times out must still be able to say so, and still end in time.
+ */
+function reportingReserveMs(runTimeoutMs: number): number {
+  return Math.min(10_000, Math.floor(runTimeoutMs / 5));
 }
 
 /**
