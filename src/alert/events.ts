@@ -1,8 +1,6 @@
 import { firstEntries } from "../model/entries.js";
 import type { Exposure, RunResult } from "../model/result.js";
-
-export type AlertEventName = "held" | "failed" | "unexpected" | "changed" | "drift" | "exposure";
-export type Severity = "critical" | "warning" | "info";
+import type { AlertEventName, Severity } from "../model/alerts.js";
 
 /** Everything a sink needs to say about one event; built from the run result alone. */
 export interface AlertEvent {

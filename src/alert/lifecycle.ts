@@ -1,24 +1,5 @@
-import type { AlertEvent, AlertEventName, Severity } from "./events.js";
-
-/** One firing condition: an event on one instance (and, for a hold, under one guard). */
-export interface FiringAlert {
-  event: AlertEventName;
-  /** The instance, or "" for a condition of the whole run. */
-  target: string;
-  guard: string | null;
-  severity: Severity;
-  summary: string;
-  since: string;
-  lastSent: string;
-  /** Ended at this time, its end told to Slack and webhooks but not yet accepted by Alertmanager. */
-  ended?: string;
-}
-
-/** What is firing, as the last run left it; kept in `stateDir` so that a CronJob remembers it too. */
-export interface AlertState {
-  version: 1;
-  firing: Record<string, FiringAlert>;
-}
+import type { AlertEventName, AlertState, FiringAlert } from "../model/alerts.js";
+import type { AlertEvent } from "./events.js";
 
 export type AlertPhase = "firing" | "reminder" | "resolved";
 
@@ -39,10 +20,6 @@ export interface AlertPlan {
   resolved: FiringAlert[];
   suppressed: SuppressedAlert[];
   next: AlertState;
-}
-
-export function emptyAlertState(): AlertState {
-  return { version: 1, firing: {} };
 }
 
 export function alertKey(event: AlertEventName, target: string, guard: string | null): string {

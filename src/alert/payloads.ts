@@ -1,4 +1,5 @@
-import type { AlertEvent, AlertEventName } from "./events.js";
+import type { AlertEventName } from "../model/alerts.js";
+import type { AlertEvent } from "./events.js";
 import type { AlertPhase, AlertPlan } from "./lifecycle.js";
 
 type Message = AlertEvent & { phase?: AlertPhase };

@@ -17,7 +17,7 @@ export function planDeps(config: Config, logger: Logger, instances?: ReadonlyArr
   return {
     logger,
     ...(instances && instances.length > 0 ? { instances } : {}),
-    sources: buildSources(config),
+    sources: buildSources(config, { stateDir: stateDirOf(config) }),
     connect: (target) => HaproxyInstance.connect(target, { timeoutMs, tls }),
     removalState: absenceStore(stateDirOf(config)),
   };

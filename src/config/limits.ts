@@ -1,4 +1,4 @@
-import type { Limit } from "../plan/guards.js";
+import type { Limit } from "../model/guards.js";
 
 const PERCENT = /^(\d+(?:\.\d+)?)%$/;
 

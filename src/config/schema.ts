@@ -1,11 +1,11 @@
 import cron from "node-cron";
 import { z } from "zod";
-import { parseResolver } from "../dns/resolver.js";
+import { parseResolver } from "../util/resolver.js";
 import { parseTarget } from "../model/target.js";
 import { parseCidr } from "../model/cidr.js";
 import { parseDuration } from "./duration.js";
 import { parseLimit } from "./limits.js";
-import type { Limit } from "../plan/guards.js";
+import type { Limit } from "../model/guards.js";
 
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 /** Reaches the runtime socket verbatim, so only characters that cannot split a command. */

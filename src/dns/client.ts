@@ -5,7 +5,7 @@ import * as packet from "dns-packet";
 import { DnsError, type ErrorCode } from "../errors.js";
 import { readLimited } from "../util/body.js";
 import type { Dispatcher } from "undici";
-import type { DohResolver, ResolverAddress, UdpResolver } from "./resolver.js";
+import type { DohResolver, ResolverAddress, UdpResolver } from "../util/resolver.js";
 
 export type RecordType = "A" | "AAAA";
 type QueryType = RecordType | "SRV";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { parseResolvConf, type UdpResolver } from "./resolver.js";
+import { parseResolvConf, type UdpResolver } from "../util/resolver.js";
 
 /** The host's nameservers, as the default when a source names none. */
 export function systemResolvers(path = "/etc/resolv.conf"): UdpResolver[] {

@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import { type DnsQueryOptions, resolveRecords, resolveSrv } from "../dns/client.js";
-import { parseResolver, type ResolverAddress, type UdpResolver } from "../dns/resolver.js";
+import { parseResolver, type ResolverAddress, type UdpResolver } from "../util/resolver.js";
 import { systemResolvers } from "../dns/system.js";
 import { AllowlistError } from "../errors.js";
 

@@ -1,5 +1,6 @@
 import { contains, parseCidr, type Cidr } from "../model/cidr.js";
 import { firstEntries } from "../model/entries.js";
+import type { GuardSettings, Limit } from "../model/guards.js";
 import type { InstancePlan } from "./plan.js";
 
 export type GuardName = "minEntries" | "maxAdditions" | "maxRemovals" | "expected";
@@ -10,16 +11,6 @@ export interface GuardTrip {
   /** The instance the trip was seen on, for per-instance guards. */
   target?: string;
   entries: string[];
-}
-
-/** At most this many entries, or at most this share of the instance's owned set. */
-export type Limit = { count: number } | { fraction: number };
-
-export interface GuardSettings {
-  minEntries: number;
-  maxAdditions: Limit;
-  maxRemovals: Limit;
-  expected?: string[];
 }
 
 export interface GuardInput {

@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import { formatDuration } from "../config/duration.js";
-import { type AlertEventName, alertEvents } from "../alert/events.js";
-import { type AlertPlan, type AlertState, emptyAlertState, planAlerts } from "../alert/lifecycle.js";
+import { alertEvents } from "../alert/events.js";
+import { type AlertPlan, planAlerts } from "../alert/lifecycle.js";
+import { type AlertEventName, type AlertState, emptyAlertState } from "../model/alerts.js";
 import { sinkLabel } from "../alert/notifier.js";
 import type { Config } from "../config/schema.js";
 import type { AlertDelivery, RunResult } from "../model/result.js";

@@ -5,7 +5,7 @@ import type { AlertStore } from "../state/alert-store.js";
 import type { ReviewedPlan } from "../model/reviewed-plan.js";
 import type { AuditContext } from "../audit/body.js";
 import type { AuditBody, AuditRecord } from "../audit/record.js";
-import type { UdpResolver } from "../dns/resolver.js";
+import type { UdpResolver } from "../util/resolver.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 import type { ApplyOutcome, ListSnapshot, LiveList } from "../haproxy/runtime.js";
 import type { AbsenceState } from "../model/absence.js";

@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { DnsSourceConfig } from "../config/schema.js";
 import { type DnsQueryOptions, type RecordType, resolveRecords } from "../dns/client.js";
-import { parseResolver, type ResolverAddress } from "../dns/resolver.js";
+import { parseResolver, type ResolverAddress } from "../util/resolver.js";
 import { systemResolvers } from "../dns/system.js";
 import { DnsError, type ErrorCode, errorCode, SourceError } from "../errors.js";
 import type { RawEntry, Source, SourceResult } from "./types.js";

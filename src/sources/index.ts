@@ -1,5 +1,4 @@
 import type { Dispatcher } from "undici";
-import { stateDirOf } from "../config/paths.js";
 import type { Config, SourceConfig } from "../config/schema.js";
 import { type DnsSourceOptions, dnsSource } from "./dns.js";
 import { httpSource } from "./http.js";
@@ -24,6 +23,6 @@ export function buildSource(config: SourceConfig, options: SourceOptions): Sourc
 }
 
 /** Every configured source, with the real defaults unless tests give other seams. */
-export function buildSources(config: Config, options: Partial<SourceOptions> = {}): Source[] {
-  return config.sources.map((source) => buildSource(source, { stateDir: stateDirOf(config), ...options }));
+export function buildSources(config: Config, options: SourceOptions): Source[] {
+  return config.sources.map((source) => buildSource(source, options));
 }

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { type AlertState, emptyAlertState } from "../alert/lifecycle.js";
+import { type AlertState, emptyAlertState } from "../model/alerts.js";
 import { readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 
 const firingAlert = z.object({

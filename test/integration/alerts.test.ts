@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { alertEvents } from "../../src/alert/events.js";
 import type { AlertEvent } from "../../src/alert/events.js";
-import { emptyAlertState, planAlerts } from "../../src/alert/lifecycle.js";
+import { planAlerts } from "../../src/alert/lifecycle.js";
+import { emptyAlertState } from "../../src/model/alerts.js";
 import { createNotifier, type NotifyPlan } from "../../src/alert/notifier.js";
 import { freePort } from "../support/ports.js";
 import { type HttpReceiver, type Reply, startReceiver } from "../support/http-receiver.js";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as packet from "dns-packet";
 import { createSocket } from "node:dgram";
 import { resolveRecords } from "../../src/dns/client.js";
-import { parseResolver, type ResolverAddress } from "../../src/dns/resolver.js";
+import { parseResolver, type ResolverAddress } from "../../src/util/resolver.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { startDnsmasq, type RunningDnsmasq } from "../support/dnsmasq.js";
 import { travisAddresses } from "../support/fixtures.js";

@@ -1,3 +1,4 @@
+import { stateDirOf } from "../../config/paths.js";
 import { EXIT } from "../../model/result.js";
 import { desiredJson, renderDesiredText } from "../render/run.js";
 import { resolveDesired } from "../../reconcile/desired.js";
@@ -6,7 +7,7 @@ import { type GlobalOptions, type Io, loadContext } from "../context.js";
 
 export async function resolveCommand(global: GlobalOptions, io: Io): Promise<number> {
   const { config, logger } = await loadContext(global, io);
-  const resolution = await resolveDesired(config, buildSources(config), () => new Date());
+  const resolution = await resolveDesired(config, buildSources(config, { stateDir: stateDirOf(config) }), () => new Date());
   const error = resolution.ok ? null : { code: resolution.error.code, message: resolution.error.message };
   if (!resolution.ok) logger.error({ err: resolution.error }, "desired set unavailable");
   if (global.output === "json") {

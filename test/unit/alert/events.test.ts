@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { alertEvents } from "../../../src/alert/events.js";
-import { emptyAlertState, planAlerts } from "../../../src/alert/lifecycle.js";
+import { planAlerts } from "../../../src/alert/lifecycle.js";
+import { emptyAlertState } from "../../../src/model/alerts.js";
 import { alertmanagerPayload, slackPayload, webhookPayload } from "../../../src/alert/payloads.js";
 import { instanceResult, runResult } from "../../support/results.js";
 

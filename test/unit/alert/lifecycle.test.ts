@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { alertEvents } from "../../../src/alert/events.js";
-import { type AlertState, emptyAlertState, planAlerts } from "../../../src/alert/lifecycle.js";
+import { planAlerts } from "../../../src/alert/lifecycle.js";
+import { type AlertState, emptyAlertState } from "../../../src/model/alerts.js";
 import type { RunResult } from "../../../src/model/result.js";
 import { instanceResult, runResult } from "../../support/results.js";
 

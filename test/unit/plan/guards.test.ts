@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseLimit } from "../../../src/config/limits.js";
-import { evaluateGuards, type Limit } from "../../../src/plan/guards.js";
+import type { Limit } from "../../../src/model/guards.js";
+import { evaluateGuards } from "../../../src/plan/guards.js";
 import type { InstancePlan } from "../../../src/plan/plan.js";
 
 /** Guard settings as written in the config; the config layer turns limits into counts and fractions. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseResolvConf, parseResolver } from "../../../src/dns/resolver.js";
+import { parseResolvConf, parseResolver } from "../../../src/util/resolver.js";
 
 describe("parseResolver", () => {
   it.each([

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { redactUrl } from "../util/url.js";
+import { redactUrl } from "./url.js";
 
 export interface UdpResolver {
   kind: "udp";

@@ -1,0 +1,26 @@
+export type AlertEventName = "held" | "failed" | "unexpected" | "changed" | "drift" | "exposure";
+export type Severity = "critical" | "warning" | "info";
+
+/** One firing condition: an event on one instance (and, for a hold, under one guard). */
+export interface FiringAlert {
+  event: AlertEventName;
+  /** The instance, or "" for a condition of the whole run. */
+  target: string;
+  guard: string | null;
+  severity: Severity;
+  summary: string;
+  since: string;
+  lastSent: string;
+  /** Ended at this time, its end told to Slack and webhooks but not yet accepted by Alertmanager. */
+  ended?: string;
+}
+
+/** What is firing, as the last run left it; kept in `stateDir` so that a CronJob remembers it too. */
+export interface AlertState {
+  version: 1;
+  firing: Record<string, FiringAlert>;
+}
+
+export function emptyAlertState(): AlertState {
+  return { version: 1, firing: {} };
+}
