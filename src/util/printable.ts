@@ -3,7 +3,7 @@
  * terminal: control characters other than newline and tab are shown as
  * `\xNN`, never passed through.
  */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's whole purpose
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 export function printable(text: string): string {
