@@ -276,6 +276,57 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
     expect((receiver.requests[0]?.json as { summary: string }).summary).toContain("held, not removed");
   });
 
+  it("sync --dry-run, status and explain are views of one planned run, and the sync that follows applies exactly that plan", async () => {
+    dns.zones["nat.travisci.net"] = { A: PUBLISHED };
+    const h = await start(["127.0.1.0/24 office"]);
+    const extra = { exclude: ["127.0.1.7/32"] };
+    const c = config(h, extra);
+    await sync(c, 0);
+    await h.command(`add map ${h.listFile} ${HAND_ADDED} travis`);
+    dns.zones["nat.travisci.net"] = { A: [PUBLISHED[0] as string, "127.0.0.23"] };
+
+    const dry = (await sync(c, 5, { dryRun: true })).instances[0];
+    expect(dry).toMatchObject({
+      status: "planned",
+      add: ["127.0.0.23/32"],
+      remove: [`${HAND_ADDED}/32`],
+      unexpected: [`${HAND_ADDED}/32`],
+      pendingRemoval: [{ entry: `${PUBLISHED[1]}/32` }],
+      exposures: [{ address: "127.0.1.7", entry: "127.0.1.0/24", reason: "excluded" }],
+    });
+    const report = (await status(c, 5)).instances[0];
+    expect(report).toMatchObject({
+      missing: dry?.add,
+      remove: dry?.remove,
+      unexpected: dry?.unexpected,
+      pendingRemoval: dry?.pendingRemoval,
+      exposures: dry?.exposures,
+    });
+
+    const path = await writeConfig(h.dir, {
+      resolver: dns.resolver,
+      sockets: [h.unixTarget],
+      map: h.listFile,
+      extra: { ...extra, guards: { removeAfter: "1h" } },
+    });
+    const explained = JSON.parse(
+      (await runCli(["--config", path, "--output", "json", "explain", "127.0.0.23", HAND_ADDED, PUBLISHED[1] as string])).stdout,
+    ) as ExplainReport;
+    expect(
+      explained.addresses.map((a) => [a.address, a.desired, a.instances[0]?.admitted, a.instances[0]?.unexpected, a.instances[0]?.pendingRemoval !== null]),
+    ).toEqual([
+      ["127.0.0.23", true, false, false, false],
+      [HAND_ADDED, false, true, true, false],
+      [PUBLISHED[1], false, true, false, true],
+    ]);
+
+    const applied = (await sync(c, 5)).instances[0];
+    expect(applied).toMatchObject({ status: "applied", add: dry?.add, remove: dry?.remove, unexpected: dry?.unexpected, pendingRemoval: dry?.pendingRemoval });
+    expect(applied?.exposures).toEqual(dry?.exposures);
+    expect(await h.statusFrom("127.0.0.23")).toBe(200);
+    expect(await h.statusFrom(HAND_ADDED)).toBe(403);
+  });
+
   it("explain says when an owned entry was never planned", async () => {
     dns.zones["nat.travisci.net"] = { A: PUBLISHED };
     const h = await start([]);
