@@ -138,7 +138,15 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
   const reached = instances.filter((p) => p.instance && p.live);
 
   // The grace period is decided once for every instance of the map, then each instance is planned with it.
-  const loaded = await deps.removalState.load(file);
+  let loaded: Awaited<ReturnType<PlanDeps["removalState"]["load"]>>;
+  try {
+    loaded = await deps.removalState.load(file);
+  } catch (err) {
+    log.error({ err }, "the removal state cannot be used");
+    for (const p of reached)
+      p.result = failedResult(p.target, err, "unchanged (nothing was written)", p.instance ? { haproxyVersion: p.instance.version } : {});
+    return emptyRun({ ...base, instances, error: { code: errorCode(err), message: message(err) } });
+  }
   if (loaded.notice) log.warn({ stateNotice: loaded.notice }, loaded.notice);
   const stateKnown = loaded.notice === null;
   if (!stateKnown) log.warn("no removal state to tell published entries from others: owned entries absent upstream keep the grace period this run");

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { sha256 } from "../util/canonical.js";
-import { readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
+import { assertNotWorldWritable, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 import { permissionAdvice } from "../util/permission.js";
 import { type AbsenceState, emptyState } from "../model/absence.js";
 import { parseAbsenceState } from "./schema.js";
@@ -24,9 +24,12 @@ export function absenceStatePath(stateDir: string, map: string): string {
 
 /**
  * A missing or corrupt file never causes a removal: the state starts empty,
- * so every absent entry starts its grace period now.
+ * so every absent entry starts its grace period now. A state directory other
+ * users can write to is refused, for dry runs and status too: a planted state
+ * could make a stranger's entry look once published, and hide it as drift.
  */
 export async function loadAbsenceState(stateDir: string, map: string): Promise<LoadedAbsenceState> {
+  await assertNotWorldWritable(stateDir, "the state directory");
   const path = absenceStatePath(stateDir, map);
   let text: string;
   try {

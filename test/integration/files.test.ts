@@ -3,13 +3,14 @@ import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeF
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
+import { inspect } from "../../src/reconcile/status.js";
 import { absenceStatePath } from "../../src/state/absence-store.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
 import { CLI } from "../support/cli.js";
 import { configDocument, testConfig } from "../support/config.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
-import { syncOnce } from "../support/reconcile.js";
+import { realDeps, syncOnce } from "../support/reconcile.js";
 import { tempDir } from "../support/tmp.js";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -62,13 +63,15 @@ describe("files the tool writes", () => {
     for (const file of files) expect([file, await mode(file)]).toEqual([file, 0o600]);
   });
 
-  it("a state directory other users can write to is refused, naming the fix, and nothing changes", async () => {
+  it("a state directory other users can write to is refused, naming the fix, and nothing changes; a dry run and status do not trust it either", async () => {
     const h = await haproxy();
     const state = await dir();
     await chmod(state, 0o777);
     const config = testConfig({ staticEntries: ["127.0.0.21"], sockets: [h.unixTarget], map: h.listFile, auditPath: join(state, "audit.jsonl") });
-    const result = await syncOnce(config);
-    expect(result).toMatchObject({ exitCode: 1, error: { code: "E_STATE_DIR", message: expect.stringContaining(`chmod o-w ${state}`) } });
+    const refused = { exitCode: 1, error: { code: "E_STATE_DIR", message: expect.stringContaining(`chmod o-w ${state}`) } };
+    expect(await syncOnce(config)).toMatchObject(refused);
+    expect(await syncOnce(config, { dryRun: true })).toMatchObject(refused);
+    expect(await inspect(config, realDeps(config), { detailedExitcode: true })).toMatchObject(refused);
     expect(await liveEntries(h)).toEqual(["127.0.0.5 office"]);
   });
 
