@@ -24,7 +24,25 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-function describe(issue: z.core.$ZodIssue): ConfigIssue[] {
+/** The value a key path points at in the document, undefined when the key is not there. */
+function valueAt(document: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let at: unknown = document;
+  for (const key of path) {
+    if (at === null || typeof at !== "object") return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
+}
+
+/** What a YAML value is, for "expected …, got …"; a string is not quoted, as it may have come from ${VAR}. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "number" || typeof value === "boolean") return `${typeof value} ${value}`;
+  return typeof value === "string" ? "a string" : "a mapping";
+}
+
+function describe(issue: z.core.$ZodIssue, document: unknown): ConfigIssue[] {
   const path = formatPath(issue.path);
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({
@@ -32,8 +50,11 @@ function describe(issue: z.core.$ZodIssue): ConfigIssue[] {
       message: "unknown key (check the spelling: unknown keys are never ignored)",
     }));
   }
-  if (issue.code === "invalid_type" && issue.input === undefined) {
-    return [{ path, message: `required: ${issue.message}` }];
+  if (issue.code === "invalid_type") {
+    // zod does not report the input by default: look it up, so a wrong type is not called missing.
+    const value = valueAt(document, issue.path);
+    if (value === undefined) return [{ path, message: `required: ${issue.message}` }];
+    return [{ path, message: `${issue.message}, got ${kindOf(value)}` }];
   }
   return [{ path, message: issue.message }];
 }
@@ -107,7 +128,7 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
   addSecrets(secrets);
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
-    issues.push(...result.error.issues.flatMap(describe));
+    issues.push(...result.error.issues.flatMap((issue) => describe(issue, substituted)));
     return { issues };
   }
   checkRules(result.data, issues);

@@ -64,6 +64,13 @@ describe("parseConfig", () => {
     ["an unsafe map value", `${MINIMAL}  value: "travis ok"\n`, "haproxy.value", "map value"],
     ["a bad kind", `${MINIMAL}  kind: list\n`, "haproxy.kind", "expected map or acl"],
     ["a missing map", MINIMAL.replace("  map: /etc/haproxy/maps/travis.map\n", ""), "haproxy.map", "required"],
+    ["a map of the wrong type, which is not missing", MINIMAL.replace("/etc/haproxy/maps/travis.map", "5"), "haproxy.map", "got number 5"],
+    [
+      "a timeout given as text",
+      MINIMAL.replace("  map: /etc/haproxy/maps/travis.map\n", '  map: /m.map\n  timeoutMs: "5s"\n'),
+      "haproxy.timeoutMs",
+      "got a string",
+    ],
     ["no sources", MINIMAL.replace(/sources:[\s\S]*?haproxy:/, "sources: []\nhaproxy:"), "sources", "at least one source"],
     ["an unknown source type", MINIMAL.replace("type: dns", "type: dnz"), "sources[0].type", "type dns, http or static"],
     ["a bad resolver", MINIMAL.replace("127.0.0.1:5353", "127.0.0.1:99999"), "sources[0].resolvers[0]", "IP address"],
