@@ -157,7 +157,7 @@ export class ReplyFramer {
   private parts: string[] = [];
   /** The last characters received, where a prompt split across chunks begins. */
   private tail = "";
-  /** Characters of the reply still being received. */
+  /** Bytes (UTF-8) of the reply still being received: the limit holds for multi-byte floods too. */
   buffered = 0;
 
   push(chunk: string): string[] {
@@ -167,7 +167,7 @@ export class ReplyFramer {
       const at = (this.tail + text).indexOf(PROMPT);
       if (at === -1) {
         this.parts.push(text);
-        this.buffered += text.length;
+        this.buffered += Buffer.byteLength(text, "utf8");
         this.tail = (this.tail + text).slice(-(PROMPT.length - 1));
         break;
       }

@@ -201,6 +201,15 @@ describe("ReplyFramer", () => {
     expect(framer.push("\n>")).toEqual([]);
     expect(framer.push(" ")).toEqual(["0x1 1.2.3.4 travis\n\n"]);
   });
+
+  it("counts an unfinished reply in bytes, so a flood of multi-byte characters meets the same limit", () => {
+    const framer = new ReplyFramer();
+    framer.push("ab");
+    framer.push("é€😀");
+    expect(framer.buffered).toBe(2 + 2 + 3 + 4);
+    framer.push("\n> ");
+    expect(framer.buffered).toBe(0);
+  });
 });
 
 describe("parseMatch", () => {
