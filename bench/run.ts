@@ -10,8 +10,13 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { readFile } from "node:fs/promises";
+import { parseConfig } from "../src/config/parse.js";
+import type { Config } from "../src/config/schema.js";
 import { HaproxyInstance } from "../src/haproxy/runtime.js";
-import { computePlan } from "../src/plan/plan.js";
+import { computePlan, findDuplicates } from "../src/plan/plan.js";
+import { ownershipOf } from "../src/reconcile/ownership.js";
+import { checkExposures } from "../src/reconcile/plan-run.js";
 import { configDocument } from "../test/support/config.js";
 import { startDnsServer } from "../test/support/dns-server.js";
 import { travisAddresses } from "../test/support/fixtures.js";
@@ -102,6 +107,25 @@ async function applyOnly(h: RunningHaproxy, desired: string[]): Promise<number> 
       const live = await instance.readList("map", h.listFile);
       const plan = computePlan(live.entries, desired, { kind: "map", value: "travis" });
       await instance.replace("map", h.listFile, plan.content, live.snapshot);
+    });
+  } finally {
+    await instance.close();
+  }
+}
+
+/**
+ * The checks of "Who gets in" that a churn sync adds, alone: duplicates found
+ * while planning, then HAProxy's matcher asked about the removed entries (at
+ * most 2,000) and every live entry scanned for a too-broad one.
+ */
+async function whoGetsInChecks(h: RunningHaproxy, config: Config, removed: string[], settled: ReadonlySet<string>): Promise<number> {
+  const instance = await HaproxyInstance.connect(h.unixTarget, { timeoutMs: 30_000 });
+  try {
+    const live = await instance.readList("map", h.listFile);
+    return await timed(async () => {
+      findDuplicates(live.entries, ownershipOf(config), settled);
+      const { exposures } = await checkExposures(instance, config, { removed, settled, live: live.entries });
+      if (exposures.length > 0) throw new Error(`unexpected exposures: ${JSON.stringify(exposures.slice(0, 3))}`);
     });
   } finally {
     await instance.close();
@@ -293,8 +317,20 @@ async function main(): Promise<void> {
     ...all.slice(0, 1000).map((e) => `del map ${h.listFile} ${e}`),
   ];
   const churnPerEntry = await measure(2, () => socatPerEntry(h, churnSample, N / 5), "churnPerEntry");
+  const parsedChurn = parseConfig(await readFile(churnConfig, "utf8"), {}).config;
+  if (!parsedChurn) throw new Error("the churn config does not parse");
+  await fill(h, churned);
+  const settled = new Set(churned);
+  const churnChecks = await measure(RUNS, () => whoGetsInChecks(h, parsedChurn, all.slice(N * 0.9), settled), "churnChecks");
   const churnReload = await measure(3, () => rewriteAndReload(h, churned), "churnReload");
-  results.churn = { tool: churnTool, toolApplyOnly: churnApply, lowerBound: churnLower, perEntryScript: churnPerEntry, rewriteAndReload: churnReload };
+  results.churn = {
+    tool: churnTool,
+    toolApplyOnly: churnApply,
+    lowerBound: churnLower,
+    perEntryScript: churnPerEntry,
+    rewriteAndReload: churnReload,
+    whoGetsInChecks: churnChecks,
+  };
   await h.stop();
   await feed.stop();
 
@@ -375,6 +411,7 @@ async function main(): Promise<void> {
     churnToolVsLowerBound: ratio(churn.tool as Figure, churn.lowerBound as Figure),
     churnApplyVsLowerBound: ratio(churn.toolApplyOnly as Figure, churn.lowerBound as Figure),
     churnPerEntryVsTool: ratio(churn.perEntryScript as Figure, churn.tool as Figure),
+    churnChecksShareOfSync: ratio(churn.whoGetsInChecks as Figure, churn.tool as Figure),
     fleetTwentyVsOne: ratio(fleetTwenty, fleetOne),
   };
 
