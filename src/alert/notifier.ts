@@ -1,5 +1,6 @@
 import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
+import { errorCode } from "../errors.js";
 import { redactUrl } from "../util/url.js";
 import type { AlertDelivery } from "../model/result.js";
 import { postJson } from "./deliver.js";
@@ -52,7 +53,7 @@ export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): No
               await post(url, payload);
               return { sink: label, event, phase, ok: true, error: null };
             } catch (err) {
-              return { sink: label, event, phase, ok: false, error: (err as Error).message };
+              return { sink: label, event, phase, ok: false, error: (err as Error).message, errorCode: errorCode(err) };
             }
           };
           if (sink.type === "alertmanager") {

@@ -1,6 +1,6 @@
 import { isatty } from "node:tty";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { AllowlistError } from "../errors.js";
+import { AllowlistError, errorCode } from "../errors.js";
 import { EXIT } from "../model/result.js";
 import type { GlobalOptions, Io } from "./context.js";
 import { exitCodeForError } from "./exit.js";
@@ -123,7 +123,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     const exit = exitCodeForError(err);
     const text = err instanceof AllowlistError || err instanceof Error ? err.message : String(err);
-    const code = err instanceof AllowlistError ? err.code : "E_INTERNAL";
+    const code = errorCode(err);
     // A log collector reads JSON lines, whatever stopped the command; a person reads a sentence.
     if (isatty(2)) io.stderr(`travis-allowlist: ${text}\n`);
     else io.stderr(`${JSON.stringify({ level: 50, time: Date.now(), name: "travis-allowlist", err: { code, message: text }, msg: text })}\n`);

@@ -230,7 +230,7 @@ async function exchange(resolver: ResolverAddress, name: string, type: QueryType
 function checkRcode(message: Decoded, resolver: ResolverAddress, question: string): void {
   const rcode = message.rcode ?? "NOERROR";
   if (rcode === "NOERROR") return;
-  const code = rcode === "NXDOMAIN" ? "E_DNS_NXDOMAIN" : rcode === "SERVFAIL" ? "E_DNS_SERVFAIL" : "E_DNS_RCODE";
+  const code: ErrorCode = rcode === "NXDOMAIN" ? "E_DNS_NXDOMAIN" : rcode === "SERVFAIL" ? "E_DNS_SERVFAIL" : "E_DNS_RCODE";
   const meaning = rcode === "NXDOMAIN" ? "name does not exist (NXDOMAIN)" : `resolver answered ${rcode}`;
   throw new DnsError(code, resolver.label, question, meaning);
 }

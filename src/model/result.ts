@@ -1,4 +1,11 @@
+import type { ErrorCode } from "../errors.js";
 import type { Disagreement } from "./provenance.js";
+
+/** A failure as results report it: its code and the error's message. */
+export interface ErrorSummary {
+  code: ErrorCode;
+  message: string;
+}
 
 export type InstanceStatus = "planned" | "applied" | "in-sync" | "held" | "failed";
 
@@ -46,7 +53,7 @@ export interface InstanceResult extends Partial<Findings> {
   remove: string[];
   pendingRemoval: PendingRemoval[];
   error: string | null;
-  errorCode?: string;
+  errorCode?: ErrorCode;
   /** HAProxy version reported by `show info`, when reached. */
   haproxyVersion?: string;
   /** Where the instance was left after a failure, in words. */
@@ -75,7 +82,7 @@ export interface SourceStatus {
   /** Addresses the resolvers did not agree on (dns sources with several resolvers). */
   disagreements?: Disagreement[];
   error?: string;
-  errorCode?: string;
+  errorCode?: ErrorCode;
 }
 
 export interface HeldBy {
@@ -92,6 +99,8 @@ export interface AlertDelivery {
   phase?: string;
   ok: boolean;
   error: string | null;
+  /** Why it was not delivered (E_ALERT_*), when it was not. */
+  errorCode?: ErrorCode;
 }
 
 /** A firing condition not sent again this run: it was sent at `lastSent`, and is repeated no sooner than `nextReminder`. */
@@ -129,7 +138,7 @@ export interface RunResult {
   /** Firing conditions already sent, not repeated this run. */
   alertsSuppressed?: SuppressedAlertInfo[];
   /** Why the whole run failed before any instance could be planned. */
-  error: { code: string; message: string } | null;
+  error: ErrorSummary | null;
   exitCode: number;
 }
 

@@ -1,4 +1,5 @@
-import type { Duplicate, Exposure, SourceStatus } from "./result.js";
+import type { ErrorCode } from "../errors.js";
+import type { Duplicate, ErrorSummary, Exposure, SourceStatus } from "./result.js";
 
 export interface InstanceDrift {
   target: string;
@@ -28,7 +29,7 @@ export interface InstanceDrift {
   uncheckedRemovals?: number;
   inSync: boolean;
   error: string | null;
-  errorCode?: string;
+  errorCode?: ErrorCode;
 }
 
 export interface StatusReport {
@@ -40,7 +41,7 @@ export interface StatusReport {
   flaps: Record<string, number>;
   stateNotice: string | null;
   inSync: boolean;
-  error: { code: string; message: string } | null;
+  error: ErrorSummary | null;
   exitCode: number;
 }
 

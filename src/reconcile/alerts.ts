@@ -20,7 +20,7 @@ const PERIODS_AHEAD = 3;
 export async function sendAlerts(
   result: RunResult,
   config: Config,
-  deps: RunDeps,
+  deps: Pick<RunDeps, "notifier" | "alertState">,
   log: Logger,
   now: () => Date,
   deadline: number,
@@ -55,14 +55,15 @@ export async function sendAlerts(
           event: m.event,
           phase: m.phase,
           ok: false,
-          error: `E_ALERT_TIMEOUT: delivery still under way at the run's deadline (runTimeout ${formatDuration(config.runTimeoutMs)})`,
+          error: `delivery still under way at the run's deadline (runTimeout ${formatDuration(config.runTimeoutMs)})`,
+          errorCode: "E_ALERT_TIMEOUT",
         })),
       ),
     );
   }
   for (const d of deliveries) {
     if (d.ok) log.info({ sink: d.sink, alert: d.event, phase: d.phase }, "alert sent");
-    else log.error({ err: { message: d.error }, sink: d.sink, alert: d.event, phase: d.phase }, "alert could not be delivered");
+    else log.error({ err: { code: d.errorCode, message: d.error }, sink: d.sink, alert: d.event, phase: d.phase }, "alert could not be delivered");
   }
   await deps.alertState
     ?.save(remembered(plan, previous, deliveries, at))

@@ -4,7 +4,7 @@ import type { AuditRecord } from "../audit/record.js";
 import type { Config } from "../config/schema.js";
 import type { MatchAnswer } from "../model/list.js";
 import { type Cidr, contains, parseCidr } from "../model/cidr.js";
-import type { SourceStatus } from "../model/result.js";
+import type { ErrorSummary, SourceStatus } from "../model/result.js";
 import { isOwned } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
 import { closePlannedRun, type PlanDeps, planRun } from "./plan-run.js";
@@ -58,7 +58,7 @@ export interface ExplainReport {
   version: 1;
   addresses: ExplainedAddress[];
   sources: SourceStatus[];
-  error: { code: string; message: string } | null;
+  error: ErrorSummary | null;
   exitCode: number;
 }
 

@@ -6,7 +6,7 @@ import { AllowlistError, errorCode } from "../errors.js";
 import { resolveTargets } from "../haproxy/discover.js";
 import type { LiveEntry, WritableEntry } from "../model/list.js";
 import type { LiveList } from "../haproxy/runtime.js";
-import type { Exposure, Findings, HeldBy, InstanceResult, SourceStatus } from "../model/result.js";
+import type { ErrorSummary, Exposure, Findings, HeldBy, InstanceResult, SourceStatus } from "../model/result.js";
 import { exposureProbes, judgeProbes, tooBroadEntries } from "../plan/exposure.js";
 import type { AbsenceState } from "../model/absence.js";
 import { type GraceDecision, reappearedOn, recentlyRemoved, vanishedFrom } from "../plan/grace.js";
@@ -60,7 +60,7 @@ export interface PlannedRun {
   unexpected: string[];
   flaps: Record<string, number>;
   /** Why the whole run cannot go on (no desired set, no instances); nothing may change. */
-  error: { code: string; message: string } | null;
+  error: ErrorSummary | null;
 }
 
 export interface PlanOptions {
@@ -250,7 +250,7 @@ async function readInstances(
   config: Config,
   deps: PlanDeps,
   log: Logger,
-): Promise<{ instances: PlannedInstance[] } | { instances: PlannedInstance[]; error: { code: string; message: string } }> {
+): Promise<{ instances: PlannedInstance[] } | { instances: PlannedInstance[]; error: ErrorSummary }> {
   const { kind, map: file } = config.haproxy;
   let targets: string[];
   try {

@@ -132,8 +132,22 @@ describe("guards hold unexpected changes end to end", () => {
     expect(run.code).toBe(3);
     const result = JSON.parse(run.stdout) as RunResult;
     expect(result.alerts).toEqual([
-      { sink: `webhook ${hook.url}/hooks/***`, event: "held", phase: "firing", ok: false, error: expect.stringContaining("HTTP 400") },
-      { sink: "slack http://127.0.0.1:1/services/***", event: "held", phase: "firing", ok: false, error: expect.stringContaining("ECONNREFUSED") },
+      {
+        sink: `webhook ${hook.url}/hooks/***`,
+        event: "held",
+        phase: "firing",
+        ok: false,
+        error: expect.stringContaining("HTTP 400"),
+        errorCode: "E_ALERT_HTTP",
+      },
+      {
+        sink: "slack http://127.0.0.1:1/services/***",
+        event: "held",
+        phase: "firing",
+        ok: false,
+        error: expect.stringContaining("ECONNREFUSED"),
+        errorCode: "E_ALERT_NETWORK",
+      },
     ]);
     expect(hook.requests[0]?.headers.authorization).toBe("Bearer sekrit-token");
     expect(run.stdout + run.stderr).not.toContain("sekrit");

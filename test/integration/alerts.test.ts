@@ -77,7 +77,7 @@ describe("alert sinks against real HTTP receivers", () => {
     const r = await receiver([500]);
     const deliveries = await createNotifier([{ type: "webhook", url: `${r.url}/hook?token=secret`, timeoutMs: 2000 }], fast).notify(plan(held));
     expect(r.requests).toHaveLength(3);
-    expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("HTTP 500") });
+    expect(deliveries[0]).toMatchObject({ ok: false, errorCode: "E_ALERT_HTTP", error: expect.stringContaining("HTTP 500") });
     expect(deliveries[0]?.error).not.toContain("secret");
   });
 
@@ -85,14 +85,14 @@ describe("alert sinks against real HTTP receivers", () => {
     const r = await receiver([404]);
     const deliveries = await createNotifier([{ type: "slack", url: r.url, timeoutMs: 2000 }], fast).notify(plan(held));
     expect(r.requests).toHaveLength(1);
-    expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("HTTP 404") });
+    expect(deliveries[0]).toMatchObject({ ok: false, errorCode: "E_ALERT_HTTP", error: expect.stringContaining("HTTP 404") });
   });
 
   it("times out a receiver that never answers", async () => {
     const r = await receiver(["hang"]);
     const started = Date.now();
     const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 200 }], { ...fast, retries: 1 }).notify(plan(held));
-    expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("no answer within 200 ms") });
+    expect(deliveries[0]).toMatchObject({ ok: false, errorCode: "E_ALERT_TIMEOUT", error: expect.stringContaining("no answer within 200 ms") });
     expect(r.requests).toHaveLength(2);
     expect(Date.now() - started).toBeLessThan(5000);
   });
@@ -102,7 +102,12 @@ describe("alert sinks against real HTTP receivers", () => {
     const deliveries = await createNotifier([{ type: "slack", url: `http://127.0.0.1:${port}/services/T0/B0/secret`, timeoutMs: 500 }], fast).notify(
       plan(held),
     );
-    expect(deliveries[0]).toMatchObject({ ok: false, sink: `slack http://127.0.0.1:${port}/services/***`, error: expect.stringContaining("ECONNREFUSED") });
+    expect(deliveries[0]).toMatchObject({
+      ok: false,
+      sink: `slack http://127.0.0.1:${port}/services/***`,
+      errorCode: "E_ALERT_NETWORK",
+      error: expect.stringContaining("ECONNREFUSED"),
+    });
     expect(deliveries[0]?.error).not.toContain("secret");
   });
 

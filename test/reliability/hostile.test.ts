@@ -104,8 +104,8 @@ describe("reporting a run ends by runTimeout too", () => {
     expect(run.code).toBe(1);
     expect(result.error?.code).toBe("E_RUN_TIMEOUT");
     expect(result.alerts).toEqual([
-      expect.objectContaining({ ok: false, error: expect.stringContaining("E_ALERT_TIMEOUT") }),
-      expect.objectContaining({ ok: false, error: expect.stringContaining("E_ALERT_TIMEOUT") }),
+      expect.objectContaining({ ok: false, errorCode: "E_ALERT_TIMEOUT", error: expect.stringContaining("still under way at the run's deadline") }),
+      expect.objectContaining({ ok: false, errorCode: "E_ALERT_TIMEOUT", error: expect.stringContaining("still under way at the run's deadline") }),
     ]);
     expect(sink.requests.length).toBeGreaterThan(0);
     const push = logLines(run.stderr).find((l) => (l.err as { code?: string } | undefined)?.code === "E_METRICS_PUSH");

@@ -128,7 +128,8 @@ export function renderRunText(result: RunResult): string {
     lines.push("", "Forced: these guards were set aside by --force:");
     for (const trip of result.overridden) lines.push(`  ${trip.message}`);
   }
-  for (const alert of result.alerts.filter((a) => !a.ok)) lines.push("", `Alert not delivered: ${alert.error}`);
+  for (const alert of result.alerts.filter((a) => !a.ok))
+    lines.push("", `Alert not delivered: ${alert.errorCode ? `${alert.errorCode}: ` : ""}${alert.error ?? "unknown error"}`);
   lines.push("");
   if (result.dryRun) lines.push("Dry run: nothing was changed.");
   else if (result.exitCode === 0) {

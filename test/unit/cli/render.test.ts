@@ -42,6 +42,23 @@ describe("renderRunText", () => {
     expect(renderRunText(failed)).toMatch(/error: tcp:\/\/h:9999: cannot connect\n {2}left: unchanged \(nothing was written\)/);
   });
 
+  it.each([
+    [
+      "E_ALERT_TIMEOUT",
+      "delivery still under way at the run's deadline (runTimeout 5m)",
+      "Alert not delivered: E_ALERT_TIMEOUT: delivery still under way at the run's deadline (runTimeout 5m)",
+    ],
+    ["E_ALERT_HTTP", "webhook http://h/***: HTTP 500: oops", "Alert not delivered: E_ALERT_HTTP: webhook http://h/***: HTTP 500: oops"],
+    [
+      "E_ALERT_NETWORK",
+      "slack http://h/***: network error (ECONNREFUSED)",
+      "Alert not delivered: E_ALERT_NETWORK: slack http://h/***: network error (ECONNREFUSED)",
+    ],
+  ] as const)("shows an undelivered alert with its code (%s)", (errorCode, error, line) => {
+    const alerts = [{ sink: "webhook http://h/***", event: "held", phase: "firing", ok: false, error, errorCode }];
+    expect(renderRunText(result({ dryRun: false, alerts })).split("\n")).toContain(line);
+  });
+
   it("cuts long lists and points to JSON", () => {
     const add = Array.from({ length: 60 }, (_, i) => `34.66.0.${i}/32`);
     const base = result();
@@ -56,7 +73,7 @@ describe("exitCodeOf", () => {
     ["planned, no detailed exit code", {}, false, 0],
     ["planned with detailed exit code", {}, true, 2],
     ["held", { held: { guard: "maxRemovals", message: "m", trips: [] } }, true, 3],
-    ["failed wins over held", { held: { guard: "g", message: "m", trips: [] }, error: { code: "E", message: "m" } }, true, 1],
+    ["failed wins over held", { held: { guard: "g", message: "m", trips: [] }, error: { code: "E_INTERNAL", message: "m" } }, true, 1],
   ] as const)("%s", (_name, overrides, detailed, expected) => {
     expect(exitCodeOf(result(overrides as Partial<RunResult>), detailed)).toBe(expected);
   });
