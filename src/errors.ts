@@ -182,13 +182,22 @@ export class DnsError extends AllowlistError {
 }
 
 export class HaproxyError extends AllowlistError {
-  readonly target: string;
+  /** Undefined only from the pure reply parsers, which see text, not a connection; the instance adds it with `at`. */
+  readonly target: string | undefined;
   /** Set by the code that knows: whether the live list is known to be untouched. */
   liveState: "unchanged" | "unknown" = "unknown";
 
-  constructor(code: ErrorCode, target: string, message: string, options?: { cause?: unknown }) {
-    super(code, `${target}: ${message}`, options);
+  constructor(code: ErrorCode, target: string | undefined, message: string, options?: { cause?: unknown }) {
+    super(code, target === undefined ? message : `${target}: ${message}`, options);
     this.target = target;
+  }
+
+  /** The same error, named with the instance it came from (once: a target already known is kept). */
+  at(target: string): HaproxyError {
+    if (this.target !== undefined) return this;
+    const named = new HaproxyError(this.code, target, this.message, { cause: this });
+    named.liveState = this.liveState;
+    return named;
   }
 }
 

@@ -1,4 +1,4 @@
-import { AllowlistError } from "../errors.js";
+import { AllowlistError, HaproxyError } from "../errors.js";
 import { scrubbedStart } from "../util/secrets.js";
 import { isAddressText } from "../model/cidr.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
@@ -24,10 +24,9 @@ export interface Response {
 /** HAProxy's own CLI client keeps payloads at 8 KB, well under the default tune.bufsize of 16 KB. */
 export const PAYLOAD_LIMIT = 8000;
 
-export class ProtocolError extends AllowlistError {
-  constructor(message: string) {
-    super("E_HAPROXY_PROTOCOL", message);
-  }
+/** A reply this tool does not understand; the parsers see only text, so the instance names itself when it catches this. */
+function protocolError(message: string): HaproxyError {
+  return new HaproxyError("E_HAPROXY_PROTOCOL", undefined, message);
 }
 
 export class UnsafeTextError extends AllowlistError {
@@ -102,7 +101,7 @@ function assertProbeAddress(address: string): string {
 export function parseMatch(kind: ListKind, address: string, text: string): MatchAnswer {
   const patterns = MATCH_REPLY[kind];
   const verdict = patterns.verdict.exec(text);
-  if (!verdict) throw new ProtocolError(`unexpected reply to get ${kind} ${address}: ${JSON.stringify(scrubbedStart(text, 200))}`);
+  if (!verdict) throw protocolError(`unexpected reply to get ${kind} ${address}: ${JSON.stringify(scrubbedStart(text, 200))}`);
   if (verdict[1] === "no") return { address, found: false, key: null, value: null };
   return { address, found: true, key: patterns.key.exec(text)?.[1] ?? null, value: patterns.value?.exec(text)?.[1] ?? null };
 }
@@ -199,7 +198,7 @@ export function parseListing(text: string): LoadedList[] {
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;
     const match = /^(\d+) \(([^)]*)\) ?(.*)$/.exec(line);
-    if (!match) throw new ProtocolError(`unexpected line in list output: ${JSON.stringify(scrubbedStart(line, 200))}`);
+    if (!match) throw protocolError(`unexpected line in list output: ${JSON.stringify(scrubbedStart(line, 200))}`);
     const description = match[3] as string;
     const counter = (name: string): number | undefined => {
       const found = new RegExp(`\\b${name}=(\\d+)`).exec(description);
@@ -222,12 +221,12 @@ export function parseEntries(kind: ListKind, text: string): LiveEntry[] {
     if (line === "") continue;
     const first = line.indexOf(" ");
     const second = first === -1 ? -1 : line.indexOf(" ", first + 1);
-    if (first <= 0 || !line.startsWith("0x")) throw new ProtocolError(`unexpected line in ${kind} entries: ${JSON.stringify(scrubbedStart(line, 200))}`);
+    if (first <= 0 || !line.startsWith("0x")) throw protocolError(`unexpected line in ${kind} entries: ${JSON.stringify(scrubbedStart(line, 200))}`);
     const ref = line.slice(0, first);
     if (kind === "acl") {
       entries.push({ ref, key: line.slice(first + 1) });
     } else {
-      if (second === -1) throw new ProtocolError(`map entry without value: ${JSON.stringify(scrubbedStart(line, 200))}`);
+      if (second === -1) throw protocolError(`map entry without value: ${JSON.stringify(scrubbedStart(line, 200))}`);
       entries.push({ ref, key: line.slice(first + 1, second), value: line.slice(second + 1) });
     }
   }
@@ -236,7 +235,7 @@ export function parseEntries(kind: ListKind, text: string): LiveEntry[] {
 
 export function parseInfoVersion(text: string): string {
   const match = /^Version: (\S+)/m.exec(text);
-  if (!match) throw new ProtocolError("show info gave no Version line");
+  if (!match) throw protocolError("show info gave no Version line");
   return match[1] as string;
 }
 
@@ -261,7 +260,7 @@ export function supportsTransactions(version: string): boolean {
 
 export function parsePreparedVersion(text: string): number {
   const match = /New version created: (\d+)/.exec(text);
-  if (!match) throw new ProtocolError(`prepare gave no version: ${JSON.stringify(scrubbedStart(text, 200))}`);
+  if (!match) throw protocolError(`prepare gave no version: ${JSON.stringify(scrubbedStart(text, 200))}`);
   return Number(match[1]);
 }
 

@@ -40,6 +40,15 @@ export interface ApplyOutcome {
   mode: "transaction" | "incremental";
 }
 
+/** What a reply parser makes of a reply; a reply it does not understand is named after the instance that sent it. */
+function readReply<T>(target: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw err instanceof HaproxyError ? err.at(target) : err;
+  }
+}
+
 /** One HAProxy instance seen through its runtime socket, for the length of one run. */
 export class HaproxyInstance {
   private constructor(
@@ -54,7 +63,12 @@ export class HaproxyInstance {
     const session = await RuntimeSession.open(target, options);
     try {
       const info = await session.send(commands.info);
-      return new HaproxyInstance(session, target, parseInfoVersion(info.text), parseInfoProcess(info.text));
+      return new HaproxyInstance(
+        session,
+        target,
+        readReply(target, () => parseInfoVersion(info.text)),
+        parseInfoProcess(info.text),
+      );
     } catch (err) {
       await session.close();
       throw err;
@@ -76,7 +90,8 @@ export class HaproxyInstance {
   }
 
   async lists(kind: ListKind): Promise<LoadedList[]> {
-    return parseListing((await this.run(commands.list(kind), `show ${kind}`)).text);
+    const response = await this.run(commands.list(kind), `show ${kind}`);
+    return readReply(this.target, () => parseListing(response.text));
   }
 
   /** The list's entry in `show map`/`show acl`; fails clearly when HAProxy has no such file loaded. */
@@ -103,7 +118,7 @@ export class HaproxyInstance {
 
   private async entries(kind: ListKind, file: string, version?: number): Promise<LiveEntry[]> {
     const response = await this.run(commands.show(kind, file, version), `show ${kind}`);
-    return parseEntries(kind, response.text);
+    return readReply(this.target, () => parseEntries(kind, response.text));
   }
 
   /** Every live entry of a loaded map or ACL file, with the counters that reveal later writers. */
@@ -123,7 +138,7 @@ export class HaproxyInstance {
     return replies.map((reply, i) => {
       const address = addresses[i] as string;
       if (reply.isError) throw new HaproxyError("E_HAPROXY_COMMAND", this.target, `get ${kind} ${address} failed: ${reply.text}`);
-      return parseMatch(kind, address, reply.text);
+      return readReply(this.target, () => parseMatch(kind, address, reply.text));
     });
   }
 
@@ -149,7 +164,8 @@ export class HaproxyInstance {
     if (!lines) assertWritable(kind, content);
     let version: number | undefined;
     try {
-      version = parsePreparedVersion((await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE")).text);
+      const prepared = await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE");
+      version = readReply(this.target, () => parsePreparedVersion(prepared.text));
       await this.stage(kind, file, version, content, lines, snapshot);
       await this.checkUnchanged(kind, file, snapshot, content.length);
     } catch (err) {

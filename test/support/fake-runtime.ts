@@ -5,7 +5,7 @@ import { join } from "node:path";
  * A FAKE HAProxy runtime API, for the faults a real HAProxy will not give on
  * demand: a connection closed in the middle of a payload, an error reply
  * to `commit` after a clean prepare and verify, and a CLI that refuses
- * `get map` after a good commit. It speaks just enough of the interactive
+ * `get map` after a good commit, and a reply that does not parse. It speaks just enough of the interactive
  * protocol for one map.
  */
 export interface FakeRuntime {
@@ -17,7 +17,13 @@ export interface FakeRuntime {
   stop(): Promise<void>;
 }
 
-export type FakeFault = { commitError: string } | { closeMidPayload: true } | { refuseGet: true } | { noEntryCount: true; directEditBeforeCommit: string };
+export type FakeFault =
+  | { commitError: string }
+  | { closeMidPayload: true }
+  | { refuseGet: true }
+  | { noEntryCount: true; directEditBeforeCommit: string }
+  /** A reply no HAProxy gives (not an error, not the expected shape) to the command that starts with this. */
+  | { garble: string };
 
 export async function startFakeRuntime(dir: string, initial: string[], behaviour: FakeFault): Promise<FakeRuntime> {
   const file = "/etc/haproxy/maps/travis.map";
@@ -49,7 +55,8 @@ export async function startFakeRuntime(dir: string, initial: string[], behaviour
           continue;
         }
         state.commands.push(line);
-        if (line === "prompt" || line === "set severity-output number") reply("");
+        if ("garble" in behaviour && line.startsWith(behaviour.garble)) reply("[6]: what is this?\n");
+        else if (line === "prompt" || line === "set severity-output number") reply("");
         else if (line === "show info") reply("Name: HAProxy\nVersion: 2.6.12-fake\n");
         else if (line === "show map")
           reply(

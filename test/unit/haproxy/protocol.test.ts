@@ -14,6 +14,7 @@ import {
   sameEntries,
   supportsTransactions,
 } from "../../../src/haproxy/protocol.js";
+import { HaproxyError } from "../../../src/errors.js";
 import { parseTarget } from "../../../src/model/target.js";
 import { addSecrets } from "../../../src/util/secrets.js";
 
@@ -46,6 +47,27 @@ describe("parseListing", () => {
 
   it("throws a typed error on garbage", () => {
     expect(() => parseListing("hello world")).toThrow(expect.objectContaining({ code: "E_HAPROXY_PROTOCOL" }));
+  });
+
+  it.each([
+    ["parseListing", () => parseListing("hello world")],
+    ["parseEntries", () => parseEntries("map", "garbage line")],
+    ["parseMatch", () => parseMatch("map", "1.2.3.4", "Unknown map identifier")],
+    ["parseInfoVersion", () => parseInfoVersion("Name: HAProxy\n")],
+    ["parsePreparedVersion", () => parsePreparedVersion("done")],
+  ])("%s raises the one class for E_HAPROXY_*: a HaproxyError, without a target (the instance adds it)", (_name, parse) => {
+    let error: unknown;
+    try {
+      parse();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(HaproxyError);
+    expect(error).toMatchObject({ code: "E_HAPROXY_PROTOCOL", target: undefined });
+    const named = (error as HaproxyError).at("unix:///run/haproxy/admin.sock");
+    expect(named).toMatchObject({ code: "E_HAPROXY_PROTOCOL", target: "unix:///run/haproxy/admin.sock" });
+    expect(named.message).toBe(`unix:///run/haproxy/admin.sock: ${(error as Error).message}`);
+    expect(named.at("tcp://other:9999")).toBe(named);
   });
 });
 
