@@ -1,9 +1,17 @@
-import { AllowlistError } from "../errors.js";
+import { type ErrorCode, SourceError } from "../errors.js";
 import { scrubbedStart } from "../util/secrets.js";
 
 export type FeedFormat = "dnsjson" | "github-meta" | "lines" | "json";
 
-export class FeedError extends AllowlistError {}
+/** Which feed a body came from, for its errors: the source's name and its URL with credentials redacted. */
+export interface FeedOrigin {
+  source: string;
+  url: string;
+}
+
+function feedError(origin: FeedOrigin, code: ErrorCode, message: string): SourceError {
+  return new SourceError(code, origin.source, `${origin.url}: ${message}`);
+}
 
 export const JSON_FORMATS: ReadonlySet<FeedFormat> = new Set(["dnsjson", "github-meta", "json"]);
 
@@ -31,31 +39,31 @@ function jsonDepth(text: string): number {
   return deepest;
 }
 
-function parseJson(body: string): unknown {
+function parseJson(body: string, origin: FeedOrigin): unknown {
   const depth = jsonDepth(body);
-  if (depth > MAX_JSON_DEPTH) throw new FeedError("E_SOURCE_HTTP_SHAPE", `JSON nested ${depth} levels deep, more than ${MAX_JSON_DEPTH}: not a feed`);
+  if (depth > MAX_JSON_DEPTH) throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `JSON nested ${depth} levels deep, more than ${MAX_JSON_DEPTH}: not a feed`);
   try {
     return JSON.parse(body);
   } catch (err) {
     // V8 quotes a snippet of the body cut at its own length, which may end inside a secret: it is left out.
     const reason = (err as Error).message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
-    throw new FeedError("E_SOURCE_HTTP_PARSE", `not valid JSON (${scrubbedStart(reason, 80)}); truncated or not a feed`);
+    throw feedError(origin, "E_SOURCE_HTTP_PARSE", `not valid JSON (${scrubbedStart(reason, 80)}); truncated or not a feed`);
   }
 }
 
-function stringList(value: unknown, where: string): string[] {
-  if (!Array.isArray(value)) throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected a list at ${where}, got ${value === null ? "null" : typeof value}`);
+function stringList(value: unknown, where: string, origin: FeedOrigin): string[] {
+  if (!Array.isArray(value)) throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `expected a list at ${where}, got ${value === null ? "null" : typeof value}`);
   const bad: unknown = value.find((v: unknown) => typeof v !== "string");
   if (bad !== undefined)
-    throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected strings at ${where}, got ${scrubbedStart(JSON.stringify(bad) ?? typeof bad, 60)}`);
+    throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `expected strings at ${where}, got ${scrubbedStart(JSON.stringify(bad) ?? typeof bad, 60)}`);
   return value as string[];
 }
 
-function field(document: unknown, key: string, where: string): unknown {
+function field(document: unknown, key: string, where: string, origin: FeedOrigin): unknown {
   if (document === null || typeof document !== "object" || Array.isArray(document)) {
-    throw new FeedError("E_SOURCE_HTTP_SHAPE", `expected an object at ${where}`);
+    throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `expected an object at ${where}`);
   }
-  if (!(key in document)) throw new FeedError("E_SOURCE_HTTP_SHAPE", `no "${key}" in ${where} (keys: ${Object.keys(document).slice(0, 10).join(", ")})`);
+  if (!(key in document)) throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `no "${key}" in ${where} (keys: ${Object.keys(document).slice(0, 10).join(", ")})`);
   return (document as Record<string, unknown>)[key];
 }
 
@@ -64,19 +72,19 @@ function field(document: unknown, key: string, where: string): unknown {
  * list is an error: the published mirrors answer 200 with an empty list when
  * they fail, and an empty answer must never remove anything.
  */
-export function parseFeed(format: FeedFormat, body: string, key?: string): string[] {
-  if (looksLikeHtml(body)) throw new FeedError("E_SOURCE_HTTP_HTML", "got an HTML page, not a feed");
+export function parseFeed(format: FeedFormat, body: string, key: string | undefined, origin: FeedOrigin): string[] {
+  if (looksLikeHtml(body)) throw feedError(origin, "E_SOURCE_HTTP_HTML", "got an HTML page, not a feed");
   let values: string[];
   switch (format) {
     case "dnsjson":
-      values = stringList(field(field(parseJson(body), "results", "the document"), "records", "results"), "results.records");
+      values = stringList(field(field(parseJson(body, origin), "results", "the document", origin), "records", "results", origin), "results.records", origin);
       break;
     case "github-meta":
-      values = stringList(field(parseJson(body), key as string, "the document"), key as string);
+      values = stringList(field(parseJson(body, origin), key as string, "the document", origin), key as string, origin);
       break;
     case "json": {
-      const document = parseJson(body);
-      values = key === undefined ? stringList(document, "the top level") : stringList(field(document, key, "the document"), key);
+      const document = parseJson(body, origin);
+      values = key === undefined ? stringList(document, "the top level", origin) : stringList(field(document, key, "the document", origin), key, origin);
       break;
     }
     case "lines":
@@ -86,6 +94,6 @@ export function parseFeed(format: FeedFormat, body: string, key?: string): strin
         .filter((line) => line !== "");
       break;
   }
-  if (values.length === 0) throw new FeedError("E_SOURCE_HTTP_EMPTY", "the feed lists no address (an empty answer is never trusted)");
+  if (values.length === 0) throw feedError(origin, "E_SOURCE_HTTP_EMPTY", "the feed lists no address (an empty answer is never trusted)");
   return values;
 }

@@ -7,7 +7,7 @@ import { isAddressText, parseCidr } from "../model/cidr.js";
 import { readLimited } from "../util/body.js";
 import { scrubbedStart } from "../util/secrets.js";
 import { FeedCache } from "./http-cache.js";
-import { FeedError, JSON_FORMATS, parseFeed } from "./formats.js";
+import { JSON_FORMATS, parseFeed } from "./formats.js";
 import type { Source, SourceResult } from "./types.js";
 
 type HttpSourceConfig = Extract<Config["sources"][number], { type: "http" }>;
@@ -145,13 +145,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
       const started = now();
       const { body, finalUrl } = await fetchBody();
       const shownFinal = redactUrl(finalUrl);
-      let values: string[];
-      try {
-        values = parseFeed(config.format, body, config.key);
-      } catch (err) {
-        if (err instanceof FeedError) throw fail(err.code, err.message, err);
-        throw err;
-      }
+      const values = parseFeed(config.format, body, config.key, { source: config.name, url: shownUrl });
       const bad = values.find((v) => !isAddressText(v));
       if (bad !== undefined) {
         const parsed = parseCidr(bad, { lenient: true });

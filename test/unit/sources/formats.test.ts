@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { SourceError } from "../../../src/errors.js";
 import { parseFeed } from "../../../src/sources/formats.js";
 import { addSecrets } from "../../../src/util/secrets.js";
 
+const ORIGIN = { source: "travis-feed", url: "https://example.test/***" };
 const DNSJSON = JSON.stringify({ results: { name: "nat.travisci.net", type: "A", records: ["34.66.25.221", "35.188.1.99"] } });
 const META = JSON.stringify({ verifiable_password_authentication: false, hooks: ["192.30.252.0/22"], actions: ["4.148.0.0/16", "2a01:111:f403::/48"] });
 
@@ -14,7 +16,7 @@ describe("parseFeed", () => {
     ["json", '["34.66.25.221/32"]', undefined, ["34.66.25.221/32"]],
     ["json", '{"ips":["34.66.25.221"]}', "ips", ["34.66.25.221"]],
   ] as const)("%s (%s)", (format, body, key, expected) => {
-    expect(parseFeed(format, body, key)).toEqual(expected);
+    expect(parseFeed(format, body, key, ORIGIN)).toEqual(expected);
   });
 
   it.each([
@@ -29,20 +31,25 @@ describe("parseFeed", () => {
     ["json", '{"ips":[1,2]}', "ips", "E_SOURCE_HTTP_SHAPE"],
     ["json", '{"ips":[]}', undefined, "E_SOURCE_HTTP_SHAPE"],
   ] as const)("%s refuses %j with %s", (format, body, key, code) => {
-    expect(() => parseFeed(format, body, key)).toThrow(expect.objectContaining({ code }));
+    expect(() => parseFeed(format, body, key, ORIGIN)).toThrow(expect.objectContaining({ code }));
+    // The source's own error class, naming the source and the (redacted) URL, as a failed download does.
+    expect(() => parseFeed(format, body, key, ORIGIN)).toThrow(SourceError);
+    expect(() => parseFeed(format, body, key, ORIGIN)).toThrow(
+      expect.objectContaining({ source: "travis-feed", message: expect.stringMatching(/^source travis-feed: https:\/\/example\.test\/\*\*\*: /) }),
+    );
   });
 });
 
 describe("hostile JSON", () => {
   it("a document nested 200,000 levels deep is refused by its depth, before parsing", () => {
     const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
-    expect(() => parseFeed("json", deep, undefined)).toThrow(
+    expect(() => parseFeed("json", deep, undefined, ORIGIN)).toThrow(
       expect.objectContaining({ code: "E_SOURCE_HTTP_SHAPE", message: expect.stringContaining("200000 levels") }),
     );
   });
 
   it("brackets inside strings do not count", () => {
-    expect(parseFeed("json", `{"x":"${"[".repeat(100)}","list":["34.66.25.221/32"]}`, "list")).toEqual(["34.66.25.221/32"]);
+    expect(parseFeed("json", `{"x":"${"[".repeat(100)}","list":["34.66.25.221/32"]}`, "list", ORIGIN)).toEqual(["34.66.25.221/32"]);
   });
 });
 
@@ -58,7 +65,7 @@ describe("a secret a feed echoes never reaches an error message in part", () => 
   ] as const)("%s %j", (format, body, key, code) => {
     let message = "";
     try {
-      parseFeed(format, body, key);
+      parseFeed(format, body, key, ORIGIN);
     } catch (err) {
       expect(err).toMatchObject({ code });
       message = (err as Error).message;
