@@ -1,12 +1,12 @@
 import { canonicalJson, sha256 } from "../util/canonical.js";
-import type { AuditBody } from "./record.js";
+import type { AuditRecord } from "./record.js";
 
 /**
  * What an in-sync record says about the world, without what changes every run
  * (time, runId, durations, actor): two runs with the same fingerprint saw the
  * same thing and did nothing.
  */
-export function quietFingerprint(body: Pick<AuditBody, "event" | "configDigest" | "desired" | "sources" | "instances" | "held" | "error">): string {
+export function quietFingerprint(body: Pick<AuditRecord, "event" | "configDigest" | "desired" | "sources" | "instances" | "held" | "error">): string {
   return sha256(
     canonicalJson({
       event: body.event,

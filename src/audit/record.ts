@@ -1,6 +1,7 @@
-import type { Duplicate, Exposure } from "../model/result.js";
+import type { ErrorCode } from "../errors.js";
+import type { Duplicate, ErrorSummary, Exposure } from "../model/result.js";
 import type { Disagreement } from "../model/provenance.js";
-import { isAuditRecord } from "./schema.js";
+import { parseAuditRecord } from "./schema.js";
 import { canonicalJson, hmacSha256, sha256 } from "../util/canonical.js";
 
 export const AUDIT_SCHEMA = 1;
@@ -39,8 +40,15 @@ export interface AuditInstance {
   exposures?: Exposure[];
 }
 
-/** What a run says about itself; `seq`, `prevHash` and `hash` are added when sealed. */
-export interface AuditBody {
+/**
+ * An error code as a record read back holds it. This version writes only
+ * codes of its own (`ErrorCode`), but a trail outlives versions: a code
+ * retired since an older version wrote it must not make that record, which is
+ * evidence, unreadable.
+ */
+export type RecordedErrorCode = ErrorCode | `E_${string}`;
+
+interface AuditFields {
   v: number;
   time: string;
   runId: string;
@@ -70,12 +78,18 @@ export interface AuditBody {
   /** Identical in-sync runs since the previous record that were not recorded (`audit.heartbeat`). */
   quietRuns?: number;
   held: { guard: string; message: string } | null;
-  error: { code: string; message: string } | null;
   /** An earlier run that wrote `intent` and never its outcome (crashed or killed). */
   unfinishedIntent: { runId: string; seq: number; time: string } | null;
 }
 
-export interface AuditRecord extends AuditBody {
+/** What a run says about itself; `seq`, `prevHash` and `hash` are added when sealed. */
+export interface AuditBody extends AuditFields {
+  error: ErrorSummary | null;
+}
+
+/** A sealed record, as written or as read back from the trail. */
+export interface AuditRecord extends AuditFields {
+  error: { code: RecordedErrorCode; message: string } | null;
   seq: number;
   prevHash: string;
   hash: string;
@@ -97,9 +111,10 @@ export interface AuditHead {
  * HMAC-SHA256, which nobody without the key can recompute after an edit.
  */
 export function hashOf(record: Omit<AuditRecord, "hash">, key?: string): string {
-  const text = canonicalJson(record);
-  return key === undefined ? sha256(text) : hmacSha256(key, text);
+  return sealOf(canonicalJson(record), key);
 }
+
+const sealOf = (text: string, key: string | undefined) => (key === undefined ? sha256(text) : hmacSha256(key, text));
 
 export const isKeyed = (hash: string) => hash.startsWith("hmac-sha256:");
 
@@ -124,9 +139,15 @@ export function headSealHolds(head: AuditHead, key: string): boolean {
 
 /** Whether a record's seal holds, under `key` when it is keyed. */
 export function sealHolds(record: AuditRecord, key?: string): boolean {
-  const { hash, ...unsealed } = record;
-  if (!isKeyed(hash)) return hashOf(unsealed) === hash;
-  return key !== undefined && hashOf(unsealed, key) === hash;
+  return sealHoldsOver(record, record.hash, key);
+}
+
+/** Whether `hash` seals every field of `content` but `hash` itself, under `key` when it is keyed. */
+function sealHoldsOver(content: object, hash: string, key: string | undefined): boolean {
+  // fromEntries keeps an own "__proto__" field as a field, so it is sealed like any other.
+  const unsealed = Object.fromEntries(Object.entries(content).filter(([name]) => name !== "hash"));
+  if (!isKeyed(hash)) return sealOf(canonicalJson(unsealed), undefined) === hash;
+  return key !== undefined && sealOf(canonicalJson(unsealed), key) === hash;
 }
 
 export function serialise(record: AuditRecord): string {
@@ -167,8 +188,9 @@ export function verifyChain(text: string, head: AuditHead | null, options: Verif
     } catch {
       return fail("not a JSON record (edited or truncated)");
     }
-    if (!isAuditRecord(json)) return fail("not an audit record");
-    const record = json;
+    const parsed = parseAuditRecord(json);
+    if (!parsed.ok) return fail(parsed.version !== undefined && parsed.version !== AUDIT_SCHEMA ? `unknown schema version ${parsed.version}` : parsed.reason);
+    const { record } = parsed;
     if (record.v !== AUDIT_SCHEMA) return fail(`unknown schema version ${String(record.v)}`);
     if (record.seq !== line) return fail(`sequence ${String(record.seq)} where ${line} was expected (a record was deleted, inserted or moved)`);
     const expectedPrev = previous?.hash ?? GENESIS;
@@ -176,12 +198,12 @@ export function verifyChain(text: string, head: AuditHead | null, options: Verif
     const hash = record.hash;
     if (isKeyed(hash)) {
       if (key === undefined) return fail("the record is keyed (HMAC-SHA256): verifying it needs audit.key");
-      if (!sealHolds(record, key)) return fail("the HMAC does not match: the record was edited, or sealed with another key");
+      if (!sealHoldsOver(parsed.content, hash, key)) return fail("the HMAC does not match: the record was edited, or sealed with another key");
       keyedFrom ??= record.seq;
     } else {
       // Once the trail is keyed, a record without a key is one anybody could have written.
       if (keyedFrom !== undefined) return fail("a record without a key after keyed records (forged or appended without audit.key)");
-      if (!sealHolds(record)) return fail("hash does not match the content (the record was edited)");
+      if (!sealHoldsOver(parsed.content, hash, undefined)) return fail("hash does not match the content (the record was edited)");
     }
     previous = { seq: record.seq, hash };
     hashes[record.seq] = hash;

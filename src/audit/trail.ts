@@ -17,7 +17,7 @@ import {
   verifyChain,
   type VerifyResult,
 } from "./record.js";
-import { isAuditHead, parseAuditLine } from "./schema.js";
+import { parseAuditHead, parseAuditLine, parseQuietRuns } from "./schema.js";
 
 export class AuditError extends AllowlistError {
   readonly path: string;
@@ -132,13 +132,7 @@ export class AuditTrail {
 
   /** Identical in-sync runs left out since record `afterSeq` (see `audit.heartbeat`). */
   async quietRuns(afterSeq: number): Promise<number> {
-    const text = await this.read(`${this.path}.quiet`).catch(() => undefined);
-    try {
-      const quiet = JSON.parse(text ?? "null") as { afterSeq?: unknown; count?: unknown } | null;
-      return quiet?.afterSeq === afterSeq && typeof quiet.count === "number" ? quiet.count : 0;
-    } catch {
-      return 0;
-    }
+    return parseQuietRuns(await this.read(`${this.path}.quiet`).catch(() => undefined), afterSeq);
   }
 
   /** Counts one more run left out after record `afterSeq`; the next record carries the count. */
@@ -228,8 +222,8 @@ export class AuditTrail {
       } catch {
         return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not valid JSON` };
       }
-      if (!isAuditHead(json)) return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not a head record` };
-      head = json;
+      head = parseAuditHead(json) ?? null;
+      if (!head) return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not a head record` };
     }
     return verifyChain(text, head, { ...(this.key === undefined ? {} : { key: this.key }), ...(anchor ? { anchor } : {}) });
   }

@@ -7,6 +7,8 @@ import { acquireLock } from "../../src/util/lock.js";
 import type { AuditRecord } from "../../src/audit/record.js";
 import { CLI, logLines, runCli } from "../support/cli.js";
 import { until } from "../support/wait.js";
+import { chainWithSecond, MALFORMED } from "../support/audit.js";
+import { tempDir } from "../support/tmp.js";
 import { writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { travisAddresses } from "../support/fixtures.js";
@@ -209,4 +211,36 @@ describe("audit heartbeat", () => {
     expect(changes.map((r) => r.event)).toEqual(["applied", "applied"]);
     expect((await cli(config, ["audit", "show"])).stdout).toContain("after 3 identical in-sync runs not recorded");
   }, 60_000);
+});
+
+describe("a record this version cannot read", () => {
+  const SOME = ["held missing", "forced not a boolean", "error code free text", "exposure owner unknown"];
+  it.each(MALFORMED.filter(([name]) => SOME.includes(name)))("(%s) is named by audit verify and left out by audit show", async (_name, edit, path) => {
+    const d = await tempDir("ta-audit-shape-");
+    try {
+      const auditPath = join(d.path, "audit.jsonl");
+      const config = await writeConfig(d.path, {
+        staticEntries: ["34.66.25.221"],
+        sockets: ["unix:///nonexistent.sock"],
+        map: join(d.path, "x.map"),
+        auditPath,
+      });
+      const { lines, head } = chainWithSecond(edit);
+      await writeFile(auditPath, `${lines.join("\n")}\n`);
+      await writeFile(`${auditPath}.head`, `${JSON.stringify(head)}\n`);
+      const verify = await cli(config, ["audit", "verify"]);
+      expect(verify.code).toBe(1);
+      expect(verify.stdout).toContain(`NOT intact at line 2: not an audit record (${path}: `);
+      const json = await cli(config, ["--output", "json", "audit", "show"]);
+      expect(json.code).toBe(0);
+      expect((JSON.parse(json.stdout) as AuditRecord[]).map((r) => r.runId)).toEqual(["run-1", "run-3"]);
+      const text = (await cli(config, ["audit", "show"])).stdout.trim().split("\n");
+      expect(text.map((l) => /^#(\d+) .* run (\S+)$/.exec(l)?.slice(1))).toEqual([
+        ["1", "run-1"],
+        ["3", "run-3"],
+      ]);
+    } finally {
+      await d.remove();
+    }
+  });
 });

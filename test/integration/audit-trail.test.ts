@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuditTrail } from "../../src/audit/trail.js";
-import { auditBodyFixture } from "../support/audit.js";
+import { auditBodyFixture, chainWithSecond, MALFORMED, READABLE } from "../support/audit.js";
 import { tempDir } from "../support/tmp.js";
 
 const DIST_TRAIL = fileURLToPath(new URL("../../dist/audit/trail.js", import.meta.url));
@@ -91,6 +91,46 @@ describe("AuditTrail on disk", () => {
     const lines = original.split("\n");
     await writeFile(path, `${lines.slice(0, 3).join("\n")}\n`);
     expect(await trail.verify()).toMatchObject({ ok: false, reason: expect.stringContaining("removed from the end") });
+  });
+
+  it.each(MALFORMED)("a sealed record with %s: verify names it, readAll skips it, and it cannot be extended", async (_name, edit, path) => {
+    const file = join(await dir(), "audit.jsonl");
+    const { lines, head } = chainWithSecond(edit);
+    await writeFile(`${file}.head`, `${JSON.stringify(head)}\n`);
+    const trail = new AuditTrail(file);
+    // As the last record, it is damage that nothing may be linked to.
+    await writeFile(file, `${lines.slice(0, 2).join("\n")}\n`);
+    await expect(trail.append(auditBodyFixture())).rejects.toMatchObject({ code: "E_AUDIT_CORRUPT" });
+    await writeFile(file, `${lines.join("\n")}\n`);
+    expect(await trail.verify()).toMatchObject({ ok: false, line: 2, reason: expect.stringContaining(`not an audit record (${path}: `) });
+    expect((await trail.readAll()).map((r) => r.runId)).toEqual(["run-1", "run-3"]);
+  });
+
+  it.each(READABLE)("a record with %s reads back whole and is extended", async (_name, edit) => {
+    const file = join(await dir(), "audit.jsonl");
+    const { lines } = chainWithSecond(edit);
+    await writeFile(file, `${lines.slice(0, 2).join("\n")}\n`);
+    await writeFile(`${file}.head`, `${JSON.stringify({ seq: 2, hash: (JSON.parse(lines[1] as string) as { hash: string }).hash })}\n`);
+    const trail = new AuditTrail(file);
+    expect(await trail.last()).toEqual(JSON.parse(lines[1] as string));
+    await trail.append(auditBodyFixture({ runId: "next" }));
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 3 });
+    expect((await trail.readAll())[1]).toEqual(JSON.parse(lines[1] as string));
+  });
+
+  it.each([
+    ["not JSON", "{afterSeq: 1"],
+    ["of another shape", '{"after":1,"count":"many"}'],
+    ["a count below zero", '{"afterSeq":1,"count":-5}'],
+  ])("a .quiet file %s counts as no quiet runs and is rewritten by the next one", async (_name, text) => {
+    const file = join(await dir(), "audit.jsonl");
+    const trail = new AuditTrail(file);
+    await trail.append(auditBodyFixture());
+    await writeFile(`${file}.quiet`, text);
+    expect(await trail.quietRuns(1)).toBe(0);
+    expect(await trail.noteQuietRun(1)).toBe(1);
+    expect(JSON.parse(await readFile(`${file}.quiet`, "utf8"))).toEqual({ afterSeq: 1, count: 1 });
+    expect(await trail.quietRuns(1)).toBe(1);
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { outcomeEvent } from "../../../src/audit/body.js";
 import { canonicalJson } from "../../../src/util/canonical.js";
-import { type AuditHead, type AuditRecord, GENESIS, sealHead, sealRecord, serialise, verifyChain } from "../../../src/audit/record.js";
+import { type AuditBody, type AuditHead, type AuditRecord, GENESIS, sealHead, sealRecord, serialise, verifyChain } from "../../../src/audit/record.js";
 import { renderAuditLine } from "../../../src/audit/render.js";
 import { auditBodyFixture } from "../../support/audit.js";
 import { instanceResult } from "../../support/results.js";
@@ -186,7 +186,8 @@ describe("the keyed (HMAC-SHA256) chain", () => {
     const anchor = { seq: 2, hash: (JSON.parse(lines(original.text)[1] as string) as AuditRecord).hash };
     expect(verifyChain(original.text, original.head, { key: KEY, anchor })).toMatchObject({ ok: true });
     // The key holder writes a different history: intact by itself, but not the anchored one.
-    const changed = lines(original.text).map((l) => JSON.parse(l) as AuditRecord);
+    // Re-sealed as this version writes bodies: with this version's codes.
+    const changed = lines(original.text).map((l) => JSON.parse(l) as AuditBody & Pick<AuditRecord, "seq" | "prevHash" | "hash">);
     changed.forEach((r) => (r.time = "2026-12-01T00:00:00.000Z"));
     let head: AuditHead | null = null;
     let text = "";
