@@ -34,14 +34,15 @@ export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logg
  */
 function forTerminal(line: string, verbose: boolean): string {
   if (verbose) return line;
-  let entry: { audit?: unknown; event?: unknown; err?: { stack?: unknown } };
+  let entry: unknown;
   try {
-    entry = JSON.parse(line) as typeof entry;
+    entry = JSON.parse(line);
   } catch {
     return line;
   }
+  if (entry === null || typeof entry !== "object") return line;
   // The run summary is the result on stdout, said again for log stores.
-  if (entry.audit === true || entry.event === "run-summary") return "";
-  if (entry.err && typeof entry.err === "object") delete entry.err.stack;
+  if (("audit" in entry && entry.audit === true) || ("event" in entry && entry.event === "run-summary")) return "";
+  if ("err" in entry && entry.err !== null && typeof entry.err === "object") Reflect.deleteProperty(entry.err, "stack");
   return `${JSON.stringify(entry)}\n`;
 }

@@ -102,7 +102,20 @@ export function scrubbedStart(text: string, limit: number): string {
   return scrubSecrets(text).slice(0, limit);
 }
 
-/** A value with every secret inside its strings replaced, for records built from run results. */
+/**
+ * A value with every secret inside its strings replaced, for records built
+ * from run results. It is walked rather than scrubbed as JSON text: a secret
+ * that matched across JSON punctuation there would break the text, or change
+ * the value's shape.
+ */
 export function scrubValue<T>(value: T): T {
-  return patterns ? (JSON.parse(scrubSecrets(JSON.stringify(value))) as T) : value;
+  // Arrays stay arrays, objects their fields (a key changes only if it holds a secret), other values are untouched.
+  return patterns ? (scrubbedCopy(value) as T) : value;
+}
+
+function scrubbedCopy(value: unknown): unknown {
+  if (typeof value === "string") return scrubSecrets(value);
+  if (Array.isArray(value)) return value.map(scrubbedCopy);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [scrubSecrets(key), scrubbedCopy(v)]));
 }

@@ -17,6 +17,15 @@ describe("scrubSecrets", () => {
   it("scrubs every string of a value and keeps its shape", () => {
     expect(scrubValue({ error: "401 for tok-123456", n: 3, list: ["tok-123456"] })).toEqual({ error: "401 for ***", n: 3, list: ["***"] });
   });
+
+  it.each([
+    // In JSON text this secret spans a string's end and the next key: scrubbing the text broke it.
+    ["JSON punctuation", 'k-1","n', { a: "k-1", n: 3, b: 'see k-1","n' }, { a: "k-1", n: 3, b: "see ***" }],
+    ["a nested key", "tok-nested-9", { flaps: { "tok-nested-9": 2 }, list: [{ m: null, ok: true }] }, { flaps: { "***": 2 }, list: [{ m: null, ok: true }] }],
+  ])("a secret matching %s changes only text, never the value's shape", (_name, secret, value, expected) => {
+    addSecrets([secret]);
+    expect(scrubValue(value)).toEqual(expected);
+  });
 });
 
 describe("a secret in the forms URL encoders give it", () => {
