@@ -1,7 +1,8 @@
 import { randomInt } from "node:crypto";
 import { createSocket, type RemoteInfo } from "node:dgram";
-import { isIPv6, Socket } from "node:net";
+import { isIP, isIPv6, Socket } from "node:net";
 import * as packet from "dns-packet";
+import { z } from "zod";
 import { DnsError, type ErrorCode } from "../errors.js";
 import { readLimited } from "../util/body.js";
 import type { Dispatcher } from "undici";
@@ -37,23 +38,33 @@ export interface DnsAnswer {
 const MAX_CNAME_DEPTH = 8;
 const EDNS_PAYLOAD = 4096;
 
-/** The fields of a decoded message this client reads (dns-packet's typings omit the flags). */
-interface DecodedRecord {
-  type: string;
-  name: string;
-  ttl?: number;
-  data?: unknown;
-}
+/**
+ * The fields of a decoded message this client reads (dns-packet's typings
+ * omit the flags). What dns-packet makes of bytes from the network is checked
+ * against it, not trusted; a record's `data` is checked where it is read, by
+ * the record's type.
+ */
+const decodedRecord = z.object({ type: z.string(), name: z.string(), ttl: z.number().optional(), data: z.unknown() });
 
-export interface Decoded {
-  type?: string;
-  id?: number;
-  rcode?: string;
-  flag_tc?: boolean;
-  flag_ad?: boolean;
-  questions?: Array<{ type: string; name: string; class?: string }>;
-  answers?: DecodedRecord[];
-}
+const decodedMessage = z.object({
+  type: z.enum(["query", "response"]).optional(),
+  id: z.number().optional(),
+  rcode: z.string().optional(),
+  flag_tc: z.boolean().optional(),
+  flag_ad: z.boolean().optional(),
+  questions: z.array(z.object({ type: z.string(), name: z.string(), class: z.string().optional() })).optional(),
+  answers: z.array(decodedRecord).optional(),
+});
+
+type DecodedRecord = z.infer<typeof decodedRecord>;
+export type Decoded = z.infer<typeof decodedMessage>;
+
+const srvData = z.object({
+  target: z.string(),
+  port: z.number().int().min(0).max(65_535),
+  priority: z.number().int().optional(),
+  weight: z.number().int().optional(),
+});
 
 type Transport = "udp" | "tcp" | "doh";
 
@@ -79,12 +90,16 @@ function encodeQuery(id: number, name: string, type: QueryType, requireDnssec: b
 
 /** A DNS message from bytes off the wire, or undefined for anything malformed; never throws. */
 export function decodeMessage(data: Buffer): Decoded | undefined {
+  let decoded: unknown;
   try {
-    const message = packet.decode(data) as Decoded;
-    return message !== null && typeof message === "object" ? message : undefined;
+    decoded = packet.decode(data);
   } catch {
     return undefined;
   }
+  // dns-packet reads a record cut off at the end past the end instead of failing: `1.2.3.undefined`, or `::` for an AAAA.
+  if (packet.decode.bytes > data.length) return undefined;
+  const parsed = decodedMessage.safeParse(decoded);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** An answer counts only when it is a response to exactly our question. */
@@ -101,24 +116,30 @@ function matches(message: Decoded, id: number, name: string, type: QueryType): b
   );
 }
 
-function udpExchange(resolver: UdpResolver, name: string, type: QueryType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
+/** No matching answer in time; `malformed` when the resolver's address sent only what does not decode. */
+type UdpSilence = "timeout" | "malformed";
+
+function udpExchange(resolver: UdpResolver, name: string, type: QueryType, options: DnsQueryOptions): Promise<Decoded | UdpSilence> {
   const id = randomInt(0, 65536);
   const query = encodeQuery(id, name, type, options.requireDnssec);
   return new Promise((resolve, reject) => {
     const socket = createSocket(isIPv6(resolver.host) ? "udp6" : "udp4");
-    const finish = (outcome: Decoded | "timeout" | Error) => {
+    let undecodable = false;
+    const finish = (outcome: Decoded | UdpSilence | Error) => {
       clearTimeout(timer);
       socket.close();
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
-    const timer = setTimeout(() => finish("timeout"), options.timeoutMs);
+    const timer = setTimeout(() => finish(undecodable ? "malformed" : "timeout"), options.timeoutMs);
     socket.on("error", (err) => finish(new DnsError("E_DNS_NETWORK", resolver.label, `${name}/${type}`, err.message, { cause: err })));
     socket.on("message", (data: Buffer, remote: RemoteInfo) => {
       // Anything from another address, another ID or for another question is ignored: it may be spoofed.
       if (remote.address !== resolver.host || remote.port !== resolver.port) return;
       const message = decodeMessage(data);
-      if (message && matches(message, id, name, type)) finish(message);
+      // Garbage is not an answer either (anyone can send a datagram), but it names the failure if nothing better arrives.
+      if (!message) undecodable = true;
+      else if (matches(message, id, name, type)) finish(message);
     });
     socket.send(query, resolver.port, resolver.host);
   });
@@ -213,6 +234,7 @@ async function dohExchange(resolver: DohResolver, name: string, type: QueryType,
 }
 
 async function exchange(resolver: ResolverAddress, name: string, type: QueryType, options: DnsQueryOptions): Promise<RawResponse> {
+  let malformed = false;
   for (let attempt = 0; attempt <= options.retries; attempt++) {
     if (resolver.kind === "doh") {
       const answer = await dohExchange(resolver, name, type, options);
@@ -220,11 +242,18 @@ async function exchange(resolver: ResolverAddress, name: string, type: QueryType
       return { message: answer, transport: "doh" };
     }
     const answer = await udpExchange(resolver, name, type, options);
-    if (answer === "timeout") continue;
+    if (answer === "timeout" || answer === "malformed") {
+      malformed ||= answer === "malformed";
+      continue;
+    }
     if (answer.flag_tc) return { message: await tcpExchange(resolver, name, type, options), transport: "tcp" };
     return { message: answer, transport: "udp" };
   }
-  throw new DnsError("E_DNS_TIMEOUT", resolver.label, `${name}/${type}`, `no answer within ${options.timeoutMs} ms (${options.retries + 1} attempts)`);
+  const attempts = `${options.retries + 1} attempts`;
+  if (malformed) {
+    throw new DnsError("E_DNS_MALFORMED", resolver.label, `${name}/${type}`, `no answer that decodes within ${options.timeoutMs} ms (${attempts})`);
+  }
+  throw new DnsError("E_DNS_TIMEOUT", resolver.label, `${name}/${type}`, `no answer within ${options.timeoutMs} ms (${attempts})`);
 }
 
 function checkRcode(message: Decoded, resolver: ResolverAddress, question: string): void {
@@ -259,26 +288,38 @@ export async function resolveRecords(resolver: ResolverAddress, name: string, ty
       );
     }
     const answers = message.answers ?? [];
+    const malformed = (what: string) => new DnsError("E_DNS_MALFORMED", resolver.label, question, what);
     const before = chain.length;
-    for (let alias = findAlias(answers, current); alias !== undefined; alias = findAlias(answers, current)) {
+    for (let alias = findAlias(answers, current, malformed); alias !== undefined; alias = findAlias(answers, current, malformed)) {
       current = alias;
       if (chain.some((seen) => sameName(seen, current)) || chain.length > MAX_CNAME_DEPTH) {
         throw new DnsError("E_DNS_CNAME_LOOP", resolver.label, question, `CNAME chain loops or is longer than ${MAX_CNAME_DEPTH} at ${current}`);
       }
       chain.push(current);
     }
+    const family = type === "A" ? 4 : 6;
     const records = answers
       .filter((a) => a.type === type && sameName(a.name, current))
-      .map((a) => ({ address: String(a.data), ttl: a.ttl ?? 0, name: current }));
+      .map((a) => {
+        if (typeof a.data !== "string" || isIP(a.data) !== family) throw malformed(`${type} record that is not an IPv${family} address: ${shown(a.data)}`);
+        return { address: a.data, ttl: a.ttl ?? 0, name: current };
+      });
     // Records, or a plain "no data": done. An alias whose target was not included: ask for the target.
     if (records.length > 0 || chain.length === before) return { records, chain, authenticated, transport };
   }
   throw new DnsError("E_DNS_CNAME_LOOP", resolver.label, `${name}/${type}`, `CNAME chain longer than ${MAX_CNAME_DEPTH}`);
 }
 
-function findAlias(answers: DecodedRecord[], owner: string): string | undefined {
+function findAlias(answers: DecodedRecord[], owner: string, malformed: (what: string) => DnsError): string | undefined {
   const alias = answers.find((a) => a.type === "CNAME" && sameName(a.name, owner));
-  return alias === undefined ? undefined : String(alias.data).replace(/\.$/, "");
+  if (alias === undefined) return undefined;
+  if (typeof alias.data !== "string") throw malformed(`CNAME record without a name: ${shown(alias.data)}`);
+  return alias.data.replace(/\.$/, "");
+}
+
+/** Record data from the network, short and escaped, for a message. */
+function shown(data: unknown): string {
+  return (JSON.stringify(data) ?? typeof data).slice(0, 80);
 }
 
 export interface SrvRecord {
@@ -295,7 +336,9 @@ export async function resolveSrv(resolver: ResolverAddress, name: string, option
   return (message.answers ?? [])
     .filter((a) => a.type === "SRV" && sameName(a.name, name))
     .map((a) => {
-      const data = a.data as { target: string; port: number; priority?: number; weight?: number };
-      return { target: data.target.replace(/\.$/, ""), port: data.port, priority: data.priority ?? 0, weight: data.weight ?? 0 };
+      const data = srvData.safeParse(a.data);
+      if (!data.success) throw new DnsError("E_DNS_MALFORMED", resolver.label, `${name}/SRV`, `SRV record that does not decode: ${shown(a.data)}`);
+      const { target, port, priority, weight } = data.data;
+      return { target: target.replace(/\.$/, ""), port, priority: priority ?? 0, weight: weight ?? 0 };
     });
 }

@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as packet from "dns-packet";
 import { createSocket } from "node:dgram";
-import { resolveRecords } from "../../src/dns/client.js";
+import { Agent } from "undici";
+import { resolveRecords, resolveSrv } from "../../src/dns/client.js";
+import { DnsError } from "../../src/errors.js";
 import { parseResolver, type ResolverAddress } from "../../src/util/resolver.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { startDnsmasq, type RunningDnsmasq } from "../support/dnsmasq.js";
+import { type RunningDohServer, startDohServer } from "../support/doh-server.js";
+import { loopbackCertificate } from "../support/tls.js";
 import { travisAddresses } from "../support/fixtures.js";
 
 const OPTIONS = { timeoutMs: 300, retries: 1, requireDnssec: false };
@@ -130,6 +134,53 @@ describe("DNS client against dnsmasq", () => {
   it("reports a name the server does not know", async () => {
     await expect(resolveRecords(at(dnsmasq), "nat.gce-us-east1.travisci.net", "A", OPTIONS)).rejects.toMatchObject({
       code: expect.stringMatching(/^E_DNS_(RCODE|NXDOMAIN)$/),
+    });
+  });
+});
+
+describe("DNS client: an answer cut short is E_DNS_MALFORMED, never a made-up address", () => {
+  // dns-packet decodes a cut-off A record as "34.66.25.undefined" and a cut-off AAAA as "::" rather than failing.
+  const zones = (behaviour: "cut" | "cut-tcp") => ({
+    "cut.example.test": { A: ["34.66.25.221"], behaviour },
+    "cut6.example.test": { AAAA: ["2600:1f18:24e6:b900::1"], behaviour },
+    "srv.example.test": { SRV: [{ target: "haproxy-0.example.test", port: 9999 }], behaviour },
+  });
+  let cut: RunningDnsServer;
+  let cutOverTcp: RunningDnsServer;
+  let doh: RunningDohServer;
+  const trusting = new Agent({ connect: { ca: loopbackCertificate().cert } });
+  beforeAll(async () => {
+    cut = await startDnsServer({ zones: zones("cut") });
+    cutOverTcp = await startDnsServer({ truncateUdp: true, zones: zones("cut-tcp") });
+    doh = await startDohServer({ address: cut.address, port: cut.port });
+  });
+  afterAll(async () => {
+    await Promise.all([cut.stop(), cutOverTcp.stop(), doh.stop()]);
+    await trusting.close();
+  });
+
+  it.each([
+    ["an A record over UDP", () => at(cut), "cut.example.test", "A", "no answer that decodes within 300 ms (2 attempts)"],
+    ["an AAAA record over UDP", () => at(cut), "cut6.example.test", "AAAA", "no answer that decodes"],
+    ["an A record over TCP", () => at(cutOverTcp), "cut.example.test", "A", "malformed answer over TCP"],
+    ["an AAAA record over TCP", () => at(cutOverTcp), "cut6.example.test", "AAAA", "malformed answer over TCP"],
+    ["an A record over DNS over HTTPS", () => parseResolver(doh.url) as ResolverAddress, "cut.example.test", "A", "malformed DNS over HTTPS answer"],
+  ] as const)("%s", async (_name, resolver, name, type, text) => {
+    const error = await resolveRecords(resolver(), name, type, { ...OPTIONS, dispatcher: trusting }).then(
+      (answer) => answer,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(DnsError);
+    expect(error).toMatchObject({ code: "E_DNS_MALFORMED", question: `${name}/${type}`, message: expect.stringContaining(text) });
+  });
+
+  it.each([
+    ["UDP", () => at(cut), "no answer that decodes"],
+    ["TCP", () => at(cutOverTcp), "malformed answer over TCP"],
+  ])("an SRV record over %s", async (_name, resolver, text) => {
+    await expect(resolveSrv(resolver(), "srv.example.test", OPTIONS)).rejects.toMatchObject({
+      code: "E_DNS_MALFORMED",
+      message: expect.stringContaining(text),
     });
   });
 });

@@ -136,3 +136,17 @@ describe("requireDnssec", () => {
     });
   });
 });
+
+describe("a resolver whose answer is cut short", () => {
+  it.each([
+    ["over UDP", "cut" as const, false],
+    ["over TCP", "cut-tcp" as const, true],
+  ])("fails the source with E_SOURCE_DNS_MALFORMED (%s), never with an address it made up", async (_name, behaviour, truncateUdp) => {
+    const x = await startDnsServer({ truncateUdp, zones: { [NAME]: { A: ["34.66.25.221", "35.188.1.99"], behaviour } } });
+    try {
+      await expect(source([x.resolver]).fetch()).rejects.toMatchObject({ code: "E_SOURCE_DNS_MALFORMED", source: "travis-dns" });
+    } finally {
+      await x.stop();
+    }
+  });
+});

@@ -7,7 +7,11 @@ import * as packet from "dns-packet";
  * tests that need what a stock server will not do on demand: truncation,
  * spoofed answers, silence.
  */
-export type Behaviour = "answer" | "servfail" | "nxdomain" | "refused" | "timeout" | "spoof" | "empty";
+/**
+ * `cut`: every answer without its last two bytes, as a broken server or middlebox may send it
+ * (TCP framing stays consistent); `cut-tcp`: only the answer over TCP.
+ */
+export type Behaviour = "answer" | "servfail" | "nxdomain" | "refused" | "timeout" | "spoof" | "empty" | "cut" | "cut-tcp";
 
 export interface Zone {
   A?: string[];
@@ -102,6 +106,9 @@ function encodeWithin(response: ReturnType<typeof buildAnswer>, limit: number, f
   return encode(Math.max(low, 0));
 }
 
+const cut = (message: Buffer, behaviour: Behaviour | undefined, transport: "udp" | "tcp") =>
+  behaviour === "cut" || (behaviour === "cut-tcp" && transport === "tcp") ? message.subarray(0, message.length - 2) : message;
+
 export async function startDnsServer(options: DnsServerOptions): Promise<RunningDnsServer> {
   const queries: QueryLog[] = [];
   const udp: UdpSocket = createSocket("udp4");
@@ -150,7 +157,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
       later(50, () => send(udp, encodeWithin(buildAnswer(query, options), limit, options.truncateUdp ?? false)));
       return;
     }
-    const answer = () => send(udp, encodeWithin(buildAnswer(query, options), limit, options.truncateUdp ?? false));
+    const answer = () => send(udp, cut(encodeWithin(buildAnswer(query, options), limit, options.truncateUdp ?? false), behaviour, "udp"));
     const delay = options.zones[question.name.toLowerCase()]?.delayMs;
     if (delay) later(delay, answer);
     else answer();
@@ -169,7 +176,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<Running
         const query = packet.decode(frame) as Decoded;
         log(query, "tcp");
         if (options.zones[query.questions?.[0]?.name.toLowerCase() ?? ""]?.behaviour === "timeout") continue;
-        const body = packet.encode(buildAnswer(query, options) as packet.Packet);
+        const body = cut(
+          packet.encode(buildAnswer(query, options) as packet.Packet),
+          options.zones[query.questions?.[0]?.name.toLowerCase() ?? ""]?.behaviour,
+          "tcp",
+        );
         const length = Buffer.alloc(2);
         length.writeUInt16BE(body.length);
         socket.write(Buffer.concat([length, body]));
