@@ -53,18 +53,22 @@ function parseJson(body: string, origin: FeedOrigin): unknown {
 
 function stringList(value: unknown, where: string, origin: FeedOrigin): string[] {
   if (!Array.isArray(value)) throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `expected a list at ${where}, got ${value === null ? "null" : typeof value}`);
-  const bad: unknown = value.find((v: unknown) => typeof v !== "string");
-  if (bad !== undefined)
+  const strings = value.filter((v: unknown): v is string => typeof v === "string");
+  if (strings.length !== value.length) {
+    const bad: unknown = value.find((v: unknown) => typeof v !== "string");
     throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `expected strings at ${where}, got ${scrubbedStart(JSON.stringify(bad) ?? typeof bad, 60)}`);
-  return value as string[];
+  }
+  return strings;
 }
 
 function field(document: unknown, key: string, where: string, origin: FeedOrigin): unknown {
   if (document === null || typeof document !== "object" || Array.isArray(document)) {
     throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `expected an object at ${where}`);
   }
-  if (!(key in document)) throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `no "${key}" in ${where} (keys: ${Object.keys(document).slice(0, 10).join(", ")})`);
-  return (document as Record<string, unknown>)[key];
+  // Own fields only: a key such as "constructor" is not in a feed because every object inherits one.
+  const found = Object.entries(document).find(([name]) => name === key);
+  if (!found) throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `no "${key}" in ${where} (keys: ${Object.keys(document).slice(0, 10).join(", ")})`);
+  return found[1];
 }
 
 /**

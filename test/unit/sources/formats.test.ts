@@ -30,6 +30,8 @@ describe("parseFeed", () => {
     ["github-meta", META, "nope", "E_SOURCE_HTTP_SHAPE"],
     ["json", '{"ips":[1,2]}', "ips", "E_SOURCE_HTTP_SHAPE"],
     ["json", '{"ips":[]}', undefined, "E_SOURCE_HTTP_SHAPE"],
+    ["json", '{"ips":["34.66.25.221", null]}', "ips", "E_SOURCE_HTTP_SHAPE"],
+    ["github-meta", META, "constructor", "E_SOURCE_HTTP_SHAPE"],
   ] as const)("%s refuses %j with %s", (format, body, key, code) => {
     expect(() => parseFeed(format, body, key, ORIGIN)).toThrow(expect.objectContaining({ code }));
     // The source's own error class, naming the source and the (redacted) URL, as a failed download does.
