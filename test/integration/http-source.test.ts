@@ -54,8 +54,8 @@ beforeAll(async () => {
         return;
       case "/truncated":
         res.writeHead(200, { "content-type": "text/plain", "content-length": "1000" });
-        res.write("34.66.25.221\n");
-        setTimeout(() => res.socket?.destroy(), 20);
+        // Cut off once the first part has reached the socket: the client holds a partial body, then the connection ends.
+        res.write("34.66.25.221\n", () => res.socket?.destroy());
         return;
       case "/loop":
         return send(302, "text/plain", "", { location: "/loop" });

@@ -13,6 +13,7 @@ import { type HaproxyOptions, liveEntries, type RunningHaproxy, startHaproxy } f
 import { syncOnce } from "../support/reconcile.js";
 import { auditEvents, expectOldOrNew, recordFigure } from "../support/reliability.js";
 import { tempDir } from "../support/tmp.js";
+import { until } from "../support/wait.js";
 
 const TRAVIS = travisAddresses();
 const PUBLISHED = [...TRAVIS, "127.0.0.21"];
@@ -54,6 +55,14 @@ async function haproxy(options: HaproxyOptions = {}): Promise<RunningHaproxy> {
 
 function config(h: RunningHaproxy): Config {
   return testConfig({ resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, extra: { guards: { maxAdditions: 100_000, maxRemovals: 100_000 } } });
+}
+
+/** The list's version counters from `show map`: a prepared, uncommitted version makes `next` exceed `current`. */
+async function listVersions(h: RunningHaproxy): Promise<{ current: number; next: number; count: number }> {
+  const line = (await h.command("show map")).split("\n").find((l) => l.includes(`(${h.listFile})`)) ?? "";
+  const [, current, next, count] = /curr_ver=(\d+) next_ver=(\d+) entry_cnt=(\d+)/.exec(line) ?? [];
+  if (current === undefined) throw new Error(`no version counters for ${h.listFile} in show map: ${line}`);
+  return { current: Number(current), next: Number(next), count: Number(count) };
 }
 
 /** Every fault ends the same way: old entries or the complete new set, and an audit record of the outcome. */
@@ -249,19 +258,42 @@ describe("fault matrix: HAProxy", () => {
 
   it("HAProxy reloaded during the run: each worker holds the old or the new set, and the next run restores", async () => {
     const h = await haproxy({ masterWorker: true });
-    const big = Array.from({ length: 1800 }, (_, i) => `34.${150 + (i >> 8)}.${i & 255}.9`);
-    dns.zones["nat.travisci.net"] = { A: [...big, "127.0.0.21"] };
-    const bigNew = ["127.0.0.5 office", ...[...big, "127.0.0.21"].map((a) => `${a}/32 travis`)];
-    const run = syncOnce(config(h));
-    await new Promise((r) => setTimeout(r, 15));
-    await h.reload();
-    await run;
+    // 20 000 entries keep the run's transaction open for a few hundred milliseconds: long enough to see it open and reload inside it.
+    const bulk = Array.from({ length: 20_000 }, (_, i) => `34.${150 + (i >> 8)}.${i & 255}.9`);
+    const cfg = testConfig({
+      resolver: dns.resolver,
+      staticEntries: bulk,
+      sockets: [h.unixTarget],
+      map: h.listFile,
+      extra: { guards: { maxAdditions: 100_000, maxRemovals: 100_000 } },
+    });
+    const bigNew = ["127.0.0.5 office", ...[...bulk, ...PUBLISHED].map((a) => `${a}/32 travis`)];
+    let settled = false;
+    const run = syncOnce(cfg).finally(() => (settled = true));
+    let result: RunResult;
+    let reloadedMidRun = false;
+    try {
+      // The run is mid-apply while HAProxy holds a prepared version newer than the live one: prepared, not committed.
+      await until(async () => {
+        if (settled) throw new Error("the run finished before its transaction was seen open");
+        const versions = await listVersions(h);
+        return versions.next > versions.current;
+      }, "a prepared, uncommitted version of the map");
+      reloadedMidRun = !settled;
+      await h.reload();
+    } finally {
+      result = await run;
+    }
+    expect(reloadedMidRun).toBe(true);
     tried.push("HAProxy reloaded during the run");
-    const after = await liveEntries(h);
-    expect([JSON.stringify([...OLD].sort()), JSON.stringify([...bigNew].sort())]).toContain(JSON.stringify(after));
+    // The new worker loaded the map file, which this run (without persist) never rewrote: it holds the whole old set.
+    expect(await listVersions(h)).toEqual({ current: 0, next: 0, count: OLD.length });
+    expect(await liveEntries(h)).toEqual([...OLD].sort());
+    // The run ended as it reported, on the worker it was talking to: applied there, or failed without a partial commit.
     const events = await auditEvents(join(h.dir, "audit.jsonl"));
-    expect(["applied", "failed"]).toContain(events.at(-1));
-    const again = await syncOnce(config(h));
+    expect(events.at(-1)).toBe(result.exitCode === 0 ? "applied" : "failed");
+    expect(["applied", "failed"]).toContain(result.instances[0]?.status);
+    const again = await syncOnce(cfg);
     expect(again.exitCode).toBe(0);
     expect(await liveEntries(h)).toEqual([...bigNew].sort());
   });

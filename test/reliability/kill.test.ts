@@ -50,9 +50,12 @@ async function killedSync(config: string, when: { afterMs: number } | { afterInt
   let done = false;
   void exited.then(() => (done = true));
   if ("afterMs" in when) {
+    // A random delay is the point: the kill lands at an arbitrary moment of the run.
     await Promise.race([exited, new Promise((r) => setTimeout(r, when.afterMs))]);
   } else {
+    // Polls for the intent record (ends when the run exits, so needs no deadline of its own).
     while (!done && (await stat(audit).catch(() => ({ size: 0 }))).size === sizeBefore) await new Promise((r) => setTimeout(r, 1));
+    // A random delay is the point: the kill lands at an arbitrary moment inside the apply.
     await new Promise((r) => setTimeout(r, when.afterIntentMs));
   }
   child.kill("SIGKILL");

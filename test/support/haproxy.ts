@@ -6,6 +6,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { freePorts } from "./ports.js";
 import { tempDir } from "./tmp.js";
+import { until } from "./wait.js";
 
 export type ListKind = "map" | "acl";
 
@@ -214,8 +215,8 @@ function running(o: {
     async reload() {
       const before = o.stderr().length;
       child.kill("SIGUSR2");
-      const deadline = Date.now() + 5000;
-      while (!/Former worker|Reexecuting|reload/i.test(o.stderr().slice(before)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // The master says "Loading success." once the new worker is forked and serving; "Reloading HAProxy" comes before it.
+      await until(() => /Loading success/.test(o.stderr().slice(before)), `HAProxy reload (stderr: ${o.stderr().slice(before)})`, 10_000);
       await waitForSocket(socket, child);
     },
     async stop() {

@@ -9,6 +9,7 @@ describe("mapLimit", () => {
     const results = await mapLimit(items, limit, async (item) => {
       running++;
       peak = Math.max(peak, running);
+      // Uneven durations are the point: calls finish out of order, and the results must not.
       await new Promise((r) => setTimeout(r, (item % 3) * 2));
       running--;
       return item * 10;
