@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
-import { chmod, cp } from "node:fs/promises";
+import { type ExecFileException, execFile } from "node:child_process";
+import { chmod, cp, lstat, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "./tmp.js";
@@ -12,17 +12,22 @@ export interface CliRun {
   stderr: string;
 }
 
+/** The longest one CLI run in a test may take: a sync against loopback servers takes well under a second. */
+const CLI_TIMEOUT_MS = 20_000;
+
+/** The exit code, or -1 for a run killed (by the timeout) or never started. */
+function exitCode(error: ExecFileException | null): number {
+  return error ? (typeof error.code === "number" ? error.code : -1) : 0;
+}
+
 /** Runs the built CLI (npm test builds it first) without blocking the test's own servers. */
 export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd: options.cwd, env: { PATH: process.env.PATH ?? "", ...options.env }, timeout: 20_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
+      { cwd: options.cwd, env: { PATH: process.env.PATH ?? "", ...options.env }, timeout: CLI_TIMEOUT_MS },
+      (error, stdout, stderr) => resolve({ code: exitCode(error), stdout, stderr }),
     );
   });
 }
@@ -52,19 +57,34 @@ export async function cliReadableByAll(): Promise<{ cli: string; remove: () => P
   await cp(join(root, "dist"), join(path, "dist"), { recursive: true });
   await cp(join(root, "package.json"), join(path, "package.json"));
   for (const dir of packages) await cp(dir, join(path, relative(root, dir)), { recursive: true });
-  // mkdtemp makes the directory 0700; everything below it is readable already.
-  await chmod(path, 0o755);
+  // cp keeps modes: a checkout made under umask 077 has 0600 files and 0700 directories, and so has the copy.
+  await readableByAll(path);
   return { cli: join(path, "dist", "cli", "main.js"), remove };
+}
+
+/** Directories 0755, files 0644 (0755 if their owner may execute them), throughout the tree; links are left alone. */
+async function readableByAll(path: string): Promise<void> {
+  const stats = await lstat(path);
+  if (stats.isSymbolicLink()) return;
+  if (stats.isDirectory()) {
+    await chmod(path, 0o755);
+    for (const entry of await readdir(path)) await readableByAll(join(path, entry));
+  } else {
+    await chmod(path, stats.mode & 0o100 ? 0o755 : 0o644);
+  }
 }
 
 /** The unprivileged user tests run the CLI as (`nobody`). */
 export const NOBODY = 65534;
 
-/** Runs a world-readable copy of the CLI (`cliReadableByAll`) as `nobody`. */
+/** Runs a world-readable copy of the CLI (`cliReadableByAll`) as `nobody`, with `runCli`'s timeout. */
 export function runCliAsNobody(cli: string, args: string[]): Promise<CliRun> {
   return new Promise((resolve) =>
-    execFile(process.execPath, [cli, ...args], { uid: NOBODY, gid: NOBODY, env: { PATH: process.env.PATH ?? "" } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { uid: NOBODY, gid: NOBODY, env: { PATH: process.env.PATH ?? "" }, timeout: CLI_TIMEOUT_MS },
+      (error, stdout, stderr) => resolve({ code: exitCode(error), stdout, stderr }),
     ),
   );
 }
