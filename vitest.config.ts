@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Removes the temp dirs a test file made and left behind.
+    setupFiles: ["test/support/setup.ts"],
     reporters: ["default", ["json", { outputFile: "reports/vitest.json" }]],
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,8 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tempDirSync } from "./tmp.js";
 
 export interface TestCertificate {
   key: string;
@@ -16,7 +15,8 @@ let cached: TestCertificate | undefined;
 /** A self-signed certificate for 127.0.0.1, made once per test process with openssl. */
 export function loopbackCertificate(): TestCertificate {
   if (cached) return cached;
-  const dir = mkdtempSync(join(tmpdir(), "ta-tls-"));
+  // Kept for the whole test file (the certificate is cached), then removed with its other temp dirs.
+  const { path: dir } = tempDirSync("ta-tls-");
   const keyPath = join(dir, "key.pem");
   const certPath = join(dir, "cert.pem");
   execFileSync(
