@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/record.js";
 import { CLI } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
@@ -14,6 +14,8 @@ import { until } from "../support/wait.js";
 
 let dns: RunningDnsServer;
 let h: RunningHaproxy;
+/** Every daemon a test starts; one a failed test left running is killed and awaited after it. */
+const started: Array<{ child: ChildProcess; exited: Promise<number | null> }> = [];
 
 beforeAll(async () => {
   dns = await startDnsServer({ zones: { "nat.travisci.net": { A: ["127.0.0.21", "34.66.25.221"] } } });
@@ -22,6 +24,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.stop();
   await dns.stop();
+});
+afterEach(async () => {
+  for (const d of started.splice(0)) {
+    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill("SIGKILL");
+    await d.exited;
+  }
 });
 
 async function daemon(file: string, options: { schedule?: string; haproxy?: Record<string, unknown>; watchInterval?: string } = {}) {
@@ -40,6 +48,7 @@ async function daemon(file: string, options: { schedule?: string; haproxy?: Reco
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  started.push({ child, exited });
   return { child, exited, url: `http://127.0.0.1:${port}`, stderr: () => stderr };
 }
 

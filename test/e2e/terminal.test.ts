@@ -23,9 +23,9 @@ const COLOURS = /\u001b\[[0-9;]*m/g;
 function onTerminal(args: string[]): Promise<{ code: number; lines: string[] }> {
   const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
   return new Promise((resolve) =>
-    execFile("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", TERM: "dumb" } }, (err, stdout) =>
+    execFile("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", TERM: "dumb" }, timeout: 20_000 }, (err, stdout) =>
       resolve({
-        code: err ? Number(err.code) : 0,
+        code: err ? (typeof err.code === "number" ? err.code : -1) : 0,
         lines: stdout
           .replace(COLOURS, "")
           .split(/\r?\n/)
