@@ -38,10 +38,14 @@ export class RuntimeSession {
     socket.on("data", (chunk: string) => this.onData(chunk));
     socket.on("timeout", () => this.fail("E_HAPROXY_TIMEOUT", `no reply within ${options.timeoutMs} ms${this.waitingFor()}`));
     socket.on("close", () => this.stopReplyTimer());
-    socket.on("error", (err: NodeJS.ErrnoException) =>
+    socket.on("error", (err: NodeJS.ErrnoException) => {
       // Under TLS 1.3 a refused client certificate arrives after the handshake, with the first reply.
-      isTlsFailure(err) ? this.fail("E_HAPROXY_TLS", `TLS: ${describeTlsError(err)}`, err) : this.fail("E_HAPROXY_IO", `socket error: ${err.message}`, err),
-    );
+      if (isTlsFailure(err)) this.fail("E_HAPROXY_TLS", `TLS: ${describeTlsError(err)}`, err);
+      // A reset or a broken pipe while writing is HAProxy closing the connection (e.g. on a payload past tune.bufsize).
+      else if (err.code === "ECONNRESET" || err.code === "EPIPE")
+        this.fail("E_HAPROXY_CLOSED", `connection closed by HAProxy (${err.code})${this.waitingFor()}`, err);
+      else this.fail("E_HAPROXY_IO", `socket error: ${err.message}`, err);
+    });
     socket.on("close", () => this.fail("E_HAPROXY_CLOSED", `connection closed by HAProxy${this.waitingFor()}`));
   }
 
