@@ -60,7 +60,11 @@ function describe(issue: z.core.$ZodIssue, document: unknown): ConfigIssue[] {
 }
 
 /** Rules the schema can not express: cross-field checks and features this version lacks. */
-function checkRules(config: ConfigFile, issues: ConfigIssue[]): void {
+function checkRules(config: ConfigFile, document: unknown, issues: ConfigIssue[]): void {
+  // The default value is filled in either way: only a value written in the file is a mistake on an ACL.
+  if (config.haproxy.kind === "acl" && valueAt(document, ["haproxy", "value"]) !== undefined) {
+    issues.push({ path: "haproxy.value", message: "expected no value with kind: acl (ACL entries carry no value; every entry is this tool's)" });
+  }
   const seen = new Map<string, number>();
   config.sources.forEach((source, i) => {
     const first = seen.get(source.name);
@@ -131,7 +135,7 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
     issues.push(...result.error.issues.flatMap((issue) => describe(issue, substituted)));
     return { issues };
   }
-  checkRules(result.data, issues);
+  checkRules(result.data, substituted, issues);
   if (issues.length > 0) return { issues };
   return { config: normalizeConfig(result.data), file: result.data, issues, secrets: [...secrets] };
 }

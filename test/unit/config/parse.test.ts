@@ -64,6 +64,7 @@ describe("parseConfig", () => {
     ["an unsafe map value", `${MINIMAL}  value: "travis ok"\n`, "haproxy.value", "map value"],
     ["a bad kind", `${MINIMAL}  kind: list\n`, "haproxy.kind", "expected map or acl"],
     ["a missing map", MINIMAL.replace("  map: /etc/haproxy/maps/travis.map\n", ""), "haproxy.map", "required"],
+    ["a value on an ACL, which carries none", `${MINIMAL}  kind: acl\n  value: ci\n`, "haproxy.value", "no value with kind: acl"],
     ["a map of the wrong type, which is not missing", MINIMAL.replace("/etc/haproxy/maps/travis.map", "5"), "haproxy.map", "got number 5"],
     [
       "a timeout given as text",
