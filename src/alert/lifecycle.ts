@@ -12,8 +12,11 @@ export interface SuppressedAlert {
 }
 
 export interface AlertPlan {
-  /** Messages for Slack and webhooks: a condition when it starts, a reminder, its end; `changed` each time. */
-  messages: Array<AlertEvent & { phase: AlertPhase }>;
+  /**
+   * Messages for Slack and webhooks: a condition when it starts, a reminder, its end; `changed` each time.
+   * `sinks` (labels) limits a message to the chat sinks that refused it last run.
+   */
+  messages: Array<AlertEvent & { phase: AlertPhase; sinks?: string[] }>;
   /** Every condition firing now, for Alertmanager, which is told on every run (it deduplicates itself). */
   firing: FiringAlert[];
   /** Conditions that ended in this run: sent once, then forgotten. */
@@ -61,9 +64,22 @@ export function planAlerts(
     const due = known.some((k) => k !== undefined && Date.parse(k.lastSent) + options.repeatIntervalMs <= options.now.getTime());
     const sent = starts || due;
     if (sent) messages.push({ ...event, phase: starts ? "firing" : "reminder" });
+    else {
+      // Sent last run, but some chat sinks refused it: to them alone, before any reminder is due.
+      const unsent = known.flatMap((k) => (k?.unsent && k.unsent.phase !== "resolved" ? [k.unsent] : []));
+      if (unsent.length > 0) {
+        const phase = unsent.some((u) => u.phase === "firing") ? "firing" : "reminder";
+        messages.push({ ...event, phase, sinks: [...new Set(unsent.flatMap((u) => u.sinks))] });
+      }
+    }
     conditions.forEach(([key, condition], i) => {
       const before = known[i];
-      firing[key] = { ...condition, since: before?.since ?? now, lastSent: sent ? now : (before?.lastSent ?? now) };
+      firing[key] = {
+        ...condition,
+        since: before?.since ?? now,
+        lastSent: sent ? now : (before?.lastSent ?? now),
+        ...(!sent && before?.unsent ? { unsent: before.unsent } : {}),
+      };
       if (!sent && before) {
         suppressed.push({
           event: condition.event,
@@ -81,10 +97,17 @@ export function planAlerts(
     if (!options.judged && before.event !== "failed" && !before.ended) firing[key] = before;
     else resolved.push(before);
   }
-  // An end already told to the chat sinks goes to Alertmanager again, not to them.
+  // An end already told to the chat sinks goes to Alertmanager again, not to them; to those that refused it, again.
   const told = resolved.filter((r) => !r.ended);
+  const retold = new Map<string, FiringAlert[]>();
+  for (const r of resolved) {
+    if (!r.ended || r.unsent?.phase !== "resolved") continue;
+    const sinks = [...r.unsent.sinks].sort().join("\n");
+    retold.set(sinks, [...(retold.get(sinks) ?? []), r]);
+  }
+  const retries = [...retold].flatMap(([sinks, ended]) => resolvedMessages(ended, options.runId, now).map((m) => ({ ...m, sinks: sinks.split("\n") })));
   return {
-    messages: [...messages, ...resolvedMessages(told, options.runId, now)],
+    messages: [...messages, ...resolvedMessages(told, options.runId, now), ...retries],
     firing: Object.values(firing),
     resolved,
     suppressed,

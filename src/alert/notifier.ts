@@ -65,6 +65,7 @@ export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): No
           }
           const results: AlertDelivery[] = [];
           for (const message of plan.messages) {
+            if (message.sinks && !message.sinks.includes(label)) continue;
             results.push(await deliver(message.event, message.phase, sink.url, sink.type === "slack" ? slackPayload(message) : webhookPayload(message)));
           }
           return results;

@@ -13,6 +13,8 @@ export interface FiringAlert {
   lastSent: string;
   /** Ended at this time, its end told to Slack and webhooks but not yet accepted by Alertmanager. */
   ended?: string;
+  /** Chat sinks (Slack, webhooks; by label) that refused the last message about it: the next run sends it to them alone. */
+  unsent?: { phase: "firing" | "reminder" | "resolved"; sinks: string[] };
 }
 
 /** What is firing, as the last run left it; kept in `stateDir` so that a CronJob remembers it too. */

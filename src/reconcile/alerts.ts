@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { formatDuration } from "../config/duration.js";
 import { alertEvents } from "../alert/events.js";
-import { type AlertPlan, planAlerts } from "../alert/lifecycle.js";
+import { type AlertPhase, type AlertPlan, alertKey, planAlerts } from "../alert/lifecycle.js";
 import { type AlertEventName, type AlertState, emptyAlertState } from "../model/alerts.js";
 import { sinkLabel } from "../alert/notifier.js";
 import type { Config } from "../config/schema.js";
@@ -66,34 +66,47 @@ export async function sendAlerts(
     else log.error({ err: { code: d.errorCode, message: d.error }, sink: d.sink, alert: d.event, phase: d.phase }, "alert could not be delivered");
   }
   await deps.alertState
-    ?.save(remembered(plan, previous, deliveries, at))
+    ?.save(remembered(plan, deliveries, at))
     .catch((err: unknown) => log.error({ err }, "the alert state could not be saved; firing alerts may be sent again next run"));
   return { alerts: deliveries, ...(plan.suppressed.length > 0 ? { alertsSuppressed: plan.suppressed } : {}) };
 }
 
 /**
- * The next state, except that what did not reach a sink counts as not sent,
- * to be tried again next run: a start or reminder a chat sink refused is sent
- * again; an end a chat sink refused is sent again everywhere; an end only
- * Alertmanager refused is kept as `ended` and sent to Alertmanager alone.
- * Alertmanager hears every firing condition on every run anyway.
+ * The next state, with what did not reach a sink kept to be tried again next
+ * run, for that sink alone: a start, reminder or end a chat sink refused is
+ * sent to that sink again; an end only Alertmanager refused is kept as
+ * `ended` and sent to Alertmanager alone. Alertmanager hears every firing
+ * condition on every run anyway.
  */
-function remembered(plan: AlertPlan, previous: AlertState, deliveries: AlertDelivery[], now: Date): AlertState {
-  const chat = deliveries.filter((d) => !d.sink.startsWith("alertmanager "));
-  const chatFailed = new Set(chat.filter((d) => !d.ok).map((d) => `${d.event}|${d.phase ?? ""}`));
-  const managerFailed = deliveries.some((d) => d.sink.startsWith("alertmanager ") && !d.ok);
-  if (chatFailed.size === 0 && !managerFailed) return plan.next;
-  const firing = { ...plan.next.firing };
-  for (const [key, alert] of Object.entries(firing)) {
-    if (!chatFailed.has(`${alert.event}|firing`) && !chatFailed.has(`${alert.event}|reminder`)) continue;
-    const before = previous.firing[key];
-    if (before && !before.ended) firing[key] = { ...alert, lastSent: before.lastSent };
-    else delete firing[key];
+function remembered(plan: AlertPlan, deliveries: AlertDelivery[], now: Date): AlertState {
+  const refused = new Map<string, Set<string>>();
+  for (const d of deliveries) {
+    if (d.ok || d.sink.startsWith("alertmanager ")) continue;
+    const key = `${d.event}|${d.phase ?? ""}`;
+    refused.set(key, (refused.get(key) ?? new Set()).add(d.sink));
   }
-  for (const [key, before] of Object.entries(previous.firing)) {
-    if (firing[key] || !plan.resolved.includes(before)) continue;
-    if (!before.ended && chatFailed.has(`${before.event}|resolved`)) firing[key] = before;
-    else if (managerFailed) firing[key] = { ...before, ended: before.ended ?? now.toISOString() };
+  const managerFailed = deliveries.some((d) => d.sink.startsWith("alertmanager ") && !d.ok);
+  const told = new Map<string, AlertPhase>();
+  for (const m of plan.messages) if (m.phase !== "resolved") told.set(m.event, m.phase);
+  const firing: AlertState["firing"] = {};
+  for (const [key, alert] of Object.entries(plan.next.firing)) {
+    const phase = told.get(alert.event);
+    // Nothing said about it this run: what it still owes a sink stays as planned.
+    if (phase === undefined) {
+      firing[key] = alert;
+      continue;
+    }
+    const { unsent: _told, ...rest } = alert;
+    const sinks = refused.get(`${alert.event}|${phase}`);
+    firing[key] = sinks ? { ...rest, unsent: { phase, sinks: [...sinks] } } : rest;
+  }
+  for (const before of plan.resolved) {
+    const key = alertKey(before.event, before.target, before.guard);
+    if (firing[key]) continue;
+    const sinks = refused.get(`${before.event}|resolved`);
+    if (!sinks && !managerFailed) continue;
+    const { unsent: _told, ...rest } = before;
+    firing[key] = { ...rest, ended: before.ended ?? now.toISOString(), ...(sinks ? { unsent: { phase: "resolved" as const, sinks: [...sinks] } } : {}) };
   }
   return { version: 1, firing };
 }

@@ -12,8 +12,9 @@ const firingAlert = z.object({
   since: z.string(),
   lastSent: z.string(),
   ended: z.string().optional(),
+  unsent: z.object({ phase: z.enum(["firing", "reminder", "resolved"]), sinks: z.array(z.string()) }).optional(),
 });
-const alertStateSchema = z.object({ version: z.literal(1), firing: z.record(z.string(), firingAlert) });
+const alertStateSchema = z.object({ version: z.literal(1), firing: z.record(z.string(), firingAlert) }) satisfies z.ZodType<AlertState>;
 
 export interface AlertStore {
   /** What was firing after the last run; empty when the file is missing or unreadable (every condition then starts again). */

@@ -111,7 +111,7 @@ describe("alert lifecycle", () => {
 });
 
 describe("alert lifecycle when a sink is down", () => {
-  it("an alert that did not reach its sink is not counted as sent: the next run sends it again", async () => {
+  it("an alert that did not reach a sink is sent to that sink again next run, and to no other", async () => {
     await h.command(`clear map ${h.listFile}`);
     await h.command(`add map ${h.listFile} 127.0.0.21/32 travis`);
     slack.replies = [400];
@@ -120,10 +120,34 @@ describe("alert lifecycle when a sink is down", () => {
     slack.replies = [200];
     const retried = await runAt(1010, HELD);
     expect(retried.alerts.filter((a) => a.sink.startsWith("slack")).map((a) => [a.phase, a.ok])).toEqual([["firing", true]]);
-    // The memory is one per condition, not per sink: rather twice on the webhook than never on Slack.
-    expect(retried.alerts.filter((a) => a.sink.startsWith("webhook")).map((a) => a.phase)).toEqual(["firing"]);
+    expect(retried.alerts.filter((a) => a.sink.startsWith("webhook"))).toEqual([]);
     const third = await runAt(1020, HELD);
     expect(third.alerts.map((a) => a.sink.split(" ")[0])).toEqual(["alertmanager"]);
+  });
+});
+
+describe("alert lifecycle when a chat sink is down as a hold clears", () => {
+  it("the end is told again to the sink that refused it, and only to it", async () => {
+    await h.command(`clear map ${h.listFile}`);
+    await h.command(`add map ${h.listFile} 127.0.0.21/32 travis`);
+    expect((await runAt(3000, HELD)).exitCode).toBe(3);
+    hook.replies = [503];
+    const webhookBefore = hook.requests.length;
+    const slackBefore = slack.requests.length;
+    const cleared = await runAt(3010, [...HELD.slice(0, 2)]);
+    expect(cleared.alerts.filter((a) => a.phase === "resolved" && !a.sink.startsWith("alertmanager")).map((a) => [a.sink.split(" ")[0], a.ok])).toEqual([
+      ["slack", true],
+      ["webhook", false],
+    ]);
+    hook.replies = [200];
+    const next = await runAt(3020, [...HELD.slice(0, 2)]);
+    expect(next.alerts.filter((a) => !a.sink.startsWith("alertmanager")).map((a) => [a.sink.split(" ")[0], a.phase, a.ok])).toEqual([
+      ["webhook", "resolved", true],
+    ]);
+    expect(slack.requests.length - slackBefore).toBe(1);
+    // Three tries (two retries) in the refusing run, one in the next.
+    expect(hook.requests.slice(webhookBefore).map((r) => (r.json as { phase: string }).phase)).toEqual(["resolved", "resolved", "resolved", "resolved"]);
+    expect((await runAt(3030, [...HELD.slice(0, 2)])).alerts.filter((a) => !a.sink.startsWith("alertmanager"))).toEqual([]);
   });
 });
 

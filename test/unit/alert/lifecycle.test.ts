@@ -69,3 +69,38 @@ describe("planAlerts", () => {
     expect(first.next.firing).toEqual({});
   });
 });
+
+describe("planAlerts for chat sinks that refused a message", () => {
+  const withUnsent = (state: AlertState, key: string, unsent: { phase: "firing" | "reminder" | "resolved"; sinks: string[] }, ended?: string): AlertState => {
+    const alert = state.firing[key];
+    if (!alert) throw new Error(`no ${key} in the state`);
+    return { version: 1, firing: { ...state.firing, [key]: { ...alert, unsent, ...(ended ? { ended } : {}) } } };
+  };
+
+  it.each([
+    ["a start", "firing"],
+    ["a reminder", "reminder"],
+  ] as const)("%s is sent again to the sinks that refused it, and the others stay quiet", (_name, phase) => {
+    const first = run(emptyAlertState(), failedOn("tcp://a:1"), at(0));
+    const refused = withUnsent(first.next, "failed|tcp://a:1|", { phase, sinks: ["slack https://hooks.slack.com/***"] });
+    const second = run(refused, failedOn("tcp://a:1"), at(10));
+    expect(second.messages.map((m) => [m.phase, m.sinks])).toEqual([[phase, ["slack https://hooks.slack.com/***"]]]);
+    expect(second.next.firing["failed|tcp://a:1|"]).toMatchObject({ lastSent: at(0).toISOString(), unsent: { phase } });
+  });
+
+  it("a reminder that falls due goes to every sink, whatever was unsent", () => {
+    const first = run(emptyAlertState(), failedOn("tcp://a:1"), at(0));
+    const refused = withUnsent(first.next, "failed|tcp://a:1|", { phase: "firing", sinks: ["webhook http://127.0.0.1:1/"] });
+    const due = run(refused, failedOn("tcp://a:1"), at(240));
+    expect(due.messages.map((m) => [m.phase, m.sinks])).toEqual([["reminder", undefined]]);
+    expect(due.next.firing["failed|tcp://a:1|"]?.unsent).toBeUndefined();
+  });
+
+  it("an end a sink refused is told again to that sink alone, and the condition does not start again", () => {
+    const first = run(emptyAlertState(), failedOn("tcp://a:1"), at(0));
+    const ended = withUnsent(first.next, "failed|tcp://a:1|", { phase: "resolved", sinks: ["webhook http://127.0.0.1:1/"] }, at(10).toISOString());
+    const next = run(ended, runResult({}), at(20));
+    expect(next.messages.map((m) => [m.phase, m.sinks])).toEqual([["resolved", ["webhook http://127.0.0.1:1/"]]]);
+    expect(next.next.firing).toEqual({});
+  });
+});
