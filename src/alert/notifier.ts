@@ -64,8 +64,9 @@ export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): No
             return [await deliver(events, phase, alertmanagerUrl(sink.url), alerts)];
           }
           const results: AlertDelivery[] = [];
-          for (const message of plan.messages) {
-            if (message.sinks && !message.sinks.includes(label)) continue;
+          for (const { sinks: only, ...message } of plan.messages) {
+            // Which sinks a retry is for is this tool's bookkeeping, not part of what a sink is told.
+            if (only && !only.includes(label)) continue;
             results.push(await deliver(message.event, message.phase, sink.url, sink.type === "slack" ? slackPayload(message) : webhookPayload(message)));
           }
           return results;

@@ -147,6 +147,7 @@ describe("alert lifecycle when a chat sink is down as a hold clears", () => {
     expect(slack.requests.length - slackBefore).toBe(1);
     // Three tries (two retries) in the refusing run, one in the next.
     expect(hook.requests.slice(webhookBefore).map((r) => (r.json as { phase: string }).phase)).toEqual(["resolved", "resolved", "resolved", "resolved"]);
+    expect(hook.requests.at(-1)?.json).not.toHaveProperty("sinks");
     expect((await runAt(3030, [...HELD.slice(0, 2)])).alerts.filter((a) => !a.sink.startsWith("alertmanager"))).toEqual([]);
   });
 });
