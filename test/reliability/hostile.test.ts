@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import type { Config } from "../../src/config/schema.js";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { RunResult } from "../../src/model/result.js";
@@ -58,7 +59,7 @@ describe("hostile runtime sockets next to a healthy HAProxy", () => {
     const trickle = await startHostileRuntime(dir, "trickle");
     cleanups.push(() => trickle.stop());
     const base = testConfig({ staticEntries: ["127.0.0.21"], sockets: [trickle.target], map: join(dir, "travis.map"), auditPath: join(dir, "audit.jsonl") });
-    const config = { ...base, runTimeout: "1s", haproxy: { ...base.haproxy, timeoutMs: 60_000 } };
+    const config: Config = { ...base, runTimeoutMs: 1000, haproxy: { ...base.haproxy, timeoutMs: 60_000 } };
     const result = await syncOnce(config);
     expect(result).toMatchObject({
       exitCode: 1,
