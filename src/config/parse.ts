@@ -92,15 +92,16 @@ function checkRules(config: ConfigFile, document: unknown, issues: ConfigIssue[]
  * is left out (a Kubernetes Secret marked optional), instead of failing the config.
  */
 function withoutUnsetOptionalSinks(raw: object, env: Env): object {
-  const alerts = (raw as { alerts?: unknown }).alerts;
-  if (alerts === null || typeof alerts !== "object" || !Array.isArray((alerts as { sinks?: unknown }).sinks)) return raw;
-  const sinks = (alerts as { sinks: unknown[] }).sinks.filter((sink) => {
-    const url = (sink as { url?: unknown } | null)?.url;
+  const alerts = valueAt(raw, ["alerts"]);
+  const sinks: unknown = valueAt(raw, ["alerts", "sinks"]);
+  if (alerts === null || typeof alerts !== "object" || !Array.isArray(sinks)) return raw;
+  const kept = sinks.filter((sink: unknown) => {
+    const url = valueAt(sink, ["url"]);
     if (typeof url !== "string" || !OPTIONAL_EMPTY.test(url)) return true;
     const name = url.slice(2, url.indexOf(":-"));
     return (env[name] ?? "") !== "";
   });
-  return { ...raw, alerts: { ...alerts, sinks } };
+  return { ...raw, alerts: { ...alerts, sinks: kept } };
 }
 
 /** Parses YAML or JSON config text; reports every problem at once, each with its key path. */
