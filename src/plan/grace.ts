@@ -170,8 +170,9 @@ export function decideGrace(input: GraceInput): GraceDecision {
   // Entries with history: the ones that came back get a "back" event; the rest keep recent history.
   for (const [key, record] of Object.entries(previous.entries)) {
     if (input.liveOwned.has(key) && !input.desiredKeys.has(key)) continue;
-    const cameBack = (record.firstAbsent !== undefined || record.removedAt !== undefined) && record.events.length > 0 && input.desiredKeys.has(key);
-    const events = recent(cameBack && record.events.at(-1)?.kind === "gone" ? [...record.events, { at, kind: "back" as const }] : record.events);
+    // Published again after it went away or was removed: "back", also when the day's pruning took its "gone".
+    const cameBack = (record.firstAbsent !== undefined || record.removedAt !== undefined) && input.desiredKeys.has(key);
+    const events = recent(cameBack && record.events.at(-1)?.kind !== "back" ? [...record.events, { at, kind: "back" as const }] : record.events);
     const kept = history(events, record.removedAt, dayAgo);
     if (kept) entries[key] = kept;
   }

@@ -154,6 +154,23 @@ describe("decideGrace", () => {
     expect(goneAgain.flaps).toEqual({ "35.192.85.2/32": 2 });
   });
 
+  it("an entry published again after the day's pruning took its removal event, then gone again, gets a fresh grace period and is no drift", () => {
+    const DAY = 24 * HOUR;
+    const gone = decideGrace(input({ removeAfterMs: DAY }));
+    const removedAt25h = settleState(decideGrace(input({ state: gone.nextState, removeAfterMs: DAY, now: at(DAY + HOUR) })).nextState, {
+      removed: ["35.192.85.2/32"],
+      converged: ["unix:///a.sock"],
+      now: at(DAY + HOUR),
+    });
+    expect(removedAt25h.entries["35.192.85.2/32"]).toEqual({ removedAt: at(DAY + HOUR).toISOString(), events: [] });
+    const both = { "34.66.25.221/32": ["travis-dns"], "35.192.85.2/32": ["travis-dns"] };
+    const back = decideGrace(input({ state: removedAt25h, removeAfterMs: DAY, now: at(30 * HOUR), ...desired(both) }));
+    const goneAgain = decideGrace(input({ state: back.nextState, removeAfterMs: DAY, now: at(31 * HOUR) }));
+    expect(goneAgain.removeNow.has("35.192.85.2/32")).toBe(false);
+    expect(goneAgain.pending.get("35.192.85.2/32")).toBe(at(55 * HOUR).toISOString());
+    expect(reappearedOn("unix:///a.sock", ["35.192.85.2/32"], back.nextState)).toEqual([]);
+  });
+
   it("counts reversals in a state written with repeated removals, not events", () => {
     const events = ["gone", "back", "gone", "gone", "gone"].map((kind, i) => ({ at: at(i * 60_000).toISOString(), kind: kind as "gone" | "back" }));
     const state: AbsenceState = { ...PUBLISHED, entries: { "35.192.85.2/32": { removedAt: at(4 * 60_000).toISOString(), events } } };
@@ -206,6 +223,13 @@ describe("settleState, vanishedFrom, recentlyRemoved", () => {
       entries: { "35.192.85.2/32": { removedAt: T0.toISOString(), events: [{ at: T0.toISOString(), kind: "gone" }] } },
     };
     expect(reappearedOn(target, ["35.192.85.2/32"], state, process)).toEqual(reappeared);
+  });
+
+  it("a removed entry that upstream published again since is no reappearance, even on the instance the removal left settled", () => {
+    const state: AbsenceState = {
+      ...settleState(PUBLISHED, { removed: ["35.192.85.2/32"], converged: ["unix:///a.sock"], now: T0 }),
+      entries: { "35.192.85.2/32": { removedAt: T0.toISOString(), events: [{ at: T0.toISOString(), kind: "gone" }] } },
+    };
     const publishedAgain: AbsenceState = {
       ...state,
       entries: {
@@ -218,7 +242,8 @@ describe("settleState, vanishedFrom, recentlyRemoved", () => {
         },
       },
     };
-    expect(reappearedOn(target, ["35.192.85.2/32"], publishedAgain, process)).toEqual([]);
+    expect(reappearedOn("unix:///a.sock", ["35.192.85.2/32"], state)).toEqual(["35.192.85.2/32"]);
+    expect(reappearedOn("unix:///a.sock", ["35.192.85.2/32"], publishedAgain)).toEqual([]);
   });
 
   it("remembers the process each converged instance ran as, and forgets a failed one's", () => {
