@@ -13,12 +13,19 @@ function checked<T>(value: T | undefined, key: string, text: unknown): T {
 const durationMs = (text: string, key: string) => checked(parseDuration(text), key, text);
 const limitOf = (value: number | string, key: string) => checked(parseLimit(value), key, value);
 
-/** Time between two runs of `schedule`, from the cron expression itself. */
+/** Runs looked ahead: enough to see a weekend in a twice-a-day, weekdays-only schedule. */
+const RUNS_AHEAD = 24;
+
+/**
+ * The longest time between two of the next runs of `schedule`: an irregular
+ * schedule (9:00 and 17:00) is judged by its longer gap, whatever the time now.
+ */
 function schedulePeriodMs(schedule: string): number {
   const task = cron.createTask(schedule, () => undefined);
   try {
-    const [a, b] = task.getNextRuns(2);
-    return a && b ? b.getTime() - a.getTime() : 600_000;
+    const runs = task.getNextRuns(RUNS_AHEAD).map((d) => d.getTime());
+    const gaps = runs.slice(1).map((t, i) => t - (runs[i] as number));
+    return gaps.length > 0 ? Math.max(...gaps) : 600_000;
   } finally {
     void task.destroy();
   }

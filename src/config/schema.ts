@@ -228,7 +228,7 @@ export type Config = Omit<ConfigFile, "guards" | "audit" | "alerts" | "runTimeou
   runTimeoutMs: number;
   /** How often the daemon asks each instance which process it is; 0 turns the restart watch off. */
   watchIntervalMs: number;
-  /** Time between two runs of `schedule`. */
+  /** The longest time between two runs of `schedule`. */
   schedulePeriodMs: number;
 };
 export type SourceConfig = ConfigFile["sources"][number];

@@ -7,6 +7,8 @@ import { newProcesses, type Processes } from "./watch.js";
 
 export interface DaemonOptions {
   schedule: string;
+  /** The longest time between two runs of `schedule` (the config's schedulePeriodMs): /healthz allows three of them. */
+  periodMs: number;
   listen: { host: string; port: number };
   /** The first run waits a random delay up to this, so replicas do not start together. */
   jitterMs: number;
@@ -86,7 +88,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
 
   const task = cron.createTask(options.schedule, () => tick("schedule"), { noOverlap: true, name: "travis-allowlist-sync" });
-  const period = periodOf(task);
+  const period = options.periodMs;
 
   const healthy = (): { ok: boolean; reason: string } => {
     const limit = 3 * period;
@@ -185,10 +187,4 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       log.info("daemon stopped");
     },
   };
-}
-
-/** Time between two runs of the schedule, from the task that keeps it. */
-function periodOf(task: ReturnType<typeof cron.createTask>): number {
-  const [a, b] = task.getNextRuns(2);
-  return a && b ? b.getTime() - a.getTime() : 600_000;
 }

@@ -50,6 +50,7 @@ describe("daemon", () => {
     const results: RunResult[] = [];
     const daemon = await startDaemon({
       schedule: "* * * * * *",
+      periodMs: 1000,
       listen: { host: "127.0.0.1", port: 0 },
       jitterMs: 0,
       logger: pino({ level: "silent" }),
@@ -89,6 +90,7 @@ describe("daemon", () => {
     let clock = Date.parse("2026-11-26T18:00:00Z");
     const daemon = await startDaemon({
       schedule: "*/10 * * * *",
+      periodMs: 600_000,
       listen: { host: "127.0.0.1", port: 0 },
       jitterMs: 0,
       logger: pino({ level: "silent" }),
@@ -111,6 +113,7 @@ describe("daemon", () => {
     const daemon = await startDaemon({
       // Months away: only a retry can run again.
       schedule: "0 0 1 1 *",
+      periodMs: 366 * 86_400_000,
       listen: { host: "127.0.0.1", port: 0 },
       jitterMs: 0,
       retryMs: 100,

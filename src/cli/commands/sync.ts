@@ -5,7 +5,7 @@ import { canonicalJson, sha256 } from "../../util/canonical.js";
 import { AuditTrail } from "../../audit/trail.js";
 import { acquireRunLock } from "../../reconcile/run-lock.js";
 import { redactConfig } from "../../config/redact.js";
-import type { Config } from "../../config/schema.js";
+import type { Config, ConfigFile } from "../../config/schema.js";
 import type { RunResult } from "../../model/result.js";
 import { renderRunText } from "../render/run.js";
 import type { RunDeps } from "../../reconcile/deps.js";
@@ -33,17 +33,19 @@ export interface SyncCliOptions {
   plan?: string;
 }
 
-function auditContext(config: Config, env: Io["env"], scheduled: boolean): AuditContext {
+/** The config's identity is the file as validated: values derived from it (a schedule's period, counted from now) are not part of it. */
+function auditContext(file: ConfigFile, env: Io["env"], scheduled: boolean): AuditContext {
   return {
     actor: currentActor(env, scheduled),
     toolVersion: packageVersion(),
-    configDigest: sha256(canonicalJson(redactConfig(config))),
+    configDigest: sha256(canonicalJson(redactConfig(file))),
   };
 }
 
 /** The real adapters for `sync` and `daemon`. */
 export async function buildRunDeps(
   config: Config,
+  file: ConfigFile,
   logger: Logger,
   env: Io["env"],
   scheduled: boolean,
@@ -55,7 +57,7 @@ export async function buildRunDeps(
   const progress = scheduled ? undefined : stderrProgress();
   return {
     ...planDeps(config, logger, narrow.instances),
-    audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: auditContext(config, env, scheduled) },
+    audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: auditContext(file, env, scheduled) },
     runLock: () => acquireRunLock(config, narrow.lockTimeoutMs),
     ...(notifier ? { notifier, alertState: alertStore(stateDirOf(config)) } : {}),
     ...(progress ? { progress } : {}),
@@ -81,14 +83,14 @@ async function exportMetrics(config: Config, result: RunResult, logger: Logger):
 }
 
 export async function syncCommand(global: GlobalOptions, options: SyncCliOptions, io: Io): Promise<number> {
-  const { config, logger } = await loadContext(global, io);
+  const { config, file, logger } = await loadContext(global, io);
   const { grace, instance, lockTimeout, planOut, plan, ...rest } = options;
   if (planOut !== undefined && !rest.dryRun) throw new UsageError("--plan-out saves a dry run's plan: add --dry-run");
   if (plan !== undefined && (rest.dryRun || rest.force)) throw new UsageError("--plan applies a reviewed plan: not with --dry-run or --force");
   const reviewed = plan === undefined ? undefined : await readPlan(plan);
   // A plan made for some instances applies to those: --instance is not needed again.
   const instances = instance ?? reviewed?.plan.instances.map((i) => i.target);
-  const deps = await buildRunDeps(config, logger, io.env, false, { instances, lockTimeoutMs: lockTimeout * 1000 });
+  const deps = await buildRunDeps(config, file, logger, io.env, false, { instances, lockTimeoutMs: lockTimeout * 1000 });
   const result = await runOnce(config, deps, { ...rest, noGrace: !grace, ...(reviewed ? { reviewed } : {}) });
   if (planOut !== undefined && result.error === null) {
     const digest = await writePlan(planOut, planFromDryRun(result, deps.audit.context.configDigest, new Date()));

@@ -296,6 +296,15 @@ describe("guard limits are parsed once, into counts and fractions", () => {
     expect(parsed.file).toMatchObject({ guards: { maxRemovals: 5, removeAfter: "1h30m", maxAdditions: "50%" }, runTimeout: "5m" });
   });
 
+  it.each([
+    ["*/10 * * * *", 600_000],
+    ["0 9,17 * * *", 16 * 3_600_000],
+    ["0 9,17 * * 1-5", 64 * 3_600_000],
+  ])("the period of %s is its longest gap between runs, whatever the time now: %i ms", (schedule, periodMs) => {
+    const parsed = parseConfig(`${MINIMAL}schedule: "${schedule}"\n`, {});
+    expect(parsed.config?.schedulePeriodMs).toBe(periodMs);
+  });
+
   it.each([0, 1, 999, 1000, 61_000, 5_400_000, 86_400_000 + 1500])("formatDuration(%i) reads back as the same duration", (ms) => {
     expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
