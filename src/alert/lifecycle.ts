@@ -25,6 +25,8 @@ export interface AlertPlan {
   next: AlertState;
 }
 
+const GIVE_UP_MS = 86_400_000;
+
 export function alertKey(event: AlertEventName, target: string, guard: string | null): string {
   return [event, target, event === "held" ? (guard ?? "") : ""].join("|");
 }
@@ -93,6 +95,8 @@ export function planAlerts(
   const resolved: FiringAlert[] = [];
   for (const [key, before] of Object.entries(previous.firing)) {
     if (firing[key]) continue;
+    // An end no sink would take for a day is given up: a revoked webhook must not keep the state growing.
+    if (before.ended && options.now.getTime() - Date.parse(before.ended) > GIVE_UP_MS) continue;
     // Not judged this run (it failed before planning): still firing as far as anyone knows.
     if (!options.judged && before.event !== "failed" && !before.ended) firing[key] = before;
     else resolved.push(before);

@@ -24,8 +24,23 @@ export interface Notifier {
   notify(plan: NotifyPlan): Promise<AlertDelivery[]>;
 }
 
-export function sinkLabel(sink: Sink): string {
+function sinkLabel(sink: Sink): string {
   return `${sink.type} ${redactUrl(sink.url)}`;
+}
+
+/**
+ * A name for each sink that says where it goes without its secrets, and tells
+ * sinks apart: two Slack webhooks both read `hooks.slack.com/services/***`,
+ * so the second is `#2`. Results, logs and the per-sink alert memory use it.
+ */
+export function sinkLabels(sinks: ReadonlyArray<Sink>): string[] {
+  const seen = new Map<string, number>();
+  return sinks.map((sink) => {
+    const label = sinkLabel(sink);
+    const count = (seen.get(label) ?? 0) + 1;
+    seen.set(label, count);
+    return count === 1 ? label : `${label} #${count}`;
+  });
 }
 
 function alertmanagerUrl(base: string): string {
@@ -34,11 +49,12 @@ function alertmanagerUrl(base: string): string {
 
 export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): Notifier {
   const now = options.now ?? (() => new Date());
+  const labels = sinkLabels(sinks);
   return {
     async notify(plan) {
       const deliveries = await Promise.all(
-        sinks.map(async (sink): Promise<AlertDelivery[]> => {
-          const label = sinkLabel(sink);
+        sinks.map(async (sink, i): Promise<AlertDelivery[]> => {
+          const label = labels[i] as string;
           const post = (url: string, payload: unknown) =>
             postJson(url, payload, {
               sink: label,

@@ -3,7 +3,7 @@ import { formatDuration } from "../config/duration.js";
 import { alertEvents } from "../alert/events.js";
 import { type AlertPhase, type AlertPlan, alertKey, planAlerts } from "../alert/lifecycle.js";
 import { type AlertEventName, type AlertState, emptyAlertState } from "../model/alerts.js";
-import { sinkLabel } from "../alert/notifier.js";
+import { sinkLabels } from "../alert/notifier.js";
 import type { Config } from "../config/schema.js";
 import type { AlertDelivery, RunResult } from "../model/result.js";
 import type { RunDeps } from "./deps.js";
@@ -49,15 +49,18 @@ export async function sendAlerts(
   if (plan.messages.length > 0 || plan.firing.length > 0 || plan.resolved.length > 0) {
     const horizonMs = PERIODS_AHEAD * config.schedulePeriodMs;
     deliveries = await byDeadline(deps.notifier.notify({ ...plan, horizonMs }), deadline, () =>
-      config.alerts.sinks.flatMap((sink) =>
-        plan.messages.map((m) => ({
-          sink: sinkLabel(sink),
-          event: m.event,
-          phase: m.phase,
-          ok: false,
-          error: `delivery still under way at the run's deadline (runTimeout ${formatDuration(config.runTimeoutMs)})`,
-          errorCode: "E_ALERT_TIMEOUT",
-        })),
+      sinkLabels(config.alerts.sinks).flatMap((sink) =>
+        // A retry meant for other sinks was never this sink's to deliver.
+        plan.messages
+          .filter((m) => !m.sinks || m.sinks.includes(sink))
+          .map((m) => ({
+            sink,
+            event: m.event,
+            phase: m.phase,
+            ok: false,
+            error: `delivery still under way at the run's deadline (runTimeout ${formatDuration(config.runTimeoutMs)})`,
+            errorCode: "E_ALERT_TIMEOUT",
+          })),
       ),
     );
   }

@@ -102,5 +102,9 @@ describe("planAlerts for chat sinks that refused a message", () => {
     const next = run(ended, runResult({}), at(20));
     expect(next.messages.map((m) => [m.phase, m.sinks])).toEqual([["resolved", ["webhook http://127.0.0.1:1/"]]]);
     expect(next.next.firing).toEqual({});
+    // A sink that refuses an end for a whole day is not asked again, and the condition is forgotten.
+    const dayLater = run(ended, runResult({}), at(10 + 24 * 60 + 1));
+    expect(dayLater.messages).toEqual([]);
+    expect(dayLater.resolved).toEqual([]);
   });
 });
