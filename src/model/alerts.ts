@@ -11,7 +11,7 @@ export interface FiringAlert {
   summary: string;
   since: string;
   lastSent: string;
-  /** Ended at this time, its end told to Slack and webhooks but not yet accepted by Alertmanager. */
+  /** Ended at this time; its end is still owed to Alertmanager, or to the chat sinks in `unsent`. */
   ended?: string;
   /** Chat sinks (Slack, webhooks; by label) that refused the last message about it: the next run sends it to them alone. */
   unsent?: { phase: "firing" | "reminder" | "resolved"; sinks: string[] };
