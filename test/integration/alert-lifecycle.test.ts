@@ -1,8 +1,9 @@
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNotifier } from "../../src/alert/notifier.js";
 import type { Config } from "../../src/config/schema.js";
-import { alertStore } from "../../src/state/alert-store.js";
+import { alertStatePath, alertStore } from "../../src/state/alert-store.js";
 import { testConfig } from "../support/config.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
@@ -54,6 +55,14 @@ async function runAt(minutes: number, entries: string[]) {
     {},
     { now: () => clock, notifier: createNotifier(c.alerts?.sinks ?? [], { backoffMs: 10, now: () => clock }), alertState: alertStore(join(h.dir)) },
   );
+}
+
+/** The live map as the first run found it, and no alert memory: each test stands alone. */
+async function startOver(): Promise<void> {
+  await h.command(`clear map ${h.listFile}`);
+  await h.command(`add map ${h.listFile} 127.0.0.21/32 travis`);
+  await rm(alertStatePath(h.dir), { force: true });
+  for (const r of [slack, hook, alertmanager]) r.replies = [200];
 }
 
 type AmAlert = { labels: Record<string, string>; startsAt: string; endsAt: string };
@@ -112,8 +121,7 @@ describe("alert lifecycle", () => {
 
 describe("alert lifecycle when a sink is down", () => {
   it("an alert that did not reach a sink is sent to that sink again next run, and to no other", async () => {
-    await h.command(`clear map ${h.listFile}`);
-    await h.command(`add map ${h.listFile} 127.0.0.21/32 travis`);
+    await startOver();
     slack.replies = [400];
     const failed = await runAt(1000, HELD);
     expect(failed.alerts.filter((a) => a.sink.startsWith("slack")).map((a) => [a.phase, a.ok])).toEqual([["firing", false]]);
@@ -128,8 +136,7 @@ describe("alert lifecycle when a sink is down", () => {
 
 describe("alert lifecycle when a chat sink is down as a hold clears", () => {
   it("the end is told again to the sink that refused it, and only to it", async () => {
-    await h.command(`clear map ${h.listFile}`);
-    await h.command(`add map ${h.listFile} 127.0.0.21/32 travis`);
+    await startOver();
     expect((await runAt(3000, HELD)).exitCode).toBe(3);
     hook.replies = [503];
     const webhookBefore = hook.requests.length;
@@ -154,8 +161,7 @@ describe("alert lifecycle when a chat sink is down as a hold clears", () => {
 
 describe("alert lifecycle when Alertmanager is down as a hold clears", () => {
   it("the end is told to Slack and the webhook once, and to Alertmanager again on the next run until it accepts it", async () => {
-    await h.command(`clear map ${h.listFile}`);
-    await h.command(`add map ${h.listFile} 127.0.0.21/32 travis`);
+    await startOver();
     expect((await runAt(2000, HELD)).exitCode).toBe(3);
     alertmanager.replies = [500];
     const cleared = await runAt(2010, [...HELD.slice(0, 2)]);
