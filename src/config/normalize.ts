@@ -13,8 +13,17 @@ function checked<T>(value: T | undefined, key: string, text: unknown): T {
 const durationMs = (text: string, key: string) => checked(parseDuration(text), key, text);
 const limitOf = (value: number | string, key: string) => checked(parseLimit(value), key, value);
 
-/** Runs looked ahead: enough to see a weekend in a twice-a-day, weekdays-only schedule. */
-const RUNS_AHEAD = 24;
+const DAY_MS = 86_400_000;
+
+/**
+ * Runs to look ahead, from the first gap: enough to see a weekend in a
+ * weekdays-only schedule, and no years of runs for a schedule that is already
+ * rare (every config load pays for this).
+ */
+function runsAhead(firstGapMs: number): number {
+  if (firstGapMs < DAY_MS / 2) return 24;
+  return firstGapMs < 7 * DAY_MS ? 9 : 2;
+}
 
 /**
  * The longest time between two of the next runs of `schedule`: an irregular
@@ -23,9 +32,10 @@ const RUNS_AHEAD = 24;
 function schedulePeriodMs(schedule: string): number {
   const task = cron.createTask(schedule, () => undefined);
   try {
-    const runs = task.getNextRuns(RUNS_AHEAD).map((d) => d.getTime());
-    const gaps = runs.slice(1).map((t, i) => t - (runs[i] as number));
-    return gaps.length > 0 ? Math.max(...gaps) : 600_000;
+    const [a, b] = task.getNextRuns(2).map((d) => d.getTime());
+    if (a === undefined || b === undefined) return 600_000;
+    const runs = task.getNextRuns(runsAhead(b - a)).map((d) => d.getTime());
+    return Math.max(b - a, ...runs.slice(1).map((t, i) => t - (runs[i] as number)));
   } finally {
     void task.destroy();
   }

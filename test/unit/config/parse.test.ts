@@ -300,6 +300,8 @@ describe("guard limits are parsed once, into counts and fractions", () => {
     ["*/10 * * * *", 600_000],
     ["0 9,17 * * *", 16 * 3_600_000],
     ["0 9,17 * * 1-5", 64 * 3_600_000],
+    ["0 6 * * 1-5", 72 * 3_600_000],
+    ["0 0 1 1 *", (new Date().getUTCFullYear() % 4 === 3 ? 366 : 365) * 86_400_000],
   ])("the period of %s is its longest gap between runs, whatever the time now: %i ms", (schedule, periodMs) => {
     const parsed = parseConfig(`${MINIMAL}schedule: "${schedule}"\n`, {});
     expect(parsed.config?.schedulePeriodMs).toBe(periodMs);
