@@ -13,6 +13,8 @@ export interface Io {
   stdout: (text: string) => Promise<void>;
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
+  /** The wall clock; injected so that nothing a command computes depends on when a test runs. */
+  now: () => Date;
 }
 
 export interface Context {
@@ -27,6 +29,6 @@ export interface Context {
 export async function loadContext(options: GlobalOptions, io: Io): Promise<Context> {
   const logger = await createLogger(options.logLevel);
   const path = configPath(options.config, io.env);
-  const { config, file } = await loadConfig(path, io.env);
+  const { config, file } = await loadConfig(path, io.env, { now: io.now });
   return { config, file, configPath: path, logger };
 }

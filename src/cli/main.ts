@@ -11,6 +11,7 @@ const code = await run(process.argv.slice(2), {
   stdout: (text) => write(printable(scrubSecrets(text))),
   stderr: (text) => void writeSync(2, printable(scrubSecrets(text))),
   env: process.env,
+  now: () => new Date(),
 });
 // stdout is flushed above; exit now so a stray timer can never keep a CronJob pod alive.
 process.exit(code);

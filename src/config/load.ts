@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "../errors.js";
 import type { Env } from "./env.js";
-import { type ParsedConfig, parseConfig } from "./parse.js";
+import { type ParseOptions, type ParsedConfig, parseConfig } from "./parse.js";
 import { literalSecrets } from "./redact.js";
 import { addSecrets } from "../util/secrets.js";
 
@@ -12,7 +12,11 @@ export function configPath(explicit: string | undefined, env: Env): string {
 }
 
 /** Reads and validates a config file; throws ConfigError naming every bad key. */
-export async function loadConfig(path: string, env: Env = process.env): Promise<Required<Pick<ParsedConfig, "config" | "file">> & ParsedConfig> {
+export async function loadConfig(
+  path: string,
+  env: Env = process.env,
+  options: ParseOptions = {},
+): Promise<Required<Pick<ParsedConfig, "config" | "file">> & ParsedConfig> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -24,7 +28,7 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
     throw new ConfigError([{ path: "", message: `cannot read config: ${reason}` }], path);
   }
   // parseConfig registers every ${VAR} value as a secret as it substitutes it, before any error can quote it.
-  const parsed = parseConfig(text, env);
+  const parsed = parseConfig(text, env, options);
   if (!parsed.config || !parsed.file) throw new ConfigError(parsed.issues, path);
   // Literal credentials too: what redaction hides may come back in a peer's echo.
   addSecrets(literalSecrets(parsed.config));

@@ -104,8 +104,13 @@ function withoutUnsetOptionalSinks(raw: object, env: Env): object {
   return { ...raw, alerts: { ...alerts, sinks: kept } };
 }
 
+export interface ParseOptions {
+  /** The clock the schedule's period is read from (its answer does not depend on it, its work does). */
+  now?: () => Date;
+}
+
 /** Parses YAML or JSON config text; reports every problem at once, each with its key path. */
-export function parseConfig(text: string, env: Env = process.env): ParsedConfig {
+export function parseConfig(text: string, env: Env = process.env, options: ParseOptions = {}): ParsedConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     return {
@@ -138,5 +143,5 @@ export function parseConfig(text: string, env: Env = process.env): ParsedConfig 
   }
   checkRules(result.data, substituted, issues);
   if (issues.length > 0) return { issues };
-  return { config: normalizeConfig(result.data), file: result.data, issues, secrets: [...secrets] };
+  return { config: normalizeConfig(result.data, (options.now ?? (() => new Date()))()), file: result.data, issues, secrets: [...secrets] };
 }

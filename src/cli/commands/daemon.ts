@@ -24,6 +24,7 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
     listen,
     jitterMs: options.jitter * 1000,
     logger,
+    now: io.now,
     runSync: (signal) => runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal }),
     ...(config.watchIntervalMs > 0 ? { watch: { intervalMs: config.watchIntervalMs, observe: () => observeProcesses(config) } } : {}),
   });

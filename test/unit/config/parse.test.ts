@@ -296,16 +296,33 @@ describe("guard limits are parsed once, into counts and fractions", () => {
     expect(parsed.file).toMatchObject({ guards: { maxRemovals: 5, removeAfter: "1h30m", maxAdditions: "50%" }, runTimeout: "5m" });
   });
 
-  it.each([
-    ["*/10 * * * *", 600_000],
-    ["0 9,17 * * *", 16 * 3_600_000],
-    ["0 9,17 * * 1-5", 64 * 3_600_000],
-    ["0 6 * * 1-5", 72 * 3_600_000],
-    ["0 0 1 1 *", (new Date().getUTCFullYear() % 4 === 3 ? 366 : 365) * 86_400_000],
-  ])("the period of %s is its longest gap between runs, whatever the time now: %i ms", (schedule, periodMs) => {
-    const parsed = parseConfig(`${MINIMAL}schedule: "${schedule}"\n`, {});
-    expect(parsed.config?.schedulePeriodMs).toBe(periodMs);
-  });
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  // When a config is read must not change what its schedule's period is.
+  const READ_AT = {
+    "a Monday afternoon": "2026-12-07T16:30:00Z",
+    "a Friday evening": "2026-12-11T19:00:00Z",
+    "a Sunday": "2026-12-13T12:00:00Z",
+    "the night before a leap day": "2028-02-28T23:30:00Z",
+  };
+  const SCHEDULES: Array<[string, string, number]> = [
+    ["every ten minutes", "*/10 * * * *", 10 * 60_000],
+    ["weekdays every five minutes", "*/5 * * * 1-5", 48 * HOUR + 5 * 60_000],
+    ["twice daily", "0 9,17 * * *", 16 * HOUR],
+    ["twice daily on weekdays", "0 9,17 * * 1-5", 64 * HOUR],
+    ["weekday mornings", "0 6 * * 1-5", 72 * HOUR],
+    ["monthly", "0 0 1 * *", 31 * DAY],
+    ["on the last day of the month", "0 0 L * *", 31 * DAY],
+    ["yearly", "0 0 1 1 *", 366 * DAY],
+    ["on leap days", "0 12 29 2 *", 1461 * DAY],
+  ];
+  it.each(Object.entries(READ_AT).flatMap(([when, iso]) => SCHEDULES.map(([what, schedule, periodMs]) => ({ when, iso, what, schedule, periodMs }))))(
+    "the period of $what ($schedule) read on $when is its longest gap between runs",
+    ({ iso, schedule, periodMs }) => {
+      const parsed = parseConfig(`${MINIMAL}schedule: "${schedule}"\n`, {}, { now: () => new Date(iso) });
+      expect(parsed.config?.schedulePeriodMs).toBe(periodMs);
+    },
+  );
 
   it.each([0, 1, 999, 1000, 61_000, 5_400_000, 86_400_000 + 1500])("formatDuration(%i) reads back as the same duration", (ms) => {
     expect(parseDuration(formatDuration(ms))).toBe(ms);
