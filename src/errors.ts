@@ -61,7 +61,10 @@ export const ERROR_CODES = {
     "make and review a new plan (sync --dry-run --plan-out FILE); nothing was applied",
   ],
   E_PLAN_INVALID: ["the file given to --plan is not a plan this tool wrote", "give the file written by sync --dry-run --plan-out"],
-  E_INSTANCE_UNKNOWN: ["an --instance target is not in haproxy.sockets and was not found by haproxy.discover", "give the target exactly as status lists it"],
+  E_INSTANCE_UNKNOWN: [
+    "an --instance target is not in haproxy.sockets and was not found by haproxy.discover (bad usage: exit 64, nothing read or changed)",
+    "give the target exactly as status lists it",
+  ],
   E_NOT_CONTACTED: ["an instance was not contacted because the run stopped earlier", "fix the earlier error named in the result"],
   E_HAPROXY_TARGET: ["an instance address is not unix:///path, tcp://host:port or tls://host:port", "fix haproxy.sockets"],
   E_HAPROXY_CONNECT: ["the runtime socket cannot be reached", "check HAProxy runs with this stats socket and that this user may open it"],
@@ -121,6 +124,10 @@ export const ERROR_CODES = {
   E_ALERT_TIMEOUT: ["an alert sink did not answer in time", "check the sink"],
   E_ALERT_NETWORK: ["an alert sink could not be reached", "check network access to the sink"],
   E_METRICS_PUSH: ["the Pushgateway push failed", "check metrics.pushgateway"],
+  E_METRICS_LISTEN: [
+    "the daemon cannot serve /metrics on metrics.listen (the port is in use, or the address is not this host's)",
+    "stop what holds the port, or set metrics.listen to a free host:port",
+  ],
   E_INTERNAL: ["an unexpected error: a bug", "report it with the log line"],
 } as const satisfies Record<string, readonly [meaning: string, action: string]>;
 

@@ -14,8 +14,11 @@ export interface AuditActor {
   host: string;
   pod?: string;
   namespace?: string;
-  trigger: "manual" | "scheduled";
+  trigger: AuditTrigger;
 }
+
+/** What started a run: a person, the schedule, or the daemon seeing a new HAProxy process. */
+export type AuditTrigger = "manual" | "scheduled" | "restart";
 
 export interface AuditInstance {
   target: string;

@@ -70,7 +70,7 @@ export const auditRecordSchema = z.looseObject({
   time: text,
   runId: text,
   event: z.enum(["intent", "applied", "held", "failed", "in-sync"]),
-  actor: z.looseObject({ user: text, host: text, pod: text.optional(), namespace: text.optional(), trigger: z.enum(["manual", "scheduled"]) }),
+  actor: z.looseObject({ user: text, host: text, pod: text.optional(), namespace: text.optional(), trigger: z.enum(["manual", "scheduled", "restart"]) }),
   toolVersion: text,
   configDigest: text,
   forced: z.boolean(),

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { stateDirOf } from "../config/paths.js";
 import type { Config } from "../config/schema.js";
-import { UsageError } from "../errors.js";
+import { AllowlistError } from "../errors.js";
 import { HaproxyInstance } from "../haproxy/runtime.js";
 import type { PlanDeps } from "../reconcile/plan-run.js";
 import { buildSources } from "../sources/index.js";
@@ -12,7 +12,8 @@ export function planDeps(config: Config, logger: Logger, instances?: ReadonlyArr
   const { timeoutMs, tls } = config.haproxy;
   if (instances && instances.length > 0 && !config.haproxy.discover) {
     const unknown = instances.filter((t) => !config.haproxy.sockets.includes(t));
-    if (unknown.length > 0) throw new UsageError(`--instance ${unknown.join(", ")}: not in haproxy.sockets (${config.haproxy.sockets.join(", ")})`);
+    if (unknown.length > 0)
+      throw new AllowlistError("E_INSTANCE_UNKNOWN", `--instance ${unknown.join(", ")}: not in haproxy.sockets (${config.haproxy.sockets.join(", ")})`);
   }
   return {
     logger,

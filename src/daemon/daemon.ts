@@ -3,7 +3,11 @@ import cron from "node-cron";
 import type { Logger } from "pino";
 import type { RunResult } from "../model/result.js";
 import { createMetrics, type Metrics, succeeded } from "../metrics/metrics.js";
+import { AllowlistError } from "../errors.js";
 import { newProcesses, type Processes } from "./watch.js";
+
+/** Why the daemon starts a run: the first one, the schedule, a new HAProxy process, or a retry while not ready. */
+export type TickReason = "start" | "schedule" | "restart" | "retry";
 
 export interface DaemonOptions {
   schedule: string;
@@ -12,8 +16,8 @@ export interface DaemonOptions {
   listen: { host: string; port: number };
   /** The first run waits a random delay up to this, so replicas do not start together. */
   jitterMs: number;
-  /** One sync; the signal asks it to stop before its first change. */
-  runSync: (signal: AbortSignal) => Promise<RunResult>;
+  /** One sync, told why it runs; the signal asks it to stop before its first change. */
+  runSync: (signal: AbortSignal, reason: TickReason) => Promise<RunResult>;
   logger: Logger;
   now?: () => Date;
   random?: () => number;
@@ -54,9 +58,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     retryDelay = Math.min(retryDelay * 2, Math.max(period, options.retryMs ?? 10_000));
   };
 
-  const runNow = async () => {
+  const runNow = async (reason: TickReason) => {
     try {
-      const result = await options.runSync(controller.signal);
+      const result = await options.runSync(controller.signal, reason);
       metrics.observe(result, now());
       if (succeeded(result) && !again) {
         readiness = { ok: true, reason: `synced at ${now().toISOString()}` };
@@ -67,7 +71,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     }
   };
 
-  const tick = async (reason: "start" | "schedule" | "restart" | "retry") => {
+  const tick = async (reason: TickReason) => {
     if (stopping) return;
     if (current) {
       // A new HAProxy process must not wait for the next schedule: sync again as soon as this run ends.
@@ -76,10 +80,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       return;
     }
     current = (async () => {
-      await runNow();
+      await runNow(reason);
       while (again && !stopping) {
         again = false;
-        await runNow();
+        await runNow("restart");
       }
     })();
     await current;
@@ -130,10 +134,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     res.writeHead(404, { "content-type": "text/plain" });
     res.end("not found\n");
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.listen.port, options.listen.host, () => resolve());
-  });
+  try {
+    await listen(server, options.listen);
+  } catch (err) {
+    await task.destroy();
+    throw err;
+  }
   const address = server.address() as { address: string; port: number };
   const url = `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
   log.info({ schedule: options.schedule, url, periodSeconds: period / 1000 }, "daemon started");
@@ -187,4 +193,23 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       log.info("daemon stopped");
     },
   };
+}
+
+/** Binds metrics.listen; an address that cannot be bound is named, with what to do about it. */
+function listen(server: Server, address: { host: string; port: number }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      const where = `${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`;
+      const why =
+        err.code === "EADDRINUSE"
+          ? "is already in use by another process (another daemon, or an exporter)"
+          : err.code === "EADDRNOTAVAIL"
+            ? "is not an address of this host"
+            : err.code === "EACCES"
+              ? "needs privileges this process does not have (ports below 1024)"
+              : `cannot be bound (${err.message})`;
+      reject(new AllowlistError("E_METRICS_LISTEN", `metrics.listen ${where} ${why}: free it, or set metrics.listen to another host:port`, { cause: err }));
+    });
+    server.listen(address.port, address.host, () => resolve());
+  });
 }

@@ -4,7 +4,7 @@ import type { Notifier } from "../alert/notifier.js";
 import type { AlertStore } from "../state/alert-store.js";
 import type { ReviewedPlan } from "../model/reviewed-plan.js";
 import type { AuditContext } from "../audit/body.js";
-import type { AuditBody, AuditRecord } from "../audit/record.js";
+import type { AuditBody, AuditRecord, AuditTrigger } from "../audit/record.js";
 import type { UdpResolver } from "../util/resolver.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 import type { ApplyOutcome, ListSnapshot, LiveList } from "../haproxy/runtime.js";
@@ -86,4 +86,6 @@ export interface RunOptions {
   noGrace?: boolean;
   /** Apply exactly this reviewed plan, its guards already reviewed; refused if anything moved since. */
   reviewed?: { plan: ReviewedPlan; digest: string };
+  /** What started this run, when it is not what started the process (the daemon's restart watch). */
+  trigger?: AuditTrigger;
 }

@@ -261,10 +261,9 @@ async function readInstances(
   }
   if (deps.instances) {
     const unknown = deps.instances.filter((t) => !targets.includes(t));
-    if (unknown.length > 0) {
-      const error = new AllowlistError("E_INSTANCE_UNKNOWN", `--instance ${unknown.join(", ")}: not among the instances (${targets.join(", ") || "none"})`);
-      return { instances: [], error: { code: error.code, message: error.message } };
-    }
+    // Bad usage, as an unknown target in haproxy.sockets is: thrown, so nothing is read, planned or recorded.
+    if (unknown.length > 0)
+      throw new AllowlistError("E_INSTANCE_UNKNOWN", `--instance ${unknown.join(", ")}: not among the discovered instances (${targets.join(", ") || "none"})`);
     targets = targets.filter((t) => deps.instances?.includes(t));
   }
   const reads = new Map<string, PlannedInstance>();

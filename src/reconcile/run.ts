@@ -34,6 +34,8 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   const startedAt = now();
   const runId = (deps.newRunId ?? randomUUID)();
   const log = deps.logger.child({ runId });
+  const { context } = deps.audit;
+  const audited = options.trigger ? { ...context, actor: { ...context.actor, trigger: options.trigger } } : context;
   const force = options.force ?? false;
   if (force) log.warn({ forced: true }, "forced run: threshold guards are set aside");
 
@@ -70,7 +72,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   let changing = false;
   const writeIntent: IntentWriter = async (facts) => {
     changing = true;
-    const body = auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false, ...reviewed }, deps.audit.context, now(), unfinished);
+    const body = auditBody("intent", { ...facts, runId, forced: force, noGrace: options.noGrace ?? false, ...reviewed }, audited, now(), unfinished);
     await recordCounted(body, await deps.audit.trail.last().catch(() => undefined));
   };
 
@@ -98,7 +100,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
 
   if (!options.dryRun) {
     try {
-      await recordOutcome(auditBody(outcomeEvent(result), result, deps.audit.context, now(), unfinished));
+      await recordOutcome(auditBody(outcomeEvent(result), result, audited, now(), unfinished));
     } catch (err) {
       log.error({ err }, "the outcome could not be written to the audit trail");
       result.error ??= { code: errorCode(err), message: `audit trail failed: ${message(err)}` };
@@ -192,10 +194,15 @@ async function withinRunTimeout(
     }, timeoutMs);
   });
   // The abandoned work still finishes or fails on its own deadlines; nothing may await it, nothing may throw from it.
-  work.catch((err: unknown) => log.error({ err }, "the timed-out run ended with an error"));
+  // Work that fails before it is abandoned (bad usage found while reading) throws to the caller instead.
+  let abandoned = false;
+  work.catch((err: unknown) => {
+    if (abandoned) log.error({ err }, "the abandoned run ended with an error");
+  });
   try {
     return await Promise.race([work, timedOut, stoppedEarly]);
   } finally {
+    abandoned = true;
     clearTimeout(timer);
     if (onAbort) stop.signal?.removeEventListener("abort", onAbort);
   }

@@ -88,7 +88,10 @@ describe("the audit trail of real runs", () => {
     expect(show.code).toBe(0);
     const shown = show.stdout.trim().split("\n");
     expect(shown).toHaveLength(4);
-    expect(shown[0]).toMatch(/^#2 {2}\S+ {2}applied +\S+@\S+ pod edge\/travis-allowlist-29123-abcde \(scheduled\) {2}\+42\/-0 {2}\+34\.66\.25\.221\/32/);
+    expect(shown[0]).toMatch(
+      /^#2 {2}\S+ {2}applied +\S+@\S+ pod edge\/travis-allowlist-29123-abcde \(scheduled\) {2}\+42\/-0 {2}on \S+: \+34\.66\.25\.221\/32/,
+    );
+    expect(shown[0]).toContain(`+42/-0  on ${h.unixTarget}: +34.66.25.221/32`);
     expect(shown[2]).toContain("held by maxRemovals");
     const json = await cli(config, ["--output", "json", "audit", "show", "--last", "1"]);
     expect(JSON.parse(json.stdout)).toEqual([trail[4]]);

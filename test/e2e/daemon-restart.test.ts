@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../support/cli.js";
+import type { AuditRecord } from "../../src/audit/record.js";
+import { CLI, runCli } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { fetchText } from "../support/fetch.js";
@@ -55,6 +56,20 @@ describe("the daemon's restart watch", () => {
       const metrics = (await fetchText(`${url}/metrics`))?.body ?? "";
       expect(metrics).toContain(`travis_allowlist_instance_restarts_total{target="${h.unixTarget}"} 1`);
       expect(stderr).toContain("a new HAProxy process");
+
+      // The trail says what started each run: the schedule's first run, then the restart.
+      const applied = async () =>
+        (JSON.parse((await runCli(["--config", config, "--output", "json", "audit", "show", "--changes"])).stdout) as AuditRecord[]).filter(
+          (r) => r.event === "applied",
+        );
+      await until(async () => (await applied()).length === 2, "the restart-triggered run recorded", 30_000);
+      expect((await applied()).map((r) => [r.actor.trigger, r.instances.map((i) => [i.target, i.add, i.remove])])).toEqual([
+        ["scheduled", [[h.unixTarget, ["127.0.0.21/32"], ["127.0.0.9/32"]]]],
+        ["restart", [[h.unixTarget, ["127.0.0.21/32"], ["127.0.0.9/32"]]]],
+      ]);
+      const shown = (await runCli(["--config", config, "audit", "show", "--changes"])).stdout.trim().split("\n");
+      expect(shown.at(-1)).toMatch(/ \(restart\) {2}\+1\/-1 {2}on unix:\/\/\S+: \+127\.0\.0\.21\/32, -127\.0\.0\.9\/32 /);
+      expect(shown.at(-1)).toContain(`on ${h.unixTarget}: +127.0.0.21/32`);
       recordFigure("restart-to-converged-seconds", Math.round(seconds * 10) / 10);
     } finally {
       child.kill("SIGTERM");

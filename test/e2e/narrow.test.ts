@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResult } from "../../src/model/result.js";
@@ -5,6 +6,7 @@ import type { StatusReport } from "../../src/model/status.js";
 import { acquireLock } from "../../src/util/lock.js";
 import { runCli } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
+import { startDnsServer } from "../support/dns-server.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -49,9 +51,37 @@ describe("narrower runs", () => {
   });
 
   it("an --instance that is not configured is a usage error naming the instances there are", async () => {
-    const run = await runCli(["--config", config, "sync", "--instance", "unix:///nowhere.sock"]);
+    const run = await runCli(["--config", config, "--output", "json", "sync", "--instance", "unix:///nowhere.sock"]);
     expect(run.code).toBe(64);
+    expect(JSON.parse(run.stdout)).toMatchObject({ exitCode: 64, error: { code: "E_INSTANCE_UNKNOWN" } });
     expect(run.stderr).toContain(`--instance unix:///nowhere.sock: not in haproxy.sockets (${a.unixTarget}, ${b.unixTarget})`);
+  });
+
+  it("an --instance that discovery did not find is the same usage error, and nothing is read or recorded", async () => {
+    const dns = await startDnsServer({ zones: { "haproxy-runtime.edge.test": { A: ["127.0.0.1"] } } });
+    try {
+      const port = Number(a.tcpTarget.split(":").at(-1));
+      const discovered = await writeConfig(
+        dir.path,
+        {
+          staticEntries: ["127.0.0.21"],
+          sockets: [],
+          discover: { dns: "haproxy-runtime.edge.test", port, resolvers: [dns.resolver] },
+          map: a.listFile,
+          auditPath: join(dir.path, "discovered-audit.jsonl"),
+        },
+        "discovered.yaml",
+      );
+      for (const command of [["sync"], ["status"], ["explain", "127.0.0.21"]]) {
+        const run = await runCli(["--config", discovered, "--output", "json", ...command, "--instance", b.unixTarget]);
+        expect(run.code, command[0]).toBe(64);
+        expect(JSON.parse(run.stdout)).toMatchObject({ exitCode: 64, error: { code: "E_INSTANCE_UNKNOWN" } });
+        expect(run.stderr).toContain(`--instance ${b.unixTarget}: not among the discovered instances (tcp://127.0.0.1:${port})`);
+      }
+      await expect(stat(join(dir.path, "discovered-audit.jsonl"))).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      await dns.stop();
+    }
   });
 
   it("--lock-timeout bounds the wait for another sync, and the error names the holder", async () => {

@@ -25,7 +25,8 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
     jitterMs: options.jitter * 1000,
     logger,
     now: io.now,
-    runSync: (signal) => runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal }),
+    runSync: (signal, reason) =>
+      runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal, ...(reason === "restart" ? { trigger: "restart" as const } : {}) }),
     ...(config.watchIntervalMs > 0 ? { watch: { intervalMs: config.watchIntervalMs, observe: () => observeProcesses(config) } } : {}),
   });
   await new Promise<void>((resolve) => {

@@ -106,6 +106,12 @@ describe("the keyed (HMAC-SHA256) chain", () => {
     expect(verifyChain(text, head, key === undefined ? {} : { key })).toMatchObject({ ok: false, line, reason: expect.stringContaining(reason) });
   });
 
+  it("tells a missing key apart from a wrong one: only the first says nothing can be known", () => {
+    const { text, head } = keyed();
+    expect(verifyChain(text, head)).toMatchObject({ ok: false, keyMissing: true });
+    expect(verifyChain(text, head, { key: OTHER })).not.toHaveProperty("keyMissing");
+  });
+
   it("an edited record whose chain was recomputed without the key fails", () => {
     const { text } = keyed();
     const [first] = lines(text);
@@ -221,7 +227,28 @@ describe("renderAuditLine", () => {
   it("shows when, what, who, counts and first entries", () => {
     const record = sealRecord(auditBodyFixture({ actor: { user: "ops", host: "bastion", pod: "ta-123", namespace: "edge", trigger: "scheduled" } }), null);
     expect(renderAuditLine(record)).toBe(
-      `#1  2026-11-26T18:00:00.000Z  applied   ops@bastion pod edge/ta-123 (scheduled)  +1/-1  +35.192.85.2/32, -104.154.113.151/32  run run-1`,
+      `#1  2026-11-26T18:00:00.000Z  applied   ops@bastion pod edge/ta-123 (scheduled)  +1/-1  on unix:///run/haproxy/admin.sock: +35.192.85.2/32, -104.154.113.151/32  run run-1`,
+    );
+  });
+
+  it("names the instance of each change: alike instances together, one that differs apart with its outcome", () => {
+    const instance = auditBodyFixture().instances[0]!;
+    const record = sealRecord(
+      auditBodyFixture({
+        event: "failed",
+        actor: { user: "ops", host: "bastion", trigger: "restart" },
+        instances: [
+          { ...instance, target: "tcp://10.0.0.1:9999", outcome: "failed" },
+          { ...instance, target: "tcp://10.0.0.2:9999", add: ["35.192.85.2/32"], remove: [], outcome: "applied" },
+          { ...instance, target: "tcp://10.0.0.3:9999", outcome: "failed" },
+          { ...instance, target: "tcp://10.0.0.4:9999", add: [], remove: [], outcome: "in-sync" },
+        ],
+      }),
+      null,
+    );
+    expect(renderAuditLine(record)).toBe(
+      "#1  2026-11-26T18:00:00.000Z  failed    ops@bastion (restart)  +1/-1  " +
+        "on tcp://10.0.0.1:9999, tcp://10.0.0.3:9999: +35.192.85.2/32, -104.154.113.151/32; on tcp://10.0.0.2:9999 (applied): +35.192.85.2/32  run run-1",
     );
   });
 });
