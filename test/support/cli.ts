@@ -13,7 +13,7 @@ export interface CliRun {
 }
 
 /** The longest one CLI run in a test may take: a sync against loopback servers takes well under a second. */
-const CLI_TIMEOUT_MS = 20_000;
+export const CLI_TIMEOUT_MS = 20_000;
 
 /** The exit code, or -1 for a run killed (by the timeout) or never started. */
 function exitCode(error: ExecFileException | null): number {

@@ -7,6 +7,11 @@ import type { Config } from "../../src/config/schema.js";
 export interface TestConfigOptions {
   resolver?: string;
   names?: string[];
+  /**
+   * Each DNS try's deadline (default 2 s): the test's own DNS server answers from a process that is busy
+   * running the test, on a machine that may be busy too. Only a test of silence wants it short.
+   */
+  dnsTimeoutMs?: number;
   staticEntries?: string[];
   sockets: string[];
   discover?: { dns: string; port?: number; resolvers?: string[] };
@@ -22,7 +27,14 @@ export interface TestConfigOptions {
 export function configDocument(o: TestConfigOptions): Record<string, unknown> {
   const sources: unknown[] = [];
   if (o.resolver)
-    sources.push({ name: "travis-dns", type: "dns", names: o.names ?? ["nat.travisci.net"], resolvers: [o.resolver], timeoutMs: 300, retries: 1 });
+    sources.push({
+      name: "travis-dns",
+      type: "dns",
+      names: o.names ?? ["nat.travisci.net"],
+      resolvers: [o.resolver],
+      timeoutMs: o.dnsTimeoutMs ?? 2000,
+      retries: 1,
+    });
   if (o.staticEntries) sources.push({ name: "pinned", type: "static", entries: o.staticEntries });
   const { guards, ...rest } = (o.extra ?? {}) as { guards?: Record<string, unknown> };
   return {
