@@ -2,6 +2,17 @@ import { firstEntries } from "../model/entries.js";
 import type { Exposure, RunResult } from "../model/result.js";
 import type { AlertEventName, Severity } from "../model/alerts.js";
 
+/**
+ * One firing condition an event stands for: where (the instance, or "" for
+ * the whole run) and what it is about (entries or addresses, all of them).
+ * The set is part of its identity: a member its last message did not name
+ * makes it news.
+ */
+export interface AlertCondition {
+  target: string;
+  about: string[];
+}
+
 /** Everything a sink needs to say about one event; built from the run result alone. */
 export interface AlertEvent {
   event: AlertEventName;
@@ -21,6 +32,8 @@ export interface AlertEvent {
   /** For `exposure`: who gets in that should not (first few). */
   exposures?: Array<Exposure & { target: string }>;
   instances: Array<{ target: string; status: string; add: number; remove: number; error: string | null }>;
+  /** Bodies name the first few of each; the lifecycle compares them whole. */
+  conditions: AlertCondition[];
 }
 
 export const ENTRIES_IN_ALERT = 10;
@@ -50,6 +63,21 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
     exposure: (i) => (i.exposures?.length ?? 0) > 0,
   };
   const relevant = (event: AlertEventName) => result.instances.filter(about[event]);
+  const dropped = result.sources.flatMap((s) => (s.disagreements ?? []).filter((d) => !d.counted).map((d) => ({ source: s.name, ...d })));
+  // What each condition is about, without what the run did about it (removed, held): that changes from run to run, the fact does not.
+  const subjects: Record<AlertEventName, (i: RunResult["instances"][number] | null) => string[]> = {
+    changed: () => [],
+    failed: () => [],
+    held: () => [],
+    unexpected: () => [...result.unexpected, ...dropped.map((d) => `${d.address} (no quorum in ${d.source})`)],
+    drift: (i) => [...(i?.unexpected ?? []).map((e) => `${e} never planned`), ...(i?.vanished ?? []).map((e) => `${e} vanished`)],
+    exposure: (i) => (i?.exposures ?? []).map((e) => `${e.address} admitted by ${e.entry}: ${e.reason}`),
+  };
+  const conditions = (event: AlertEventName): AlertCondition[] => {
+    const instances = relevant(event);
+    if (instances.length === 0) return [{ target: "", about: union([subjects[event](null)]) }];
+    return instances.map((i) => ({ target: i.target, about: union([subjects[event](i)]) }));
+  };
   const add = union(relevant("changed").map((i) => i.add));
   const remove = union(relevant("changed").map((i) => i.remove));
   const planned = { add: union(result.instances.map((i) => i.add)), remove: union(result.instances.map((i) => i.remove)) };
@@ -57,14 +85,13 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
   const raised: Array<[AlertEventName, Severity, string, { add: string[]; remove: string[] }]> = [];
   if (result.exitCode === 1) raised.push(["failed", "critical", failureSummary(result), planned]);
   if (result.held) raised.push(["held", "warning", `change held, nothing applied anywhere: ${result.held.message}`, planned]);
-  const dropped = result.sources.flatMap((s) =>
-    (s.disagreements ?? []).filter((d) => !d.counted).map((d) => `${d.address} (${s.name}: only ${d.returnedBy.join(", ") || "no resolver"})`),
-  );
   if (result.unexpected.length > 0 || dropped.length > 0) {
     const fate = result.held ? "held" : result.forced && !result.dryRun ? "applied with --force" : "seen";
     const parts = [
       result.unexpected.length > 0 ? `${result.unexpected.length} new entries outside guards.expected (${fate}): ${firstEntries(result.unexpected)}` : "",
-      dropped.length > 0 ? `${dropped.length} addresses dropped for lack of resolver quorum: ${firstEntries(dropped)}` : "",
+      dropped.length > 0
+        ? `${dropped.length} addresses dropped for lack of resolver quorum: ${firstEntries(dropped.map((d) => `${d.address} (${d.source}: only ${d.returnedBy.join(", ") || "no resolver"})`))}`
+        : "",
     ].filter((p) => p !== "");
     raised.push(["unexpected", "warning", parts.join("; "), planned]);
   }
@@ -113,5 +140,6 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
       flaps: result.flaps,
       ...(event === "exposure" ? { exposures: exposures.slice(0, ENTRIES_IN_ALERT) } : {}),
       instances: relevant(event).map((i) => ({ target: i.target, status: i.status, add: i.add.length, remove: i.remove.length, error: i.error })),
+      conditions: conditions(event),
     }));
 }

@@ -1,5 +1,6 @@
 import type { AlertEventName, AlertState, FiringAlert } from "../model/alerts.js";
 import type { AlertEvent } from "./events.js";
+import { alertKey, untold } from "./identity.js";
 
 export type AlertPhase = "firing" | "reminder" | "resolved";
 
@@ -17,7 +18,7 @@ export interface AlertPlan {
    * `sinks` (labels) limits a message to the chat sinks that refused it last run.
    */
   messages: Array<AlertEvent & { phase: AlertPhase; sinks?: string[] }>;
-  /** Every condition firing now, for Alertmanager, which is told on every run (it deduplicates itself). */
+  /** Every condition firing now, as this run found it, for Alertmanager, which is told on every run (it deduplicates itself). */
   firing: FiringAlert[];
   /** Conditions that ended in this run: sent once, then forgotten. */
   resolved: FiringAlert[];
@@ -27,21 +28,25 @@ export interface AlertPlan {
 
 const GIVE_UP_MS = 86_400_000;
 
-export function alertKey(event: AlertEventName, target: string, guard: string | null): string {
-  return [event, target, event === "held" ? (guard ?? "") : ""].join("|");
-}
-
-/** The conditions an event stands for: one per instance it names, or one for the whole run. */
-function conditionsOf(event: AlertEvent, now: string): Array<[string, FiringAlert]> {
-  const targets = event.instances.length > 0 ? event.instances.map((i) => i.target) : [""];
-  return targets.map((target) => [
+/** The conditions an event stands for, each with what it is about now. */
+function conditionsOf(event: AlertEvent, now: string): Array<[string, FiringAlert, string[]]> {
+  return event.conditions.map(({ target, about }) => [
     alertKey(event.event, target, event.guard),
     { event: event.event, target, guard: event.guard, severity: event.severity, summary: event.summary, since: now, lastSent: now },
+    about,
   ]);
 }
 
+/** An empty set is not written down: most conditions (a hold, a failure) are about no entries. */
+function withAbout(alert: FiringAlert, about: string[]): FiringAlert {
+  const { about: _previous, ...rest } = alert;
+  return about.length > 0 ? { ...rest, about } : rest;
+}
+
 /**
- * Which alerts a finished run sends: a condition once when it starts, a
+ * Which alerts a finished run sends: a condition once when it starts, again
+ * at once when it is about something its last message did not name (a new
+ * entry, exposure or address; a set that only shrank is not news), a
  * reminder no sooner than `repeatIntervalMs`, and its end once. A run that
  * failed before it could judge the others (`judged: false`) ends none of them.
  */
@@ -51,7 +56,10 @@ export function planAlerts(
   options: { now: Date; repeatIntervalMs: number; judged: boolean; runId: string },
 ): AlertPlan {
   const now = options.now.toISOString();
+  // What the next run compares with: each condition as its last message told it.
   const firing: Record<string, FiringAlert> = {};
+  // What Alertmanager is told: each condition as this run found it.
+  const firingNow: FiringAlert[] = [];
   const messages: AlertPlan["messages"] = [];
   const suppressed: SuppressedAlert[] = [];
   for (const event of events) {
@@ -63,9 +71,10 @@ export function planAlerts(
     // A condition that ended and fires again is a new start.
     const known = conditions.map(([key]) => (previous.firing[key]?.ended ? undefined : previous.firing[key]));
     const starts = known.some((k) => k === undefined);
+    const grew = conditions.some(([, , about], i) => known[i] !== undefined && untold(about, known[i]?.about).length > 0);
     const due = known.some((k) => k !== undefined && Date.parse(k.lastSent) + options.repeatIntervalMs <= options.now.getTime());
-    const sent = starts || due;
-    if (sent) messages.push({ ...event, phase: starts ? "firing" : "reminder" });
+    const sent = starts || grew || due;
+    if (sent) messages.push({ ...event, phase: starts || grew ? "firing" : "reminder" });
     else {
       // Sent last run, but some chat sinks refused it: to them alone, before any reminder is due.
       const unsent = known.flatMap((k) => (k?.unsent && k.unsent.phase !== "resolved" ? [k.unsent] : []));
@@ -74,14 +83,16 @@ export function planAlerts(
         messages.push({ ...event, phase, sinks: [...new Set(unsent.flatMap((u) => u.sinks))] });
       }
     }
-    conditions.forEach(([key, condition], i) => {
+    conditions.forEach(([key, condition, about], i) => {
       const before = known[i];
-      firing[key] = {
+      const alert: FiringAlert = {
         ...condition,
         since: before?.since ?? now,
         lastSent: sent ? now : (before?.lastSent ?? now),
         ...(!sent && before?.unsent ? { unsent: before.unsent } : {}),
       };
+      firing[key] = withAbout(alert, sent ? about : (before?.about ?? []));
+      firingNow.push(withAbout(alert, about));
       if (!sent && before) {
         suppressed.push({
           event: condition.event,
@@ -98,8 +109,10 @@ export function planAlerts(
     // An end no sink would take for a day is given up: a revoked webhook must not keep the state growing.
     if (before.ended && options.now.getTime() - Date.parse(before.ended) > GIVE_UP_MS) continue;
     // Not judged this run (it failed before planning): still firing as far as anyone knows.
-    if (!options.judged && before.event !== "failed" && !before.ended) firing[key] = before;
-    else resolved.push(before);
+    if (!options.judged && before.event !== "failed" && !before.ended) {
+      firing[key] = before;
+      firingNow.push(before);
+    } else resolved.push(before);
   }
   // An end already told to the chat sinks goes to Alertmanager again, not to them; to those that refused it, again.
   const told = resolved.filter((r) => !r.ended);
@@ -112,7 +125,7 @@ export function planAlerts(
   const retries = [...retold].flatMap(([sinks, ended]) => resolvedMessages(ended, options.runId, now).map((m) => ({ ...m, sinks: sinks.split("\n") })));
   return {
     messages: [...messages, ...resolvedMessages(told, options.runId, now), ...retries],
-    firing: Object.values(firing),
+    firing: firingNow,
     resolved,
     suppressed,
     next: { version: 1, firing },
@@ -142,6 +155,7 @@ function resolvedMessages(resolved: FiringAlert[], runId: string, now: string): 
       unexpected: [],
       flaps: {},
       instances: ended.filter((e) => e.target !== "").map((e) => ({ target: e.target, status: "resolved", add: 0, remove: 0, error: null })),
+      conditions: ended.map((e) => ({ target: e.target, about: e.about ?? [] })),
     };
   });
 }

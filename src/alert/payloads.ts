@@ -1,12 +1,20 @@
-import type { AlertEventName } from "../model/alerts.js";
-import type { AlertEvent } from "./events.js";
+import type { AlertEventName, FiringAlert } from "../model/alerts.js";
+import { firstEntries } from "../model/entries.js";
+import { type AlertEvent, ENTRIES_IN_ALERT } from "./events.js";
 import type { AlertPhase, AlertPlan } from "./lifecycle.js";
 
 type Message = AlertEvent & { phase?: AlertPhase };
 
 /** The webhook body, documented in docs/safety.md ("Alerts"); `version` changes only with a breaking change. */
 export function webhookPayload(event: Message): object {
-  return { version: 1, source: "travis-allowlist", phase: "firing", ...event };
+  const { conditions, ...rest } = event;
+  return {
+    version: 1,
+    source: "travis-allowlist",
+    phase: "firing",
+    ...rest,
+    conditions: conditions.map((c) => ({ target: c.target, about: c.about.slice(0, ENTRIES_IN_ALERT), count: c.about.length })),
+  };
 }
 
 const PHASE_PREFIX: Record<AlertPhase, string> = { firing: "", reminder: "Still firing: ", resolved: "Resolved: " };
@@ -110,15 +118,28 @@ function labels(event: AlertEventName, severity: string, instance: string): Reco
 }
 
 /**
+ * What a condition is about goes in an annotation, never a label: a label is
+ * part of an alert's identity to Alertmanager, and a new entry would start a
+ * new alert and a new group each time.
+ */
+function annotations(a: FiringAlert): Record<string, string> {
+  return {
+    summary: a.summary,
+    description: a.target ? `${a.target}: ${a.summary}` : a.summary,
+    ...(a.about && a.about.length > 0 ? { about: firstEntries(a.about, ENTRIES_IN_ALERT) } : {}),
+  };
+}
+
+/**
  * Alertmanager v2 `POST /api/v2/alerts` body. Every firing condition is sent on
  * every run with `endsAt` a few schedule periods ahead, so it stays firing while
  * runs keep seeing it and ends by itself if they stop; a condition that ended
  * is sent once with `endsAt` now. Alertmanager does its own deduplication.
  */
 export function alertmanagerPayload(plan: Pick<AlertPlan, "messages" | "firing" | "resolved">, now: Date, horizonMs: number): AlertmanagerAlert[] {
-  const alert = (a: AlertPlan["firing"][number], endsAt: Date): AlertmanagerAlert => ({
+  const alert = (a: FiringAlert, endsAt: Date): AlertmanagerAlert => ({
     labels: labels(a.event, a.severity, a.target),
-    annotations: { summary: a.summary, description: a.target ? `${a.target}: ${a.summary}` : a.summary },
+    annotations: annotations(a),
     startsAt: a.since,
     endsAt: endsAt.toISOString(),
   });

@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import { formatDuration } from "../config/duration.js";
 import { alertEvents } from "../alert/events.js";
-import { type AlertPhase, type AlertPlan, alertKey, planAlerts } from "../alert/lifecycle.js";
+import { alertKey } from "../alert/identity.js";
+import { type AlertPhase, type AlertPlan, planAlerts } from "../alert/lifecycle.js";
 import { type AlertEventName, type AlertState, emptyAlertState } from "../model/alerts.js";
 import { sinkLabels } from "../alert/notifier.js";
 import type { Config } from "../config/schema.js";
@@ -13,7 +14,8 @@ const PERIODS_AHEAD = 3;
 
 /**
  * Alerts never change the exit code; an undelivered alert is logged and listed in the result.
- * A condition is sent when it starts, again after `alerts.repeatInterval`, and once when it ends;
+ * A condition is sent when it starts, at once when it is about an entry or address its last message
+ * did not name, again after `alerts.repeatInterval`, and once when it ends;
  * what was already sent is listed as suppressed. Delivery ends by the run's deadline (`runTimeout`):
  * what is still under way then is reported as not delivered, and tried again next run.
  */

@@ -11,6 +11,7 @@ const firingAlert = z.object({
   summary: z.string(),
   since: z.string(),
   lastSent: z.string(),
+  about: z.array(z.string()).optional(),
   ended: z.string().optional(),
   unsent: z.object({ phase: z.enum(["firing", "reminder", "resolved"]), sinks: z.array(z.string()) }).optional(),
 });

@@ -26,7 +26,7 @@ afterAll(async () => {
   await Promise.all([h.stop(), slack.stop(), hook.stop(), alertmanager.stop()]);
 });
 
-function config(entries: string[]): Config {
+function config(entries: string[], on: string[]): Config {
   return testConfig({
     staticEntries: entries,
     sockets: [h.unixTarget],
@@ -35,7 +35,7 @@ function config(entries: string[]): Config {
       schedule: "*/10 * * * *",
       guards: { maxAdditions: 1 },
       alerts: {
-        on: ["held", "failed"],
+        on,
         repeatInterval: "4h",
         sinks: [
           { type: "slack", url: slack.url, timeoutMs: 2000 },
@@ -47,9 +47,11 @@ function config(entries: string[]): Config {
   });
 }
 
-async function runAt(minutes: number, entries: string[]) {
-  clock = new Date(Date.parse("2026-11-26T18:00:00.000Z") + minutes * 60_000);
-  const c = config(entries);
+const timeAt = (minutes: number) => new Date(Date.parse("2026-11-26T18:00:00.000Z") + minutes * 60_000);
+
+async function runAt(minutes: number, entries: string[], on = ["held", "failed"]) {
+  clock = timeAt(minutes);
+  const c = config(entries, on);
   return syncOnce(
     c,
     {},
@@ -176,5 +178,67 @@ describe("alert lifecycle when Alertmanager is down as a hold clears", () => {
     expect(resent.find((a) => a.labels.alertname === "TravisAllowlistHeld")?.endsAt).toBe("2026-11-28T03:30:00.000Z");
     // Accepted: nothing more.
     expect((await runAt(2030, [...HELD.slice(0, 2)])).alerts).toEqual([]);
+  });
+});
+
+describe("alert lifecycle when entries are added by hand", () => {
+  const SAME = ["127.0.0.21"];
+  const handAdd = (address: string) => h.command(`add map ${h.listFile} ${address} travis`);
+  const driftRun = (minutes: number) => runAt(minutes, SAME, ["drift"]);
+  const chat = (result: { alerts: Array<{ sink: string; event: string; phase?: string; ok: boolean }> }) =>
+    result.alerts.filter((a) => !a.sink.startsWith("alertmanager")).map((a) => [a.sink.split(" ")[0], a.event, a.phase, a.ok]);
+  const amDrift = () =>
+    (alertmanager.requests.at(-1)?.json as Array<AmAlert & { annotations: Record<string, string> }>).find((a) => a.labels.event === "drift");
+
+  it("a drift alert about 127.0.0.77 does not hide a new one about 127.0.0.78; the same entry again is not news; the end is sent once", async () => {
+    await startOver();
+    // A first run, so that the tool knows what it planned: anything owned it did not plan afterwards is drift.
+    expect((await driftRun(4000)).exitCode).toBe(0);
+
+    await handAdd("127.0.0.77");
+    const first = await driftRun(4010);
+    expect(first.instances[0]).toMatchObject({ status: "applied", remove: ["127.0.0.77/32"], unexpected: ["127.0.0.77/32"] });
+    expect(chat(first)).toEqual([
+      ["slack", "drift", "firing", true],
+      ["webhook", "drift", "firing", true],
+    ]);
+    const labels = amDrift()?.labels;
+
+    await handAdd("127.0.0.78");
+    const second = await driftRun(4020);
+    expect(second.instances[0]).toMatchObject({ status: "applied", remove: ["127.0.0.78/32"], unexpected: ["127.0.0.78/32"] });
+    expect(await h.statusFrom("127.0.0.78")).toBe(403);
+    expect(chat(second)).toEqual([
+      ["slack", "drift", "firing", true],
+      ["webhook", "drift", "firing", true],
+    ]);
+    expect(second.alertsSuppressed).toBeUndefined();
+    expect(hook.requests.at(-1)?.json).toMatchObject({
+      event: "drift",
+      phase: "firing",
+      summary: expect.stringContaining("127.0.0.78/32"),
+      conditions: [{ target: h.unixTarget, about: ["127.0.0.78/32 never planned"], count: 1 }],
+    });
+    expect((slack.requests.at(-1)?.json as { text: string }).text).toContain("127.0.0.78/32");
+    // To Alertmanager it is the same alert, started at the first run: the entry is an annotation, not a label.
+    expect(amDrift()).toMatchObject({ labels, startsAt: timeAt(4010).toISOString(), annotations: { about: "127.0.0.78/32 never planned" } });
+
+    const hookBefore = hook.requests.length;
+    await handAdd("127.0.0.78");
+    const third = await driftRun(4030);
+    expect(third.instances[0]).toMatchObject({ status: "applied", unexpected: ["127.0.0.78/32"] });
+    expect(chat(third)).toEqual([]);
+    expect(third.alertsSuppressed).toEqual([
+      { event: "drift", target: h.unixTarget, lastSent: timeAt(4020).toISOString(), nextReminder: timeAt(4260).toISOString() },
+    ]);
+    expect(hook.requests).toHaveLength(hookBefore);
+
+    const cleared = await driftRun(4040);
+    expect(chat(cleared)).toEqual([
+      ["slack", "drift", "resolved", true],
+      ["webhook", "drift", "resolved", true],
+    ]);
+    expect(hook.requests.at(-1)?.json).toMatchObject({ phase: "resolved", conditions: [{ target: h.unixTarget, about: ["127.0.0.78/32 never planned"] }] });
+    expect(chat(await driftRun(4050))).toEqual([]);
   });
 });

@@ -121,6 +121,7 @@ describe("payloads", () => {
       unexpected: [],
       flaps: {},
       instances: [{ target: "unix:///run/haproxy/admin.sock", status: "held", add: 1, remove: 1, error: null }],
+      conditions: [{ target: "unix:///run/haproxy/admin.sock", about: [], count: 0 }],
     });
   });
 
