@@ -336,6 +336,14 @@ describe("Kubernetes manifests", () => {
     });
   });
 
+  it("alerts on the signals an on-call person must hear: holds, failures, unexpected entries, drift and exposures", () => {
+    for (const dir of ["deploy/base", "deploy/sidecar"]) {
+      const configMap = manifests(dir).find((m) => m.kind === "ConfigMap") as unknown as { data: Record<string, string> };
+      const config = parseConfig(configMap.data["travis-allowlist.yaml"] as string, {}).config;
+      expect(config?.alerts?.on, dir).toEqual(expect.arrayContaining(["held", "failed", "unexpected", "drift", "exposure"]));
+    }
+  });
+
   it("without the optional alert Secret the config is still valid, with the Slack sink off", () => {
     for (const dir of ["deploy/base", "deploy/sidecar"]) {
       const configMap = manifests(dir).find((m) => m.kind === "ConfigMap") as unknown as { data: Record<string, string> };
@@ -531,7 +539,7 @@ describe(".travis.yml", () => {
     install: string[];
     script: string[];
     stages: Array<string | { name: string; if: string }>;
-    jobs: { include: Array<{ stage: string; deploy: { provider: string; script: string; on: { tags: boolean } } }> };
+    jobs: { include: Array<{ stage: string; node_js?: string; deploy: { provider: string; script: string; on: { tags: boolean } } }> };
   };
 
   it("tests on Node 20, 22 and 24 with HAProxy installed", () => {
@@ -539,6 +547,20 @@ describe(".travis.yml", () => {
     expect(travis.addons.apt.packages).toContain("haproxy");
     expect(travis.install).toEqual(["npm ci"]);
     expect(travis.script).toEqual(["npm run lint", "npm test"]);
+  });
+
+  it("the image runs a Node major that CI tests: the Dockerfile's build and runtime images, .ci/run's second suite and the deploy stage agree", () => {
+    const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+    const majors = [...dockerfile.matchAll(/^FROM \S*node(?::|js)(\d+)/gm)].map((m) => m[1]);
+    expect(majors).toHaveLength(2);
+    expect(new Set(majors).size).toBe(1);
+    const ci = readFileSync(join(ROOT, ".ci/run"), "utf8");
+    expect(ci).toContain(`IMAGE_NODE_MAJOR=${majors[0]}\n`);
+    expect(travis.node_js).toContain(majors[0]);
+    expect(travis.jobs.include.find((j) => j.stage === "deploy")).toMatchObject({ node_js: majors[0] });
+    // The oldest tested major is the one package.json promises.
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { engines: { node: string } };
+    expect(pkg.engines.node).toMatch(new RegExp(`^>=${travis.node_js[0]}\\.`));
   });
 
   it("pushes the image only from tags, without ever printing the credentials", () => {
