@@ -19,6 +19,12 @@ export interface GraceInput {
    * the grace period, as the conservative choice.
    */
   stateKnown: boolean;
+  /**
+   * The run reads only some of the instances (`--instance`): an entry absent
+   * upstream that none of them holds may still be held by another, so its
+   * record and provenance are kept as they were, not closed.
+   */
+  partial?: boolean;
 }
 
 export type RemovalReason = "grace expired" | "grace disabled" | "excluded" | "source removed from config" | "never desired";
@@ -88,6 +94,8 @@ export function settleState(
     now: Date;
     /** The process each instance ran as, when known. */
     processes?: ReadonlyMap<string, string | undefined>;
+    /** The instances a narrowed run (`--instance`) was about; every other instance keeps what the state said of it. */
+    narrowedTo?: ReadonlyArray<string>;
   },
 ): AbsenceState {
   const at = outcome.now.toISOString();
@@ -97,16 +105,19 @@ export function settleState(
     entries[key] = { ...rest, removedAt: at };
   }
   // Only what this run left holding the desired set: an instance it did not reach (--instance)
-  // may lack entries the desired set has gained since, and that is no one's doing.
-  const instances: Record<string, string> = {};
-  const processes: Record<string, string> = {};
+  // may lack entries the desired set has gained since, and that is no one's doing. What an
+  // earlier run said of such an instance still holds, and is how drift there is seen.
+  const outside = (target: string) => outcome.narrowedTo !== undefined && !outcome.narrowedTo.includes(target);
+  const instances: Record<string, string> = Object.fromEntries(Object.entries(next.instances ?? {}).filter(([target]) => outside(target)));
+  const processes: Record<string, string> = Object.fromEntries(Object.entries(next.processes ?? {}).filter(([target]) => outside(target)));
   for (const target of outcome.converged) {
     instances[target] = at;
     const process = outcome.processes?.get(target);
     if (process) processes[target] = process;
     else delete processes[target];
   }
-  return { ...next, entries, instances, ...(Object.keys(processes).length > 0 ? { processes } : {}) };
+  const { processes: _replaced, ...rest } = next;
+  return { ...rest, entries, instances, ...(Object.keys(processes).length > 0 ? { processes } : {}) };
 }
 
 /**
@@ -167,9 +178,16 @@ export function decideGrace(input: GraceInput): GraceDecision {
   const recent = (events: AbsenceRecord["events"]) => (events.every((e) => e.at > dayAgo) ? events : events.filter((e) => e.at > dayAgo));
   const entries: Record<string, AbsenceRecord> = {};
 
+  /** Pending entries a partial run cannot see: kept whole, with their provenance. */
+  const unseen = new Set<string>();
   // Entries with history: the ones that came back get a "back" event; the rest keep recent history.
   for (const [key, record] of Object.entries(previous.entries)) {
     if (input.liveOwned.has(key) && !input.desiredKeys.has(key)) continue;
+    if (input.partial && record.firstAbsent !== undefined && !input.desiredKeys.has(key)) {
+      entries[key] = { firstAbsent: record.firstAbsent, events: recent(record.events) };
+      unseen.add(key);
+      continue;
+    }
     // Published again after it went away or was removed: "back", also when the day's pruning took its "gone".
     const cameBack = (record.firstAbsent !== undefined || record.removedAt !== undefined) && input.desiredKeys.has(key);
     const events = recent(cameBack && record.events.at(-1)?.kind !== "back" ? [...record.events, { at, kind: "back" as const }] : record.events);
@@ -181,12 +199,17 @@ export function decideGrace(input: GraceInput): GraceDecision {
   for (const key of input.liveOwned) if (!input.desiredKeys.has(key)) absent.add(key);
   // Only absent entries need their earlier provenance.
   const sourcesOf = new Map<string, string[]>();
-  if (absent.size > 0) for (const group of previous.provenance) for (const key of group.entries) if (absent.has(key)) sourcesOf.set(key, group.sources);
+  if (absent.size + unseen.size > 0)
+    for (const group of previous.provenance) for (const key of group.entries) if (absent.has(key) || unseen.has(key)) sourcesOf.set(key, group.sources);
   const unexpected = new Set<string>();
 
   const pending = new Map<string, string>();
   const removeNow = new Map<string, RemovalReason>();
   const keptProvenance: Array<{ key: string; sources: string[] }> = [];
+  for (const key of unseen) {
+    const sources = sourcesOf.get(key);
+    if (sources) keptProvenance.push({ key, sources });
+  }
   for (const key of absent) {
     const record = previous.entries[key];
     const wasDesired = sourcesOf.has(key) || record?.firstAbsent !== undefined || (record?.events.length ?? 0) > 0;
@@ -223,5 +246,6 @@ export function decideGrace(input: GraceInput): GraceDecision {
   const provenance = keptProvenance.length === 0 ? [...input.desired] : [...input.desired, ...groupBySources(keptProvenance)];
   const nextState: AbsenceState = { version: 1, map: previous.map, provenance, entries };
   if (previous.instances) nextState.instances = previous.instances;
+  if (previous.processes) nextState.processes = previous.processes;
   return { pending, removeNow, unexpected, nextState, flaps: flapsOf(entries) };
 }

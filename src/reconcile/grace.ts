@@ -23,7 +23,7 @@ export function graceFor(
   desired: DesiredSet,
   lives: ReadonlyArray<ReadonlyArray<LiveEntry>>,
   state: AbsenceState,
-  options: { noGrace: boolean; now: Date; stateKnown: boolean },
+  options: { noGrace: boolean; now: Date; stateKnown: boolean; partial: boolean },
 ): GraceDecision {
   const ownership = ownershipOf(config);
   const desiredKeys = new Set(desired.entries.map((e) => e.cidr.text));
@@ -38,5 +38,6 @@ export function graceFor(
     noGrace: options.noGrace,
     now: options.now,
     stateKnown: options.stateKnown,
+    partial: options.partial,
   });
 }

@@ -155,7 +155,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     desired,
     reached.map((p) => (p.live as LiveList).entries),
     loaded.state,
-    { noGrace: options.noGrace, now, stateKnown },
+    { noGrace: options.noGrace, now, stateKnown, partial: deps.instances !== undefined },
   );
   const keep = new Set(grace.pending.keys());
   if (options.noGrace) log.warn({ noGrace: true }, "--no-grace: absent entries are removed without the grace period");

@@ -357,6 +357,7 @@ async function applyPlannedRun(
     converged: results.filter((r) => r.status === "applied" || r.status === "in-sync").map((r) => r.target),
     now,
     processes: new Map(planned.instances.map((p) => [p.target, p.instance?.process])),
+    ...(deps.instances ? { narrowedTo: deps.instances } : {}),
   });
   await deps.removalState
     .save(next)

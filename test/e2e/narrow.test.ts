@@ -50,6 +50,29 @@ describe("narrower runs", () => {
     expect(explain.addresses[0]?.instances.map((i) => [i.target, i.admitted])).toEqual([[a.unixTarget, true]]);
   });
 
+  it("a narrowed run keeps what the state knows of the other instances: a hand deletion there is still drift", async () => {
+    const own = await tempDir("ta-narrow-state-");
+    const listFile = join(own.path, "travis.map");
+    const first = await startHaproxy({ kind: "map", listFile, entries: ["127.0.0.5 office"] });
+    const second = await startHaproxy({ kind: "map", listFile, keepListFile: true });
+    try {
+      const pair = await writeConfig(own.path, { staticEntries: ["127.0.0.21"], sockets: [first.unixTarget, second.unixTarget], map: listFile });
+      expect((await runCli(["--config", pair, "sync"])).code).toBe(0);
+      expect((await runCli(["--config", pair, "sync", "--instance", first.unixTarget])).code).toBe(0);
+
+      await second.command(`del map ${listFile} 127.0.0.21/32`);
+      const status = await runCli(["--config", pair, "--output", "json", "status", "--detailed-exitcode"]);
+      expect(status.code).toBe(2);
+      expect((JSON.parse(status.stdout) as StatusReport).instances.map((i) => [i.target, i.missing, i.vanished])).toEqual([
+        [first.unixTarget, [], []],
+        [second.unixTarget, ["127.0.0.21/32"], ["127.0.0.21/32"]],
+      ]);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+      await own.remove();
+    }
+  });
+
   it("an --instance that is not configured is a usage error naming the instances there are", async () => {
     const run = await runCli(["--config", config, "--output", "json", "sync", "--instance", "unix:///nowhere.sock"]);
     expect(run.code).toBe(64);
