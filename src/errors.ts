@@ -84,7 +84,11 @@ export const ERROR_CODES = {
     "check that the target is really HAProxy's runtime socket",
   ],
   E_HAPROXY_PROTOCOL: ["HAProxy answered something this tool does not understand", "check the HAProxy version and that the target is a runtime socket"],
-  E_HAPROXY_COMMAND: ["a runtime command was refused", "check the socket's access level (maps need level admin on 3.x)"],
+  E_HAPROXY_COMMAND: ["a runtime command was refused", "read HAProxy's message in the error"],
+  E_HAPROXY_PERMISSION: [
+    "HAProxy refused a map or ACL command: Permission denied, the stats socket's level is too low (3.x needs level admin even to read a map)",
+    "give the stats socket level admin in haproxy.cfg (the message has the line, e.g. stats socket /run/haproxy/admin.sock mode 660 level admin) and reload",
+  ],
   E_HAPROXY_UNKNOWN_MAP: ["HAProxy has no map or ACL loaded from haproxy.map", "set haproxy.map to the path exactly as HAProxy loaded it"],
   E_HAPROXY_PREPARE: ["`prepare map` failed", "check the socket's access level and the HAProxy version (2.4+)"],
   E_HAPROXY_ADD: ["adding entries to the prepared version failed; nothing was committed", "read HAProxy's message; the live list is unchanged"],
@@ -107,6 +111,10 @@ export const ERROR_CODES = {
   E_AUDIT_KEY: [
     "the audit trail is keyed and this run's audit.key does not match its last record (or is missing)",
     "use the trail's key (from its Secret); nothing was applied",
+  ],
+  E_AUDIT_KEY_MISSING: [
+    "audit verify was asked to check a keyed (HMAC-SHA256) trail without audit.key: nothing can be said about it",
+    "set audit.key to the key the trail was sealed with (bad usage: exit 64)",
   ],
   E_AUDIT_SYMLINK: [
     "a symlink was found where the audit trail or its .head file should be; audit files are never read or written through a link",

@@ -159,7 +159,14 @@ export function serialise(record: AuditRecord): string {
 
 export type VerifyResult =
   | { ok: true; records: number; head: AuditHead | null; /** The first keyed record, when the trail is keyed. */ keyedFrom?: number }
-  | { ok: false; records: number; line: number; reason: string };
+  | {
+      ok: false;
+      records: number;
+      line: number;
+      reason: string;
+      /** The trail is keyed and no key was given: nothing is known about it, which is not the same as tampering. */
+      keyMissing?: true;
+    };
 
 export interface VerifyOptions {
   /** `audit.key`: keyed records are checked with it, and a trail that is not keyed is not accepted. */
@@ -200,7 +207,8 @@ export function verifyChain(text: string, head: AuditHead | null, options: Verif
     if (record.prevHash !== expectedPrev) return fail(`prevHash does not match the record before it (a record was deleted, inserted or moved)`);
     const hash = record.hash;
     if (isKeyed(hash)) {
-      if (key === undefined) return fail("the record is keyed (HMAC-SHA256): verifying it needs audit.key");
+      if (key === undefined)
+        return { ok: false, records: i, line, reason: "the record is keyed (HMAC-SHA256): verifying it needs audit.key", keyMissing: true };
       if (!sealHoldsOver(parsed.content, hash, key)) return fail("the HMAC does not match: the record was edited, or sealed with another key");
       keyedFrom ??= record.seq;
     } else {

@@ -225,6 +225,14 @@ export class AuditTrail {
       head = parseAuditHead(json) ?? null;
       if (!head) return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not a head record` };
     }
-    return verifyChain(text, head, { ...(this.key === undefined ? {} : { key: this.key }), ...(anchor ? { anchor } : {}) });
+    const verdict = verifyChain(text, head, { ...(this.key === undefined ? {} : { key: this.key }), ...(anchor ? { anchor } : {}) });
+    if (!verdict.ok && verdict.keyMissing) {
+      throw new AuditError(
+        "E_AUDIT_KEY_MISSING",
+        this.path,
+        `this trail is keyed; set audit.key to the key it was sealed with (record ${verdict.line} is sealed with HMAC-SHA256): without it, whether the trail is intact cannot be told`,
+      );
+    }
+    return verdict;
   }
 }

@@ -185,7 +185,8 @@ export class ReplyFramer {
 
 /** Frames one reply: drops payload continuation prompts and reads the severity prefix. */
 export function parseResponse(raw: string): Response {
-  const text = raw.replace(/^(\+ )+/, "").replace(/\n$/, "");
+  // A message's own newline and the empty line that ends every reply both go: none of them is part of what HAProxy said.
+  const text = raw.replace(/^(\+ )+/, "").replace(/\n+$/, "");
   const match = /^\[(\d)\]: /.exec(text);
   if (!match) return { text, isError: false };
   const severity = Number(match[1]);

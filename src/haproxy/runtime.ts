@@ -19,6 +19,7 @@ import {
   supportsTransactions,
 } from "./protocol.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
+import { refusal } from "./refusal.js";
 import { RuntimeSession, type SessionOptions } from "./session.js";
 
 /** What was live when the list was read; a commit by anyone else since then is a conflict. */
@@ -85,8 +86,12 @@ export class HaproxyInstance {
 
   private async run(command: string, what: string, code: ErrorCode = "E_HAPROXY_COMMAND"): Promise<Response> {
     const response = await this.session.send(command);
-    if (response.isError) throw new HaproxyError(code, this.target, `${what} failed: ${response.text}`);
+    if (response.isError) throw this.refused(what, response, code);
     return response;
+  }
+
+  private refused(what: string, response: Response, code: ErrorCode, consequence?: string): HaproxyError {
+    return refusal(this.target, this.version, what, response, code, consequence);
   }
 
   async lists(kind: ListKind): Promise<LoadedList[]> {
@@ -137,7 +142,7 @@ export class HaproxyInstance {
     const replies = await this.session.sendAll(addresses.map((address) => commands.match(kind, file, address)));
     return replies.map((reply, i) => {
       const address = addresses[i] as string;
-      if (reply.isError) throw new HaproxyError("E_HAPROXY_COMMAND", this.target, `get ${kind} ${address} failed: ${reply.text}`);
+      if (reply.isError) throw this.refused(`get ${kind} ${address}`, reply, "E_HAPROXY_COMMAND");
       return readReply(this.target, () => parseMatch(kind, address, reply.text));
     });
   }
@@ -178,7 +183,7 @@ export class HaproxyInstance {
     const committed = await this.session.send(commands.commit(kind, file, version));
     if (committed.isError && /out of range/i.test(committed.text)) throw this.conflict(`commit @${version}: ${committed.text}`);
     if (committed.isError) {
-      const error = new HaproxyError("E_HAPROXY_COMMIT", this.target, `commit ${kind} @${version} failed: ${committed.text}`);
+      const error = this.refused(`commit ${kind} @${version}`, committed, "E_HAPROXY_COMMIT");
       error.liveState = "unchanged";
       throw error;
     }
@@ -229,7 +234,7 @@ export class HaproxyInstance {
     const fills = lines ? chunkPayload(mapPayloadHead(file, version), lines) : content.map((entry) => commands.addAcl(file, entry.key, version));
     const replies = await this.session.sendAll(fills);
     const failed = replies.find((r) => r.isError);
-    if (failed) throw new HaproxyError("E_HAPROXY_ADD", this.target, `add ${kind} @${version} failed: ${failed.text}; not committed`);
+    if (failed) throw this.refused(`add ${kind} @${version}`, failed, "E_HAPROXY_ADD", "; not committed");
     const staged = await this.entries(kind, file, version);
     const check = sameEntries(staged, content);
     if (!check.equal) {
@@ -255,10 +260,10 @@ export class HaproxyInstance {
     const adds = kind === "map" ? mapPayloadCommands(file, add, undefined) : add.map((entry) => commands.addAcl(file, entry.key));
     const addReplies = await this.session.sendAll(adds);
     const addFailed = addReplies.find((r) => r.isError);
-    if (addFailed) throw new HaproxyError("E_HAPROXY_ADD", this.target, `add ${kind} failed: ${addFailed.text}; nothing removed`);
+    if (addFailed) throw this.refused(`add ${kind}`, addFailed, "E_HAPROXY_ADD", "; nothing removed");
     const delReplies = await this.session.sendAll(remove.map((entry) => commands.deleteRef(kind, file, entry.ref)));
     const delFailed = delReplies.find((r) => r.isError);
-    if (delFailed) throw new HaproxyError("E_HAPROXY_DEL", this.target, `del ${kind} failed: ${delFailed.text}; additions are live, some removals are not`);
+    if (delFailed) throw this.refused(`del ${kind}`, delFailed, "E_HAPROXY_DEL", "; additions are live, some removals are not");
     return { mode: "incremental" };
   }
 }

@@ -3,7 +3,7 @@ import { connect, isIP, type Socket } from "node:net";
 import { connect as connectTls } from "node:tls";
 import { HaproxyError } from "../errors.js";
 import { parseTarget } from "../model/target.js";
-import { permissionAdvice } from "../util/permission.js";
+import { socketAccessAdvice } from "./socket-access.js";
 
 /** The `haproxy.tls` files: read on every connection, so a rotated certificate is used by the next run. */
 export interface RuntimeTlsFiles {
@@ -135,9 +135,7 @@ async function describeConnectError(target: string, err: NodeJS.ErrnoException):
       return "socket file does not exist (is HAProxy running with this stats socket?)";
     case "EACCES":
     case "EPERM":
-      return path
-        ? `${(await permissionAdvice(path, err)) ?? "permission denied on the socket file"} (or give that user the socket: stats socket … mode 660 group <its group>)`
-        : "permission denied";
+      return path ? await socketAccessAdvice(path, err.code) : "permission denied";
     case "ECONNREFUSED": {
       const info = path ? await stat(path).catch(() => undefined) : undefined;
       if (info && !info.isSocket())

@@ -24,22 +24,34 @@ interface Sighting {
 
 const TYPES: RecordType[] = ["A", "AAAA"];
 
-/** Everything one resolver says about all the names; throws when any question fails or a name has no address. */
-async function askResolver(
-  resolver: ResolverAddress,
-  names: string[],
-  options: DnsQueryOptions,
-): Promise<Array<{ hostname: string; address: string; ttl: number }>> {
-  const answers = await Promise.all(
-    names.flatMap((hostname) => TYPES.map(async (type) => ({ hostname, type, answer: await resolveRecords(resolver, hostname, type, options) }))),
+interface SeenAddress {
+  hostname: string;
+  address: string;
+  ttl: number;
+}
+
+/** A question one resolver could not answer with an address. */
+interface NameFailure {
+  resolver: string;
+  hostname: string;
+  error: Error;
+}
+
+/** The addresses of one name from one resolver; a name without any A or AAAA record is a failure. */
+async function askName(resolver: ResolverAddress, hostname: string, options: DnsQueryOptions): Promise<SeenAddress[]> {
+  const answers = await Promise.all(TYPES.map((type) => resolveRecords(resolver, hostname, type, options)));
+  const sighted = answers.flatMap((answer) => answer.records.map((r) => ({ hostname, address: r.address, ttl: r.ttl })));
+  if (sighted.length === 0) throw new DnsError("E_DNS_EMPTY", resolver.label, hostname, "no A or AAAA records (empty answer)");
+  return sighted;
+}
+
+/** Everything one resolver says about all the names, or every name it failed on. */
+async function askResolver(resolver: ResolverAddress, names: string[], options: DnsQueryOptions): Promise<{ sighted: SeenAddress[]; failures: NameFailure[] }> {
+  const outcomes = await Promise.allSettled(names.map((hostname) => askName(resolver, hostname, options)));
+  const failures = outcomes.flatMap((o, i) =>
+    o.status === "rejected" ? [{ resolver: resolver.label, hostname: names[i] as string, error: o.reason as Error }] : [],
   );
-  for (const hostname of names) {
-    const count = answers.filter((a) => a.hostname === hostname).reduce((n, a) => n + a.answer.records.length, 0);
-    if (count === 0) {
-      throw new DnsError("E_DNS_EMPTY", resolver.label, hostname, "no A or AAAA records (empty answer)");
-    }
-  }
-  return answers.flatMap(({ hostname, answer }) => answer.records.map((r) => ({ hostname, address: r.address, ttl: r.ttl })));
+  return { sighted: outcomes.flatMap((o) => (o.status === "fulfilled" ? o.value : [])), failures };
 }
 
 /** A resolver's failure, as the source reports it. */
@@ -75,24 +87,15 @@ export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {
       if (resolvers.length === 0) {
         throw new SourceError("E_SOURCE_DNS_NO_RESOLVER", config.name, "no resolvers configured and none found in /etc/resolv.conf");
       }
-      const outcomes = await Promise.allSettled(resolvers.map((r) => askResolver(r, config.names, queryOptions)));
-      const failures = outcomes.flatMap((o, i) => (o.status === "rejected" ? [{ resolver: resolvers[i] as ResolverAddress, error: o.reason as Error }] : []));
-      const answered = outcomes.length - failures.length;
-      if (answered < config.quorum) {
-        const first = failures[0]?.error;
-        const reasons = failures.map((f) => f.error.message).join("; ");
-        throw new SourceError(
-          SOURCE_CODE_OF[errorCode(first)] ?? "E_SOURCE_DNS_FAILED",
-          config.name,
-          `${answered} of ${resolvers.length} resolvers answered, quorum is ${config.quorum}: ${reasons}`,
-          { cause: first },
-        );
-      }
+      const outcomes = await Promise.all(resolvers.map((r) => askResolver(r, config.names, queryOptions)));
+      const failures = outcomes.flatMap((o) => o.failures);
+      const answered = outcomes.filter((o) => o.failures.length === 0).length;
+      if (answered < config.quorum) throw quorumMissed(config, resolvers.length, answered, failures);
       const sightings = new Map<string, Sighting>();
       outcomes.forEach((outcome, i) => {
-        if (outcome.status !== "fulfilled") return;
+        if (outcome.failures.length > 0) return;
         const label = (resolvers[i] as ResolverAddress).label;
-        for (const { hostname, address, ttl } of outcome.value) {
+        for (const { hostname, address, ttl } of outcome.sighted) {
           const key = `${hostname} ${address}`;
           const seen = sightings.get(key) ?? { hostname, address, resolvers: new Set<string>(), ttl };
           seen.resolvers.add(label);
@@ -131,4 +134,51 @@ export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {
       return { name: config.name, type: "dns", entries, durationMs: now() - started, ...(disagreements.length > 0 ? { disagreements } : {}) };
     },
   };
+}
+
+/** Answers that settle the question: the resolver was reached and said there is nothing to find. */
+const DEFINITIVE: Partial<Record<ErrorCode, { says: string; answered: string }>> = {
+  E_DNS_NXDOMAIN: { says: "does not exist", answered: "answered NXDOMAIN" },
+  E_DNS_EMPTY: { says: "has no A or AAAA records", answered: "answered with no A or AAAA records" },
+};
+
+/**
+ * Too few resolvers returned addresses. When resolvers did answer, that the
+ * name does not exist (or has no address) is the news, with the name and who
+ * said so; "not answered" is kept for resolvers that really did not.
+ */
+function quorumMissed(config: DnsSourceConfig, asked: number, answered: number, failures: NameFailure[]): SourceError {
+  const definitiveCode = (["E_DNS_NXDOMAIN", "E_DNS_EMPTY"] as const).find((code) => failures.some((f) => errorCode(f.error) === code));
+  const tally = `${answered} of ${asked} resolvers returned addresses, quorum is ${config.quorum}`;
+  if (definitiveCode === undefined) {
+    const first = failures[0]?.error;
+    const reasons = failures.map((f) => f.error.message).join("; ");
+    const code = SOURCE_CODE_OF[errorCode(first)] ?? "E_SOURCE_DNS_FAILED";
+    return new SourceError(code, config.name, `${answered} of ${asked} resolvers answered, quorum is ${config.quorum}: ${reasons}`, { cause: first });
+  }
+  const wording = DEFINITIVE[definitiveCode] as { says: string; answered: string };
+  const settled = failures.filter((f) => errorCode(f.error) === definitiveCode);
+  const byName = new Map<string, { hostname: string; missing: string; resolvers: string[] }>();
+  for (const f of settled) {
+    const missing = missingName(f);
+    const finding = byName.get(`${f.hostname} ${missing}`) ?? { hostname: f.hostname, missing, resolvers: [] };
+    finding.resolvers.push(f.resolver);
+    byName.set(`${f.hostname} ${missing}`, finding);
+  }
+  const findings = [...byName.values()].map(({ hostname, missing, resolvers }) => {
+    const subject = missing === hostname ? hostname : `${hostname} is an alias of ${missing}, which`;
+    return `${subject} ${wording.says}: ${resolvers.join(", ")} ${wording.answered}`;
+  });
+  const others = failures.filter((f) => !settled.includes(f)).map((f) => f.error.message);
+  const rest = [...others, ...(answered > 0 ? [tally] : [])].map((text) => `; ${text}`).join("");
+  const fix = definitiveCode === "E_DNS_NXDOMAIN" ? " (check the source's names for a typo)" : "";
+  return new SourceError(SOURCE_CODE_OF[definitiveCode] as ErrorCode, config.name, `${findings.join("; ")}${fix}${rest}`, { cause: settled[0]?.error });
+}
+
+/** The name the resolver found missing: the asked one, or the end of its CNAME chain. */
+function missingName(failure: NameFailure): string {
+  if (!(failure.error instanceof DnsError)) return failure.hostname;
+  const { question } = failure.error;
+  const slash = question.lastIndexOf("/");
+  return slash === -1 ? question : question.slice(0, slash);
 }

@@ -40,6 +40,35 @@ describe("audit.key", () => {
     expect((await runCli(["--config", config, "audit", "verify", "--anchor", "two:abc"], { env })).code).toBe(64);
   });
 
+  it("verify without audit.key on a keyed trail is a usage problem (exit 64, E_AUDIT_KEY_MISSING), not 'NOT intact'", async () => {
+    const path = join(h.dir, "audit-keyless-verify.jsonl");
+    const document = configDocument({ staticEntries: ["127.0.0.23"], sockets: [h.unixTarget], map: h.listFile });
+    const keyed = join(h.dir, "keyed.yaml");
+    const keyless = join(h.dir, "keyless.yaml");
+    await writeFile(keyed, stringify({ ...document, audit: { path, key: "${AUDIT_HMAC_KEY}" } }));
+    await writeFile(keyless, stringify({ ...document, audit: { path } }));
+    expect((await runCli(["--config", keyed, "sync"], { env: { AUDIT_HMAC_KEY: KEY } })).code).toBe(0);
+
+    const text = await runCli(["--config", keyless, "audit", "verify"]);
+    expect(text.code).toBe(64);
+    expect(text.stdout).not.toContain("NOT intact");
+    const logged = logLines(text.stderr).find((l) => l.err !== undefined) as { err: { code: string; message: string } } | undefined;
+    expect(logged?.err.code).toBe("E_AUDIT_KEY_MISSING");
+    expect(logged?.err.message).toContain(`audit trail ${path}: this trail is keyed; set audit.key`);
+
+    const json = await runCli(["--config", keyless, "--output", "json", "audit", "verify"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      exitCode: 64,
+      error: { code: "E_AUDIT_KEY_MISSING", message: expect.stringContaining("this trail is keyed") },
+    });
+
+    // With the key the same trail is intact: the missing key was the only problem.
+    expect(await runCli(["--config", keyed, "audit", "verify"], { env: { AUDIT_HMAC_KEY: KEY } })).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining("intact"),
+    });
+  });
+
   it("seals the head too: records deleted from the end with the head rewritten to match fail verify, truncation named", async () => {
     const env = { AUDIT_HMAC_KEY: KEY };
     const path = join(h.dir, "audit-truncated.jsonl");

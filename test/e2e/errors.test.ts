@@ -66,13 +66,19 @@ describe("errors a person can act on", () => {
     });
   });
 
-  it("a socket this user may not open names the user, the owner and the fix", async () => {
+  it("a socket this user may not open (mode 600) names the user and the owner, and advises a group-accessible stats socket, never a chown", async () => {
     const config = await configAt("socket-permission.yaml", { sockets: [h.unixTarget], stateDir: await ownStateDir("perm-state") });
     const run = await asNobody(config, ["--output", "json", "status"]);
+    expect(run.code).toBe(1);
     const instance = (JSON.parse(run.stdout) as { instances: Array<{ error: string; errorCode: string }> }).instances[0];
+    const socketPath = h.unixTarget.slice("unix://".length);
     expect(instance?.errorCode).toBe("E_HAPROXY_CONNECT");
-    expect(instance?.error).toMatch(/permission denied for user nobody \(uid 65534\); it is owned by uid 0 .*mode 600/);
-    expect(instance?.error).toContain("mode 660 group");
+    expect(instance?.error).toContain(
+      `permission denied (EACCES) for user nobody (uid ${NOBODY}, gid ${NOBODY}); the socket is owned by uid 0 (gid 0), mode 600`,
+    );
+    expect(instance?.error).toContain(`in haproxy.cfg "stats socket ${socketPath} mode 660 level admin group <group>", and add user nobody to <group>`);
+    expect(instance?.error).toContain("Do not chown the socket: HAProxy creates it anew at every start and reload");
+    expect(instance?.error).not.toMatch(/\bchown \d/);
   });
 
   it("an audit trail this user cannot write names the user, the owner and the fix, and nothing is applied", async () => {

@@ -228,7 +228,10 @@ describe("a keyed trail on disk", () => {
       await expect(other.append(auditBodyFixture({ runId: "forged" }))).rejects.toMatchObject({ code: "E_AUDIT_KEY" });
     }
     expect(await trail.verify()).toMatchObject({ ok: true, records: 2, keyedFrom: 1 });
-    expect(await new AuditTrail(path).verify()).toMatchObject({ ok: false, line: 1, reason: expect.stringContaining("needs audit.key") });
+    await expect(new AuditTrail(path).verify()).rejects.toMatchObject({
+      code: "E_AUDIT_KEY_MISSING",
+      message: expect.stringContaining("this trail is keyed; set audit.key"),
+    });
     expect(await trail.verify({ seq: 2, hash: second.hash })).toMatchObject({ ok: true });
   });
 });

@@ -150,3 +150,55 @@ describe("a resolver whose answer is cut short", () => {
     }
   });
 });
+
+describe("a name the resolvers say does not exist", () => {
+  const TYPO = "nat.travisci.nett";
+
+  it("says the name does not exist and which resolver said so, not that the resolver did not answer", async () => {
+    const failure = await source([a.resolver], { names: [TYPO] })
+      .fetch()
+      .catch((err: unknown) => err);
+    expect(failure).toMatchObject({
+      code: "E_SOURCE_DNS_NXDOMAIN",
+      source: "travis-dns",
+      message: `source travis-dns: ${TYPO} does not exist: ${a.resolver} answered NXDOMAIN (check the source's names for a typo)`,
+    });
+  });
+
+  it("names every resolver that said so, and only the name that is missing", async () => {
+    await expect(source([a.resolver, b.resolver], { names: [NAME, TYPO], quorum: 2 }).fetch()).rejects.toMatchObject({
+      code: "E_SOURCE_DNS_NXDOMAIN",
+      message: `source travis-dns: ${TYPO} does not exist: ${a.resolver}, ${b.resolver} answered NXDOMAIN (check the source's names for a typo)`,
+    });
+  });
+
+  it("keeps what the other resolvers did: one silent, one that returned addresses, the quorum missed", async () => {
+    const dead = "127.0.0.1:1";
+    const x = await startDnsServer({ zones: {} });
+    try {
+      const failure = await source([x.resolver, dead, a.resolver], { quorum: 2 })
+        .fetch()
+        .catch((err: unknown) => err);
+      expect(failure).toMatchObject({ code: "E_SOURCE_DNS_NXDOMAIN" });
+      const { message } = failure as Error;
+      expect(message).toMatch(new RegExp(`^source travis-dns: ${NAME.replace(/\./g, "\\.")} does not exist: ${x.resolver} answered NXDOMAIN`));
+      expect(message).toContain(`@${dead}:`);
+      expect(message).toContain("; 1 of 3 resolvers returned addresses, quorum is 2");
+      expect(message).not.toContain("resolvers answered");
+    } finally {
+      await x.stop();
+    }
+  });
+
+  it("a name that exists without any A or AAAA record says so, with E_SOURCE_DNS_EMPTY", async () => {
+    const x = await startDnsServer({ zones: { [NAME]: { behaviour: "empty" } } });
+    try {
+      await expect(source([x.resolver]).fetch()).rejects.toMatchObject({
+        code: "E_SOURCE_DNS_EMPTY",
+        message: `source travis-dns: ${NAME} has no A or AAAA records: ${x.resolver} answered with no A or AAAA records`,
+      });
+    } finally {
+      await x.stop();
+    }
+  });
+});

@@ -29,6 +29,8 @@ export interface HaproxyOptions {
   masterWorker?: boolean;
   /** The HAProxy binary; Debian's by default. */
   bin?: string;
+  /** The unix stats socket's access level (`admin` by default), as a user may have written it. */
+  level?: "user" | "operator" | "admin";
   /** A mutual-TLS listener in front of the unix stats socket, as the README recommends: server PEM and the CA clients must be signed by. */
   tlsRuntime?: { serverPem: string; ca: string };
 }
@@ -80,6 +82,7 @@ export function haproxyConfig(o: {
   global?: string[];
   rule?: (listFile: string) => string[];
   tls?: { port: number; serverPem: string; ca: string };
+  level?: "user" | "operator" | "admin";
 }): string {
   const wiring =
     o.kind === "map"
@@ -88,7 +91,7 @@ export function haproxyConfig(o: {
   const rule = (o.rule ? o.rule(o.listFile) : wiring).map((line) => `  ${line}`);
   return [
     "global",
-    `  stats socket ${o.socket} mode 600 level admin`,
+    `  stats socket ${o.socket} mode 600 level ${o.level ?? "admin"}`,
     `  stats socket ipv4@127.0.0.1:${o.tcpPort} level admin`,
     "  stats timeout 10s",
     // Without SO_REUSEPORT a port another test process also picked fails the start loudly instead of sharing connections.
@@ -170,7 +173,7 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
   for (;;) {
     const [tcpPort, httpPort, tlsPort] = (await freePorts(3)) as [number, number, number];
     const tls = options.tlsRuntime ? { port: tlsPort, ...options.tlsRuntime } : undefined;
-    await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile, global: options.global, rule: options.rule, tls }));
+    await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile, global: options.global, rule: options.rule, tls, level: options.level }));
     const child = spawn(bin, [...(options.masterWorker ? ["-W"] : []), "-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
