@@ -9,25 +9,26 @@ export interface InstanceDrift {
   liveCount: number;
   ownedCount: number;
   foreignCount: number;
-  /** Desired entries the instance does not hold. */
-  missing: string[];
-  /** Owned entries the next sync removes (absent upstream past the grace period, excluded, or never planned). */
-  remove: string[];
+  /** Desired entries the instance does not hold; null while the desired set is unknown (a source failed). */
+  missing: string[] | null;
+  /** Owned entries the next sync removes (absent upstream past the grace period, excluded, or never planned); null while the desired set is unknown. */
+  remove: string[] | null;
   /** Owned entries this tool never planned (drift): no grace period, removed by the next sync. */
   unexpected: string[];
   /** Desired entries this tool had put in place that disappeared behind its back (drift). */
   vanished: string[];
   /** Owned keys held only under a previous value, to be rewritten (present only then). */
   rewrite?: string[];
-  /** Owned entries absent upstream, kept until `removeAt`. */
-  pendingRemoval: Array<{ entry: string; removeAt: string }>;
+  /** Owned entries absent upstream, kept until `removeAt`; null while the desired set is unknown. */
+  pendingRemoval: Array<{ entry: string; removeAt: string }> | null;
   /** Keys held under more than one value. */
   duplicates: Duplicate[];
   /** Who gets in that should not, by HAProxy's own matcher. */
   exposures: Exposure[];
   /** Removed entries not put to the matcher (over the per-run limit). */
   uncheckedRemovals?: number;
-  inSync: boolean;
+  /** Null while the desired set is unknown: drift and exposures are still judged, from the removal state. */
+  inSync: boolean | null;
   error: string | null;
   errorCode?: ErrorCode;
 }
@@ -40,7 +41,8 @@ export interface StatusReport {
   /** Entries that went away and came back (or the reverse) over the last day, with how often. */
   flaps: Record<string, number>;
   stateNotice: string | null;
-  inSync: boolean;
+  /** Null while the desired set is unknown (`error` says which source failed). */
+  inSync: boolean | null;
   error: ErrorSummary | null;
   exitCode: number;
 }
@@ -48,8 +50,8 @@ export interface StatusReport {
 /** Anything a person should look at: drift, duplicates or exposures. */
 export function needsAttention(instance: InstanceDrift): boolean {
   return (
-    !instance.inSync ||
-    instance.pendingRemoval.length > 0 ||
+    instance.inSync === false ||
+    (instance.pendingRemoval?.length ?? 0) > 0 ||
     instance.unexpected.length > 0 ||
     instance.vanished.length > 0 ||
     instance.duplicates.length > 0 ||

@@ -249,3 +249,27 @@ export function decideGrace(input: GraceInput): GraceDecision {
   if (previous.processes) nextState.processes = previous.processes;
   return { pending, removeNow, unexpected, nextState, flaps: flapsOf(entries) };
 }
+
+/**
+ * Drift on one instance judged by the removal state alone, when the sources
+ * cannot say what is desired now: owned entries the state never knew of or
+ * that this tool removed and someone put back (`unexpected`), and entries the
+ * last run left in place that are gone (`vanished`). Pure.
+ */
+export function driftFromState(
+  target: string,
+  live: { owned: ReadonlyArray<string>; all: ReadonlySet<string> },
+  state: AbsenceState,
+  options: { process?: string | undefined; stateKnown: boolean },
+): { unexpected: string[]; vanished: string[] } {
+  const known = new Set<string>();
+  for (const group of state.provenance) for (const key of group.entries) known.add(key);
+  const reappeared = new Set(reappearedOn(target, live.owned, state, options.process));
+  const neverKnown = (key: string) => {
+    const record = state.entries[key];
+    return !known.has(key) && record?.firstAbsent === undefined && (record?.events.length ?? 0) === 0;
+  };
+  const unexpected = live.owned.filter((key) => reappeared.has(key) || (options.stateKnown && neverKnown(key)));
+  const missing = [...known].filter((key) => !live.all.has(key));
+  return { unexpected, vanished: vanishedFrom(target, missing, state, options.process) };
+}

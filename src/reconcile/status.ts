@@ -1,7 +1,14 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
+import { parseCidr } from "../model/cidr.js";
+import { type AbsenceState, emptyState } from "../model/absence.js";
 import { type InstanceDrift, needsAttention, type StatusReport } from "../model/status.js";
-import { closePlannedRun, type PlanDeps, type PlannedInstance, planRun, shownResult } from "./plan-run.js";
+import { driftFromState, recentlyRemoved } from "../plan/grace.js";
+import { isOwned } from "../plan/plan.js";
+import { ownershipOf } from "./ownership.js";
+import { checkExposures, closePlannedRun, type PlanDeps, type PlannedInstance, type PlannedRun, planRun, shownResult } from "./plan-run.js";
+import type { RuntimeTarget } from "./deps.js";
+import { failedResult } from "./results.js";
 
 function exitCode(report: Omit<StatusReport, "exitCode">, detailedExitcode: boolean): number {
   if (report.error || report.instances.some((i) => i.error)) return 1;
@@ -53,9 +60,15 @@ function drift(p: PlannedInstance): InstanceDrift {
 
 /** Live against desired on every instance, and who gets in that should not; reads only, changes nothing, records nothing. */
 export async function inspect(config: Config, deps: PlanDeps & { logger: Logger }, options: { detailedExitcode: boolean }): Promise<StatusReport> {
-  const planned = await planRun(config, deps, { force: false, noGrace: false, probeExposures: true }, deps.logger);
-  await closePlannedRun(planned);
-  const instances = planned.error ? [] : planned.instances.map(drift);
+  // A source outage must not blind status: the instances are still read, and judged by what the removal state knows.
+  const planned = await planRun(config, deps, { force: false, noGrace: false, probeExposures: true, readWithoutDesired: true }, deps.logger);
+  let instances: InstanceDrift[];
+  try {
+    if (!planned.desiredSet) instances = await judgedWithoutDesired(planned, config, deps);
+    else instances = planned.error ? [] : planned.instances.map(drift);
+  } finally {
+    await closePlannedRun(planned);
+  }
   const body = {
     version: 1 as const,
     desired: planned.desired,
@@ -63,8 +76,67 @@ export async function inspect(config: Config, deps: PlanDeps & { logger: Logger 
     instances,
     flaps: planned.flaps,
     stateNotice: planned.stateNotice,
-    inSync: !planned.error && instances.every((i) => i.inSync),
+    inSync: planned.desiredSet ? !planned.error && instances.every((i) => i.inSync) : null,
     error: planned.error,
   };
   return { ...body, exitCode: exitCode(body, options.detailedExitcode) };
+}
+
+/**
+ * Each instance read while the desired set is unknown: its counts, drift and
+ * exposures from the removal state and HAProxy's matcher; what needs the
+ * desired set (missing, remove, pending, in sync) is null, not a guess.
+ */
+async function judgedWithoutDesired(planned: PlannedRun, config: Config, deps: PlanDeps & { logger: Logger }): Promise<InstanceDrift[]> {
+  const ownership = ownershipOf(config);
+  let state: AbsenceState = emptyState(config.haproxy.map);
+  let stateKnown = false;
+  try {
+    const loaded = await deps.removalState.load(config.haproxy.map);
+    state = loaded.state;
+    stateKnown = loaded.notice === null;
+  } catch (err) {
+    deps.logger.warn({ err }, "the removal state cannot be used: drift is not judged while the desired set is unknown");
+  }
+  const now = (deps.now ?? (() => new Date()))();
+  const known = new Set(state.provenance.flatMap((g) => g.entries));
+  return Promise.all(
+    planned.instances.map(async (p): Promise<InstanceDrift> => {
+      if (!p.instance || !p.live) return { ...drift(p), missing: null, remove: null, pendingRemoval: null, inSync: null };
+      const entries = p.live.entries;
+      const owned = entries.filter((e) => isOwned(e, ownership));
+      const canonical = (key: string) => {
+        const parsed = parseCidr(key, { lenient: true });
+        return parsed.ok ? parsed.cidr.text : key;
+      };
+      const found = driftFromState(p.target, { owned: owned.map((e) => canonical(e.key)), all: new Set(entries.map((e) => canonical(e.key))) }, state, {
+        process: p.instance.process,
+        stateKnown,
+      });
+      try {
+        const checked = await checkExposures(p.instance as RuntimeTarget, config, { removed: recentlyRemoved(state, now), settled: known, live: entries });
+        return {
+          target: p.target,
+          ...(p.warnings ? { warnings: p.warnings } : {}),
+          haproxyVersion: p.instance.version,
+          liveCount: entries.length,
+          ownedCount: owned.length,
+          foreignCount: entries.length - owned.length,
+          missing: null,
+          remove: null,
+          pendingRemoval: null,
+          ...found,
+          duplicates: [],
+          exposures: checked.exposures,
+          ...(checked.skipped > 0 ? { uncheckedRemovals: checked.skipped } : {}),
+          inSync: null,
+          error: null,
+        };
+      } catch (err) {
+        deps.logger.error({ err, target: p.target }, "could not ask the instance who it admits");
+        p.result = failedResult(p.target, err, "unchanged (nothing was written)", { haproxyVersion: p.instance.version });
+        return { ...drift(p), missing: null, remove: null, pendingRemoval: null, inSync: null };
+      }
+    }),
+  );
 }

@@ -5,6 +5,7 @@ import { writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { travisAddresses } from "../support/fixtures.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import type { StatusReport } from "../../src/model/status.js";
 import { tempDir } from "../support/tmp.js";
 
 const TRAVIS = travisAddresses();
@@ -79,5 +80,54 @@ describe("status", () => {
       ),
     );
     expect(tty).toContain("read 5/5 instances");
+  });
+
+  it("while a source fails, still reads every instance: counts, drift and exposures, the failed source named, exit 1", async () => {
+    const own = await startDnsServer({ zones: { "nat.travisci.net": { A: ["127.0.0.21", "127.0.0.22"] } } });
+    const dir = await tempDir("ta-status-outage-");
+    const h = await startHaproxy({ kind: "map", dir: dir.path, entries: ["127.0.0.5 office", "127.0.0.99 office"] });
+    try {
+      const file = await writeConfig(dir.path, { resolver: own.resolver, sockets: [h.unixTarget], map: h.listFile, extra: { exclude: ["127.0.0.99/32"] } });
+      expect((await runCli(["--config", file, "sync"])).code).toBe(0);
+      // Behind the tool's back: one of its entries deleted, one added under its value.
+      await h.command(`del map ${h.listFile} 127.0.0.21/32`);
+      await h.command(`add map ${h.listFile} 127.0.0.77 travis`);
+      own.zones["nat.travisci.net"]!.behaviour = "servfail";
+
+      const json = await runCli(["--config", file, "--output", "json", "status", "--detailed-exitcode"]);
+      expect(json.code).toBe(1);
+      const report = JSON.parse(json.stdout) as StatusReport;
+      expect(report).toMatchObject({ inSync: null, exitCode: 1, error: { code: "E_SOURCE_DNS_SERVFAIL", message: expect.stringContaining("travis-dns") } });
+      expect(report.sources).toMatchObject([{ name: "travis-dns", status: "failed", errorCode: "E_SOURCE_DNS_SERVFAIL" }]);
+      expect(report.instances).toEqual([
+        {
+          target: h.unixTarget,
+          haproxyVersion: h.version,
+          liveCount: 4,
+          ownedCount: 2,
+          foreignCount: 2,
+          missing: null,
+          remove: null,
+          pendingRemoval: null,
+          unexpected: ["127.0.0.77/32"],
+          vanished: ["127.0.0.21/32"],
+          duplicates: [],
+          exposures: [{ address: "127.0.0.99", entry: "127.0.0.99/32", key: "127.0.0.99", value: "office", owner: "foreign", reason: "excluded" }],
+          inSync: null,
+          error: null,
+        },
+      ]);
+
+      const text = await runCli(["--config", file, "status"]);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/^Desired set: unknown, because source travis-dns failed \(E_SOURCE_DNS_SERVFAIL: /);
+      expect(text.stdout).toContain(`${h.unixTarget}\n  HAProxy ${h.version}, 4 live entries (2 owned, 2 foreign)\n  in sync: unknown`);
+      expect(text.stdout).toContain("127.0.0.21/32 (put in place by this tool, then removed behind its back: drift)");
+      expect(text.stdout).not.toContain("Not in sync.");
+    } finally {
+      await h.stop();
+      await own.stop();
+      await dir.remove();
+    }
   });
 });

@@ -258,7 +258,7 @@ describe("status", () => {
     const before = await liveEntries(fleet[2]!);
     const report = await inspect(config, realDeps(config), { detailedExitcode: true });
     expect(report.exitCode).toBe(2);
-    expect(report.instances.map((i) => [i.inSync, i.missing.length, i.unexpected.length])).toEqual([
+    expect(report.instances.map((i) => [i.inSync, i.missing?.length, i.unexpected.length])).toEqual([
       [true, 0, 0],
       [false, 1, 0],
       [false, desiredKeys.length, 0],

@@ -178,8 +178,12 @@ export function desiredJson(desired: DesiredSet): object {
 
 /** Status per instance; instances in the same state are shown once, as a group. */
 export function renderStatusText(report: StatusReport): string {
-  const lines = [`Desired set: ${desiredText(report.desired)}`];
-  if (report.error) lines.push(`Error: ${report.error.message}`);
+  const failed = report.sources.filter((s) => s.status === "failed");
+  const unknown = report.inSync === null && failed.length > 0;
+  const lines = unknown
+    ? [`Desired set: unknown, because ${failed.map((s) => `source ${s.name} failed (${s.errorCode ?? "E_INTERNAL"}: ${s.error ?? "no message"})`).join("; ")}`]
+    : [`Desired set: ${desiredText(report.desired)}`];
+  if (report.error && !unknown) lines.push(`Error: ${report.error.message}`);
   if (report.stateNotice) lines.push(`Note: ${report.stateNotice}`);
   const groups = new Map<string, InstanceDrift[]>();
   for (const instance of report.instances) {
@@ -199,19 +203,23 @@ export function renderStatusText(report: StatusReport): string {
       `  HAProxy ${first.haproxyVersion ?? "?"}, ${plural(first.liveCount, "live entry", "live entries")} (${first.ownedCount} owned, ${first.foreignCount} foreign)`,
     );
     const rewrite = first.rewrite ? `, ${first.rewrite.length} to rewrite to the current value` : "";
-    lines.push(first.inSync ? "  in sync" : `  out of sync: ${first.missing.length} missing, ${first.remove.length} to remove${rewrite}`);
+    const missing = first.missing ?? [];
+    const remove = first.remove ?? [];
+    if (first.inSync === null) lines.push("  in sync: unknown without the desired set (drift and exposures below are judged from the last run's record)");
+    else lines.push(first.inSync ? "  in sync" : `  out of sync: ${missing.length} missing, ${remove.length} to remove${rewrite}`);
     lines.push(
-      ...listed("missing", first.missing),
+      ...listed("missing", missing),
       ...listed(
         "remove",
-        first.remove.filter((e) => !first.unexpected.includes(e)),
+        remove.filter((e) => !first.unexpected.includes(e)),
       ),
-      ...pendingLines(first.pendingRemoval),
+      ...pendingLines(first.pendingRemoval ?? []),
     );
     lines.push(...findingLines(first));
   }
   lines.push(...flapLines(report.flaps));
   const attention = report.instances.some((i) => !i.error && needsAttention(i) && i.inSync);
-  lines.push("", report.inSync ? (attention ? "All instances are in sync, with findings above." : "All instances are in sync.") : "Not in sync.");
+  const verdict = report.inSync ? (attention ? "All instances are in sync, with findings above." : "All instances are in sync.") : "Not in sync.";
+  lines.push("", report.inSync === null ? "In sync: unknown, the desired set could not be resolved (see above); nothing was changed." : verdict);
   return `${lines.join("\n")}\n`;
 }
