@@ -2,6 +2,7 @@ import { isatty } from "node:tty";
 import { pino, type Logger, type LevelWithSilent } from "pino";
 import { printableJsonLine } from "../util/printable.js";
 import { scrubSecrets } from "../util/secrets.js";
+import { withoutAdvice } from "./guard-advice.js";
 import { syncDestination } from "./sync-destination.js";
 
 /** Logs go to stderr as JSON lines (pretty on a terminal), synchronously so nothing is lost on exit. */
@@ -29,8 +30,9 @@ export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logg
 
 /**
  * A person at a terminal reads the result on stdout: below debug, the audit
- * records and the run summary (kept for log stores, which read JSON) and
- * stack traces only bury it. JSON logs to anything but a terminal are left whole.
+ * records and the run summary (kept for log stores, which read JSON) only
+ * bury it, and an error is one line with its code, not a block with a stack
+ * trace. JSON logs to anything but a terminal are left whole.
  */
 function forTerminal(line: string, verbose: boolean): string {
   if (verbose) return line;
@@ -43,6 +45,15 @@ function forTerminal(line: string, verbose: boolean): string {
   if (entry === null || typeof entry !== "object") return line;
   // The run summary is the result on stdout, said again for log stores.
   if (("audit" in entry && entry.audit === true) || ("event" in entry && entry.event === "run-summary")) return "";
-  if ("err" in entry && entry.err !== null && typeof entry.err === "object") Reflect.deleteProperty(entry.err, "stack");
+  // The guards' trips are in the result, with the advice to approve them said once.
+  Reflect.deleteProperty(entry, "trips");
+  Reflect.deleteProperty(entry, "overridden");
+  if ("msg" in entry && typeof entry.msg === "string") Reflect.set(entry, "msg", withoutAdvice(entry.msg));
+  if ("err" in entry && entry.err !== null && typeof entry.err === "object") {
+    const { code, message } = entry.err as { code?: unknown; message?: unknown };
+    const said = "msg" in entry && typeof entry.msg === "string" ? `${entry.msg}: ` : "";
+    Reflect.deleteProperty(entry, "err");
+    Reflect.set(entry, "msg", `${said}${typeof code === "string" ? `${code}: ` : ""}${String(message)}`);
+  }
   return `${JSON.stringify(entry)}\n`;
 }

@@ -1,6 +1,6 @@
 import { isatty } from "node:tty";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { AllowlistError, errorCode } from "../errors.js";
+import { AllowlistError, ERROR_CODES, errorCode } from "../errors.js";
 import { EXIT } from "../model/result.js";
 import type { GlobalOptions, Io } from "./context.js";
 import { exitCodeForError } from "./exit.js";
@@ -33,6 +33,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .configureOutput({ writeOut: (s) => void io.stdout(s), writeErr: (s) => io.stderr(s) });
 
   const globals = (command: Command) => command.optsWithGlobals() as GlobalOptions;
+  // On a terminal the result is the output and info lines only say it again; a level asked for is kept.
+  const quietOnTerminal = (command: Command): GlobalOptions => {
+    const options = globals(command);
+    return program.getOptionValueSource("logLevel") === "default" && isatty(2) ? { ...options, logLevel: "warn" } : options;
+  };
 
   program
     .command("sync")
@@ -46,7 +51,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option("--plan-out <file>", "with --dry-run: save the plan for review (also when a guard holds it)")
     .option("--plan <file>", "apply exactly this reviewed plan (its guards reviewed with it); refused if anything moved since")
     .action(async (options: SyncCliOptions, command: Command) => {
-      code = await (await import("./commands/sync.js")).syncCommand(globals(command), options, io);
+      code = await (await import("./commands/sync.js")).syncCommand(quietOnTerminal(command), options, io);
     });
 
   program
@@ -55,7 +60,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option("--detailed-exitcode", "exit 2 when any instance drifts from the desired set, or holds duplicates or exposures", false)
     .option("--instance <target>", INSTANCE_HELP, collect)
     .action(async (options: { detailedExitcode: boolean; instance?: string[] }, command: Command) => {
-      code = await (await import("./commands/status.js")).statusCommand(globals(command), options, io);
+      code = await (await import("./commands/status.js")).statusCommand(quietOnTerminal(command), options, io);
     });
 
   program
@@ -65,7 +70,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option("--detailed-exitcode", "exit 2 when instances disagree about an address", false)
     .option("--instance <target>", INSTANCE_HELP, collect)
     .action(async (addresses: string[], options: { detailedExitcode: boolean; instance?: string[] }, command: Command) => {
-      code = await (await import("./commands/explain.js")).explainCommand(globals(command), addresses, options, io);
+      code = await (await import("./commands/explain.js")).explainCommand(quietOnTerminal(command), addresses, options, io);
     });
 
   program
@@ -80,7 +85,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .command("resolve")
     .description("print the desired set with provenance; no HAProxy access")
     .action(async (_options: unknown, command: Command) => {
-      code = await (await import("./commands/resolve.js")).resolveCommand(globals(command), io);
+      code = await (await import("./commands/resolve.js")).resolveCommand(quietOnTerminal(command), io);
     });
 
   program
@@ -89,7 +94,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .command("check")
     .description("validate the config and print the effective config, secrets redacted")
     .action(async (_options: unknown, command: Command) => {
-      code = await (await import("./commands/config-check.js")).configCheckCommand(globals(command), io);
+      code = await (await import("./commands/config-check.js")).configCheckCommand(quietOnTerminal(command), io);
     });
 
   const audit = program.command("audit").description("the tamper-evident audit trail");
@@ -99,14 +104,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option("--last <n>", "only the last N records", wholeNumber(1), 20)
     .option("--changes", "only changes, holds and failures (no intents, no in-sync runs)")
     .action(async (options: { last: number; changes?: boolean }, command: Command) => {
-      code = await (await import("./commands/audit.js")).auditShowCommand(globals(command), options, io);
+      code = await (await import("./commands/audit.js")).auditShowCommand(quietOnTerminal(command), options, io);
     });
   audit
     .command("verify")
     .description("check the hash chain (the HMAC chain with audit.key); exit 1 naming the first bad line")
     .option("--anchor <seq:digest>", "also check that record SEQ carries DIGEST, as a run logged it (auditHead)")
     .action(async (options: { anchor?: string }, command: Command) => {
-      code = await (await import("./commands/audit.js")).auditVerifyCommand(globals(command), options, io);
+      code = await (await import("./commands/audit.js")).auditVerifyCommand(quietOnTerminal(command), options, io);
     });
 
   const overrideExits = (command: Command): void => {
@@ -124,8 +129,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const exit = exitCodeForError(err);
     const text = err instanceof AllowlistError || err instanceof Error ? err.message : String(err);
     const code = errorCode(err);
-    // A log collector reads JSON lines, whatever stopped the command; a person reads a sentence.
-    if (isatty(2)) io.stderr(`travis-allowlist: ${text}\n`);
+    // A log collector reads JSON lines, whatever stopped the command; a person reads a sentence and what to do.
+    if (isatty(2)) io.stderr(`error ${code}: ${text}\nhint: ${ERROR_CODES[code][1]}\n`);
     else io.stderr(`${JSON.stringify({ level: 50, time: Date.now(), name: "travis-allowlist", err: { code, message: text }, msg: text })}\n`);
     // A script reading --output json always gets one object, also when the command never started.
     if (/(^|\s)--output(=|\s+)json(\s|$)/.test(argv.join(" "))) {

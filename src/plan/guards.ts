@@ -31,7 +31,8 @@ export interface GuardVerdict {
 
 /** Percent limits only make sense once there is a set to compare against. */
 export const PERCENT_FLOOR = 10;
-const ADVICE = "check the Travis IP page, then approve exactly this change: sync --dry-run --plan-out FILE, sync --plan FILE";
+/** Ends every threshold trip's message, for alerts and logs; the text output says it once instead. */
+export const ADVICE = "check the Travis IP page, then approve exactly this change: sync --dry-run --plan-out FILE, sync --plan FILE";
 
 /** Never overridable: a too-small desired set is what an upstream failure looks like. */
 const HARD_GUARDS: ReadonlySet<GuardName> = new Set(["minEntries"]);

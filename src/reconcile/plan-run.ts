@@ -147,9 +147,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
       p.result = failedResult(p.target, err, "unchanged (nothing was written)", p.instance ? { haproxyVersion: p.instance.version } : {});
     return emptyRun({ ...base, instances, error: { code: errorCode(err), message: message(err) } });
   }
-  if (loaded.notice) log.warn({ stateNotice: loaded.notice }, loaded.notice);
   const stateKnown = loaded.notice === null;
-  if (!stateKnown) log.warn("no removal state to tell published entries from others: owned entries absent upstream keep the grace period this run");
   const grace = graceFor(
     config,
     desired,
@@ -157,6 +155,10 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     loaded.state,
     { noGrace: options.noGrace, now, stateKnown, partial: deps.instances !== undefined },
   );
+  const stateNotice = stateKnown ? null : lostStateNotice(loaded.notice as string, grace.pending.size);
+  // Said once, in the result; the log keeps it for log stores.
+  if (stateNotice) log.info({ stateNotice }, stateNotice);
+  else if (loaded.notice) log.debug({ stateNotice: loaded.notice }, `${loaded.notice}: no entry absent upstream depends on it this run`);
   const keep = new Set(grace.pending.keys());
   if (options.noGrace) log.warn({ noGrace: true }, "--no-grace: absent entries are removed without the grace period");
   for (const [entry, removeAt] of grace.pending) log.info({ entry, removeAt }, `${entry} is absent from the sources; kept until ${removeAt}`);
@@ -218,13 +220,27 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     grace,
     state: loaded.state,
     removedRecently,
-    stateNotice: loaded.notice,
+    stateNotice,
     held,
     overridden: verdict.overridden.map(tripSummary),
     unexpected: verdict.unexpected,
     flaps: grace.flaps,
     error: null,
   };
+}
+
+/**
+ * Without the removal state an entry nobody published looks like one the
+ * sources stopped publishing, so it keeps the grace period: worth saying only
+ * when that kept an entry.
+ */
+function lostStateNotice(cause: string, kept: number): string | null {
+  if (kept === 0) return null;
+  const entries =
+    kept === 1
+      ? "1 owned entry absent upstream keeps the grace period: without a record it"
+      : `${kept} owned entries absent upstream keep the grace period: without a record they`;
+  return `${cause}: ${entries} cannot be told from entries nobody published`;
 }
 
 /** Owned entries on this instance that this tool never planned, or removed and someone put back: no grace period. */

@@ -7,12 +7,9 @@ import { parseAbsenceState } from "./schema.js";
 
 export interface LoadedAbsenceState {
   state: AbsenceState;
-  /** Set when the file was missing or unreadable and the state starts over. */
+  /** Why the state starts over, when the file was missing, unreadable or corrupt: a few words for the planner to complete. */
   notice: string | null;
 }
-
-const REBUILT =
-  "rebuilt from the live entries; every owned entry absent upstream starts its grace period now, since without a record an entry nobody published cannot be told from one the sources stopped publishing";
 
 /** The text last read or written per path, so an unchanged state is not rewritten every run. */
 const lastText = new Map<string, string>();
@@ -35,18 +32,18 @@ export async function loadAbsenceState(stateDir: string, map: string): Promise<L
   try {
     text = await readFileNoFollow(path);
   } catch (err) {
-    const reason =
+    const notice =
       (err as NodeJS.ErrnoException).code === "ENOENT"
-        ? "does not exist yet"
-        : `cannot be read (${(await permissionAdvice(path, err)) ?? (err as Error).message})`;
-    return { state: emptyState(map), notice: `removal state ${path} ${reason}: ${REBUILT}` };
+        ? "no removal state yet"
+        : `removal state ${path} cannot be read (${(await permissionAdvice(path, err)) ?? (err as Error).message})`;
+    return { state: emptyState(map), notice };
   }
   const state = parseAbsenceState(text, map);
   if (state) {
     lastText.set(path, text);
     return { state, notice: null };
   }
-  return { state: emptyState(map), notice: `removal state ${path} is corrupt: ${REBUILT}` };
+  return { state: emptyState(map), notice: `removal state ${path} is corrupt` };
 }
 
 export async function saveAbsenceState(stateDir: string, state: AbsenceState): Promise<void> {

@@ -8,15 +8,29 @@ export interface LockOptions {
   staleMs: number;
   /** What the lock guards and the code to report when it stays busy. */
   busy: { code: ErrorCode; what: string };
+  /** Told once, as soon as the lock is found held by a live process, before any waiting. */
+  onWait?: (holder: LockHolder) => void;
 }
 
-/** Who holds a lock, from its file: `pid 123 on host, for 4 s`. */
-async function holder(path: string): Promise<string> {
+/** Who holds a lock, as its file says; `pid` is null while the holder has not written its name yet. */
+export interface LockHolder {
+  pid: number | null;
+  host: string | null;
+  /** When the holder took the lock (its clock, epoch ms). */
+  since: number | null;
+}
+
+async function readHolder(path: string): Promise<LockHolder> {
   const text = await readFile(path, "utf8").catch(() => "");
   const [pid, host, time] = text.split(" ");
-  const age = Number(time);
-  return pid && host && Number.isFinite(age)
-    ? `pid ${pid} on ${host}, for ${Math.round((Date.now() - age) / 1000)} s`
+  const since = Number(time);
+  return pid && host && Number.isFinite(since) && /^\d+$/.test(pid) ? { pid: Number(pid), host, since } : { pid: null, host: null, since: null };
+}
+
+/** Who holds a lock, in words: `pid 123 on host, for 4 s`. */
+export function holderText(holder: LockHolder, now = Date.now()): string {
+  return holder.pid !== null && holder.since !== null
+    ? `pid ${holder.pid} on ${holder.host}, for ${Math.round((now - holder.since) / 1000)} s`
     : "a process that has not written its name yet";
 }
 
@@ -34,12 +48,10 @@ const UNWRITTEN_GRACE_MS = 2000;
 
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   try {
-    const [text, info] = await Promise.all([readFile(path, "utf8"), stat(path)]);
-    const [owner, host, time] = text.split(" ");
-    const pid = Number(owner);
-    if (!Number.isInteger(pid) || pid <= 0 || !host || !Number.isFinite(Number(time))) return Date.now() - info.mtimeMs > UNWRITTEN_GRACE_MS;
-    if (Date.now() - Number(time) > staleMs) return true;
-    return host === hostname() && !alive(pid);
+    const [holder, info] = await Promise.all([readHolder(path), stat(path)]);
+    if (holder.pid === null || holder.pid <= 0 || holder.since === null) return Date.now() - info.mtimeMs > UNWRITTEN_GRACE_MS;
+    if (Date.now() - holder.since > staleMs) return true;
+    return holder.host === hostname() && !alive(holder.pid);
   } catch {
     return false;
   }
@@ -48,6 +60,7 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
 /** An exclusive lock file (O_EXCL); resolves with its release function. */
 export async function acquireLock(path: string, options: LockOptions): Promise<() => Promise<void>> {
   const deadline = Date.now() + options.timeoutMs;
+  let told = false;
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
     try {
       const handle = await open(path, "wx", 0o600);
@@ -69,7 +82,14 @@ export async function acquireLock(path: string, options: LockOptions): Promise<(
       continue;
     }
     if (Date.now() > deadline) {
-      throw new AllowlistError(options.busy.code, `${options.busy.what} is locked by ${await holder(path)} (${path}); waited ${options.timeoutMs} ms`);
+      throw new AllowlistError(
+        options.busy.code,
+        `${options.busy.what} is locked by ${holderText(await readHolder(path))} (${path}); waited ${options.timeoutMs} ms`,
+      );
+    }
+    if (!told && options.onWait && options.timeoutMs > 0) {
+      told = true;
+      options.onWait(await readHolder(path));
     }
     await new Promise((resolve) => setTimeout(resolve, wait));
   }

@@ -24,8 +24,43 @@ async function setup() {
 }
 
 const json = (stdout: string) => JSON.parse(stdout) as RunResult;
+const fileDigest = async (path: string) =>
+  `sha256:${createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex")}`;
 
 describe("reviewed plans", () => {
+  it("--plan-out says where the plan was saved with the file's sha256, and a held run points at sync --plan with that file", async () => {
+    const { config, plan } = await setup();
+    const dry = await runCli(["--config", config, "sync", "--dry-run", "--plan-out", plan]);
+    expect(dry.code).toBe(3);
+    const digest = await fileDigest(plan);
+    expect(dry.stdout).toContain(
+      `Plan saved to ${plan} (${digest}): check the Travis IP page, then approve exactly this change: travis-allowlist sync --plan ${plan}\n`,
+    );
+    expect(dry.stdout).not.toContain("--plan-out");
+    expect(dry.stdout.split("approve exactly this change")).toHaveLength(2);
+    const again = await runCli(["--config", config, "--output", "json", "sync", "--dry-run", "--plan-out", plan]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ exitCode: 3, savedPlan: { path: plan, digest: await fileDigest(plan) } });
+  });
+
+  it("a plan no guard held is applied without a word about reviewed guards", async () => {
+    const { h, plan } = await setup();
+    const roomy = await writeConfig(
+      h.dir,
+      { staticEntries: ["127.0.0.21", "127.0.0.22"], sockets: [h.unixTarget], map: h.listFile, extra: { guards: { maxAdditions: 10 } } },
+      "roomy.yaml",
+    );
+    const dry = await runCli(["--config", roomy, "sync", "--dry-run", "--plan-out", plan]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`Plan saved to ${plan} (${await fileDigest(plan)}): review it, then apply exactly it: travis-allowlist sync --plan ${plan}\n`);
+    const applied = await runCli(["--config", roomy, "sync", "--plan", plan]);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/\nReviewed plan of \S+ \(sha256:[0-9a-f]{64}\)\.\n/);
+    expect(applied.stdout).not.toContain("reviewed with it");
+    expect(await liveEntries(h)).toEqual(["127.0.0.21/32 travis", "127.0.0.22/32 travis", "127.0.0.5 office"]);
+  });
+
   it("a held plan is saved, reviewed and applied exactly; the audit trail names it and who applied it", async () => {
     const { h, config, plan, audit } = await setup();
     const dry = await runCli(["--config", config, "--output", "json", "sync", "--dry-run", "--plan-out", plan]);
@@ -41,11 +76,7 @@ describe("reviewed plans", () => {
     const applied = await runCli(["--config", config, "--output", "json", "sync", "--plan", plan]);
     expect(applied.code).toBe(0);
     // The audit trail records the file's own digest, as sha256sum prints it.
-    expect(json(applied.stdout).reviewedPlan?.digest).toBe(
-      `sha256:${createHash("sha256")
-        .update(await readFile(plan))
-        .digest("hex")}`,
-    );
+    expect(json(applied.stdout).reviewedPlan?.digest).toBe(await fileDigest(plan));
     expect(json(applied.stdout)).toMatchObject({ held: null, forced: false, reviewedPlan: { createdAt: saved.createdAt } });
     expect(await liveEntries(h)).toHaveLength(6);
     expect(await h.statusFrom("127.0.0.25")).toBe(200);

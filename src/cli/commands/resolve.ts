@@ -15,7 +15,7 @@ export async function resolveCommand(global: GlobalOptions, io: Io): Promise<num
     await io.stdout(`${JSON.stringify({ ...desired, sources: resolution.sources, error }, null, 2)}\n`);
   } else {
     if (resolution.desired) await io.stdout(renderDesiredText(resolution.desired, resolution.sources));
-    if (error) io.stderr(`travis-allowlist: ${error.message}\n`);
+    if (error) io.stderr(`error ${error.code}: ${error.message}\n`);
   }
   return resolution.ok ? EXIT.ok : EXIT.failed;
 }

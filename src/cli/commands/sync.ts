@@ -3,11 +3,11 @@ import { currentActor } from "../../audit/actor.js";
 import type { AuditContext } from "../../audit/body.js";
 import { canonicalJson, sha256 } from "../../util/canonical.js";
 import { AuditTrail } from "../../audit/trail.js";
-import { acquireRunLock } from "../../reconcile/run-lock.js";
+import { acquireRunLock, RUN_LOCK_WAIT_MS } from "../../reconcile/run-lock.js";
 import { redactConfig } from "../../config/redact.js";
 import type { Config, ConfigFile } from "../../config/schema.js";
 import type { RunResult } from "../../model/result.js";
-import { renderRunText } from "../render/run.js";
+import { renderRunText, type SavedPlan } from "../render/run.js";
 import type { RunDeps } from "../../reconcile/deps.js";
 import { runOnce } from "../../reconcile/run.js";
 import { UsageError } from "../../errors.js";
@@ -19,6 +19,7 @@ import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { planDeps } from "../plan-deps.js";
 import { stderrProgress } from "../progress.js";
 import { packageVersion } from "../version.js";
+import { holderText, type LockHolder } from "../../util/lock.js";
 
 export interface SyncCliOptions {
   dryRun: boolean;
@@ -42,6 +43,17 @@ function auditContext(file: ConfigFile, env: Io["env"], scheduled: boolean): Aud
   };
 }
 
+/** Said at once, so a sync queued behind another one is not mistaken for a hung one. */
+function waitingForLock(logger: Logger, waitMs: number): (holder: LockHolder) => void {
+  return (holder) => {
+    const since = holder.since === null ? "" : ` since ${new Date(holder.since).toISOString()}`;
+    logger.warn(
+      { lockHolder: holder, lockTimeoutMs: waitMs },
+      `waiting up to ${Math.ceil(waitMs / 1000)} s (--lock-timeout) for another sync: the run lock is held by ${holderText(holder)}${since}`,
+    );
+  };
+}
+
 /** The real adapters for `sync` and `daemon`. */
 export async function buildRunDeps(
   config: Config,
@@ -58,7 +70,10 @@ export async function buildRunDeps(
   return {
     ...planDeps(config, logger, narrow.instances),
     audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: auditContext(file, env, scheduled) },
-    runLock: () => acquireRunLock(config, narrow.lockTimeoutMs),
+    runLock: () => {
+      const waitMs = narrow.lockTimeoutMs ?? RUN_LOCK_WAIT_MS;
+      return acquireRunLock(config, waitMs, waitingForLock(logger, waitMs));
+    },
     ...(notifier ? { notifier, alertState: alertStore(stateDirOf(config)) } : {}),
     ...(progress ? { progress } : {}),
   };
@@ -92,11 +107,13 @@ export async function syncCommand(global: GlobalOptions, options: SyncCliOptions
   const instances = instance ?? reviewed?.plan.instances.map((i) => i.target);
   const deps = await buildRunDeps(config, file, logger, io.env, false, { instances, lockTimeoutMs: lockTimeout * 1000 });
   const result = await runOnce(config, deps, { ...rest, noGrace: !grace, ...(reviewed ? { reviewed } : {}) });
+  let savedPlan: SavedPlan | undefined;
   if (planOut !== undefined && result.error === null) {
-    const digest = await writePlan(planOut, planFromDryRun(result, deps.audit.context.configDigest, new Date()));
-    logger.info({ planOut, digest }, `plan saved to ${planOut} (${digest}): review it, then sync --plan ${planOut}`);
+    savedPlan = { path: planOut, digest: await writePlan(planOut, planFromDryRun(result, deps.audit.context.configDigest, new Date())) };
+    logger.info({ planOut, digest: savedPlan.digest }, `plan saved to ${planOut} (${savedPlan.digest})`);
   }
   await exportMetrics(config, result, logger);
-  await io.stdout(global.output === "json" ? `${JSON.stringify(result, null, 2)}\n` : renderRunText(result));
+  const json = () => `${JSON.stringify(savedPlan ? { ...result, savedPlan } : result, null, 2)}\n`;
+  await io.stdout(global.output === "json" ? json() : renderRunText(result, savedPlan));
   return result.exitCode;
 }

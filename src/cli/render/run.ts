@@ -1,6 +1,7 @@
 import type { Exposure, Findings, InstanceResult, RunResult, SourceStatus } from "../../model/result.js";
 import { type InstanceDrift, needsAttention, type StatusReport } from "../../model/status.js";
 import type { DesiredSet } from "../../model/desired.js";
+import { GUARD_ADVICE, withoutAdvice } from "../guard-advice.js";
 
 const LIST_LIMIT = 50;
 
@@ -10,9 +11,12 @@ function listed(sign: string, entries: readonly string[]): string[] {
   return lines;
 }
 
+/** Not `~`, which reads as "changed in place" to anyone used to terraform: the entry stays, its removal is in question. */
+export const PENDING_MARK = "?";
+
 function pendingLines(pending: ReadonlyArray<{ entry: string; removeAt: string }>): string[] {
   return listed(
-    "~",
+    PENDING_MARK,
     pending.map((p) => `${p.entry} (absent upstream; kept until ${p.removeAt})`),
   );
 }
@@ -104,8 +108,23 @@ function renderInstance(instance: InstanceResult): string[] {
   return lines;
 }
 
+/** A plan written by `--plan-out`, and the file's sha256 (what `sha256sum` prints, and the audit trail records once it is applied). */
+export interface SavedPlan {
+  path: string;
+  digest: string;
+}
+
+function tripLines(trips: ReadonlyArray<{ message: string }>): string[] {
+  return trips.map((trip) => `  ${withoutAdvice(trip.message)}`);
+}
+
+function savedPlanLine(saved: SavedPlan, held: boolean): string {
+  const next = held ? "check the Travis IP page, then approve exactly this change" : "review it, then apply exactly it";
+  return `Plan saved to ${saved.path} (${saved.digest}): ${next}: travis-allowlist sync --plan ${saved.path}`;
+}
+
 /** Human-readable run result, in the spirit of `terraform plan`. */
-export function renderRunText(result: RunResult): string {
+export function renderRunText(result: RunResult, savedPlan?: SavedPlan): string {
   const sources = result.sources.map((s) => (s.status === "ok" ? `${s.name} (${s.count})` : `${s.name} (FAILED)`)).join(", ");
   // No source was asked: the run stopped before (the run lock, the state directory).
   const lines =
@@ -118,19 +137,22 @@ export function renderRunText(result: RunResult): string {
   for (const instance of result.instances) lines.push("", ...renderInstance(instance));
   lines.push(...flapLines(result.flaps));
   if (result.held) {
-    lines.push("", `Held, nothing applied anywhere:`);
-    for (const trip of result.held.trips) lines.push(`  ${trip.message}`);
+    lines.push("", `Held, nothing applied anywhere:`, ...tripLines(result.held.trips));
+    const approvable = result.held.trips.some((trip) => trip.message.endsWith(GUARD_ADVICE));
+    if (approvable && !savedPlan)
+      lines.push("Check the Travis IP page, then approve exactly this change: travis-allowlist sync --dry-run --plan-out FILE, then sync --plan FILE");
   }
   if (result.reviewedPlan) {
-    lines.push("", `Reviewed plan of ${result.reviewedPlan.createdAt} (${result.reviewedPlan.digest}); these guards were reviewed with it:`);
-    for (const trip of result.overridden) lines.push(`  ${trip.message}`);
+    const { createdAt, digest } = result.reviewedPlan;
+    if (result.overridden.length === 0) lines.push("", `Reviewed plan of ${createdAt} (${digest}).`);
+    else lines.push("", `Reviewed plan of ${createdAt} (${digest}); these guards were reviewed with it:`, ...tripLines(result.overridden));
   } else if (result.overridden.length > 0) {
-    lines.push("", "Forced: these guards were set aside by --force:");
-    for (const trip of result.overridden) lines.push(`  ${trip.message}`);
+    lines.push("", "Forced: these guards were set aside by --force:", ...tripLines(result.overridden));
   }
   for (const alert of result.alerts.filter((a) => !a.ok))
     lines.push("", `Alert not delivered: ${alert.errorCode ? `${alert.errorCode}: ` : ""}${alert.error ?? "unknown error"}`);
   lines.push("");
+  if (savedPlan) lines.push(savedPlanLine(savedPlan, result.held !== null));
   if (result.dryRun) lines.push("Dry run: nothing was changed.");
   else if (result.exitCode === 0) {
     const exposed = result.instances.reduce((n, i) => n + (i.exposures?.length ?? 0), 0);

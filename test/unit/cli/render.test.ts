@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { exitCodeOf, type RunResult } from "../../../src/model/result.js";
 import { renderRunText, renderStatusText } from "../../../src/cli/render/run.js";
 import type { InstanceDrift, StatusReport } from "../../../src/model/status.js";
-import { runResult } from "../../support/results.js";
+import { evaluateGuards } from "../../../src/plan/guards.js";
+import type { InstancePlan } from "../../../src/plan/plan.js";
+import { instanceResult, runResult } from "../../support/results.js";
 
 function result(overrides: Partial<RunResult> = {}): RunResult {
   return runResult({
@@ -64,6 +66,88 @@ describe("renderRunText", () => {
     const base = result();
     const text = renderRunText(result({ instances: [{ ...(base.instances[0] as RunResult["instances"][number]), add }] }));
     expect(text).toContain("+ … (+10 more; --output json lists all)");
+  });
+});
+
+/** Real guard trips: two instances over maxRemovals, and new entries outside `expected`. */
+function trips(force: boolean) {
+  const plan = (target: string): { target: string; plan: InstancePlan } => ({
+    target,
+    plan: {
+      add: ["8.8.8.8/32"],
+      remove: ["34.66.0.1/32", "34.66.0.2/32"],
+      removeEntries: [],
+      rewrite: [],
+      supersede: [],
+      ownedCount: 3,
+      foreignCount: 0,
+      kept: [],
+      content: [],
+    },
+  });
+  const verdict = evaluateGuards({
+    desiredCount: 2,
+    plans: [plan("tcp://a:9999"), plan("tcp://b:9999")],
+    settings: { minEntries: 1, maxAdditions: { count: 10 }, maxRemovals: { count: 1 }, expected: ["34.0.0.0/8"] },
+    force,
+  });
+  const summary = (list: typeof verdict.holds) => list.map(({ guard, message, target }) => ({ guard, message, ...(target ? { target } : {}) }));
+  return { holds: summary(verdict.holds), overridden: summary(verdict.overridden) };
+}
+
+const count = (text: string, part: string) => text.split(part).length - 1;
+
+describe("renderRunText: guards and reviewed plans", () => {
+  it("a held run gives the approval advice once, under all its guards", () => {
+    const { holds } = trips(false);
+    expect(holds).toHaveLength(3);
+    const text = renderRunText(result({ exitCode: 3, held: { guard: "expected", message: holds[0]!.message, trips: holds } }));
+    expect(count(text, "approve exactly this change")).toBe(1);
+    expect(text).toContain(
+      "Check the Travis IP page, then approve exactly this change: travis-allowlist sync --dry-run --plan-out FILE, then sync --plan FILE",
+    );
+    expect(text).toMatch(/\n {2}expected: 1 new entries outside the expected ranges \(34\.0\.0\.0\/8\): 8\.8\.8\.8\/32; add them to guards\.expected\n/);
+    expect(text).toMatch(/\n {2}maxRemovals: would remove 2 of 3 owned entries \(67%\) on tcp:\/\/b:9999, limit 1: 34\.66\.0\.1\/32, 34\.66\.0\.2\/32\n/);
+  });
+
+  it("a held dry run saved with --plan-out names the file, its sha256 and `sync --plan FILE`, not another --plan-out", () => {
+    const { holds } = trips(false);
+    const held = result({ exitCode: 3, held: { guard: "expected", message: holds[0]!.message, trips: holds } });
+    const digest = `sha256:${"ab".repeat(32)}`;
+    const text = renderRunText(held, { path: "/tmp/held.plan.json", digest });
+    expect(text).toContain(
+      `Plan saved to /tmp/held.plan.json (${digest}): check the Travis IP page, then approve exactly this change: travis-allowlist sync --plan /tmp/held.plan.json\nDry run: nothing was changed.`,
+    );
+    expect(text).not.toContain("--plan-out");
+    expect(renderRunText(result(), { path: "p.json", digest })).toContain(
+      `Plan saved to p.json (${digest}): review it, then apply exactly it: travis-allowlist sync --plan p.json`,
+    );
+  });
+
+  it("--force lists the guards it set aside without advice to approve them", () => {
+    const { overridden } = trips(true);
+    const text = renderRunText(result({ dryRun: false, forced: true, overridden }));
+    expect(text).toContain("Forced: these guards were set aside by --force:\n  expected: 1 new entries");
+    expect(text).not.toContain("approve exactly this change");
+    expect(count(text, "maxRemovals: would remove")).toBe(2);
+  });
+
+  it("a reviewed plan names the guards reviewed with it, and says nothing of guards when none was held", () => {
+    const reviewedPlan = { createdAt: "2026-11-26T00:00:00.000Z", digest: `sha256:${"cd".repeat(32)}` };
+    const plain = renderRunText(result({ dryRun: false, reviewedPlan }));
+    expect(plain).toContain(`\nReviewed plan of 2026-11-26T00:00:00.000Z (${reviewedPlan.digest}).\n`);
+    expect(plain).not.toContain("guards were reviewed");
+    const { overridden } = trips(true);
+    const reviewed = renderRunText(result({ dryRun: false, reviewedPlan, overridden }));
+    expect(reviewed).toContain(`(${reviewedPlan.digest}); these guards were reviewed with it:\n  expected: 1 new entries`);
+    expect(reviewed).not.toContain("approve exactly this change");
+  });
+
+  it("marks a pending removal with ?, not terraform's ~ (changed in place) nor - (removed now)", () => {
+    const pendingRemoval = [{ entry: "35.192.85.2/32", removeAt: "2026-11-26T18:00:00.000Z" }];
+    const text = renderRunText(result({ instances: [instanceResult({ add: [], remove: [], pendingRemoval })] }));
+    expect(text.split("\n")).toContain("  ? 35.192.85.2/32 (absent upstream; kept until 2026-11-26T18:00:00.000Z)");
+    expect(text).not.toMatch(/^\s+[~-] /m);
   });
 });
 
