@@ -206,7 +206,8 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     settings: config.guards,
     force: options.force,
   });
-  if (verdict.overridden.length > 0) log.warn({ forced: true, overridden: verdict.overridden.map(tripSummary) }, "guards overridden by --force");
+  if (verdict.overridden.length > 0)
+    log.warn({ forced: true, overridden: verdict.overridden.map(tripSummary) }, "guards set aside (--force, or a reviewed plan)");
   const lead = verdict.holds[0];
   let held: HeldBy | null = null;
   if (lead) {
