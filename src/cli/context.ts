@@ -1,7 +1,7 @@
 import type { Logger, LevelWithSilent } from "pino";
 import { configPath, loadConfig } from "../config/load.js";
 import type { Config, ConfigFile } from "../config/schema.js";
-import { createLogger } from "./logger.js";
+import { createLogger, type LoggerOptions } from "./logger.js";
 
 export interface GlobalOptions {
   config?: string;
@@ -26,8 +26,8 @@ export interface Context {
 }
 
 /** Loads the config and a logger; every command that needs a config starts here. */
-export async function loadContext(options: GlobalOptions, io: Io): Promise<Context> {
-  const logger = await createLogger(options.logLevel);
+export async function loadContext(options: GlobalOptions, io: Io, logging: LoggerOptions = {}): Promise<Context> {
+  const logger = await createLogger(options.logLevel, logging);
   const path = configPath(options.config, io.env);
   const { config, file } = await loadConfig(path, io.env, { now: io.now });
   return { config, file, configPath: path, logger };

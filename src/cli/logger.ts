@@ -5,8 +5,14 @@ import { scrubSecrets } from "../util/secrets.js";
 import { withoutAdvice } from "./guard-advice.js";
 import { syncDestination } from "./sync-destination.js";
 
+export interface LoggerOptions {
+  fd?: number;
+  /** The command prints a result on stdout (every command but the daemon): on a terminal, lines that repeat it are left out. */
+  resultOnStdout?: boolean;
+}
+
 /** Logs go to stderr as JSON lines (pretty on a terminal), synchronously so nothing is lost on exit. */
-export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logger> {
+export async function createLogger(level: LevelWithSilent, { fd = 2, resultOnStdout = true }: LoggerOptions = {}): Promise<Logger> {
   const options = {
     level,
     base: { name: "travis-allowlist" },
@@ -20,7 +26,9 @@ export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logg
   if (isatty(fd)) {
     const { default: pretty } = await import("pino-pretty");
     const verbose = level === "debug" || level === "trace";
-    const terminal = { ...options, hooks: { streamWrite: (line: string) => forTerminal(options.hooks.streamWrite(line), verbose) } };
+    // The daemon prints no result: its log is all a person at its terminal gets.
+    const whole = verbose || !resultOnStdout;
+    const terminal = { ...options, hooks: { streamWrite: (line: string) => forTerminal(options.hooks.streamWrite(line), whole) } };
     // One line per message, without what only a log store needs.
     const display = verbose ? {} : { singleLine: true, ignore: "pid,hostname,name,runId" };
     return pino(terminal, pretty({ destination: fd, sync: true, colorize: true, ...display }));
@@ -34,8 +42,8 @@ export async function createLogger(level: LevelWithSilent, fd = 2): Promise<Logg
  * bury it, and an error is one line with its code, not a block with a stack
  * trace. JSON logs to anything but a terminal are left whole.
  */
-function forTerminal(line: string, verbose: boolean): string {
-  if (verbose) return line;
+function forTerminal(line: string, whole: boolean): string {
+  if (whole) return line;
   let entry: unknown;
   try {
     entry = JSON.parse(line);
@@ -43,8 +51,9 @@ function forTerminal(line: string, verbose: boolean): string {
     return line;
   }
   if (entry === null || typeof entry !== "object") return line;
-  // The run summary is the result on stdout, said again for log stores.
+  // The run summary and what the result shows anyway are the result on stdout, said again for log stores.
   if (("audit" in entry && entry.audit === true) || ("event" in entry && entry.event === "run-summary")) return "";
+  if ("inResult" in entry && entry.inResult === true) return "";
   // The guards' trips are in the result, with the advice to approve them said once.
   Reflect.deleteProperty(entry, "trips");
   Reflect.deleteProperty(entry, "overridden");

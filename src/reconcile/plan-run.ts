@@ -19,6 +19,7 @@ import { resolveDesired } from "./desired.js";
 import { graceFor } from "./grace.js";
 import { ownershipOf } from "./ownership.js";
 import { mapLimit } from "./pool.js";
+import { SHOWN_IN_RESULT } from "../util/log-fields.js";
 import { baseResult, failedResult, message, plannedResult } from "./results.js";
 
 /** One instance as planned: its open connection, what it holds and what it needs. */
@@ -111,7 +112,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
 
   const resolution = await resolveDesired(config, deps.sources, deps.now ?? (() => new Date()));
   if (!resolution.ok) {
-    log.error({ err: resolution.error }, "desired set unavailable");
+    log.error({ err: resolution.error, ...SHOWN_IN_RESULT }, "desired set unavailable");
     const error = { code: resolution.error.code, message: resolution.error.message };
     if (!options.readWithoutDesired) {
       return emptyRun({ sources: resolution.sources, instances: notContacted(config.haproxy.sockets, "the desired set is unavailable"), error });
@@ -294,7 +295,7 @@ async function readInstances(
       if (warning) log.warn({ target }, warning);
       reads.set(target, { target, instance, live, result: baseResult(target), ...(warning ? { warnings: [warning] } : {}) });
     } catch (err) {
-      log.error({ err, target }, "could not read instance");
+      log.error({ err, target, ...SHOWN_IN_RESULT }, "could not read instance");
       await instance?.close().catch(() => undefined);
       reads.set(target, { target, result: failedResult(target, err, "unchanged (nothing was written)", instance ? { haproxyVersion: instance.version } : {}) });
     }

@@ -69,11 +69,29 @@ describe("on a terminal", () => {
     const text = failed.lines.join("\n");
     expect(text).toContain("E_SOURCE_DNS");
     expect(text).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
-    // The error log is one line with its code, not a JSON block beneath it.
-    expect(failed.lines.filter((l) => LOG_LINE.test(l))).toEqual([expect.stringMatching(/ERROR: desired set unavailable: E_SOURCE_DNS_\w+: source /)]);
+    // The error is said once, in one line with its code: no log line repeats it, no JSON block beneath it.
+    expect(failed.lines).toEqual([expect.stringMatching(/^error E_SOURCE_DNS_\w+: source failed, nothing changed: source travis-dns: /)]);
     expect(text).not.toMatch(/err: \{|"code":/);
     const debug = await onTerminal(["--config", broken, "--log-level", "debug", "resolve"]);
     expect(debug.lines.join("\n")).toMatch(/stack/);
+  });
+
+  it("an instance that fails is said once, in the result, with its code; the log store still gets the error", async () => {
+    const unreachable = await writeConfig(
+      h.dir,
+      { staticEntries: ["127.0.0.21"], sockets: [`unix://${h.dir}/missing.sock`], map: h.listFile },
+      "unreachable.yaml",
+    );
+    const failed = await onTerminal(["--config", unreachable, "sync"]);
+    expect(failed.code).toBe(1);
+    expect(failed.lines.filter((l) => LOG_LINE.test(l))).toEqual([]);
+    expect(failed.lines.filter((l) => l.includes("cannot connect"))).toEqual([
+      expect.stringMatching(/^ {2}error E_HAPROXY_CONNECT: unix:\/\/.*missing\.sock: cannot connect/),
+    ]);
+    const json = await runCli(["--config", unreachable, "sync"]);
+    expect(logLines(json.stderr)).toContainEqual(
+      expect.objectContaining({ level: 50, msg: "could not read instance", err: expect.objectContaining({ code: "E_HAPROXY_CONNECT" }) }),
+    );
   });
 
   it("at the default level, info lines stay off the terminal: a pending removal shows once, in the result; --log-level info brings them back", async () => {

@@ -14,7 +14,7 @@ const DEFAULT_LISTEN = "0.0.0.0:9464";
 
 /** Runs until SIGTERM or SIGINT; a run in progress finishes, or stops before its first change. */
 export async function daemonCommand(global: GlobalOptions, options: { jitter: number }, io: Io): Promise<number> {
-  const { config, file, logger } = await loadContext(global, io);
+  const { config, file, logger } = await loadContext(global, io, { resultOnStdout: false });
   const listen = parseListen(config.metrics?.listen ?? DEFAULT_LISTEN);
   if (!listen) throw new UsageError(`metrics.listen: expected host:port`);
   const deps = await buildRunDeps(config, file, logger, io.env, true);

@@ -4,12 +4,13 @@ import { desiredJson, renderDesiredText } from "../render/run.js";
 import { resolveDesired } from "../../reconcile/desired.js";
 import { buildSources } from "../../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
+import { SHOWN_IN_RESULT } from "../../util/log-fields.js";
 
 export async function resolveCommand(global: GlobalOptions, io: Io): Promise<number> {
   const { config, logger } = await loadContext(global, io);
   const resolution = await resolveDesired(config, buildSources(config, { stateDir: stateDirOf(config) }), () => new Date());
   const error = resolution.ok ? null : { code: resolution.error.code, message: resolution.error.message };
-  if (!resolution.ok) logger.error({ err: resolution.error }, "desired set unavailable");
+  if (!resolution.ok) logger.error({ err: resolution.error, ...SHOWN_IN_RESULT }, "desired set unavailable");
   if (global.output === "json") {
     const desired = resolution.desired ? desiredJson(resolution.desired) : { version: 1 };
     await io.stdout(`${JSON.stringify({ ...desired, sources: resolution.sources, error }, null, 2)}\n`);

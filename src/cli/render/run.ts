@@ -95,7 +95,7 @@ function renderInstance(instance: InstanceResult): string[] {
   }
   lines.push(...findingLines(instance));
   if (instance.status === "failed") {
-    lines.push(`  error: ${instance.error ?? "unknown"}`);
+    lines.push(`  error${instance.errorCode ? ` ${instance.errorCode}` : ""}: ${instance.error ?? "unknown"}`);
     if (instance.state) lines.push(`  left: ${instance.state}`);
     return lines;
   }
@@ -218,7 +218,7 @@ export function renderStatusText(report: StatusReport): string {
     const who = members.length === 1 ? first.target : `${members.length} instances: ${members.map((m) => m.target).join(", ")}`;
     lines.push("", who);
     if (first.error) {
-      lines.push(`  error: ${first.error}`);
+      lines.push(`  error${first.errorCode ? ` ${first.errorCode}` : ""}: ${first.error}`);
       continue;
     }
     lines.push(

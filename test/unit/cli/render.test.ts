@@ -25,7 +25,7 @@ describe("renderRunText", () => {
     expect(text).toContain("Dry run: nothing was changed.");
   });
 
-  it("says where a failed instance was left", () => {
+  it("says where a failed instance was left, and with which code it failed", () => {
     const failed = result({
       dryRun: false,
       exitCode: 1,
@@ -37,11 +37,12 @@ describe("renderRunText", () => {
           remove: [],
           pendingRemoval: [],
           error: "tcp://h:9999: cannot connect",
+          errorCode: "E_HAPROXY_CONNECT",
           state: "unchanged (nothing was written)",
         },
       ],
     });
-    expect(renderRunText(failed)).toMatch(/error: tcp:\/\/h:9999: cannot connect\n {2}left: unchanged \(nothing was written\)/);
+    expect(renderRunText(failed)).toMatch(/error E_HAPROXY_CONNECT: tcp:\/\/h:9999: cannot connect\n {2}left: unchanged \(nothing was written\)/);
   });
 
   it.each([
