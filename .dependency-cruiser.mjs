@@ -95,6 +95,13 @@ export default {
       to: { path: "^src/cli/" },
     },
     {
+      name: "commands-independent",
+      severity: "error",
+      comment: "a command module never imports another: what commands share is built once, in cli/wiring.ts, or lives beside it in cli/",
+      from: { path: "^src/cli/commands/" },
+      to: { path: "^src/cli/commands/" },
+    },
+    {
       name: "no-folder-cycles",
       severity: "error",
       comment: "folders of src/ form layers; a cycle between them means one of them is in the wrong place",

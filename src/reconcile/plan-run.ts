@@ -18,7 +18,7 @@ import type { RunDeps, RuntimeTarget } from "./deps.js";
 import { resolveDesired } from "./desired.js";
 import { graceFor } from "./grace.js";
 import { ownershipOf } from "./ownership.js";
-import { mapLimit } from "./pool.js";
+import { mapLimit } from "../util/map-limit.js";
 import { SHOWN_IN_RESULT } from "../util/log-fields.js";
 import { baseResult, failedResult, message, plannedResult } from "./results.js";
 

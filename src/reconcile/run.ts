@@ -15,7 +15,7 @@ import { sendAlerts } from "./alerts.js";
 import { applyInstance } from "./apply.js";
 import type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
 import { checkExposures, closePlannedRun, type PlannedRun, planRun, shownResult } from "./plan-run.js";
-import { mapLimit } from "./pool.js";
+import { mapLimit } from "../util/map-limit.js";
 import { whatMoved } from "../model/reviewed-plan.js";
 import { failedResult, message } from "./results.js";
 

@@ -2,7 +2,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { acquireRunLock } from "../../src/reconcile/run-lock.js";
+import { acquireRunLock } from "../../src/cli/run-lock.js";
 import type { LockHolder } from "../../src/util/lock.js";
 import { testConfig } from "../support/config.js";
 import { syncOnce } from "../support/reconcile.js";

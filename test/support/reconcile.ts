@@ -4,9 +4,9 @@ import { AuditTrail } from "../../src/audit/trail.js";
 import type { Config } from "../../src/config/schema.js";
 import type { RunResult } from "../../src/model/result.js";
 import type { RunDeps, RunOptions } from "../../src/reconcile/deps.js";
-import { acquireRunLock } from "../../src/reconcile/run-lock.js";
+import { acquireRunLock } from "../../src/cli/run-lock.js";
 import { runOnce } from "../../src/reconcile/run.js";
-import { planDeps } from "../../src/cli/plan-deps.js";
+import { planDeps } from "../../src/cli/wiring.js";
 
 export const TEST_AUDIT_CONTEXT: AuditContext = {
   actor: { user: "test", host: "localhost", trigger: "manual" },

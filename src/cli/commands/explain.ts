@@ -1,10 +1,9 @@
-import { AuditTrail } from "../../audit/trail.js";
 import { UsageError } from "../../errors.js";
 import type { Cidr } from "../../model/cidr.js";
 import { renderExplainText } from "../render/explain.js";
 import { explainAddresses, parseClientAddress } from "../../reconcile/explain.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
-import { planDeps } from "../plan-deps.js";
+import { explainDeps } from "../wiring.js";
 
 export async function explainCommand(
   global: GlobalOptions,
@@ -19,8 +18,7 @@ export async function explainCommand(
     parsed.push(address);
   }
   const { config, logger } = await loadContext(global, io);
-  const trail = new AuditTrail(config.audit.path);
-  const report = await explainAddresses(config, { ...planDeps(config, logger, options.instance), auditRecords: () => trail.readAll() }, parsed, options);
+  const report = await explainAddresses(config, explainDeps(config, logger, options.instance), parsed, options);
   await io.stdout(global.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderExplainText(report));
   return report.exitCode;
 }

@@ -1,14 +1,13 @@
-import { stateDirOf } from "../../config/paths.js";
 import { EXIT } from "../../model/result.js";
 import { desiredJson, renderDesiredText } from "../render/run.js";
 import { resolveDesired } from "../../reconcile/desired.js";
-import { buildSources } from "../../sources/index.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { SHOWN_IN_RESULT } from "../../util/log-fields.js";
+import { desiredSources } from "../wiring.js";
 
 export async function resolveCommand(global: GlobalOptions, io: Io): Promise<number> {
   const { config, logger } = await loadContext(global, io);
-  const resolution = await resolveDesired(config, buildSources(config, { stateDir: stateDirOf(config) }), () => new Date());
+  const resolution = await resolveDesired(config, desiredSources(config), () => new Date());
   const error = resolution.ok ? null : { code: resolution.error.code, message: resolution.error.message };
   if (!resolution.ok) logger.error({ err: resolution.error, ...SHOWN_IN_RESULT }, "desired set unavailable");
   if (global.output === "json") {

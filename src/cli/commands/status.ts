@@ -1,13 +1,11 @@
 import { renderStatusText } from "../render/run.js";
 import { inspect } from "../../reconcile/status.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
-import { planDeps } from "../plan-deps.js";
-import { stderrProgress } from "../progress.js";
+import { statusDeps } from "../wiring.js";
 
 export async function statusCommand(global: GlobalOptions, options: { detailedExitcode: boolean; instance?: string[] }, io: Io): Promise<number> {
   const { config, logger } = await loadContext(global, io);
-  const progress = stderrProgress();
-  const report = await inspect(config, { ...planDeps(config, logger, options.instance), ...(progress ? { progress } : {}) }, options);
+  const report = await inspect(config, statusDeps(config, logger, options.instance), options);
   await io.stdout(global.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderStatusText(report));
   return report.exitCode;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mapLimit } from "../../../src/reconcile/pool.js";
+import { mapLimit } from "../../../src/util/map-limit.js";
 
 describe("mapLimit", () => {
   it.each([1, 3, 8])("never runs more than %d at once and keeps the order", async (limit) => {

@@ -5,6 +5,7 @@ import { stateDirOf } from "../config/paths.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError } from "../errors.js";
 import { permissionAdvice } from "../util/permission.js";
+import { message } from "../reconcile/results.js";
 
 /** How long a sync waits for another one on this host to finish. */
 export const RUN_LOCK_WAIT_MS = 120_000;
@@ -13,7 +14,7 @@ export const RUN_LOCK_WAIT_MS = 120_000;
 export async function acquireRunLock(config: Config, waitMs = RUN_LOCK_WAIT_MS, onWait?: (holder: LockHolder) => void): Promise<() => Promise<void>> {
   const dir = stateDirOf(config);
   const unusable = async (err: unknown) =>
-    new AllowlistError("E_STATE_DIR", `state directory ${dir} cannot be used: ${(await permissionAdvice(dir, err)) ?? (err as Error).message}`, {
+    new AllowlistError("E_STATE_DIR", `state directory ${dir} cannot be used: ${(await permissionAdvice(dir, err)) ?? message(err)}`, {
       cause: err,
     });
   try {
