@@ -1,5 +1,6 @@
 import { firstEntries } from "../model/entries.js";
-import type { Exposure, RunResult } from "../model/result.js";
+import type { DesiredSummary, Exposure, RunResult } from "../model/result.js";
+import type { GuardName } from "../model/guards.js";
 import type { AlertEventName, Severity } from "../model/alerts.js";
 
 /**
@@ -22,8 +23,8 @@ export interface AlertEvent {
   time: string;
   dryRun: boolean;
   forced: boolean;
-  guard: string | null;
-  desired: { count: number; digest: string | null };
+  guard: GuardName | null;
+  desired: DesiredSummary;
   counts: { add: number; remove: number };
   entries: { add: string[]; remove: string[] };
   unexpected: string[];

@@ -1,8 +1,6 @@
-import type { AlertEventName, AlertState, FiringAlert } from "../model/alerts.js";
+import type { AlertEventName, AlertPhase, AlertState, FiringAlert } from "../model/alerts.js";
 import type { AlertEvent } from "./events.js";
 import { alertKey, untold } from "./identity.js";
-
-export type AlertPhase = "firing" | "reminder" | "resolved";
 
 export interface SuppressedAlert {
   event: AlertEventName;

@@ -2,6 +2,7 @@ import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
 import { errorCode } from "../errors.js";
 import { redactUrl } from "../util/url.js";
+import type { AlertPhase } from "../model/alerts.js";
 import type { AlertDelivery } from "../model/result.js";
 import { postJson } from "./deliver.js";
 import type { AlertPlan } from "./lifecycle.js";
@@ -64,7 +65,7 @@ export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): No
               backoffMs: options.backoffMs ?? 500,
               dispatcher: options.dispatcher,
             });
-          const deliver = async (event: string, phase: string, url: string, payload: unknown): Promise<AlertDelivery> => {
+          const deliver = async (event: string, phase: AlertPhase, url: string, payload: unknown): Promise<AlertDelivery> => {
             try {
               await post(url, payload);
               return { sink: label, event, phase, ok: true, error: null };

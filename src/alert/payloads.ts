@@ -1,7 +1,8 @@
 import type { AlertEventName, FiringAlert } from "../model/alerts.js";
 import { firstEntries } from "../model/entries.js";
 import { type AlertEvent, ENTRIES_IN_ALERT } from "./events.js";
-import type { AlertPhase, AlertPlan } from "./lifecycle.js";
+import type { AlertPhase } from "../model/alerts.js";
+import type { AlertPlan } from "./lifecycle.js";
 
 type Message = AlertEvent & { phase?: AlertPhase };
 

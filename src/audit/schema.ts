@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EXPOSURE_REASONS } from "../model/result.js";
 import type { AuditHead, AuditRecord } from "./record.js";
 
 /*
@@ -27,7 +28,7 @@ const exposure = z.looseObject({
   key: text.optional(),
   value: text.nullable(),
   owner: z.enum(["self", "foreign"]),
-  reason: z.enum(["excluded", "removed", "too-broad"]),
+  reason: z.enum(EXPOSURE_REASONS),
 });
 
 const disagreement = z.looseObject({ address: text, hostname: text, returnedBy: texts, missingFrom: texts, counted: z.boolean() });

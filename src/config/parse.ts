@@ -2,13 +2,12 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import type { ConfigIssue } from "../errors.js";
 import { type Env, OPTIONAL_EMPTY, substituteEnv } from "./env.js";
-import { normalizeConfig } from "./normalize.js";
 import { type Config, type ConfigFile, configSchema } from "./schema.js";
 import { addSecrets } from "../util/secrets.js";
 
 export interface ParsedConfig {
   config?: Config;
-  /** The file as validated, defaults filled in, before normalising: what `config check` shows. */
+  /** The file as validated, defaults filled in, values as written: what `config check` shows. */
   file?: ConfigFile;
   issues: ConfigIssue[];
   /** Values that came from `${VAR}`: secrets, whatever their key. */
@@ -60,7 +59,7 @@ function describe(issue: z.core.$ZodIssue, document: unknown): ConfigIssue[] {
 }
 
 /** Rules the schema can not express: cross-field checks and features this version lacks. */
-function checkRules(config: ConfigFile, document: unknown, issues: ConfigIssue[]): void {
+function checkRules(config: Config, document: unknown, issues: ConfigIssue[]): void {
   // The default value is filled in either way: only a value written in the file is a mistake on an ACL.
   if (config.haproxy.kind === "acl" && valueAt(document, ["haproxy", "value"]) !== undefined) {
     issues.push({ path: "haproxy.value", message: "expected no value with kind: acl (ACL entries carry no value; every entry is this tool's)" });
@@ -136,12 +135,13 @@ export function parseConfig(text: string, env: Env = process.env, options: Parse
   const substituted = substituteEnv(withoutUnsetOptionalSinks(raw, env), env, issues, "", [], secrets);
   // Registered before validation: a config error may quote a value that came from ${VAR} (a duplicate source name).
   addSecrets(secrets);
-  const result = configSchema.safeParse(substituted);
+  const result = configSchema((options.now ?? (() => new Date()))()).safeParse(substituted);
   if (!result.success) {
     issues.push(...result.error.issues.flatMap((issue) => describe(issue, substituted)));
     return { issues };
   }
-  checkRules(result.data, substituted, issues);
+  const { config, file } = result.data;
+  checkRules(config, substituted, issues);
   if (issues.length > 0) return { issues };
-  return { config: normalizeConfig(result.data, (options.now ?? (() => new Date()))()), file: result.data, issues, secrets: [...secrets] };
+  return { config, file, issues, secrets: [...secrets] };
 }

@@ -3,9 +3,10 @@ import { z } from "zod";
 import { parseResolver } from "../util/resolver.js";
 import { parseTarget } from "../model/target.js";
 import { parseCidr } from "../model/cidr.js";
-import { parseDuration } from "./duration.js";
-import { parseLimit } from "./limits.js";
-import type { Limit } from "../model/guards.js";
+import { ALERT_EVENTS, type SinkType } from "../model/alerts.js";
+import type { SourceType } from "../model/sources.js";
+import { duration, limit } from "./setting.js";
+import { schedulePeriodMs } from "./schedule-period.js";
 
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
 /** Reaches the runtime socket verbatim, so only characters that cannot split a command. */
@@ -35,7 +36,7 @@ const url = z.string({ error: "expected a URL" }).refine((s) => /^https?:\/\/[^\
 
 export const dnsSourceSchema = z.strictObject({
   name,
-  type: z.literal("dns"),
+  type: z.literal("dns" satisfies SourceType),
   names: z.array(hostname, { error: "expected a list of DNS names" }).min(1, { error: "expected at least one name" }),
   resolvers: z.array(resolver, { error: "expected a list of resolvers" }).min(1, { error: "expected at least one resolver" }).optional(),
   quorum: z.number({ error: "expected a whole number" }).int().min(1).default(1),
@@ -46,7 +47,7 @@ export const dnsSourceSchema = z.strictObject({
 
 export const httpSourceSchema = z.strictObject({
   name,
-  type: z.literal("http"),
+  type: z.literal("http" satisfies SourceType),
   url,
   format: z.enum(["dnsjson", "github-meta", "lines", "json"], { error: "expected one of dnsjson, github-meta, lines, json" }),
   key: z.string().min(1).optional(),
@@ -60,7 +61,7 @@ export const httpSourceSchema = z.strictObject({
 
 export const staticSourceSchema = z.strictObject({
   name,
-  type: z.literal("static"),
+  type: z.literal("static" satisfies SourceType),
   entries: z.array(entryText, { error: "expected a list of addresses or CIDRs" }).min(1, { error: "expected at least one entry" }),
 });
 
@@ -89,14 +90,8 @@ const runtimeTls = z
   )
   .refine((t) => (t.cert === undefined) === (t.key === undefined), { error: "expected both cert and key, or neither" });
 
-const LIMIT_MESSAGE = 'expected a count (e.g. 10) or a percentage (e.g. "25%")';
-const limit = z.union([z.number(), z.string()], { error: LIMIT_MESSAGE }).refine((v) => parseLimit(v) !== undefined, { error: LIMIT_MESSAGE });
-
-const duration = z.string({ error: 'expected a duration such as "1h", "30m" or "0"' }).refine((s) => parseDuration(s) !== undefined, {
-  error: 'expected a duration such as "1h", "30m" or "0"',
-});
-
-export const configSchema = z.strictObject({
+/** The file's keys, each parsed once; durations and limits as `Setting`s, to be shown as written and used as parsed. */
+const settingsSchema = z.strictObject({
   sources: z.array(source, { error: "expected a list of sources" }).min(1, { error: "expected at least one source" }),
   exclude: z.array(cidr, { error: "expected a list of CIDRs" }).default([]),
   haproxy: z
@@ -146,35 +141,40 @@ export const configSchema = z.strictObject({
   guards: z
     .strictObject({
       minEntries: z.number({ error: "expected a whole number" }).int().min(1, { error: "expected at least 1" }).default(1),
-      maxAdditions: limit.default("50%"),
-      maxRemovals: limit.default("25%"),
+      maxAdditions: limit.prefault("50%"),
+      maxRemovals: limit.prefault("25%"),
       minPrefixV4: z.number().int().min(1).max(32, { error: "expected a prefix length from 1 to 32" }).default(16),
       minPrefixV6: z.number().int().min(1).max(128, { error: "expected a prefix length from 1 to 128" }).default(32),
       allowReserved: z.boolean({ error: "expected true or false" }).default(false),
       expected: z.array(cidr).optional(),
-      removeAfter: duration.default("1h"),
+      removeAfter: duration.prefault("1h"),
     })
     .prefault({}),
   audit: z
     .strictObject({
       path: z.string({ error: "expected the audit file path" }).min(1).default(DEFAULT_AUDIT_PATH),
       key: z.string({ error: 'expected a key, e.g. "${AUDIT_HMAC_KEY}"' }).min(16, { error: "expected a key of at least 16 characters" }).optional(),
-      heartbeat: duration.default("1h"),
+      heartbeat: duration.prefault("1h"),
     })
     .prefault({}),
   stateDir: z.string().min(1).optional(),
   alerts: z
     .strictObject({
-      on: z.array(z.enum(["held", "failed", "unexpected", "changed", "drift", "exposure"])).default(["held", "failed", "unexpected", "drift", "exposure"]),
-      repeatInterval: duration.default("4h"),
+      on: z.array(z.enum(ALERT_EVENTS)).default(["held", "failed", "unexpected", "drift", "exposure"]),
+      repeatInterval: duration.prefault("4h"),
       sinks: z
         .array(
           z.discriminatedUnion(
             "type",
             [
-              z.strictObject({ type: z.literal("slack"), url, timeoutMs: positiveMs(5000) }),
-              z.strictObject({ type: z.literal("alertmanager"), url, timeoutMs: positiveMs(5000) }),
-              z.strictObject({ type: z.literal("webhook"), url, headers: z.record(z.string(), z.string()).optional(), timeoutMs: positiveMs(5000) }),
+              z.strictObject({ type: z.literal("slack" satisfies SinkType), url, timeoutMs: positiveMs(5000) }),
+              z.strictObject({ type: z.literal("alertmanager" satisfies SinkType), url, timeoutMs: positiveMs(5000) }),
+              z.strictObject({
+                type: z.literal("webhook" satisfies SinkType),
+                url,
+                headers: z.record(z.string(), z.string()).optional(),
+                timeoutMs: positiveMs(5000),
+              }),
             ],
             { error: "expected a sink with type slack, alertmanager or webhook" },
           ),
@@ -182,8 +182,8 @@ export const configSchema = z.strictObject({
         .default([]),
     })
     .prefault({}),
-  runTimeout: duration.default("5m"),
-  watchInterval: duration.default("5s"),
+  runTimeout: duration.prefault("5m"),
+  watchInterval: duration.prefault("5s"),
   schedule: z
     .string({ error: "expected a cron expression" })
     .refine((s) => cron.validate(s), { error: 'expected a cron expression such as "*/10 * * * *"' })
@@ -203,38 +203,70 @@ export const configSchema = z.strictObject({
     .optional(),
 });
 
-/** The config file as validated, defaults filled in: what `config check` shows. */
-export type ConfigFile = z.output<typeof configSchema>;
-type FileGuards = ConfigFile["guards"];
-type FileAlerts = ConfigFile["alerts"];
+type Settings = z.output<typeof settingsSchema>;
 
-/** The config as the program uses it (see normalizeConfig): durations in milliseconds, limits as counts or fractions. */
-export type Config = Omit<ConfigFile, "guards" | "audit" | "alerts" | "runTimeout" | "watchInterval"> & {
-  guards: Omit<FileGuards, "maxAdditions" | "maxRemovals" | "removeAfter"> & {
-    maxAdditions: Limit;
-    maxRemovals: Limit;
-    /** An owned entry absent upstream is removed after this long; 0: at once. */
-    removeAfterMs: number;
+/** The file as validated, defaults filled in, values as written: what `config check` shows and the config digest covers. */
+function asWritten(settings: Settings) {
+  const { guards, audit, alerts } = settings;
+  return {
+    ...settings,
+    guards: { ...guards, maxAdditions: guards.maxAdditions.written, maxRemovals: guards.maxRemovals.written, removeAfter: guards.removeAfter.written },
+    audit: { ...audit, heartbeat: audit.heartbeat.written },
+    alerts: { ...alerts, repeatInterval: alerts.repeatInterval.written },
+    runTimeout: settings.runTimeout.written,
+    watchInterval: settings.watchInterval.written,
   };
-  audit: Omit<ConfigFile["audit"], "heartbeat"> & {
-    /** Identical in-sync runs go unrecorded this long after the last record; 0 records every run. */
-    heartbeatMs: number;
+}
+
+/**
+ * The config as the program uses it: durations in milliseconds, limits as
+ * counts or fractions, the schedule's period. Nothing after this reads a
+ * duration or a percentage as text.
+ */
+function asUsed(settings: Settings, now: Date) {
+  const { guards, audit, alerts, runTimeout, watchInterval, ...rest } = settings;
+  const { maxAdditions, maxRemovals, removeAfter, ...guardRest } = guards;
+  const { heartbeat, ...auditRest } = audit;
+  const { repeatInterval, ...alertsRest } = alerts;
+  return {
+    ...rest,
+    guards: {
+      ...guardRest,
+      maxAdditions: maxAdditions.value,
+      maxRemovals: maxRemovals.value,
+      /** An owned entry absent upstream is removed after this long; 0: at once. */
+      removeAfterMs: removeAfter.value,
+    },
+    audit: {
+      ...auditRest,
+      /** Identical in-sync runs go unrecorded this long after the last record; 0 records every run. */
+      heartbeatMs: heartbeat.value,
+    },
+    alerts: {
+      ...alertsRest,
+      /** A firing condition is not sent again to Slack or webhooks sooner than this. */
+      repeatIntervalMs: repeatInterval.value,
+    },
+    /** Every run ends by then. */
+    runTimeoutMs: runTimeout.value,
+    /** How often the daemon asks each instance which process it is; 0 turns the restart watch off. */
+    watchIntervalMs: watchInterval.value,
+    /** The longest time between two runs of `schedule`. */
+    schedulePeriodMs: schedulePeriodMs(rest.schedule, now),
   };
-  alerts: Omit<FileAlerts, "repeatInterval"> & {
-    /** A firing condition is not sent again to Slack or webhooks sooner than this. */
-    repeatIntervalMs: number;
-  };
-  /** Every run ends by then. */
-  runTimeoutMs: number;
-  /** How often the daemon asks each instance which process it is; 0 turns the restart watch off. */
-  watchIntervalMs: number;
-  /** The longest time between two runs of `schedule`. */
-  schedulePeriodMs: number;
-};
-export type SourceConfig = ConfigFile["sources"][number];
+}
+
+/** The config file's schema; `now` is the clock the schedule's period is read from (its answer does not depend on it, its work does). */
+export function configSchema(now: Date) {
+  return settingsSchema.transform((settings) => ({ file: asWritten(settings), config: asUsed(settings, now) }));
+}
+
+export type ConfigFile = ReturnType<typeof asWritten>;
+export type Config = ReturnType<typeof asUsed>;
+export type SourceConfig = Config["sources"][number];
 export type DnsSourceConfig = z.output<typeof dnsSourceSchema>;
 export type StaticSourceConfig = z.output<typeof staticSourceSchema>;
-export type HaproxyConfig = ConfigFile["haproxy"];
+export type HaproxyConfig = Config["haproxy"];
 export type GuardsConfig = Config["guards"];
 
 /** `0.0.0.0:9464`, `127.0.0.1:0`, `[::]:9464`. */

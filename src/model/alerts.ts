@@ -1,12 +1,25 @@
-export type AlertEventName = "held" | "failed" | "unexpected" | "changed" | "drift" | "exposure";
-export type Severity = "critical" | "warning" | "info";
+import type { GuardName } from "./guards.js";
+
+/** Every alert event, in the order the config documents them. */
+export const ALERT_EVENTS = ["held", "failed", "unexpected", "changed", "drift", "exposure"] as const;
+export type AlertEventName = (typeof ALERT_EVENTS)[number];
+export const SEVERITIES = ["critical", "warning", "info"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** `firing` when a condition starts, `reminder` after `alerts.repeatInterval`, `resolved` when it ends. */
+export const ALERT_PHASES = ["firing", "reminder", "resolved"] as const;
+export type AlertPhase = (typeof ALERT_PHASES)[number];
+
+/** Where alerts go: chat sinks get messages, Alertmanager every firing condition on every run. */
+export const SINK_TYPES = ["slack", "alertmanager", "webhook"] as const;
+export type SinkType = (typeof SINK_TYPES)[number];
 
 /** One firing condition: an event on one instance (and, for a hold, under one guard), about a set of entries or addresses. */
 export interface FiringAlert {
   event: AlertEventName;
   /** The instance, or "" for a condition of the whole run. */
   target: string;
-  guard: string | null;
+  guard: GuardName | null;
   severity: Severity;
   summary: string;
   since: string;
@@ -16,7 +29,7 @@ export interface FiringAlert {
   /** Ended at this time; its end is still owed to Alertmanager, or to the chat sinks in `unsent`. */
   ended?: string;
   /** Chat sinks (Slack, webhooks; by label) that refused the last message about it: the next run sends it to them alone. */
-  unsent?: { phase: "firing" | "reminder" | "resolved"; sinks: string[] };
+  unsent?: { phase: AlertPhase; sinks: string[] };
 }
 
 /** What is firing, as the last run left it; kept in `stateDir` so that a CronJob remembers it too. */

@@ -1,5 +1,8 @@
 import type { ErrorCode } from "../errors.js";
+import type { AlertEventName, AlertPhase } from "./alerts.js";
+import type { GuardName } from "./guards.js";
 import type { Disagreement } from "./provenance.js";
+import type { SourceType } from "./sources.js";
 
 /** A failure as results report it: its code and the error's message. */
 export interface ErrorSummary {
@@ -14,7 +17,15 @@ export interface PendingRemoval {
   removeAt: string;
 }
 
-export type ExposureReason = "excluded" | "removed" | "too-broad";
+/** `excluded` or `removed`: an address that should be denied is admitted; `too-broad`: an entry admits more than the prefix guards allow. */
+export const EXPOSURE_REASONS = ["excluded", "removed", "too-broad"] as const;
+export type ExposureReason = (typeof EXPOSURE_REASONS)[number];
+
+/** The desired set's size and digest; the digest is null while the desired set is unknown. */
+export interface DesiredSummary {
+  count: number;
+  digest: string | null;
+}
 
 /** An address that should be denied and is admitted, or an entry that admits more than the prefix guards allow. */
 export interface Exposure {
@@ -73,7 +84,7 @@ export interface InstanceResult extends Partial<Findings> {
 
 export interface SourceStatus {
   name: string;
-  type: string;
+  type: SourceType;
   status: "ok" | "failed";
   count: number;
   /** Digest of the raw values the source returned. */
@@ -85,18 +96,25 @@ export interface SourceStatus {
   errorCode?: ErrorCode;
 }
 
+/** A guard's verdict as results report it. */
+export interface GuardTripSummary {
+  guard: GuardName;
+  message: string;
+  target?: string;
+}
+
 export interface HeldBy {
-  guard: string;
+  guard: GuardName;
   message: string;
   /** Every guard that tripped, the leading one first. */
-  trips: Array<{ guard: string; message: string; target?: string }>;
+  trips: GuardTripSummary[];
 }
 
 export interface AlertDelivery {
   sink: string;
+  /** The event; for Alertmanager, every event it was told of, joined by commas. */
   event: string;
-  /** `firing` when a condition starts, `reminder` after `alerts.repeatInterval`, `resolved` when it ends. */
-  phase?: string;
+  phase?: AlertPhase;
   ok: boolean;
   error: string | null;
   /** Why it was not delivered (E_ALERT_*), when it was not. */
@@ -105,7 +123,7 @@ export interface AlertDelivery {
 
 /** A firing condition not sent again this run: it was sent at `lastSent`, and is repeated no sooner than `nextReminder`. */
 export interface SuppressedAlertInfo {
-  event: string;
+  event: AlertEventName;
   target: string;
   lastSent: string;
   nextReminder: string;
@@ -117,13 +135,13 @@ export interface RunResult {
   dryRun: boolean;
   startedAt: string;
   durationMs: number;
-  desired: { count: number; digest: string | null };
+  desired: DesiredSummary;
   sources: SourceStatus[];
   instances: InstanceResult[];
   held: HeldBy | null;
   /** --force was given; `overridden` lists the guards it set aside. */
   forced: boolean;
-  overridden: Array<{ guard: string; message: string; target?: string }>;
+  overridden: GuardTripSummary[];
   /** New entries outside guards.expected. */
   unexpected: string[];
   /** --no-grace was given: absent entries were removed without the grace period. */

@@ -1,4 +1,4 @@
-import type { RunResult } from "./result.js";
+import type { DesiredSummary, RunResult } from "./result.js";
 
 /**
  * A dry run's plan, saved for review (`sync --dry-run --plan-out FILE`) and
@@ -9,7 +9,7 @@ export interface ReviewedPlan {
   version: 1;
   createdAt: string;
   configDigest: string;
-  desired: { count: number; digest: string | null };
+  desired: DesiredSummary;
   /** The guard that held the dry run, if one did: applying the plan is the person's approval. */
   held: string | null;
   instances: Array<{ target: string; liveDigest: string | null; add: string[]; remove: string[] }>;

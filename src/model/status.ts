@@ -1,5 +1,5 @@
 import type { ErrorCode } from "../errors.js";
-import type { Duplicate, ErrorSummary, Exposure, SourceStatus } from "./result.js";
+import type { DesiredSummary, Duplicate, ErrorSummary, Exposure, SourceStatus } from "./result.js";
 
 export interface InstanceDrift {
   target: string;
@@ -35,7 +35,7 @@ export interface InstanceDrift {
 
 export interface StatusReport {
   version: 1;
-  desired: { count: number; digest: string | null };
+  desired: DesiredSummary;
   sources: SourceStatus[];
   instances: InstanceDrift[];
   /** Entries that went away and came back (or the reverse) over the last day, with how often. */

@@ -1,9 +1,7 @@
 import { contains, parseCidr, type Cidr } from "../model/cidr.js";
 import { firstEntries } from "../model/entries.js";
-import type { GuardSettings, Limit } from "../model/guards.js";
+import type { GuardName, GuardSettings, Limit } from "../model/guards.js";
 import type { InstancePlan } from "./plan.js";
-
-export type GuardName = "minEntries" | "maxAdditions" | "maxRemovals" | "expected";
 
 export interface GuardTrip {
   guard: GuardName;

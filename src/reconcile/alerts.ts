@@ -2,8 +2,8 @@ import type { Logger } from "pino";
 import { formatDuration } from "../config/duration.js";
 import { alertEvents } from "../alert/events.js";
 import { alertKey } from "../alert/identity.js";
-import { type AlertPhase, type AlertPlan, planAlerts } from "../alert/lifecycle.js";
-import { type AlertEventName, type AlertState, emptyAlertState } from "../model/alerts.js";
+import { type AlertPlan, planAlerts } from "../alert/lifecycle.js";
+import { type AlertEventName, type AlertPhase, type AlertState, type SinkType, emptyAlertState } from "../model/alerts.js";
 import { sinkLabels } from "../alert/notifier.js";
 import type { Config } from "../config/schema.js";
 import type { AlertDelivery, RunResult } from "../model/result.js";
@@ -71,9 +71,15 @@ export async function sendAlerts(
     else log.error({ err: { code: d.errorCode, message: d.error }, sink: d.sink, alert: d.event, phase: d.phase }, "alert could not be delivered");
   }
   await deps.alertState
-    ?.save(remembered(plan, deliveries, at))
+    ?.save(remembered(plan, deliveries, sinkTypes(config.alerts.sinks), at))
     .catch((err: unknown) => log.error({ err }, "the alert state could not be saved; firing alerts may be sent again next run"));
   return { alerts: deliveries, ...(plan.suppressed.length > 0 ? { alertsSuppressed: plan.suppressed } : {}) };
+}
+
+/** Each sink's type by its label, the name deliveries carry. */
+function sinkTypes(sinks: Config["alerts"]["sinks"]): Map<string, SinkType> {
+  const labels = sinkLabels(sinks);
+  return new Map(sinks.map((sink, i) => [labels[i] ?? "", sink.type]));
 }
 
 /**
@@ -83,14 +89,14 @@ export async function sendAlerts(
  * `ended` and sent to Alertmanager alone. Alertmanager hears every firing
  * condition on every run anyway.
  */
-function remembered(plan: AlertPlan, deliveries: AlertDelivery[], now: Date): AlertState {
+function remembered(plan: AlertPlan, deliveries: AlertDelivery[], typeOf: ReadonlyMap<string, SinkType>, now: Date): AlertState {
   const refused = new Map<string, Set<string>>();
   for (const d of deliveries) {
-    if (d.ok || d.sink.startsWith("alertmanager ")) continue;
+    if (d.ok || typeOf.get(d.sink) === "alertmanager") continue;
     const key = `${d.event}|${d.phase ?? ""}`;
     refused.set(key, (refused.get(key) ?? new Set()).add(d.sink));
   }
-  const managerFailed = deliveries.some((d) => d.sink.startsWith("alertmanager ") && !d.ok);
+  const managerFailed = deliveries.some((d) => typeOf.get(d.sink) === "alertmanager" && !d.ok);
   const told = new Map<string, AlertPhase>();
   for (const m of plan.messages) if (m.phase !== "resolved") told.set(m.event, m.phase);
   const firing: AlertState["firing"] = {};

@@ -56,7 +56,7 @@ export interface PlannedRun {
   removedRecently: string[];
   stateNotice: string | null;
   held: HeldBy | null;
-  overridden: Array<{ guard: string; message: string; target?: string }>;
+  overridden: HeldBy["trips"];
   /** New entries outside guards.expected. */
   unexpected: string[];
   flaps: Record<string, number>;

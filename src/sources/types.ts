@@ -1,4 +1,5 @@
 import type { Disagreement, Provenance } from "../model/provenance.js";
+import type { SourceType } from "../model/sources.js";
 
 export interface RawEntry {
   value: string;
@@ -7,7 +8,7 @@ export interface RawEntry {
 
 export interface SourceResult {
   name: string;
-  type: string;
+  type: SourceType;
   entries: RawEntry[];
   durationMs: number;
   disagreements?: Disagreement[];
@@ -15,6 +16,6 @@ export interface SourceResult {
 
 export interface Source {
   readonly name: string;
-  readonly type: string;
+  readonly type: SourceType;
   fetch(): Promise<SourceResult>;
 }

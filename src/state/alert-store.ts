@@ -1,19 +1,20 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { type AlertState, emptyAlertState } from "../model/alerts.js";
+import { ALERT_EVENTS, ALERT_PHASES, type AlertState, SEVERITIES, emptyAlertState } from "../model/alerts.js";
+import { GUARD_NAMES } from "../model/guards.js";
 import { readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 
 const firingAlert = z.object({
-  event: z.enum(["held", "failed", "unexpected", "changed", "drift", "exposure"]),
+  event: z.enum(ALERT_EVENTS),
   target: z.string(),
-  guard: z.string().nullable(),
-  severity: z.enum(["critical", "warning", "info"]),
+  guard: z.enum(GUARD_NAMES).nullable(),
+  severity: z.enum(SEVERITIES),
   summary: z.string(),
   since: z.string(),
   lastSent: z.string(),
   about: z.array(z.string()).optional(),
   ended: z.string().optional(),
-  unsent: z.object({ phase: z.enum(["firing", "reminder", "resolved"]), sinks: z.array(z.string()) }).optional(),
+  unsent: z.object({ phase: z.enum(ALERT_PHASES), sinks: z.array(z.string()) }).optional(),
 });
 const alertStateSchema = z.object({ version: z.literal(1), firing: z.record(z.string(), firingAlert) }) satisfies z.ZodType<AlertState>;
 

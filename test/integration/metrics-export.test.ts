@@ -19,7 +19,7 @@ afterEach(async () => {
 
 async function textOf(exitCode: number, at: Date): Promise<string> {
   const metrics = createMetrics({ oneShot: true });
-  metrics.observe(runResult({ exitCode, ...(exitCode === 3 ? { held: { guard: "g", message: "m", trips: [] } } : {}) }), at);
+  metrics.observe(runResult({ exitCode, ...(exitCode === 3 ? { held: { guard: "maxRemovals", message: "m", trips: [] } } : {}) }), at);
   return metrics.text();
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { alertEvents } from "../../../src/alert/events.js";
 import { planAlerts } from "../../../src/alert/lifecycle.js";
 import { type AlertState, emptyAlertState } from "../../../src/model/alerts.js";
+import type { GuardName } from "../../../src/model/guards.js";
 import type { RunResult } from "../../../src/model/result.js";
 import { instanceResult, runResult } from "../../support/results.js";
 
@@ -11,7 +12,7 @@ const HOUR = 3_600_000;
 
 const failedOn = (...targets: string[]): RunResult =>
   runResult({ exitCode: 1, instances: targets.map((target) => instanceResult({ target, status: "failed", error: "cannot connect" })) });
-const heldBy = (guard: string): RunResult =>
+const heldBy = (guard: GuardName): RunResult =>
   runResult({ exitCode: 3, held: { guard, message: `${guard}: …`, trips: [] }, instances: [instanceResult({ status: "held" })] });
 
 function run(previous: AlertState, result: RunResult, now: Date, judged = true) {

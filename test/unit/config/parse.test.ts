@@ -296,6 +296,18 @@ describe("guard limits are parsed once, into counts and fractions", () => {
     expect(parsed.file).toMatchObject({ guards: { maxRemovals: 5, removeAfter: "1h30m", maxAdditions: "50%" }, runTimeout: "5m" });
   });
 
+  it("shows each duration and limit as written and gives the program its value, from one parse", () => {
+    const parsed = parseConfig(`${MINIMAL}guards:\n  maxAdditions: "12.5%"\n  removeAfter: 90m\nrunTimeout: 120s\n`, {});
+    expect(parsed.file).toMatchObject({ guards: { maxAdditions: "12.5%", removeAfter: "90m" }, runTimeout: "120s" });
+    expect(parsed.config).toMatchObject({ guards: { maxAdditions: { fraction: 0.125 }, removeAfterMs: 5_400_000 }, runTimeoutMs: 120_000 });
+  });
+
+  it("reports a bad duration or limit together with the file's other problems", () => {
+    const issues = issuesOf(`${MINIMAL.replace("type: dns", "type: dnz")}guards:\n  maxRemovals: -1\n  removeAfter: soon\nwatchInterval: 5\n`);
+    expect(issues.map((i) => i.path).sort()).toEqual(["guards.maxRemovals", "guards.removeAfter", "sources[0].type", "watchInterval"]);
+    expect(issues.find((i) => i.path === "watchInterval")?.message).toBe('expected a duration such as "1h", "30m" or "0", got number 5');
+  });
+
   const HOUR = 3_600_000;
   const DAY = 24 * HOUR;
   // When a config is read must not change what its schedule's period is.
