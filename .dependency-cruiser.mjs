@@ -4,7 +4,7 @@
  * `import()`, so a layer cannot be reached around a rule.
  */
 
-const ADAPTERS = ["haproxy", "sources", "dns", "config", "audit", "alert", "metrics", "state", "util"];
+const ADAPTERS = ["haproxy", "sources", "dns", "config", "audit", "alert", "metrics", "state", "util", "http"];
 const UPPER = "^src/(reconcile|cli|daemon)/";
 
 /**
@@ -24,12 +24,15 @@ const CONFIG_SCHEMA = "^src/config/schema\\.ts$";
 
 const BASE = ["^src/model/", "^src/util/", "^src/errors\\.ts$"];
 
+/** The one HTTP client, for every adapter that speaks HTTP (feeds, DoH, alert sinks, the Pushgateway); it sits on util/, never the reverse. */
+const HTTP_CLIENT = "^src/http/";
+
 function sidewaysRule(adapter) {
-  const allowed = [`^src/${adapter}/`, ...BASE, ...(SIDEWAYS[adapter] ?? []), ...(CONFIG_TYPE_READERS.includes(adapter) ? [CONFIG_SCHEMA] : [])];
+  const allowed = [`^src/${adapter}/`, ...BASE, HTTP_CLIENT, ...(SIDEWAYS[adapter] ?? []), ...(CONFIG_TYPE_READERS.includes(adapter) ? [CONFIG_SCHEMA] : [])];
   return {
     name: `${adapter}-sideways`,
     severity: "error",
-    comment: `${adapter}/ imports only itself, model/, util/, errors.ts and its edges in SIDEWAYS; move what two adapters share down into model/ or util/`,
+    comment: `${adapter}/ imports only itself, model/, util/, http/, errors.ts and its edges in SIDEWAYS; move what two adapters share down into model/ or util/`,
     from: { path: `^src/${adapter}/` },
     to: { path: "^src/", pathNot: [...allowed, UPPER] },
   };

@@ -1,8 +1,9 @@
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { AlertError } from "../errors.js";
-import { readStart } from "../util/body.js";
+import { send } from "../http/client.js";
+import type { HttpFailure } from "../http/failure.js";
+import { withRetries } from "../http/retry.js";
 import { printable } from "../util/printable.js";
-import { headersWithUrlAuth, withBasicAuth } from "../util/url.js";
 import { scrubbedStart, scrubSecrets } from "../util/secrets.js";
 
 export interface PostOptions {
@@ -17,47 +18,41 @@ export interface PostOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Only the start of a reply is shown; a sink that floods its answer is not read further. */
+const REPLY_LIMIT = 4096;
 
-async function attempt(url: string, body: string, options: PostOptions): Promise<void> {
-  let response: Dispatcher.ResponseData;
-  try {
-    response = await request(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "user-agent": "travis-allowlist", ...options.headers },
-      body,
-      signal: AbortSignal.timeout(options.timeoutMs),
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    });
-  } catch (err) {
-    const name = (err as Error).name;
-    if (name === "TimeoutError" || name === "AbortError") {
-      throw new AlertError("E_ALERT_TIMEOUT", options.sink, `no answer within ${options.timeoutMs} ms`, { cause: err });
-    }
-    // undici's messages can carry the URL; ours never do.
-    throw new AlertError("E_ALERT_NETWORK", options.sink, `network error (${(err as NodeJS.ErrnoException).code ?? name})`, { cause: err });
-  }
-  // Only the start of a reply is shown; a sink that floods its answer is not read further.
-  const text = (await readStart(response.body, 4096).catch(() => Buffer.alloc(0))).toString("utf8");
-  if (response.statusCode >= 200 && response.statusCode < 300) return;
-  throw new AlertError("E_ALERT_HTTP", options.sink, `HTTP ${response.statusCode}: ${printable(scrubbedStart(text, 200))}`, { status: response.statusCode });
+/** How a sink names a failed exchange; undici's messages can carry the URL, these never do. */
+function exchangeFailure(options: PostOptions): (failure: HttpFailure) => AlertError {
+  return ({ kind, detail, cause }) =>
+    kind === "timeout"
+      ? new AlertError("E_ALERT_TIMEOUT", options.sink, `no answer within ${options.timeoutMs} ms`, { cause })
+      : new AlertError("E_ALERT_NETWORK", options.sink, `network error (${detail})`, { cause });
 }
 
-/** POSTs JSON, retrying 5xx answers and network errors with exponential backoff. */
+async function attempt(url: string, body: string, options: PostOptions): Promise<void> {
+  const response = await send({
+    method: "POST",
+    url,
+    headers: { "content-type": "application/json", ...options.headers },
+    body,
+    timeoutMs: options.timeoutMs,
+    dispatcher: options.dispatcher,
+    fail: exchangeFailure(options),
+  });
+  const text = (await response.readStart(REPLY_LIMIT).catch(() => Buffer.alloc(0))).toString("utf8");
+  if (response.status >= 200 && response.status < 300) return;
+  throw new AlertError("E_ALERT_HTTP", options.sink, `HTTP ${response.status}: ${printable(scrubbedStart(text, 200))}`, { status: response.status });
+}
+
+/** A 4xx is the sink's final word; a 5xx, a timeout or a network error may pass. */
+const retryable = (err: unknown) => !(err instanceof AlertError && err.status !== undefined && err.status < 500);
+
+/**
+ * POSTs JSON, retrying 5xx answers and network errors with exponential
+ * backoff, each attempt under its own deadline. Credentials in the URL go as
+ * Basic auth; a configured Authorization header wins.
+ */
 export async function postJson(url: string, payload: unknown, options: PostOptions): Promise<void> {
   const body = scrubSecrets(JSON.stringify(payload));
-  const sleep = options.sleep ?? defaultSleep;
-  // Credentials in the URL go as Basic auth (undici would drop them); a configured Authorization header wins.
-  const { url: target, authorization } = withBasicAuth(url);
-  const sent = { ...options, headers: headersWithUrlAuth(options.headers, authorization) };
-  for (let n = 0; ; n++) {
-    try {
-      await attempt(target, body, sent);
-      return;
-    } catch (err) {
-      const retryable = !(err instanceof AlertError && err.status !== undefined && err.status < 500);
-      if (!retryable || n >= options.retries) throw err;
-      await sleep(options.backoffMs * 2 ** n);
-    }
-  }
+  await withRetries(() => attempt(url, body, options), options, retryable);
 }

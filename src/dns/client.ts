@@ -4,7 +4,8 @@ import { isIP, isIPv6, Socket } from "node:net";
 import * as packet from "dns-packet";
 import { z } from "zod";
 import { DnsError, type ErrorCode } from "../errors.js";
-import { readLimited } from "../util/body.js";
+import { send } from "../http/client.js";
+import type { HttpFailure } from "../http/failure.js";
 import type { Dispatcher } from "undici";
 import type { DohResolver, ResolverAddress, UdpResolver } from "../util/resolver.js";
 
@@ -188,42 +189,36 @@ function tcpExchange(resolver: UdpResolver, name: string, type: QueryType, optio
 }
 
 const DNS_MESSAGE = "application/dns-message";
+/** A DNS message is at most 65,535 bytes; anything longer is not an answer. */
+const MAX_DNS_MESSAGE = 65_535;
+
+/** How a DoH resolver names each way an HTTP exchange fails; a timeout is retried like a silent UDP resolver. */
+function dohFailure(resolver: DohResolver, question: string, timeoutMs: number): (failure: HttpFailure) => DnsError {
+  return ({ kind, detail, cause }) => {
+    const fail = (code: ErrorCode, message: string) => new DnsError(code, resolver.label, question, message, { cause });
+    if (kind === "timeout") return fail("E_DNS_TIMEOUT", `no answer within ${timeoutMs} ms`);
+    if (kind === "too-large") return fail("E_DNS_MALFORMED", "DNS over HTTPS answer larger than a DNS message can be");
+    return fail("E_DNS_NETWORK", kind === "cut-off" ? "DNS over HTTPS: the answer was cut off" : `DNS over HTTPS: ${detail}`);
+  };
+}
 
 /** RFC 8484: the wire-format query POSTed over HTTPS; the same answer checks as over UDP. */
-async function dohExchange(resolver: DohResolver, name: string, type: QueryType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
+async function dohAnswer(resolver: DohResolver, name: string, type: QueryType, options: DnsQueryOptions): Promise<Decoded> {
   const id = randomInt(0, 65536);
   const question = `${name}/${type}`;
-  let response: Dispatcher.ResponseData;
-  // undici is loaded only by configs that use DNS over HTTPS.
-  const { request } = await import("undici");
-  try {
-    response = await request(resolver.url, {
-      method: "POST",
-      headers: { "content-type": DNS_MESSAGE, accept: DNS_MESSAGE },
-      body: encodeQuery(id, name, type, options.requireDnssec),
-      signal: AbortSignal.timeout(options.timeoutMs),
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-    });
-  } catch (err) {
-    const kind = (err as Error).name;
-    if (kind === "TimeoutError" || kind === "AbortError") return "timeout";
-    throw new DnsError("E_DNS_NETWORK", resolver.label, question, `DNS over HTTPS: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-    });
-  }
-  let body: Buffer | undefined;
-  try {
-    // A DNS message is at most 65,535 bytes; anything longer is not an answer.
-    body = await readLimited(response.body, 65_535);
-  } catch (err) {
-    const kind = (err as Error).name;
-    if (kind === "TimeoutError" || kind === "AbortError") return "timeout";
-    throw new DnsError("E_DNS_NETWORK", resolver.label, question, "DNS over HTTPS: the answer was cut off", { cause: err });
-  }
-  if (body === undefined) throw new DnsError("E_DNS_MALFORMED", resolver.label, question, "DNS over HTTPS answer larger than a DNS message can be");
-  const contentType = String(response.headers["content-type"] ?? "");
-  if (response.statusCode !== 200 || !contentType.startsWith(DNS_MESSAGE)) {
-    throw new DnsError("E_DNS_DOH_HTTP", resolver.label, question, `DNS over HTTPS answered HTTP ${response.statusCode} (${contentType || "no content type"})`);
+  const response = await send({
+    method: "POST",
+    url: resolver.url,
+    headers: { "content-type": DNS_MESSAGE, accept: DNS_MESSAGE },
+    body: encodeQuery(id, name, type, options.requireDnssec),
+    timeoutMs: options.timeoutMs,
+    dispatcher: options.dispatcher,
+    fail: dohFailure(resolver, question, options.timeoutMs),
+  });
+  const body = await response.read(MAX_DNS_MESSAGE);
+  const contentType = response.header("content-type") ?? "";
+  if (response.status !== 200 || !contentType.startsWith(DNS_MESSAGE)) {
+    throw new DnsError("E_DNS_DOH_HTTP", resolver.label, question, `DNS over HTTPS answered HTTP ${response.status} (${contentType || "no content type"})`);
   }
   const message = decodeMessage(body);
   if (!message) throw new DnsError("E_DNS_MALFORMED", resolver.label, question, "malformed DNS over HTTPS answer");
@@ -231,6 +226,16 @@ async function dohExchange(resolver: DohResolver, name: string, type: QueryType,
     throw new DnsError("E_DNS_MISMATCH", resolver.label, question, "DNS over HTTPS answer does not match the question or ID");
   }
   return message;
+}
+
+/** A DoH answer, or `timeout` for the caller to try again as it does a silent UDP resolver. */
+async function dohExchange(resolver: DohResolver, name: string, type: QueryType, options: DnsQueryOptions): Promise<Decoded | "timeout"> {
+  try {
+    return await dohAnswer(resolver, name, type, options);
+  } catch (err) {
+    if (err instanceof DnsError && err.code === "E_DNS_TIMEOUT") return "timeout";
+    throw err;
+  }
 }
 
 async function exchange(resolver: ResolverAddress, name: string, type: QueryType, options: DnsQueryOptions): Promise<RawResponse> {

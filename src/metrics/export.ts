@@ -1,45 +1,49 @@
 import { readFile } from "node:fs/promises";
-import { request } from "undici";
-import { redactUrl } from "../util/url.js";
+import type { Dispatcher } from "undici";
 import { AllowlistError } from "../errors.js";
+import { send } from "../http/client.js";
+import type { HttpFailure } from "../http/failure.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { readStart } from "../util/body.js";
 import { printable } from "../util/printable.js";
-import { withBasicAuth } from "../util/url.js";
 import { scrubbedStart } from "../util/secrets.js";
+import { redactUrl } from "../util/url.js";
 
 export const PUSH_JOB = "travis_allowlist";
 
 /** Only the start of a gateway's reply is shown; one that floods its answer is not read further. */
 const REPLY_LIMIT = 4096;
 
+export interface PushOptions {
+  /** undici's global dispatcher by default. */
+  dispatcher?: Dispatcher;
+}
+
+function pushFailure(baseUrl: string, timeoutMs: number): (failure: HttpFailure) => AllowlistError {
+  return ({ kind, detail, cause }) => {
+    const why = kind === "timeout" ? `no complete answer within ${timeoutMs} ms` : `network error (${detail})`;
+    return new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)}: ${why}`, { cause });
+  };
+}
+
 /**
  * Push-add (POST) to a Pushgateway: only the metrics in this push replace
  * theirs, so a failed run leaves the last-success gauge of an earlier one.
+ * Credentials in the URL are sent in a Basic Authorization header.
  */
-export async function pushMetrics(baseUrl: string, text: string, timeoutMs = 5000): Promise<void> {
-  // Credentials in the URL go as Basic auth (undici would drop them).
-  const { url, authorization } = withBasicAuth(`${baseUrl.replace(/\/+$/, "")}/metrics/job/${PUSH_JOB}`);
-  try {
-    const response = await request(url, {
-      method: "POST",
-      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", ...(authorization === undefined ? {} : { authorization }) },
-      body: text,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const answer = (await readStart(response.body, REPLY_LIMIT)).toString("utf8");
-    if (response.statusCode >= 300) {
-      const shown = printable(scrubbedStart(answer, 200));
-      throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)} answered HTTP ${response.statusCode}: ${shown}`);
-    }
-  } catch (err) {
-    if (err instanceof AllowlistError) throw err;
-    const name = (err as Error).name;
-    const why =
-      name === "TimeoutError" || name === "AbortError"
-        ? `no complete answer within ${timeoutMs} ms`
-        : `network error (${(err as NodeJS.ErrnoException).code ?? name})`;
-    throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)}: ${why}`, { cause: err });
+export async function pushMetrics(baseUrl: string, text: string, timeoutMs = 5000, options: PushOptions = {}): Promise<void> {
+  const response = await send({
+    method: "POST",
+    url: `${baseUrl.replace(/\/+$/, "")}/metrics/job/${PUSH_JOB}`,
+    headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+    body: text,
+    timeoutMs,
+    dispatcher: options.dispatcher,
+    fail: pushFailure(baseUrl, timeoutMs),
+  });
+  const answer = (await response.readStart(REPLY_LIMIT)).toString("utf8");
+  if (response.status >= 300) {
+    const shown = printable(scrubbedStart(answer, 200));
+    throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)} answered HTTP ${response.status}: ${shown}`);
   }
 }
 

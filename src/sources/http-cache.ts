@@ -16,6 +16,20 @@ const cachedFeedSchema = z.object({
 
 export type CachedFeed = z.output<typeof cachedFeedSchema>;
 
+/** What the feed said about its version: it answers 304 when asked with these and nothing changed. */
+export interface FeedValidators {
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+}
+
+/** The conditional request headers for a cached copy (none without one). */
+export function conditionalHeaders(cached: CachedFeed | undefined): Record<string, string> {
+  return {
+    ...(cached?.etag ? { "if-none-match": cached.etag } : {}),
+    ...(cached?.lastModified ? { "if-modified-since": cached.lastModified } : {}),
+  };
+}
+
 /** One small file per feed URL under `<stateDir>/http-cache/`, named by the URL's hash. */
 export class FeedCache {
   constructor(private readonly dir: string) {}
@@ -42,5 +56,16 @@ export class FeedCache {
   async put(url: string, entry: Omit<CachedFeed, "url">): Promise<void> {
     const stored: CachedFeed = { url: scrubSecrets(redactUrl(url)), ...scrubValue(entry) };
     await writeFileAtomic(this.pathFor(url), JSON.stringify(stored), { mode: 0o600 });
+  }
+
+  /**
+   * Keeps a body that has validators, to ask for it conditionally next time.
+   * The cache only saves a download: a state directory this run may not
+   * write (a dry run on the scheduled job's state, mounted read-only) must
+   * not fail the source.
+   */
+  async remember(url: string, body: string, { etag, lastModified }: FeedValidators, savedAt: string): Promise<void> {
+    if (!etag && !lastModified) return;
+    await this.put(url, { body, savedAt, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) }).catch(() => undefined);
   }
 }
