@@ -27,17 +27,6 @@ export const ERROR_CODES = {
   E_SOURCE_DNS_CNAME_LOOP: ["the CNAME chain loops or is too long", "fix the DNS records"],
   E_SOURCE_DNS_INSECURE: ["requireDnssec is set and the answer lacks the AD bit", "use a validating resolver, or unset requireDnssec"],
   E_SOURCE_DNS_DOH_HTTP: ["a DNS-over-HTTPS resolver answered with an HTTP error", "check the DoH URL and the server"],
-  E_DNS_TIMEOUT: ["a DNS query got no answer in time", "check the resolver is reachable"],
-  E_DNS_SERVFAIL: ["a DNS query was answered SERVFAIL", "check the resolver"],
-  E_DNS_NXDOMAIN: ["a DNS name does not exist", "check the name"],
-  E_DNS_RCODE: ["a DNS query was answered with another error code", "check the resolver"],
-  E_DNS_EMPTY: ["a DNS name has no records of the asked type", "check the name"],
-  E_DNS_NETWORK: ["a resolver could not be reached", "check network access to the resolver"],
-  E_DNS_MALFORMED: ["a DNS answer does not decode", "check what answers on that address"],
-  E_DNS_MISMATCH: ["DNS answers did not match the question", "check the path to the resolver"],
-  E_DNS_CNAME_LOOP: ["a CNAME chain loops or is too long", "fix the DNS records"],
-  E_DNS_INSECURE: ["an answer lacks the AD bit though DNSSEC is required", "use a validating resolver"],
-  E_DNS_DOH_HTTP: ["a DNS-over-HTTPS resolver answered with an HTTP error", "check the DoH URL and server"],
   E_SOURCE_HTTP_STATUS: ["a feed answered with an HTTP error status", "check the feed URL and the server"],
   E_SOURCE_HTTP_TIMEOUT: ["a feed did not answer or finish in time", "check the server; raise sources[].timeoutMs if it is slow"],
   E_SOURCE_HTTP_NETWORK: ["a feed could not be reached", "check network access to the feed"],
@@ -185,14 +174,33 @@ export class SourceError extends AllowlistError {
   }
 }
 
+/**
+ * What one resolver can fail with: every dns source code but those about the
+ * source as a whole. A source that fails for one of these reasons reports the
+ * same code, so a code names the failure, not the layer that saw it.
+ */
+export type DnsFailureCode = Exclude<Extract<ErrorCode, `E_SOURCE_DNS_${string}`>, "E_SOURCE_DNS_NO_RESOLVER" | "E_SOURCE_DNS_QUORUM" | "E_SOURCE_DNS_FAILED">;
+
+/** The DNS question that failed: a name, and the record type when one type was asked. */
+export interface DnsQuestion {
+  hostname: string;
+  type?: string;
+}
+
 export class DnsError extends AllowlistError {
+  declare readonly code: DnsFailureCode;
   readonly resolver: string;
+  /** The name that was asked: after a CNAME, the alias's target, not the name a source lists. */
+  readonly hostname: string;
+  /** `name/type`, or the name alone when the failure covers every type asked. */
   readonly question: string;
 
-  constructor(code: ErrorCode, resolver: string, question: string, message: string, options?: { cause?: unknown }) {
-    super(code, `${question} @${resolver}: ${message}`, options);
+  constructor(code: DnsFailureCode, resolver: string, question: DnsQuestion, message: string, options?: { cause?: unknown }) {
+    const asked = question.type === undefined ? question.hostname : `${question.hostname}/${question.type}`;
+    super(code, `${asked} @${resolver}: ${message}`, options);
     this.resolver = resolver;
-    this.question = question;
+    this.hostname = question.hostname;
+    this.question = asked;
   }
 }
 

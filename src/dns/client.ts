@@ -3,7 +3,7 @@ import { createSocket, type RemoteInfo } from "node:dgram";
 import { isIP, isIPv6, Socket } from "node:net";
 import * as packet from "dns-packet";
 import { z } from "zod";
-import { DnsError, type ErrorCode } from "../errors.js";
+import { type DnsFailureCode, DnsError, type DnsQuestion } from "../errors.js";
 import { send } from "../http/client.js";
 import type { HttpFailure } from "../http/failure.js";
 import type { Dispatcher } from "undici";
@@ -133,7 +133,7 @@ function udpExchange(resolver: UdpResolver, name: string, type: QueryType, optio
       else resolve(outcome);
     };
     const timer = setTimeout(() => finish(undecodable ? "malformed" : "timeout"), options.timeoutMs);
-    socket.on("error", (err) => finish(new DnsError("E_DNS_NETWORK", resolver.label, `${name}/${type}`, err.message, { cause: err })));
+    socket.on("error", (err) => finish(new DnsError("E_SOURCE_DNS_NETWORK", resolver.label, { hostname: name, type }, err.message, { cause: err })));
     socket.on("message", (data: Buffer, remote: RemoteInfo) => {
       // Anything from another address, another ID or for another question is ignored: it may be spoofed.
       if (remote.address !== resolver.host || remote.port !== resolver.port) return;
@@ -152,19 +152,18 @@ function tcpExchange(resolver: UdpResolver, name: string, type: QueryType, optio
   const length = Buffer.alloc(2);
   length.writeUInt16BE(body.length);
   const query = Buffer.concat([length, body]);
-  const question = `${name}/${type}`;
   return new Promise((resolve, reject) => {
     const socket = new Socket();
     let buffer = Buffer.alloc(0);
-    const fail = (code: ErrorCode, message: string, cause?: unknown) => {
+    const fail = (code: DnsFailureCode, message: string, cause?: unknown) => {
       socket.destroy();
-      reject(new DnsError(code, resolver.label, question, message, { cause }));
+      reject(new DnsError(code, resolver.label, { hostname: name, type }, message, { cause }));
     };
     // The whole exchange, not only each silence: a resolver that trickles bytes is as stuck as a silent one.
-    const deadline = setTimeout(() => fail("E_DNS_TIMEOUT", `no answer over TCP within ${options.timeoutMs} ms`), options.timeoutMs);
+    const deadline = setTimeout(() => fail("E_SOURCE_DNS_TIMEOUT", `no answer over TCP within ${options.timeoutMs} ms`), options.timeoutMs);
     socket.on("close", () => clearTimeout(deadline));
-    socket.on("error", (err) => fail("E_DNS_NETWORK", `TCP: ${err.message}`, err));
-    socket.on("close", () => fail("E_DNS_NETWORK", "TCP connection closed before a complete answer"));
+    socket.on("error", (err) => fail("E_SOURCE_DNS_NETWORK", `TCP: ${err.message}`, err));
+    socket.on("close", () => fail("E_SOURCE_DNS_NETWORK", "TCP connection closed before a complete answer"));
     socket.on("data", (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk]);
       while (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) {
@@ -173,7 +172,7 @@ function tcpExchange(resolver: UdpResolver, name: string, type: QueryType, optio
         buffer = buffer.subarray(2 + length);
         const message = decodeMessage(frame);
         if (!message) {
-          fail("E_DNS_MALFORMED", "malformed answer over TCP");
+          fail("E_SOURCE_DNS_MALFORMED", "malformed answer over TCP");
           return;
         }
         if (matches(message, id, name, type)) {
@@ -193,19 +192,19 @@ const DNS_MESSAGE = "application/dns-message";
 const MAX_DNS_MESSAGE = 65_535;
 
 /** How a DoH resolver names each way an HTTP exchange fails; a timeout is retried like a silent UDP resolver. */
-function dohFailure(resolver: DohResolver, question: string, timeoutMs: number): (failure: HttpFailure) => DnsError {
+function dohFailure(resolver: DohResolver, question: DnsQuestion, timeoutMs: number): (failure: HttpFailure) => DnsError {
   return ({ kind, detail, cause }) => {
-    const fail = (code: ErrorCode, message: string) => new DnsError(code, resolver.label, question, message, { cause });
-    if (kind === "timeout") return fail("E_DNS_TIMEOUT", `no answer within ${timeoutMs} ms`);
-    if (kind === "too-large") return fail("E_DNS_MALFORMED", "DNS over HTTPS answer larger than a DNS message can be");
-    return fail("E_DNS_NETWORK", kind === "cut-off" ? "DNS over HTTPS: the answer was cut off" : `DNS over HTTPS: ${detail}`);
+    const fail = (code: DnsFailureCode, message: string) => new DnsError(code, resolver.label, question, message, { cause });
+    if (kind === "timeout") return fail("E_SOURCE_DNS_TIMEOUT", `no answer within ${timeoutMs} ms`);
+    if (kind === "too-large") return fail("E_SOURCE_DNS_MALFORMED", "DNS over HTTPS answer larger than a DNS message can be");
+    return fail("E_SOURCE_DNS_NETWORK", kind === "cut-off" ? "DNS over HTTPS: the answer was cut off" : `DNS over HTTPS: ${detail}`);
   };
 }
 
 /** RFC 8484: the wire-format query POSTed over HTTPS; the same answer checks as over UDP. */
 async function dohAnswer(resolver: DohResolver, name: string, type: QueryType, options: DnsQueryOptions): Promise<Decoded> {
   const id = randomInt(0, 65536);
-  const question = `${name}/${type}`;
+  const question = { hostname: name, type };
   const response = await send({
     method: "POST",
     url: resolver.url,
@@ -218,12 +217,17 @@ async function dohAnswer(resolver: DohResolver, name: string, type: QueryType, o
   const body = await response.read(MAX_DNS_MESSAGE);
   const contentType = response.header("content-type") ?? "";
   if (response.status !== 200 || !contentType.startsWith(DNS_MESSAGE)) {
-    throw new DnsError("E_DNS_DOH_HTTP", resolver.label, question, `DNS over HTTPS answered HTTP ${response.status} (${contentType || "no content type"})`);
+    throw new DnsError(
+      "E_SOURCE_DNS_DOH_HTTP",
+      resolver.label,
+      question,
+      `DNS over HTTPS answered HTTP ${response.status} (${contentType || "no content type"})`,
+    );
   }
   const message = decodeMessage(body);
-  if (!message) throw new DnsError("E_DNS_MALFORMED", resolver.label, question, "malformed DNS over HTTPS answer");
+  if (!message) throw new DnsError("E_SOURCE_DNS_MALFORMED", resolver.label, question, "malformed DNS over HTTPS answer");
   if (!matches(message, id, name, type)) {
-    throw new DnsError("E_DNS_MISMATCH", resolver.label, question, "DNS over HTTPS answer does not match the question or ID");
+    throw new DnsError("E_SOURCE_DNS_MISMATCH", resolver.label, question, "DNS over HTTPS answer does not match the question or ID");
   }
   return message;
 }
@@ -233,7 +237,7 @@ async function dohExchange(resolver: DohResolver, name: string, type: QueryType,
   try {
     return await dohAnswer(resolver, name, type, options);
   } catch (err) {
-    if (err instanceof DnsError && err.code === "E_DNS_TIMEOUT") return "timeout";
+    if (err instanceof DnsError && err.code === "E_SOURCE_DNS_TIMEOUT") return "timeout";
     throw err;
   }
 }
@@ -255,16 +259,17 @@ async function exchange(resolver: ResolverAddress, name: string, type: QueryType
     return { message: answer, transport: "udp" };
   }
   const attempts = `${options.retries + 1} attempts`;
+  const question = { hostname: name, type };
   if (malformed) {
-    throw new DnsError("E_DNS_MALFORMED", resolver.label, `${name}/${type}`, `no answer that decodes within ${options.timeoutMs} ms (${attempts})`);
+    throw new DnsError("E_SOURCE_DNS_MALFORMED", resolver.label, question, `no answer that decodes within ${options.timeoutMs} ms (${attempts})`);
   }
-  throw new DnsError("E_DNS_TIMEOUT", resolver.label, `${name}/${type}`, `no answer within ${options.timeoutMs} ms (${attempts})`);
+  throw new DnsError("E_SOURCE_DNS_TIMEOUT", resolver.label, question, `no answer within ${options.timeoutMs} ms (${attempts})`);
 }
 
-function checkRcode(message: Decoded, resolver: ResolverAddress, question: string): void {
+function checkRcode(message: Decoded, resolver: ResolverAddress, question: DnsQuestion): void {
   const rcode = message.rcode ?? "NOERROR";
   if (rcode === "NOERROR") return;
-  const code: ErrorCode = rcode === "NXDOMAIN" ? "E_DNS_NXDOMAIN" : rcode === "SERVFAIL" ? "E_DNS_SERVFAIL" : "E_DNS_RCODE";
+  const code: DnsFailureCode = rcode === "NXDOMAIN" ? "E_SOURCE_DNS_NXDOMAIN" : rcode === "SERVFAIL" ? "E_SOURCE_DNS_SERVFAIL" : "E_SOURCE_DNS_RCODE";
   const meaning = rcode === "NXDOMAIN" ? "name does not exist (NXDOMAIN)" : `resolver answered ${rcode}`;
   throw new DnsError(code, resolver.label, question, meaning);
 }
@@ -279,26 +284,26 @@ export async function resolveRecords(resolver: ResolverAddress, name: string, ty
   let authenticated = true;
   let transport: Transport = resolver.kind === "doh" ? "doh" : "udp";
   for (let query = 0; query <= MAX_CNAME_DEPTH; query++) {
-    const question = `${current}/${type}`;
+    const question = { hostname: current, type };
     const { message, transport: used } = await exchange(resolver, current, type, options);
     if (used !== "udp") transport = used;
     checkRcode(message, resolver, question);
     if (!message.flag_ad) authenticated = false;
     if (options.requireDnssec && !message.flag_ad) {
       throw new DnsError(
-        "E_DNS_INSECURE",
+        "E_SOURCE_DNS_INSECURE",
         resolver.label,
         question,
         "answer is not DNSSEC-validated (AD bit not set); requireDnssec needs a validating resolver",
       );
     }
     const answers = message.answers ?? [];
-    const malformed = (what: string) => new DnsError("E_DNS_MALFORMED", resolver.label, question, what);
+    const malformed = (what: string) => new DnsError("E_SOURCE_DNS_MALFORMED", resolver.label, question, what);
     const before = chain.length;
     for (let alias = findAlias(answers, current, malformed); alias !== undefined; alias = findAlias(answers, current, malformed)) {
       current = alias;
       if (chain.some((seen) => sameName(seen, current)) || chain.length > MAX_CNAME_DEPTH) {
-        throw new DnsError("E_DNS_CNAME_LOOP", resolver.label, question, `CNAME chain loops or is longer than ${MAX_CNAME_DEPTH} at ${current}`);
+        throw new DnsError("E_SOURCE_DNS_CNAME_LOOP", resolver.label, question, `CNAME chain loops or is longer than ${MAX_CNAME_DEPTH} at ${current}`);
       }
       chain.push(current);
     }
@@ -312,7 +317,7 @@ export async function resolveRecords(resolver: ResolverAddress, name: string, ty
     // Records, or a plain "no data": done. An alias whose target was not included: ask for the target.
     if (records.length > 0 || chain.length === before) return { records, chain, authenticated, transport };
   }
-  throw new DnsError("E_DNS_CNAME_LOOP", resolver.label, `${name}/${type}`, `CNAME chain longer than ${MAX_CNAME_DEPTH}`);
+  throw new DnsError("E_SOURCE_DNS_CNAME_LOOP", resolver.label, { hostname: name, type }, `CNAME chain longer than ${MAX_CNAME_DEPTH}`);
 }
 
 function findAlias(answers: DecodedRecord[], owner: string, malformed: (what: string) => DnsError): string | undefined {
@@ -337,12 +342,13 @@ export interface SrvRecord {
 /** SRV records of a name (e.g. a Kubernetes headless service port), with the same answer checks. */
 export async function resolveSrv(resolver: ResolverAddress, name: string, options: DnsQueryOptions): Promise<SrvRecord[]> {
   const { message } = await exchange(resolver, name, "SRV", options);
-  checkRcode(message, resolver, `${name}/SRV`);
+  const question = { hostname: name, type: "SRV" };
+  checkRcode(message, resolver, question);
   return (message.answers ?? [])
     .filter((a) => a.type === "SRV" && sameName(a.name, name))
     .map((a) => {
       const data = srvData.safeParse(a.data);
-      if (!data.success) throw new DnsError("E_DNS_MALFORMED", resolver.label, `${name}/SRV`, `SRV record that does not decode: ${shown(a.data)}`);
+      if (!data.success) throw new DnsError("E_SOURCE_DNS_MALFORMED", resolver.label, question, `SRV record that does not decode: ${shown(a.data)}`);
       const { target, port, priority, weight } = data.data;
       return { target: target.replace(/\.$/, ""), port, priority: priority ?? 0, weight: weight ?? 0 };
     });

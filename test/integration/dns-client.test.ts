@@ -63,18 +63,18 @@ describe("DNS client against a scripted server", () => {
   });
 
   it.each([
-    ["servfail.example.test", "E_DNS_SERVFAIL"],
-    ["refused.example.test", "E_DNS_RCODE"],
-    ["nothere.example.test", "E_DNS_NXDOMAIN"],
-    ["silent.example.test", "E_DNS_TIMEOUT"],
-    ["loop.example.test", "E_DNS_CNAME_LOOP"],
+    ["servfail.example.test", "E_SOURCE_DNS_SERVFAIL"],
+    ["refused.example.test", "E_SOURCE_DNS_RCODE"],
+    ["nothere.example.test", "E_SOURCE_DNS_NXDOMAIN"],
+    ["silent.example.test", "E_SOURCE_DNS_TIMEOUT"],
+    ["loop.example.test", "E_SOURCE_DNS_CNAME_LOOP"],
   ])("%s fails with %s", async (name, code) => {
     await expect(resolveRecords(at(server), name, "A", OPTIONS)).rejects.toMatchObject({ code, resolver: server.resolver });
   });
 
   it("retries a silent server the configured number of times", async () => {
     const before = server.queries.filter((q) => q.name === "silent.example.test").length;
-    await expect(resolveRecords(at(server), "silent.example.test", "A", { ...OPTIONS, retries: 2 })).rejects.toMatchObject({ code: "E_DNS_TIMEOUT" });
+    await expect(resolveRecords(at(server), "silent.example.test", "A", { ...OPTIONS, retries: 2 })).rejects.toMatchObject({ code: "E_SOURCE_DNS_TIMEOUT" });
     expect(server.queries.filter((q) => q.name === "silent.example.test").length - before).toBe(3);
   });
 
@@ -96,7 +96,7 @@ describe("DNS client against a scripted server", () => {
 
   it("requireDnssec refuses answers without the AD bit", async () => {
     await expect(resolveRecords(at(server), "v4only.example.test", "A", { ...OPTIONS, requireDnssec: true })).rejects.toMatchObject({
-      code: "E_DNS_INSECURE",
+      code: "E_SOURCE_DNS_INSECURE",
       message: expect.stringContaining("AD bit"),
     });
     expect(server.queries.at(-1)?.adRequested).toBe(true);
@@ -133,12 +133,12 @@ describe("DNS client against dnsmasq", () => {
 
   it("reports a name the server does not know", async () => {
     await expect(resolveRecords(at(dnsmasq), "nat.gce-us-east1.travisci.net", "A", OPTIONS)).rejects.toMatchObject({
-      code: expect.stringMatching(/^E_DNS_(RCODE|NXDOMAIN)$/),
+      code: expect.stringMatching(/^E_SOURCE_DNS_(RCODE|NXDOMAIN)$/),
     });
   });
 });
 
-describe("DNS client: an answer cut short is E_DNS_MALFORMED, never a made-up address", () => {
+describe("DNS client: an answer cut short is E_SOURCE_DNS_MALFORMED, never a made-up address", () => {
   // dns-packet decodes a cut-off A record as "34.66.25.undefined" and a cut-off AAAA as "::" rather than failing.
   const zones = (behaviour: "cut" | "cut-tcp") => ({
     "cut.example.test": { A: ["34.66.25.221"], behaviour },
@@ -171,7 +171,7 @@ describe("DNS client: an answer cut short is E_DNS_MALFORMED, never a made-up ad
       (err: unknown) => err,
     );
     expect(error).toBeInstanceOf(DnsError);
-    expect(error).toMatchObject({ code: "E_DNS_MALFORMED", question: `${name}/${type}`, message: expect.stringContaining(text) });
+    expect(error).toMatchObject({ code: "E_SOURCE_DNS_MALFORMED", question: `${name}/${type}`, message: expect.stringContaining(text) });
   });
 
   it.each([
@@ -179,7 +179,7 @@ describe("DNS client: an answer cut short is E_DNS_MALFORMED, never a made-up ad
     ["TCP", () => at(cutOverTcp), "malformed answer over TCP"],
   ])("an SRV record over %s", async (_name, resolver, text) => {
     await expect(resolveSrv(resolver(), "srv.example.test", OPTIONS)).rejects.toMatchObject({
-      code: "E_DNS_MALFORMED",
+      code: "E_SOURCE_DNS_MALFORMED",
       message: expect.stringContaining(text),
     });
   });

@@ -165,6 +165,30 @@ describe("a name the resolvers say does not exist", () => {
     });
   });
 
+  it("has one code for one failure: the source's error and the resolver's error it wraps, which names the resolver and the name", async () => {
+    const failure = await source([a.resolver], { names: [TYPO] })
+      .fetch()
+      .catch((err: unknown) => err);
+    expect(failure).toMatchObject({
+      code: "E_SOURCE_DNS_NXDOMAIN",
+      source: "travis-dns",
+      cause: { code: "E_SOURCE_DNS_NXDOMAIN", resolver: a.resolver, hostname: TYPO, question: expect.stringMatching(new RegExp(`^${TYPO}/(A|AAAA)$`)) },
+    });
+  });
+
+  it("names the end of a CNAME chain that does not exist, not only the alias", async () => {
+    const x = await startDnsServer({ zones: { [NAME]: { CNAME: "gone.example.test" } } });
+    try {
+      await expect(source([x.resolver]).fetch()).rejects.toMatchObject({
+        code: "E_SOURCE_DNS_NXDOMAIN",
+        message: `source travis-dns: ${NAME} is an alias of gone.example.test, which does not exist: ${x.resolver} answered NXDOMAIN (check the source's names for a typo)`,
+        cause: { resolver: x.resolver, hostname: "gone.example.test" },
+      });
+    } finally {
+      await x.stop();
+    }
+  });
+
   it("names every resolver that said so, and only the name that is missing", async () => {
     await expect(source([a.resolver, b.resolver], { names: [NAME, TYPO], quorum: 2 }).fetch()).rejects.toMatchObject({
       code: "E_SOURCE_DNS_NXDOMAIN",

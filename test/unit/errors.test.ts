@@ -11,6 +11,16 @@ describe("the error code table", () => {
     expect(rows).toHaveLength(Object.keys(ERROR_CODES).length);
   });
 
+  it("docs/errors.md renames only codes that are gone, each to a code that exists", () => {
+    const renamed = DOC.slice(DOC.indexOf("## Renamed codes"));
+    const pairs = [...renamed.matchAll(/^- `(E_[A-Z0-9_]+)` → `(E_[A-Z0-9_]+)`$/gm)].map((m) => [m[1] ?? "", m[2] ?? ""] as const);
+    expect(pairs).toContainEqual(["E_DNS_TIMEOUT", "E_SOURCE_DNS_TIMEOUT"]);
+    for (const [old, current] of pairs) {
+      expect(isErrorCode(old), old).toBe(false);
+      expect(isErrorCode(current), current).toBe(true);
+    }
+  });
+
   it.each([
     [new AllowlistError("E_DESIRED_EMPTY", "empty"), "E_DESIRED_EMPTY"],
     [new Error("plain"), "E_INTERNAL"],
