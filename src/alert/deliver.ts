@@ -4,7 +4,7 @@ import { send } from "../http/client.js";
 import type { HttpFailure } from "../http/failure.js";
 import { withRetries } from "../http/retry.js";
 import { printable } from "../util/printable.js";
-import { scrubbedStart, scrubSecrets } from "../util/secrets.js";
+import type { Scrubber } from "../util/secrets.js";
 
 export interface PostOptions {
   /** Label for messages, URL already redacted. */
@@ -16,6 +16,7 @@ export interface PostOptions {
   backoffMs: number;
   dispatcher?: Dispatcher;
   sleep?: (ms: number) => Promise<void>;
+  scrubber: Scrubber;
 }
 
 /** Only the start of a reply is shown; a sink that floods its answer is not read further. */
@@ -41,7 +42,7 @@ async function attempt(url: string, body: string, options: PostOptions): Promise
   });
   const text = (await response.readStart(REPLY_LIMIT).catch(() => Buffer.alloc(0))).toString("utf8");
   if (response.status >= 200 && response.status < 300) return;
-  throw new AlertError("E_ALERT_HTTP", options.sink, `HTTP ${response.status}: ${printable(scrubbedStart(text, 200))}`, { status: response.status });
+  throw new AlertError("E_ALERT_HTTP", options.sink, `HTTP ${response.status}: ${printable(options.scrubber.start(text, 200))}`, { status: response.status });
 }
 
 /** A 4xx is the sink's final word; a 5xx, a timeout or a network error may pass. */
@@ -53,6 +54,6 @@ const retryable = (err: unknown) => !(err instanceof AlertError && err.status !=
  * Basic auth; a configured Authorization header wins.
  */
 export async function postJson(url: string, payload: unknown, options: PostOptions): Promise<void> {
-  const body = scrubSecrets(JSON.stringify(payload));
+  const body = options.scrubber.text(JSON.stringify(payload));
   await withRetries(() => attempt(url, body, options), options, retryable);
 }

@@ -2,6 +2,7 @@ import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
 import { errorCode } from "../errors.js";
 import { redactUrl } from "../util/url.js";
+import { Scrubber } from "../util/secrets.js";
 import type { AlertPhase } from "../model/alerts.js";
 import type { AlertDelivery } from "../model/result.js";
 import { postJson } from "./deliver.js";
@@ -15,6 +16,8 @@ export interface NotifierOptions {
   backoffMs?: number;
   retries?: number;
   now?: () => Date;
+  /** Takes the config's secrets out of every payload and reply quoted (default: knows none). */
+  scrubber?: Scrubber;
 }
 
 /** What one run tells the sinks, and how long Alertmanager should consider a firing alert current. */
@@ -51,6 +54,7 @@ function alertmanagerUrl(base: string): string {
 export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): Notifier {
   const now = options.now ?? (() => new Date());
   const labels = sinkLabels(sinks);
+  const scrubber = options.scrubber ?? new Scrubber();
   return {
     async notify(plan) {
       const deliveries = await Promise.all(
@@ -64,6 +68,7 @@ export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): No
               retries: options.retries ?? 2,
               backoffMs: options.backoffMs ?? 500,
               dispatcher: options.dispatcher,
+              scrubber,
             });
           const deliver = async (event: string, phase: AlertPhase, url: string, payload: unknown): Promise<AlertDelivery> => {
             try {

@@ -1,7 +1,7 @@
 import { isatty } from "node:tty";
 import { pino, type Logger, type LevelWithSilent } from "pino";
 import { printableJsonLine } from "../util/printable.js";
-import { scrubSecrets } from "../util/secrets.js";
+import type { Scrubber } from "../util/secrets.js";
 import { withoutAdvice } from "./guard-advice.js";
 import { syncDestination } from "./sync-destination.js";
 
@@ -12,7 +12,7 @@ export interface LoggerOptions {
 }
 
 /** Logs go to stderr as JSON lines (pretty on a terminal), synchronously so nothing is lost on exit. */
-export async function createLogger(level: LevelWithSilent, { fd = 2, resultOnStdout = true }: LoggerOptions = {}): Promise<Logger> {
+export async function createLogger(level: LevelWithSilent, scrubber: Scrubber, { fd = 2, resultOnStdout = true }: LoggerOptions = {}): Promise<Logger> {
   const options = {
     level,
     base: { name: "travis-allowlist" },
@@ -21,7 +21,7 @@ export async function createLogger(level: LevelWithSilent, { fd = 2, resultOnStd
       censor: "[redacted]",
     },
     // Values from ${VAR} are scrubbed from every line, wherever they ended up (an error message, a URL, a sink's reply).
-    hooks: { streamWrite: (line: string) => printableJsonLine(scrubSecrets(line)) },
+    hooks: { streamWrite: (line: string) => printableJsonLine(scrubber.text(line)) },
   };
   if (isatty(fd)) {
     const { default: pretty } = await import("pino-pretty");

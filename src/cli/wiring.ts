@@ -18,23 +18,29 @@ import type { ExplainDeps } from "../reconcile/explain.js";
 import type { PlanDeps } from "../reconcile/plan-run.js";
 import { buildSources } from "../sources/index.js";
 import type { Source } from "../sources/types.js";
-import { absenceStore } from "../state/absence-store.js";
+import { AbsenceStore } from "../state/absence-store.js";
 import { alertStore } from "../state/alert-store.js";
 import { canonicalJson, sha256 } from "../util/canonical.js";
 import { holderText, type LockHolder } from "../util/lock.js";
 import { mapLimit } from "../util/map-limit.js";
+import type { Scrubber } from "../util/secrets.js";
 import type { Io } from "./context.js";
 import { stderrProgress } from "./progress.js";
 import { acquireRunLock, RUN_LOCK_WAIT_MS } from "./run-lock.js";
 import { packageVersion } from "./version.js";
 
 /** Where the desired set comes from: each source, with its HTTP cache in the state directory. */
-export function desiredSources(config: Config): Source[] {
-  return buildSources(config, { stateDir: stateDirOf(config) });
+export function desiredSources(config: Config, scrubber: Scrubber): Source[] {
+  return buildSources(config, { stateDir: stateDirOf(config), scrubber });
 }
 
 /** What every command that plans a run reads through: sources, instances, the removal state. */
-export function planDeps(config: Config, logger: Logger, instances?: ReadonlyArray<string>): PlanDeps & { logger: Logger } {
+export function planDeps(
+  config: Config,
+  logger: Logger,
+  scrubber: Scrubber,
+  instances?: ReadonlyArray<string>,
+): PlanDeps & { logger: Logger; scrubber: Scrubber } {
   const { timeoutMs, tls } = config.haproxy;
   if (instances && instances.length > 0 && !config.haproxy.discover) {
     const unknown = instances.filter((t) => !config.haproxy.sockets.includes(t));
@@ -43,23 +49,24 @@ export function planDeps(config: Config, logger: Logger, instances?: ReadonlyArr
   }
   return {
     logger,
+    scrubber,
     ...(instances && instances.length > 0 ? { instances } : {}),
-    sources: desiredSources(config),
-    connect: (target) => HaproxyInstance.connect(target, { timeoutMs, tls }),
-    removalState: absenceStore(stateDirOf(config)),
+    sources: desiredSources(config, scrubber),
+    connect: (target) => HaproxyInstance.connect(target, { timeoutMs, tls, scrubber }),
+    removalState: new AbsenceStore(stateDirOf(config)),
   };
 }
 
 /** `status`: a planned run's view, with progress on a terminal. */
-export function statusDeps(config: Config, logger: Logger, instances?: ReadonlyArray<string>): PlanDeps & { logger: Logger } {
+export function statusDeps(config: Config, logger: Logger, scrubber: Scrubber, instances?: ReadonlyArray<string>): PlanDeps & { logger: Logger } {
   const progress = stderrProgress();
-  return { ...planDeps(config, logger, instances), ...(progress ? { progress } : {}) };
+  return { ...planDeps(config, logger, scrubber, instances), ...(progress ? { progress } : {}) };
 }
 
 /** `explain`: a planned run's view, and the audit trail for each entry's history. */
-export function explainDeps(config: Config, logger: Logger, instances?: ReadonlyArray<string>): ExplainDeps {
+export function explainDeps(config: Config, logger: Logger, scrubber: Scrubber, instances?: ReadonlyArray<string>): ExplainDeps {
   const trail = new AuditTrail(config.audit.path);
-  return { ...planDeps(config, logger, instances), auditRecords: () => trail.readAll() };
+  return { ...planDeps(config, logger, scrubber, instances), auditRecords: () => trail.readAll() };
 }
 
 /** `sync` and `daemon` (`scheduled`): everything a run reads and writes, the run lock and the alert sinks. */
@@ -67,16 +74,17 @@ export async function runDeps(
   config: Config,
   file: ConfigFile,
   logger: Logger,
+  scrubber: Scrubber,
   env: Io["env"],
   scheduled: boolean,
   narrow: { instances?: string[] | undefined; lockTimeoutMs?: number } = {},
 ): Promise<RunDeps> {
   const sinks = config.alerts.sinks;
   // undici's alert client is loaded only when there is somewhere to send alerts.
-  const notifier = sinks.length > 0 ? (await import("../alert/notifier.js")).createNotifier(sinks) : undefined;
+  const notifier = sinks.length > 0 ? (await import("../alert/notifier.js")).createNotifier(sinks, { scrubber }) : undefined;
   const progress = scheduled ? undefined : stderrProgress();
   return {
-    ...planDeps(config, logger, narrow.instances),
+    ...planDeps(config, logger, scrubber, narrow.instances),
     audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: auditContext(file, env, scheduled) },
     runLock: () => {
       const waitMs = narrow.lockTimeoutMs ?? RUN_LOCK_WAIT_MS;

@@ -3,14 +3,17 @@ import type { z } from "zod";
 import type { ConfigIssue } from "../errors.js";
 import { type Env, OPTIONAL_EMPTY, substituteEnv } from "./env.js";
 import { type Config, type ConfigFile, configSchema } from "./schema.js";
-import { addSecrets } from "../util/secrets.js";
 
 export interface ParsedConfig {
   config?: Config;
   /** The file as validated, defaults filled in, values as written: what `config check` shows. */
   file?: ConfigFile;
   issues: ConfigIssue[];
-  /** Values that came from `${VAR}`: secrets, whatever their key. */
+  /**
+   * Values that came from `${VAR}`: secrets, whatever their key. Given with the
+   * issues too, as an issue may quote one (a duplicate source name): the caller
+   * scrubs what it shows with them.
+   */
   secrets?: string[];
 }
 
@@ -133,15 +136,13 @@ export function parseConfig(text: string, env: Env = process.env, options: Parse
   const issues: ConfigIssue[] = [];
   const secrets = new Set<string>();
   const substituted = substituteEnv(withoutUnsetOptionalSinks(raw, env), env, issues, "", [], secrets);
-  // Registered before validation: a config error may quote a value that came from ${VAR} (a duplicate source name).
-  addSecrets(secrets);
   const result = configSchema((options.now ?? (() => new Date()))()).safeParse(substituted);
   if (!result.success) {
     issues.push(...result.error.issues.flatMap((issue) => describe(issue, substituted)));
-    return { issues };
+    return { issues, secrets: [...secrets] };
   }
   const { config, file } = result.data;
   checkRules(config, substituted, issues);
-  if (issues.length > 0) return { issues };
+  if (issues.length > 0) return { issues, secrets: [...secrets] };
   return { config, file, issues, secrets: [...secrets] };
 }

@@ -18,7 +18,15 @@ export function redactConfig<T>(config: T): T {
 }
 
 /** Headers that describe the request and never carry a credential. */
-const PLAIN_HEADERS = new Set(["accept", "accept-encoding", "accept-language", "cache-control", "content-language", "content-type", "user-agent"]);
+const PLAIN_HEADERS: ReadonlySet<string> = new Set([
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "cache-control",
+  "content-language",
+  "content-type",
+  "user-agent",
+]);
 
 /**
  * What redaction hides that was written into the config literally, not

@@ -5,6 +5,7 @@ import { health, newHistory, readiness, recordRestart, recordRun } from "./healt
 import { Scheduler, type TickReason } from "./scheduler.js";
 import { startProbeServer } from "./server.js";
 import type { Processes } from "./watch.js";
+import type { Scrubber } from "../util/secrets.js";
 
 export interface DaemonOptions {
   schedule: string;
@@ -16,6 +17,8 @@ export interface DaemonOptions {
   /** One sync, told why it runs; the signal asks it to stop before its first change. */
   runSync: (signal: AbortSignal, reason: TickReason) => Promise<RunResult>;
   logger: Logger;
+  /** Takes the config's secrets out of metric labels (default: knows none). */
+  scrubber?: Scrubber;
   now?: () => Date;
   random?: () => number;
   /** The restart watch: every `intervalMs`, which process answers behind each target; a new one is synced at once. */
@@ -35,7 +38,7 @@ export interface RunningDaemon {
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const now = options.now ?? (() => new Date());
   const log = options.logger;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ scrubber: options.scrubber });
   let history = newHistory(now().getTime());
   const server = await startProbeServer(options.listen, {
     metrics,

@@ -1,5 +1,5 @@
 import { AllowlistError, HaproxyError } from "../errors.js";
-import { scrubbedStart } from "../util/secrets.js";
+import { Scrubber } from "../util/secrets.js";
 import { isAddressText } from "../model/cidr.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 
@@ -27,6 +27,15 @@ export const PAYLOAD_LIMIT = 8000;
 /** A reply this tool does not understand; the parsers see only text, so the instance names itself when it catches this. */
 function protocolError(message: string): HaproxyError {
   return new HaproxyError("E_HAPROXY_PROTOCOL", undefined, message);
+}
+
+/**
+ * Reply text for a message, scrubbed whole before it is cut: a cut first could
+ * leave a secret's first characters. The scrubber knows the config's secrets
+ * (a map path or value from `${VAR}`); without one, none.
+ */
+function quoted(text: string, scrubber: Scrubber | undefined): string {
+  return JSON.stringify((scrubber ?? new Scrubber()).start(text, 200));
 }
 
 export class UnsafeTextError extends AllowlistError {
@@ -98,10 +107,10 @@ function assertProbeAddress(address: string): string {
  * `type=ip, case=sensitive, found=yes, idx=tree, key="1.2.3.0/24", value="travis", type="str"`
  * for maps; `… match=yes, idx=tree, pattern="1.2.3.0/24"` for ACLs.
  */
-export function parseMatch(kind: ListKind, address: string, text: string): MatchAnswer {
+export function parseMatch(kind: ListKind, address: string, text: string, scrubber?: Scrubber): MatchAnswer {
   const patterns = MATCH_REPLY[kind];
   const verdict = patterns.verdict.exec(text);
-  if (!verdict) throw protocolError(`unexpected reply to get ${kind} ${address}: ${JSON.stringify(scrubbedStart(text, 200))}`);
+  if (!verdict) throw protocolError(`unexpected reply to get ${kind} ${address}: ${quoted(text, scrubber)}`);
   if (verdict[1] === "no") return { address, found: false, key: null, value: null };
   return { address, found: true, key: patterns.key.exec(text)?.[1] ?? null, value: patterns.value?.exec(text)?.[1] ?? null };
 }
@@ -194,12 +203,12 @@ export function parseResponse(raw: string): Response {
 }
 
 /** `show map` / `show acl` without argument: the loaded lists. */
-export function parseListing(text: string): LoadedList[] {
+export function parseListing(text: string, scrubber?: Scrubber): LoadedList[] {
   const lists: LoadedList[] = [];
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;
     const match = /^(\d+) \(([^)]*)\) ?(.*)$/.exec(line);
-    if (!match) throw protocolError(`unexpected line in list output: ${JSON.stringify(scrubbedStart(line, 200))}`);
+    if (!match) throw protocolError(`unexpected line in list output: ${quoted(line, scrubber)}`);
     const description = match[3] as string;
     const counter = (name: string): number | undefined => {
       const found = new RegExp(`\\b${name}=(\\d+)`).exec(description);
@@ -216,18 +225,18 @@ export function parseListing(text: string): LoadedList[] {
 }
 
 /** `show map <file>` lines are `<ptr> <key> <value>`; `show acl <file>` lines are `<ptr> <pattern>`. */
-export function parseEntries(kind: ListKind, text: string): LiveEntry[] {
+export function parseEntries(kind: ListKind, text: string, scrubber?: Scrubber): LiveEntry[] {
   const entries: LiveEntry[] = [];
   for (const line of text.split("\n")) {
     if (line === "") continue;
     const first = line.indexOf(" ");
     const second = first === -1 ? -1 : line.indexOf(" ", first + 1);
-    if (first <= 0 || !line.startsWith("0x")) throw protocolError(`unexpected line in ${kind} entries: ${JSON.stringify(scrubbedStart(line, 200))}`);
+    if (first <= 0 || !line.startsWith("0x")) throw protocolError(`unexpected line in ${kind} entries: ${quoted(line, scrubber)}`);
     const ref = line.slice(0, first);
     if (kind === "acl") {
       entries.push({ ref, key: line.slice(first + 1) });
     } else {
-      if (second === -1) throw protocolError(`map entry without value: ${JSON.stringify(scrubbedStart(line, 200))}`);
+      if (second === -1) throw protocolError(`map entry without value: ${quoted(line, scrubber)}`);
       entries.push({ ref, key: line.slice(first + 1, second), value: line.slice(second + 1) });
     }
   }
@@ -259,9 +268,9 @@ export function supportsTransactions(version: string): boolean {
   return major > 2 || (major === 2 && minor >= 4);
 }
 
-export function parsePreparedVersion(text: string): number {
+export function parsePreparedVersion(text: string, scrubber?: Scrubber): number {
   const match = /New version created: (\d+)/.exec(text);
-  if (!match) throw protocolError(`prepare gave no version: ${JSON.stringify(scrubbedStart(text, 200))}`);
+  if (!match) throw protocolError(`prepare gave no version: ${quoted(text, scrubber)}`);
   return Number(match[1]);
 }
 

@@ -21,6 +21,7 @@ import {
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 import { refusal } from "./refusal.js";
 import { RuntimeSession, type SessionOptions } from "./session.js";
+import type { Scrubber } from "../util/secrets.js";
 
 /** What was live when the list was read; a commit by anyone else since then is a conflict. */
 export interface ListSnapshot {
@@ -58,9 +59,11 @@ export class HaproxyInstance {
     readonly version: string,
     /** The process that answered (`pid@start`), to notice a restarted HAProxy; undefined if `show info` lacks it. */
     readonly process: string | undefined,
+    private readonly scrubber: Scrubber | undefined,
   ) {}
 
-  static async connect(target: string, options: SessionOptions): Promise<HaproxyInstance> {
+  /** `scrubber` keeps the config's secrets out of the reply text an error quotes. */
+  static async connect(target: string, options: SessionOptions & { scrubber?: Scrubber }): Promise<HaproxyInstance> {
     const session = await RuntimeSession.open(target, options);
     try {
       const info = await session.send(commands.info);
@@ -69,6 +72,7 @@ export class HaproxyInstance {
         target,
         readReply(target, () => parseInfoVersion(info.text)),
         parseInfoProcess(info.text),
+        options.scrubber,
       );
     } catch (err) {
       await session.close();
@@ -96,7 +100,7 @@ export class HaproxyInstance {
 
   async lists(kind: ListKind): Promise<LoadedList[]> {
     const response = await this.run(commands.list(kind), `show ${kind}`);
-    return readReply(this.target, () => parseListing(response.text));
+    return readReply(this.target, () => parseListing(response.text, this.scrubber));
   }
 
   /** The list's entry in `show map`/`show acl`; fails clearly when HAProxy has no such file loaded. */
@@ -123,7 +127,7 @@ export class HaproxyInstance {
 
   private async entries(kind: ListKind, file: string, version?: number): Promise<LiveEntry[]> {
     const response = await this.run(commands.show(kind, file, version), `show ${kind}`);
-    return readReply(this.target, () => parseEntries(kind, response.text));
+    return readReply(this.target, () => parseEntries(kind, response.text, this.scrubber));
   }
 
   /** Every live entry of a loaded map or ACL file, with the counters that reveal later writers. */
@@ -143,7 +147,7 @@ export class HaproxyInstance {
     return replies.map((reply, i) => {
       const address = addresses[i] as string;
       if (reply.isError) throw this.refused(`get ${kind} ${address}`, reply, "E_HAPROXY_COMMAND");
-      return readReply(this.target, () => parseMatch(kind, address, reply.text));
+      return readReply(this.target, () => parseMatch(kind, address, reply.text, this.scrubber));
     });
   }
 
@@ -170,7 +174,7 @@ export class HaproxyInstance {
     let version: number | undefined;
     try {
       const prepared = await this.run(commands.prepare(kind, file), `prepare ${kind}`, "E_HAPROXY_PREPARE");
-      version = readReply(this.target, () => parsePreparedVersion(prepared.text));
+      version = readReply(this.target, () => parsePreparedVersion(prepared.text, this.scrubber));
       await this.stage(kind, file, version, content, lines, snapshot);
       await this.checkUnchanged(kind, file, snapshot, content.length);
     } catch (err) {

@@ -21,7 +21,7 @@ export interface HttpFailure {
 }
 
 /** The deadline's own abort (the request's signal), however undici reports it. */
-const DEADLINE_NAMES = new Set(["TimeoutError", "AbortError"]);
+const DEADLINE_NAMES: ReadonlySet<string> = new Set(["TimeoutError", "AbortError"]);
 /** A dispatcher's body timeout: silence between chunks, which a feed's agent sets to the feed's deadline. */
 const BODY_SILENCE = "UND_ERR_BODY_TIMEOUT";
 /** A dispatcher built with `maxResponseSize` refuses a larger body itself. */

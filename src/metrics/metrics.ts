@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from "prom-client";
-import { scrubSecrets } from "../util/secrets.js";
+import { Scrubber } from "../util/secrets.js";
 import type { RunResult } from "../model/result.js";
 
 /** The metric names, the same in daemon `/metrics`, Pushgateway and textfile. */
@@ -46,21 +46,20 @@ export interface MetricsOptions {
    * run succeeds, so that a failed run's push does not erase an earlier one.
    */
   oneShot?: boolean;
+  /** Takes the config's secrets out of label values (default: knows none). */
+  scrubber?: Scrubber;
 }
 
 export function outcomeOf(result: RunResult): RunOutcome {
   return succeeded(result) ? "ok" : result.exitCode === 3 ? "held" : "failed";
 }
 
-/**
- * Label values carry source names and targets, which a config may build from
- * `${VAR}`: only they are scrubbed, as they are set. Scrubbing the whole text
- * would turn a metric name into `***_allowlist_…` when a secret is a word
- * such as `travis`.
- */
-const label = (value: string) => scrubSecrets(value);
-
 export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const scrubber = options.scrubber ?? new Scrubber();
+  // Label values carry source names and targets, which a config may build from `${VAR}`: only they are
+  // scrubbed, as they are set. Scrubbing the whole text would turn a metric name into `***_allowlist_…`
+  // when a secret is a word such as `travis`.
+  const label = (value: string) => scrubber.text(value);
   const registry = new Registry();
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
   const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });

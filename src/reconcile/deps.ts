@@ -11,6 +11,7 @@ import type { ApplyOutcome, ListSnapshot, LiveList } from "../haproxy/runtime.js
 import type { AbsenceState } from "../model/absence.js";
 import type { Source } from "../sources/types.js";
 import type { LoadedAbsenceState } from "../state/absence-store.js";
+import type { Scrubber } from "../util/secrets.js";
 
 /** What the reconciler needs of one HAProxy instance; HaproxyInstance is the real one. */
 export interface RuntimeTarget {
@@ -52,6 +53,8 @@ export interface RemovalStateStore {
 
 export interface RunDeps {
   logger: Logger;
+  /** Takes the config's secrets out of audit records before they are sealed. */
+  scrubber: Scrubber;
   audit: { trail: AuditWriter; context: AuditContext };
   removalState: RemovalStateStore;
   sources: Source[];

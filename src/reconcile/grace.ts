@@ -6,15 +6,19 @@ import { ownedKeys } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
 import type { DesiredSet } from "../model/desired.js";
 
-const single = new Map<string, string[]>();
-
-/** The source names of an entry; the common single-source case shares one array per source. */
-function sourceNames(provenance: ReadonlyArray<{ source: string }>): string[] {
-  if (provenance.length !== 1) return [...new Set(provenance.map((p) => p.source))];
-  const name = (provenance[0] as { source: string }).source;
-  let names = single.get(name);
-  if (!names) single.set(name, (names = [name]));
-  return names;
+/**
+ * The source names of each entry. The common single-source case shares one
+ * array per source name, kept for the one desired set it names.
+ */
+function sourceNamer(): (provenance: ReadonlyArray<{ source: string }>) => string[] {
+  const single = new Map<string, string[]>();
+  return (provenance) => {
+    const [only] = provenance;
+    if (provenance.length !== 1 || only === undefined) return [...new Set(provenance.map((p) => p.source))];
+    let names = single.get(only.source);
+    if (!names) single.set(only.source, (names = [only.source]));
+    return names;
+  };
 }
 
 /** The grace decision for one map, from the config, the desired set and every instance's live entries. */
@@ -27,6 +31,7 @@ export function graceFor(
 ): GraceDecision {
   const ownership = ownershipOf(config);
   const desiredKeys = new Set(desired.entries.map((e) => e.cidr.text));
+  const sourceNames = sourceNamer();
   return decideGrace({
     state,
     desired: groupBySources(desired.entries.map((e) => ({ key: e.cidr.text, sources: sourceNames(e.provenance) }))),

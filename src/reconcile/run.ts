@@ -8,7 +8,6 @@ import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { exitCodeOf, type RunResult } from "../model/result.js";
 import { settleState } from "../plan/grace.js";
-import { scrubValue } from "../util/secrets.js";
 import { findDuplicates, type InstancePlan } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
 import { sendAlerts } from "./alerts.js";
@@ -42,7 +41,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   let auditHead: { seq: number; hash: string } | null = null;
   const record = async (body: AuditBody) => {
     // A record is sealed for good: secrets are taken out before, never after.
-    const sealed = await deps.audit.trail.append(scrubValue(body));
+    const sealed = await deps.audit.trail.append(deps.scrubber.value(body));
     auditHead = { seq: sealed.seq, hash: sealed.hash };
     log.info({ audit: true, record: sealed }, `audit ${sealed.event} #${sealed.seq}`);
   };
@@ -58,7 +57,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     const trail = deps.audit.trail;
     // An unreadable trail is reported by the append that follows, with its own code.
     const last = await trail.last().catch(() => undefined);
-    if (last && !unfinished && !needsRecord(scrubValue(body), last, config.audit.heartbeatMs) && trail.noteQuietRun) {
+    if (last && !unfinished && !needsRecord(deps.scrubber.value(body), last, config.audit.heartbeatMs) && trail.noteQuietRun) {
       const count = await trail.noteQuietRun(last.seq);
       auditHead = { seq: last.seq, hash: last.hash };
       log.info(

@@ -1,12 +1,22 @@
 import { type ErrorCode, SourceError } from "../errors.js";
-import { scrubbedStart } from "../util/secrets.js";
+import { Scrubber } from "../util/secrets.js";
 
 export type FeedFormat = "dnsjson" | "github-meta" | "lines" | "json";
 
-/** Which feed a body came from, for its errors: the source's name and its URL with credentials redacted. */
+/**
+ * Which feed a body came from, for its errors: the source's name, its URL with
+ * credentials redacted, and what takes the config's secrets out of the body
+ * text an error quotes (default: knows none).
+ */
 export interface FeedOrigin {
   source: string;
   url: string;
+  scrubber?: Scrubber;
+}
+
+/** Quoted body text: scrubbed whole, then cut (a cut first could leave a secret's first characters). */
+function quoted(origin: FeedOrigin, text: string, limit: number): string {
+  return (origin.scrubber ?? new Scrubber()).start(text, limit);
 }
 
 function feedError(origin: FeedOrigin, code: ErrorCode, message: string): SourceError {
@@ -47,7 +57,7 @@ function parseJson(body: string, origin: FeedOrigin): unknown {
   } catch (err) {
     // V8 quotes a snippet of the body cut at its own length, which may end inside a secret: it is left out.
     const reason = (err as Error).message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
-    throw feedError(origin, "E_SOURCE_HTTP_PARSE", `not valid JSON (${scrubbedStart(reason, 80)}); truncated or not a feed`);
+    throw feedError(origin, "E_SOURCE_HTTP_PARSE", `not valid JSON (${quoted(origin, reason, 80)}); truncated or not a feed`);
   }
 }
 
@@ -56,7 +66,7 @@ function stringList(value: unknown, where: string, origin: FeedOrigin): string[]
   const strings = value.filter((v: unknown): v is string => typeof v === "string");
   if (strings.length !== value.length) {
     const bad: unknown = value.find((v: unknown) => typeof v !== "string");
-    throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `expected strings at ${where}, got ${scrubbedStart(JSON.stringify(bad) ?? typeof bad, 60)}`);
+    throw feedError(origin, "E_SOURCE_HTTP_SHAPE", `expected strings at ${where}, got ${quoted(origin, JSON.stringify(bad) ?? typeof bad, 60)}`);
   }
   return strings;
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { sha256 } from "../util/canonical.js";
 import { redactUrl } from "../util/url.js";
 import { assertNotWorldWritable, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
-import { scrubSecrets, scrubValue } from "../util/secrets.js";
+import type { Scrubber } from "../util/secrets.js";
 
 const cachedFeedSchema = z.object({
   /** Redacted: the cache file never holds a credential. */
@@ -32,7 +32,10 @@ export function conditionalHeaders(cached: CachedFeed | undefined): Record<strin
 
 /** One small file per feed URL under `<stateDir>/http-cache/`, named by the URL's hash. */
 export class FeedCache {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly scrubber: Scrubber,
+  ) {}
 
   private pathFor(url: string): string {
     return join(this.dir, "http-cache", `${sha256(url).slice("sha256:".length, "sha256:".length + 32)}.json`);
@@ -54,7 +57,7 @@ export class FeedCache {
    * a comment line, an ETag built from it) is stored scrubbed, the URL redacted.
    */
   async put(url: string, entry: Omit<CachedFeed, "url">): Promise<void> {
-    const stored: CachedFeed = { url: scrubSecrets(redactUrl(url)), ...scrubValue(entry) };
+    const stored: CachedFeed = { url: this.scrubber.text(redactUrl(url)), ...this.scrubber.value(entry) };
     await writeFileAtomic(this.pathFor(url), JSON.stringify(stored), { mode: 0o600 });
   }
 

@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
 import { agentOnFirstUse } from "../http/agent.js";
 import { isAddressText, parseCidr } from "../model/cidr.js";
-import { scrubbedStart } from "../util/secrets.js";
+import type { Scrubber } from "../util/secrets.js";
 import { redactUrl } from "../util/url.js";
 import { FeedCache } from "./http-cache.js";
 import { downloadFeed, type FeedFail, feedFail, type HttpSourceConfig } from "./http-fetch.js";
@@ -14,18 +14,20 @@ export interface HttpSourceOptions {
   dispatcher?: Dispatcher;
   maxRedirections?: number;
   now?: () => number;
+  /** Keeps the config's secrets out of the feed cache and the feed text an error quotes. */
+  scrubber: Scrubber;
 }
 
 const DEFAULT_MAX_REDIRECTIONS = 3;
 
 /** The feed's entries; one value that is not an address refuses the whole feed. */
-function feedEntries(config: HttpSourceConfig, body: string, finalUrl: string, fail: FeedFail): RawEntry[] {
-  const values = parseFeed(config.format, body, config.key, { source: config.name, url: redactUrl(config.url) });
+function feedEntries(config: HttpSourceConfig, body: string, finalUrl: string, fail: FeedFail, scrubber: Scrubber): RawEntry[] {
+  const values = parseFeed(config.format, body, config.key, { source: config.name, url: redactUrl(config.url), scrubber });
   const bad = values.find((v) => !isAddressText(v));
   if (bad !== undefined) {
     const parsed = parseCidr(bad, { lenient: true });
     const reason = parsed.ok ? "characters that are not part of an address" : parsed.reason;
-    throw fail("E_SOURCE_HTTP_BAD_ENTRY", `${JSON.stringify(scrubbedStart(bad, 80))} is not an address or CIDR (${reason}); the whole feed is refused`);
+    throw fail("E_SOURCE_HTTP_BAD_ENTRY", `${JSON.stringify(scrubber.start(bad, 80))} is not an address or CIDR (${reason}); the whole feed is refused`);
   }
   const url = redactUrl(finalUrl);
   return values.map((value) => ({ value, provenance: { source: config.name, url } }));
@@ -33,7 +35,7 @@ function feedEntries(config: HttpSourceConfig, body: string, finalUrl: string, f
 
 export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions): Source {
   const now = options.now ?? Date.now;
-  const cache = new FeedCache(options.stateDir);
+  const cache = new FeedCache(options.stateDir, options.scrubber);
   // One dispatcher per source for the life of the process: a daemon reuses its connections.
   const given = options.dispatcher;
   const dispatcher = given ? () => Promise.resolve(given) : agentOnFirstUse(config.timeoutMs);
@@ -44,7 +46,7 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     async fetch(): Promise<SourceResult> {
       const started = now();
       const { body, finalUrl } = await downloadFeed(config, { cache, dispatcher: await dispatcher(), maxRedirections, now });
-      const entries = feedEntries(config, body, finalUrl, feedFail(config));
+      const entries = feedEntries(config, body, finalUrl, feedFail(config), options.scrubber);
       return { name: config.name, type: "http", entries, durationMs: now() - started };
     },
   };

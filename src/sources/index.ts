@@ -1,4 +1,5 @@
 import type { Dispatcher } from "undici";
+import type { Scrubber } from "../util/secrets.js";
 import type { Config, SourceConfig } from "../config/schema.js";
 import { type DnsSourceOptions, dnsSource } from "./dns.js";
 import { httpSource } from "./http.js";
@@ -9,6 +10,8 @@ export interface SourceOptions extends DnsSourceOptions {
   /** Where feed caches live. */
   stateDir: string;
   dispatcher?: Dispatcher;
+  /** Keeps the config's secrets out of feed caches and the feed text errors quote. */
+  scrubber: Scrubber;
 }
 
 export function buildSource(config: SourceConfig, options: SourceOptions): Source {

@@ -1,14 +1,5 @@
 import { isIP } from "node:net";
 
-/**
- * The values that came from `${VAR}` in the config, for the life of the
- * process. Each leaves the process only towards its own destination: every
- * other output (results, logs, audit records, alert bodies, metrics) passes
- * through `scrubSecrets` first.
- */
-const known = new Set<string>();
-let patterns: RegExp | undefined;
-
 /** Shorter values (`1`, `on`) would scrub ordinary text and protect nothing. */
 const MIN_SECRET_LENGTH = 4;
 
@@ -77,45 +68,60 @@ function urlForms(value: string): string[] {
   return [...forms];
 }
 
-export function addSecrets(values: Iterable<string>): void {
-  for (const value of values) {
-    if (value.length < MIN_SECRET_LENGTH || isPlainValue(value)) continue;
-    // The same value as it appears inside JSON and inside a URL (and a URL inside JSON).
-    for (const form of [value, ...urlForms(value)]) {
-      known.add(form);
-      known.add(JSON.stringify(form).slice(1, -1));
-    }
+/**
+ * The values that came from `${VAR}` in the config, and its literal
+ * credentials. Each leaves the process only towards its own destination: every
+ * other output (results, logs, audit records, alert bodies, metrics, caches)
+ * passes through the one Scrubber the program makes at its start.
+ */
+export class Scrubber {
+  private readonly known = new Set<string>();
+  private patterns: RegExp | undefined;
+
+  constructor(values: Iterable<string> = []) {
+    this.add(values);
   }
-  const alternatives = [...known].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  patterns = alternatives.length > 0 ? new RegExp(alternatives.join("|"), "g") : undefined;
-}
 
-export function scrubSecrets(text: string): string {
-  return patterns ? text.replace(patterns, "***") : text;
-}
+  add(values: Iterable<string>): void {
+    for (const value of values) {
+      if (value.length < MIN_SECRET_LENGTH || isPlainValue(value)) continue;
+      // The same value as it appears inside JSON and inside a URL (and a URL inside JSON).
+      for (const form of [value, ...urlForms(value)]) {
+        this.known.add(form);
+        this.known.add(JSON.stringify(form).slice(1, -1));
+      }
+    }
+    const alternatives = [...this.known].sort((a, b) => b.length - a.length).map(escapeRegExp);
+    this.patterns = alternatives.length > 0 ? new RegExp(alternatives.join("|"), "g") : undefined;
+  }
 
-/**
- * The start of remote text for a message: scrubbed whole first, then cut. A
- * cut first could leave a secret's first characters, which no longer match.
- */
-export function scrubbedStart(text: string, limit: number): string {
-  return scrubSecrets(text).slice(0, limit);
-}
+  text(text: string): string {
+    return this.patterns ? text.replace(this.patterns, "***") : text;
+  }
 
-/**
- * A value with every secret inside its strings replaced, for records built
- * from run results. It is walked rather than scrubbed as JSON text: a secret
- * that matched across JSON punctuation there would break the text, or change
- * the value's shape.
- */
-export function scrubValue<T>(value: T): T {
-  // Arrays stay arrays, objects their fields (a key changes only if it holds a secret), other values are untouched.
-  return patterns ? (scrubbedCopy(value) as T) : value;
-}
+  /**
+   * The start of remote text for a message: scrubbed whole first, then cut. A
+   * cut first could leave a secret's first characters, which no longer match.
+   */
+  start(text: string, limit: number): string {
+    return this.text(text).slice(0, limit);
+  }
 
-function scrubbedCopy(value: unknown): unknown {
-  if (typeof value === "string") return scrubSecrets(value);
-  if (Array.isArray(value)) return value.map(scrubbedCopy);
-  if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(Object.entries(value).map(([key, v]) => [scrubSecrets(key), scrubbedCopy(v)]));
+  /**
+   * A value with every secret inside its strings replaced, for records built
+   * from run results. It is walked rather than scrubbed as JSON text: a secret
+   * that matched across JSON punctuation there would break the text, or change
+   * the value's shape.
+   */
+  value<T>(value: T): T {
+    // Arrays stay arrays, objects their fields (a key changes only if it holds a secret), other values are untouched.
+    return this.patterns ? (this.copy(value) as T) : value;
+  }
+
+  private copy(value: unknown): unknown {
+    if (typeof value === "string") return this.text(value);
+    if (Array.isArray(value)) return value.map((item) => this.copy(item));
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(Object.entries(value).map(([key, v]) => [this.text(key), this.copy(v)]));
+  }
 }

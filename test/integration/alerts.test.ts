@@ -7,7 +7,7 @@ import { createNotifier, type NotifyPlan } from "../../src/alert/notifier.js";
 import { freePort } from "../support/ports.js";
 import { type HttpReceiver, type Reply, startReceiver } from "../support/http-receiver.js";
 import { instanceResult, runResult } from "../support/results.js";
-import { addSecrets } from "../../src/util/secrets.js";
+import { Scrubber } from "../../src/util/secrets.js";
 
 const NOW = new Date("2026-11-26T18:00:00.000Z");
 const receivers: HttpReceiver[] = [];
@@ -126,14 +126,17 @@ describe("alert sinks against real HTTP receivers", () => {
 
   it("a sink's error reply is scrubbed whole before it is cut: a secret across the cut leaves no prefix behind", async () => {
     const secret = "sinkecho-secret-5b1e9c";
-    addSecrets([secret]);
     // The secret starts 195 characters in: a cut at 200 made first would keep "sinke", which scrubbing no longer finds.
     const r = await startReceiver([200], (_req, res) => {
       res.writeHead(500, { "content-type": "text/plain" });
       res.end(`\u001b[31m${"x".repeat(190)}${secret} and more`);
     });
     receivers.push(r);
-    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 2000 }], { ...fast, retries: 0 }).notify(plan(held));
+    const deliveries = await createNotifier([{ type: "webhook", url: r.url, timeoutMs: 2000 }], {
+      ...fast,
+      retries: 0,
+      scrubber: new Scrubber([secret]),
+    }).notify(plan(held));
     expect(deliveries[0]).toMatchObject({ ok: false, error: expect.stringContaining("HTTP 500: \\x1b[31mxxx") });
     expect(deliveries[0]?.error).toMatch(/x{190}\*\*\* a$/);
     expect(deliveries[0]?.error).not.toContain(secret.slice(0, 4));

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redactUrl } from "../../src/util/url.js";
 import { httpSource } from "../../src/sources/http.js";
-import { addSecrets } from "../../src/util/secrets.js";
+import { Scrubber } from "../../src/util/secrets.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -12,7 +12,7 @@ const META = JSON.stringify({ hooks: ["192.30.252.0/22"], actions: Array.from({ 
 
 /** A `${VAR}` value the feed echoes back in its body. */
 const BODY_SECRET = "feedbody-secret-7f3a";
-addSecrets([BODY_SECRET]);
+const scrubber = new Scrubber([BODY_SECRET]);
 
 let feed: HttpReceiver;
 let state: { path: string; remove: () => Promise<void> };
@@ -111,7 +111,7 @@ function source(path: string, format: Format, extra: { key?: string; timeoutMs?:
       timeoutMs: extra.timeoutMs ?? 2000,
       maxBytes: extra.maxBytes ?? 5 * 1024 * 1024,
     },
-    { stateDir: state.path },
+    { stateDir: state.path, scrubber },
   );
 }
 

@@ -10,7 +10,7 @@ import { parseExposition, sample } from "../support/prometheus.js";
 import { instanceResult, runResult } from "../support/results.js";
 import { tempDir } from "../support/tmp.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
-import { addSecrets } from "../../src/util/secrets.js";
+import { Scrubber } from "../../src/util/secrets.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -159,13 +159,12 @@ describe("one-shot metrics export", () => {
 
   it("a gateway's error reply is scrubbed whole before it is cut: a secret across the cut leaves no prefix behind", async () => {
     const secret = "gwecho-secret-0d4f71";
-    addSecrets([secret]);
     const gateway = await startReceiver([200], (_req, res) => {
       res.writeHead(500, { "content-type": "text/plain" });
       res.end(`${"y".repeat(196)}${secret}`);
     });
     cleanups.push(gateway.stop);
-    const failure = (await pushMetrics(gateway.url, "x 1\n").catch((err: unknown) => err)) as AllowlistError;
+    const failure = (await pushMetrics(gateway.url, "x 1\n", 5000, { scrubber: new Scrubber([secret]) }).catch((err: unknown) => err)) as AllowlistError;
     expect(failure.message).toMatch(/HTTP 500: y{196}\*\*\*$/);
     expect(failure.message).not.toContain(secret.slice(0, 3));
   });

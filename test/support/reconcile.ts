@@ -7,6 +7,8 @@ import type { RunDeps, RunOptions } from "../../src/reconcile/deps.js";
 import { acquireRunLock } from "../../src/cli/run-lock.js";
 import { runOnce } from "../../src/reconcile/run.js";
 import { planDeps } from "../../src/cli/wiring.js";
+import { literalSecrets } from "../../src/config/redact.js";
+import { Scrubber } from "../../src/util/secrets.js";
 
 export const TEST_AUDIT_CONTEXT: AuditContext = {
   actor: { user: "test", host: "localhost", trigger: "manual" },
@@ -17,7 +19,7 @@ export const TEST_AUDIT_CONTEXT: AuditContext = {
 /** The real adapters for a config, as the CLI wires them, quiet. */
 export function realDeps(config: Config): RunDeps {
   return {
-    ...planDeps(config, pino({ level: "silent" })),
+    ...planDeps(config, pino({ level: "silent" }), new Scrubber(literalSecrets(config))),
     audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: TEST_AUDIT_CONTEXT },
     runLock: () => acquireRunLock(config),
   };

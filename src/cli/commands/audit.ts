@@ -5,7 +5,7 @@ import { UsageError } from "../../errors.js";
 import { EXIT } from "../../model/result.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 
-const CHANGES = new Set(["applied", "held", "failed"]);
+const CHANGES: ReadonlySet<string> = new Set(["applied", "held", "failed"]);
 
 export async function auditShowCommand(global: GlobalOptions, options: { last: number; changes?: boolean }, io: Io): Promise<number> {
   const { config } = await loadContext(global, io);

@@ -10,10 +10,10 @@ const DEFAULT_LISTEN = "0.0.0.0:9464";
 
 /** Runs until SIGTERM or SIGINT; a run in progress finishes, or stops before its first change. */
 export async function daemonCommand(global: GlobalOptions, options: { jitter: number }, io: Io): Promise<number> {
-  const { config, file, logger } = await loadContext(global, io, { resultOnStdout: false });
+  const { config, file, logger, scrubber } = await loadContext(global, io, { resultOnStdout: false });
   const listen = parseListen(config.metrics?.listen ?? DEFAULT_LISTEN);
   if (!listen) throw new UsageError(`metrics.listen: expected host:port`);
-  const deps = await runDeps(config, file, logger, io.env, true);
+  const deps = await runDeps(config, file, logger, scrubber, io.env, true);
   const watch = restartWatch(config);
   const daemon = await startDaemon({
     schedule: config.schedule,
@@ -21,6 +21,7 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
     listen,
     jitterMs: options.jitter * 1000,
     logger,
+    scrubber,
     now: io.now,
     runSync: (signal, reason) =>
       runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal, ...(reason === "restart" ? { trigger: "restart" as const } : {}) }),

@@ -17,8 +17,8 @@ export async function explainCommand(
     if (!address) throw new UsageError(`explain: ${JSON.stringify(text)} is not a client address (expected e.g. 34.66.25.221 or 2600:1900::1)`);
     parsed.push(address);
   }
-  const { config, logger } = await loadContext(global, io);
-  const report = await explainAddresses(config, explainDeps(config, logger, options.instance), parsed, options);
+  const { config, logger, scrubber } = await loadContext(global, io);
+  const report = await explainAddresses(config, explainDeps(config, logger, scrubber, options.instance), parsed, options);
   await io.stdout(global.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderExplainText(report));
   return report.exitCode;
 }

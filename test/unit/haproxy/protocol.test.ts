@@ -16,7 +16,7 @@ import {
 } from "../../../src/haproxy/protocol.js";
 import { HaproxyError } from "../../../src/errors.js";
 import { parseTarget } from "../../../src/model/target.js";
-import { addSecrets } from "../../../src/util/secrets.js";
+import { Scrubber } from "../../../src/util/secrets.js";
 
 describe("parseResponse", () => {
   it.each([
@@ -277,9 +277,9 @@ describe("parseInfoProcess", () => {
 describe("a runtime reply is scrubbed whole before it is cut for a message", () => {
   it("a secret across the 200-character cut leaves no prefix behind", () => {
     const secret = "mapname-secret-9e8d7c";
-    addSecrets([secret]);
+    const scrubber = new Scrubber([secret]);
     const reply = `${"z".repeat(190)}${secret}`;
-    expect(() => parseMatch("map", "34.66.25.221", reply)).toThrow(expect.objectContaining({ message: expect.stringMatching(/z{190}\*\*\*"$/) }));
-    expect(() => parseMatch("map", "34.66.25.221", reply)).not.toThrow(expect.objectContaining({ message: expect.stringContaining("mapn") }));
+    expect(() => parseMatch("map", "34.66.25.221", reply, scrubber)).toThrow(expect.objectContaining({ message: expect.stringMatching(/z{190}\*\*\*"$/) }));
+    expect(() => parseMatch("map", "34.66.25.221", reply, scrubber)).not.toThrow(expect.objectContaining({ message: expect.stringContaining("mapn") }));
   });
 });

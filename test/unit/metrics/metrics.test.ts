@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../../src/metrics/metrics.js";
-import { addSecrets } from "../../../src/util/secrets.js";
+import { Scrubber } from "../../../src/util/secrets.js";
 import { parseExposition, sample } from "../../support/prometheus.js";
 import { instanceResult, runResult } from "../../support/results.js";
 
@@ -108,8 +108,7 @@ describe("metrics", () => {
 
 describe("metrics and secrets", () => {
   it("only label values are scrubbed: a secret that is a word of a metric name (travis) leaves the names whole", async () => {
-    addSecrets(["travis", "sockdir-secret-31"]);
-    const metrics = createMetrics();
+    const metrics = createMetrics({ scrubber: new Scrubber(["travis", "sockdir-secret-31"]) });
     metrics.observe(
       runResult({
         instances: [instanceResult({ target: "unix:///run/sockdir-secret-31/admin.sock", status: "applied" })],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SourceError } from "../../../src/errors.js";
 import { parseFeed } from "../../../src/sources/formats.js";
-import { addSecrets } from "../../../src/util/secrets.js";
+import { Scrubber } from "../../../src/util/secrets.js";
 
 const ORIGIN = { source: "travis-feed", url: "https://example.test/***" };
 const DNSJSON = JSON.stringify({ results: { name: "nat.travisci.net", type: "A", records: ["34.66.25.221", "35.188.1.99"] } });
@@ -57,7 +57,7 @@ describe("hostile JSON", () => {
 
 describe("a secret a feed echoes never reaches an error message in part", () => {
   const secret = "zq7json-secret-c0ffee42";
-  addSecrets([secret]);
+  const origin = { ...ORIGIN, scrubber: new Scrubber([secret]) };
 
   it.each([
     // V8 quotes a snippet of the body cut at ten characters: here inside the secret.
@@ -67,7 +67,7 @@ describe("a secret a feed echoes never reaches an error message in part", () => 
   ] as const)("%s %j", (format, body, key, code) => {
     let message = "";
     try {
-      parseFeed(format, body, key, ORIGIN);
+      parseFeed(format, body, key, origin);
     } catch (err) {
       expect(err).toMatchObject({ code });
       message = (err as Error).message;
