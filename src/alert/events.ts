@@ -84,7 +84,7 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
   const planned = { add: union(result.instances.map((i) => i.add)), remove: union(result.instances.map((i) => i.remove)) };
 
   const raised: Array<[AlertEventName, Severity, string, { add: string[]; remove: string[] }]> = [];
-  if (result.exitCode === 1) raised.push(["failed", "critical", failureSummary(result), planned]);
+  if (result.outcome === "failed") raised.push(["failed", "critical", failureSummary(result), planned]);
   if (result.held) raised.push(["held", "warning", `change held, nothing applied anywhere: ${result.held.message}`, planned]);
   if (result.unexpected.length > 0 || dropped.length > 0) {
     const fate = result.held ? "held" : result.forced && !result.dryRun ? "applied with --force" : "seen";

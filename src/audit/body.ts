@@ -13,9 +13,8 @@ const VANISHED_IN_RECORD = 100;
 type RunFacts = Pick<RunResult, "runId" | "forced" | "noGrace" | "stateNotice" | "sources" | "desired" | "instances" | "held" | "error" | "reviewedPlan">;
 
 /** The outcome event of a finished run. */
-export function outcomeEvent(result: Pick<RunResult, "held" | "exitCode" | "instances">): AuditEvent {
-  if (result.exitCode === 1) return "failed";
-  if (result.held) return "held";
+export function outcomeEvent(result: Pick<RunResult, "outcome" | "instances">): AuditEvent {
+  if (result.outcome === "failed" || result.outcome === "held") return result.outcome;
   return result.instances.some((i) => i.status === "applied") ? "applied" : "in-sync";
 }
 

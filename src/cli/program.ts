@@ -1,9 +1,8 @@
 import { isatty } from "node:tty";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { AllowlistError, ERROR_CODES, errorCode } from "../errors.js";
-import { EXIT } from "../model/result.js";
 import type { GlobalOptions, Io } from "./context.js";
-import { exitCodeForError } from "./exit.js";
+import { EXIT, exitCodeForError } from "./exit.js";
 import { LOG_LEVELS } from "./log-levels.js";
 import { packageVersion } from "./version.js";
 import type { SyncCliOptions } from "./commands/sync.js";

@@ -20,7 +20,7 @@ export const METRIC = {
 } as const;
 
 /** How a run ended, for `runs_total{outcome}`. */
-export type RunOutcome = "ok" | "held" | "failed";
+export type RunsLabel = "ok" | "held" | "failed";
 
 export interface Metrics {
   registry: Registry;
@@ -34,8 +34,8 @@ export interface Metrics {
 }
 
 /** A run succeeded when nothing failed and nothing was held. */
-export function succeeded(result: RunResult): boolean {
-  return result.exitCode === 0 || result.exitCode === 2;
+export function succeeded(result: Pick<RunResult, "outcome">): boolean {
+  return runsLabelOf(result) === "ok";
 }
 
 export interface MetricsOptions {
@@ -50,8 +50,8 @@ export interface MetricsOptions {
   scrubber?: Scrubber;
 }
 
-export function outcomeOf(result: RunResult): RunOutcome {
-  return succeeded(result) ? "ok" : result.exitCode === 3 ? "held" : "failed";
+export function runsLabelOf({ outcome }: Pick<RunResult, "outcome">): RunsLabel {
+  return outcome === "failed" || outcome === "held" ? outcome : "ok";
 }
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -92,7 +92,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       };
   let successAt: number | undefined;
   let lastSuccess: Gauge | undefined = options.oneShot ? undefined : gauge(METRIC.lastSuccess, "Unix time of the last successful run.");
-  for (const outcome of ["ok", "held", "failed"] satisfies RunOutcome[]) daemon?.runs.inc({ outcome }, 0);
+  for (const outcome of ["ok", "held", "failed"] satisfies RunsLabel[]) daemon?.runs.inc({ outcome }, 0);
   daemon?.holds.inc(0);
   held.set(0);
 
@@ -123,7 +123,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         sourceUp.set({ source: label(s.name) }, s.status === "ok" ? 1 : 0);
         daemon?.sourceFailures.inc({ source: label(s.name) }, s.status === "failed" ? 1 : 0);
       }
-      daemon?.runs.inc({ outcome: outcomeOf(result) });
+      daemon?.runs.inc({ outcome: runsLabelOf(result) });
       if (result.held) daemon?.holds.inc();
       if (succeeded(result) && !result.dryRun) {
         successAt = seconds;

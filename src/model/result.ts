@@ -157,22 +157,25 @@ export interface RunResult {
   alertsSuppressed?: SuppressedAlertInfo[];
   /** Why the whole run failed before any instance could be planned. */
   error: ErrorSummary | null;
-  exitCode: number;
+  /** How the run ended as a whole; each instance's own end is its `status`. */
+  outcome: RunOutcome;
+  /** The audit trail's head once the run was recorded (or counted), an anchor for `audit verify --anchor`; null when nothing was recorded. */
+  auditHead?: { seq: number; hash: string } | null;
 }
 
-export const EXIT = {
-  ok: 0,
-  failed: 1,
-  changesPending: 2,
-  held: 3,
-  usage: 64,
-} as const;
+/**
+ * How a run ended: `failed` (the run or an instance failed), `held` (a guard
+ * held it, nothing applied), `pending` (changes planned, not made: a dry run,
+ * or a removal waiting out its grace period in one), `applied`, `in-sync`.
+ */
+export const RUN_OUTCOMES = ["in-sync", "applied", "pending", "held", "failed"] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
-/** Exit code of a finished run, from the SPEC table. */
-export function exitCodeOf(result: Omit<RunResult, "exitCode">, detailedExitcode: boolean): number {
-  if (result.error || result.instances.some((i) => i.status === "failed")) return EXIT.failed;
-  if (result.held) return EXIT.held;
+/** The outcome of a finished run, from what it did on each instance. */
+export function runOutcomeOf(result: Pick<RunResult, "error" | "instances" | "held" | "dryRun">): RunOutcome {
+  if (result.error || result.instances.some((i) => i.status === "failed")) return "failed";
+  if (result.held) return "held";
   // A removal waiting out its grace period is a change still to come, as a planned one is.
-  if (detailedExitcode && result.instances.some((i) => i.status === "planned" || (result.dryRun && i.pendingRemoval.length > 0))) return EXIT.changesPending;
-  return EXIT.ok;
+  if (result.instances.some((i) => i.status === "planned" || (result.dryRun && i.pendingRemoval.length > 0))) return "pending";
+  return result.instances.some((i) => i.status === "applied") ? "applied" : "in-sync";
 }

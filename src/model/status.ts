@@ -44,7 +44,16 @@ export interface StatusReport {
   /** Null while the desired set is unknown (`error` says which source failed). */
   inSync: boolean | null;
   error: ErrorSummary | null;
-  exitCode: number;
+  outcome: StatusOutcome;
+}
+
+/** What `status` found: every instance `in-sync`, something `drifted` (or needs a look), or `unknown` (a source or an instance could not be read). */
+export const STATUS_OUTCOMES = ["in-sync", "drifted", "unknown"] as const;
+export type StatusOutcome = (typeof STATUS_OUTCOMES)[number];
+
+export function statusOutcomeOf(report: Pick<StatusReport, "error" | "instances" | "inSync">): StatusOutcome {
+  if (report.error || report.instances.some((i) => i.error)) return "unknown";
+  return report.inSync !== true || report.instances.some(needsAttention) ? "drifted" : "in-sync";
 }
 
 /** Anything a person should look at: drift, duplicates or exposures. */

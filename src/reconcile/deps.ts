@@ -80,7 +80,6 @@ export interface RunDeps {
 
 export interface RunOptions {
   dryRun: boolean;
-  detailedExitcode: boolean;
   /** Sets aside the threshold guards (never minEntries, never validation). */
   force?: boolean;
   /** Aborts the run if raised before its first change; a run that has started changing finishes. */

@@ -59,8 +59,12 @@ export interface ExplainReport {
   addresses: ExplainedAddress[];
   sources: SourceStatus[];
   error: ErrorSummary | null;
-  exitCode: number;
+  outcome: ExplainOutcome;
 }
+
+/** Whether the instances `agree` about every address, `disagree` about one, or the answer is `unknown` (an instance or the sources could not be asked). */
+export const EXPLAIN_OUTCOMES = ["agree", "disagree", "unknown"] as const;
+export type ExplainOutcome = (typeof EXPLAIN_OUTCOMES)[number];
 
 export interface ExplainDeps extends PlanDeps {
   logger: Logger;
@@ -101,12 +105,7 @@ function historyOf(records: ReadonlyArray<AuditRecord>, target: string, address:
  * whose entry admits it, whether the sources publish it and from where, a
  * pending removal, and its history in the audit trail. Reads only.
  */
-export async function explainAddresses(
-  config: Config,
-  deps: ExplainDeps,
-  addresses: ReadonlyArray<Cidr>,
-  options: { detailedExitcode: boolean },
-): Promise<ExplainReport> {
+export async function explainAddresses(config: Config, deps: ExplainDeps, addresses: ReadonlyArray<Cidr>): Promise<ExplainReport> {
   const { kind, map: file } = config.haproxy;
   const ownership = ownershipOf(config);
   const planned = await planRun(config, deps, { force: false, noGrace: false, probeExposures: false, readWithoutDesired: true }, deps.logger);
@@ -201,10 +200,12 @@ export async function explainAddresses(
     };
   });
 
-  const failed = planned.error !== null || explained.some((a) => a.instances.some((i) => i.admitted === null));
+  return { version: 1, addresses: explained, sources: planned.sources, error: planned.error, outcome: explainOutcomeOf(explained, planned.error) };
+}
+
+export function explainOutcomeOf(addresses: ReadonlyArray<ExplainedAddress>, error: ErrorSummary | null): ExplainOutcome {
+  if (error !== null || addresses.some((a) => a.instances.some((i) => i.admitted === null))) return "unknown";
   // Instances disagree when they answer differently, also when both admit but through different entries or owners.
   const answerOf = (i: ExplainInstance) => JSON.stringify([i.admitted, i.entry, i.value, i.owner]);
-  const disagree = explained.some((a) => new Set(a.instances.filter((i) => i.admitted !== null).map(answerOf)).size > 1);
-  const exitCode = failed ? 1 : options.detailedExitcode && disagree ? 2 : 0;
-  return { version: 1, addresses: explained, sources: planned.sources, error: planned.error, exitCode };
+  return addresses.some((a) => new Set(a.instances.filter((i) => i.admitted !== null).map(answerOf)).size > 1) ? "disagree" : "agree";
 }

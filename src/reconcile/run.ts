@@ -6,7 +6,7 @@ import { formatDuration } from "../config/duration.js";
 import { needsRecord } from "../audit/heartbeat.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
-import { exitCodeOf, type RunResult } from "../model/result.js";
+import { type RunResult, runOutcomeOf } from "../model/result.js";
 import { settleState } from "../plan/grace.js";
 import { findDuplicates, type InstancePlan } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
@@ -20,7 +20,7 @@ import { failedResult, message } from "./results.js";
 
 export type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
 
-type Outcome = Pick<RunResult, "desired" | "sources" | "instances" | "held" | "error" | "overridden" | "unexpected" | "flaps" | "stateNotice">;
+type Reconciled = Pick<RunResult, "desired" | "sources" | "instances" | "held" | "error" | "overridden" | "unexpected" | "flaps" | "stateNotice">;
 type IntentWriter = (facts: Pick<RunResult, "sources" | "desired" | "instances" | "held" | "error" | "stateNotice">) => Promise<void>;
 
 /**
@@ -79,7 +79,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   // Real time, whatever clock the records use.
   const deadline = Date.now() + runTimeoutMs;
   const work = lockedReconcile(config, deps, { ...options, force }, log, writeIntent);
-  const outcome = await withinRunTimeout(work, runTimeoutMs - reportingReserveMs(runTimeoutMs), config, log, {
+  const reconciled = await withinRunTimeout(work, runTimeoutMs - reportingReserveMs(runTimeoutMs), config, log, {
     signal: options.signal,
     abandonable: () => !changing,
   });
@@ -93,9 +93,9 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     noGrace: options.noGrace ?? false,
     alerts: [],
     ...reviewed,
-    ...outcome,
+    ...reconciled,
   };
-  const result: RunResult = { ...body, exitCode: exitCodeOf(body, options.detailedExitcode) };
+  const result: RunResult = { ...body, outcome: runOutcomeOf(body) };
 
   if (!options.dryRun) {
     try {
@@ -103,35 +103,18 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
     } catch (err) {
       log.error({ err }, "the outcome could not be written to the audit trail");
       result.error ??= { code: errorCode(err), message: `audit trail failed: ${message(err)}` };
-      result.exitCode = exitCodeOf(result, options.detailedExitcode);
+      result.outcome = runOutcomeOf(result);
     }
   }
   Object.assign(result, await sendAlerts(result, config, deps, log, now, deadline));
   result.durationMs = now().getTime() - startedAt.getTime();
 
-  const applied = result.instances.filter((i) => i.status === "applied");
-  log.info(
-    {
-      event: "run-summary",
-      dryRun: options.dryRun,
-      forced: force,
-      desired: result.desired.count,
-      added: applied.reduce((n, i) => n + i.add.length, 0),
-      removed: applied.reduce((n, i) => n + i.remove.length, 0),
-      held: result.held?.guard ?? null,
-      instances: Object.fromEntries(result.instances.map((i) => [i.target, i.status])),
-      durationMs: result.durationMs,
-      exitCode: result.exitCode,
-      // An anchor for `audit verify --anchor SEQ:DIGEST`, kept by whatever stores these logs.
-      auditHead,
-    },
-    "run finished",
-  );
+  result.auditHead = auditHead;
   return result;
 }
 
 /** The outcome of a run that stopped before it knew anything (no lock, out of time). */
-function stopped(error: Outcome["error"], instances: Outcome["instances"]): Outcome {
+function stopped(error: Reconciled["error"], instances: Reconciled["instances"]): Reconciled {
   return { desired: { count: 0, digest: null }, sources: [], instances, held: null, overridden: [], unexpected: [], flaps: {}, stateNotice: null, error };
 }
 
@@ -154,15 +137,15 @@ function reportingReserveMs(runTimeoutMs: number): number {
  * changes have begun, the run is waited for, within `runTimeout`.
  */
 async function withinRunTimeout(
-  work: Promise<Outcome>,
+  work: Promise<Reconciled>,
   timeoutMs: number,
   config: Config,
   log: Logger,
   stop: { signal: AbortSignal | undefined; abandonable: () => boolean },
-): Promise<Outcome> {
+): Promise<Reconciled> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
-  const stoppedEarly = new Promise<Outcome>((resolve) => {
+  const stoppedEarly = new Promise<Reconciled>((resolve) => {
     onAbort = () => {
       if (!stop.abandonable()) return;
       const error = new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change");
@@ -177,7 +160,7 @@ async function withinRunTimeout(
     if (stop.signal?.aborted) onAbort();
     else stop.signal?.addEventListener("abort", onAbort, { once: true });
   });
-  const timedOut = new Promise<Outcome>((resolve) => {
+  const timedOut = new Promise<Reconciled>((resolve) => {
     timer = setTimeout(() => {
       const error = new AllowlistError(
         "E_RUN_TIMEOUT",
@@ -231,7 +214,7 @@ async function lockedReconcile(
   options: RunOptions & { force: boolean },
   log: Logger,
   writeIntent: IntentWriter,
-): Promise<Outcome> {
+): Promise<Reconciled> {
   if (options.dryRun || !deps.runLock) return reconcile(config, deps, options, log, writeIntent);
   let release: () => Promise<void>;
   try {
@@ -247,7 +230,7 @@ async function lockedReconcile(
   }
 }
 
-async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { force: boolean }, log: Logger, writeIntent: IntentWriter): Promise<Outcome> {
+async function reconcile(config: Config, deps: RunDeps, options: RunOptions & { force: boolean }, log: Logger, writeIntent: IntentWriter): Promise<Reconciled> {
   const noGrace = options.noGrace ?? false;
   // A dry run shows who gets in now; a real run asks after its apply instead, once.
   // A reviewed plan's guards were reviewed with it: they do not hold it again.
@@ -270,8 +253,8 @@ async function applyPlannedRun(
   options: RunOptions & { force: boolean },
   log: Logger,
   writeIntent: IntentWriter,
-): Promise<Outcome> {
-  const outcome = (rest: Partial<Outcome> = {}): Outcome => ({
+): Promise<Reconciled> {
+  const reconciled = (rest: Partial<Reconciled> = {}): Reconciled => ({
     desired: planned.desired,
     sources: planned.sources,
     instances: planned.instances.map(shownResult),
@@ -283,7 +266,7 @@ async function applyPlannedRun(
     stateNotice: planned.stateNotice,
     ...rest,
   });
-  if (planned.error || options.dryRun || !planned.grace || !planned.state) return outcome();
+  if (planned.error || options.dryRun || !planned.grace || !planned.state) return reconciled();
   if (options.reviewed) {
     const moved = whatMoved(options.reviewed.plan, {
       configDigest: deps.audit.context.configDigest,
@@ -297,19 +280,19 @@ async function applyPlannedRun(
       );
       log.error({ err: stale }, "the reviewed plan is stale");
       for (const p of planned.instances) p.result = failedResult(p.target, stale, "unchanged (the reviewed plan is stale)", p.result);
-      return outcome({ error: { code: stale.code, message: stale.message } });
+      return reconciled({ error: { code: stale.code, message: stale.message } });
     }
   }
   // A stopped run writes nothing, not even the removal state: it may already have been reported as abandoned.
   if (options.signal?.aborted) {
     const aborted = new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change");
     for (const p of planned.instances) p.result = failedResult(p.target, aborted, "unchanged (stopped before any change)", p.result);
-    return outcome({ error: { code: aborted.code, message: aborted.message } });
+    return reconciled({ error: { code: aborted.code, message: aborted.message } });
   }
   if (planned.held) {
     // Nothing is applied, but who gets in is still worth saying: a hold must not hide an exposure.
     await checkAfterApply(planned, config, log);
-    return outcome();
+    return reconciled();
   }
   const grace = planned.grace;
   const changing = planned.instances.filter((p) => p.plan && p.instance && p.result.status === "planned");
@@ -317,13 +300,13 @@ async function applyPlannedRun(
   if (changing.length > 0) {
     // No change without a record: the intent is written before the first write to any instance.
     try {
-      await writeIntent(outcome());
+      await writeIntent(reconciled());
     } catch (err) {
       log.error({ err }, "the audit trail cannot be written; nothing will be applied");
       for (const p of changing) {
         p.result = failedResult(p.target, err, "unchanged (the audit trail could not be written, so nothing was applied)", p.result);
       }
-      return outcome({ error: { code: errorCode(err), message: `audit trail failed, nothing applied: ${message(err)}` } });
+      return reconciled({ error: { code: errorCode(err), message: `audit trail failed, nothing applied: ${message(err)}` } });
     }
     const desiredTexts = (planned.desiredSet?.entries ?? []).map((e) => e.cidr.text);
     const persisted = new Map<string, Promise<void>>();
@@ -361,7 +344,7 @@ async function applyPlannedRun(
   await deps.removalState
     .save(next)
     .catch((err: unknown) => log.error({ err }, "the removal state could not be saved; absent entries start their grace period again next run"));
-  return outcome();
+  return reconciled();
 }
 
 /** After the apply (or the hold), HAProxy's matcher on every reached instance: anything admitted that should not be is an exposure. */

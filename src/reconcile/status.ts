@@ -2,18 +2,13 @@ import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { parseCidr } from "../model/cidr.js";
 import { type AbsenceState, emptyState } from "../model/absence.js";
-import { type InstanceDrift, needsAttention, type StatusReport } from "../model/status.js";
+import { type InstanceDrift, type StatusReport, statusOutcomeOf } from "../model/status.js";
 import { driftFromState, recentlyRemoved } from "../plan/grace.js";
 import { isOwned } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
 import { checkExposures, closePlannedRun, type PlanDeps, type PlannedInstance, type PlannedRun, planRun, shownResult } from "./plan-run.js";
 import type { RuntimeTarget } from "./deps.js";
 import { failedResult } from "./results.js";
-
-function exitCode(report: Omit<StatusReport, "exitCode">, detailedExitcode: boolean): number {
-  if (report.error || report.instances.some((i) => i.error)) return 1;
-  return detailedExitcode && (!report.inSync || report.instances.some(needsAttention)) ? 2 : 0;
-}
 
 function drift(p: PlannedInstance): InstanceDrift {
   const r = shownResult(p);
@@ -59,7 +54,7 @@ function drift(p: PlannedInstance): InstanceDrift {
 }
 
 /** Live against desired on every instance, and who gets in that should not; reads only, changes nothing, records nothing. */
-export async function inspect(config: Config, deps: PlanDeps & { logger: Logger }, options: { detailedExitcode: boolean }): Promise<StatusReport> {
+export async function inspect(config: Config, deps: PlanDeps & { logger: Logger }): Promise<StatusReport> {
   // A source outage must not blind status: the instances are still read, and judged by what the removal state knows.
   const planned = await planRun(config, deps, { force: false, noGrace: false, probeExposures: true, readWithoutDesired: true }, deps.logger);
   let instances: InstanceDrift[];
@@ -79,7 +74,7 @@ export async function inspect(config: Config, deps: PlanDeps & { logger: Logger 
     inSync: planned.desiredSet ? !planned.error && instances.every((i) => i.inSync) : null,
     error: planned.error,
   };
-  return { ...body, exitCode: exitCode(body, options.detailedExitcode) };
+  return { ...body, outcome: statusOutcomeOf(body) };
 }
 
 /**

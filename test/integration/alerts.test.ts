@@ -24,7 +24,7 @@ afterEach(async () => {
 
 const held = alertEvents(
   runResult({
-    exitCode: 3,
+    outcome: "held",
     held: { guard: "maxRemovals", message: "maxRemovals: would remove 23 of 39 owned entries", trips: [] },
     instances: [instanceResult({ status: "held" })],
   }),
@@ -173,7 +173,7 @@ describe("Slack's limits", () => {
         add: Array.from({ length: 400 }, (_, j) => `34.${i}.${j >> 8}.${j & 255}/32`),
       }),
     );
-    const events = alertEvents(runResult({ exitCode: 1, instances }), ["failed"], NOW);
+    const events = alertEvents(runResult({ outcome: "failed", instances }), ["failed"], NOW);
     const r = await receiver([200]);
     const deliveries = await createNotifier([{ type: "slack", url: r.url, timeoutMs: 2000 }], fast).notify(plan(events));
     expect(deliveries.map((d) => d.ok)).toEqual([true]);

@@ -4,8 +4,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { startDaemon } from "../../src/daemon/daemon.js";
-import type { RunResult } from "../../src/model/result.js";
 import { runOnce } from "../../src/reconcile/run.js";
+import { type ShownRun, shownRun } from "../../src/cli/render/run.js";
 import { writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
@@ -57,7 +57,7 @@ describe("a weekday schedule's daemon", () => {
       },
     });
     let clock = Date.parse("2026-12-11T17:00:02Z");
-    const results: RunResult[] = [];
+    const results: ShownRun[] = [];
     const deps = realDeps(config);
     const daemon = await startDaemon({
       schedule: config.schedule,
@@ -67,7 +67,7 @@ describe("a weekday schedule's daemon", () => {
       logger: pino({ level: "info" }, capture),
       now: () => new Date(clock),
       runSync: async (signal) => {
-        const result = await runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal });
+        const result = shownRun(await runOnce(config, deps, { dryRun: false, signal }), { detailedExitcode: false });
         results.push(result);
         return result;
       },

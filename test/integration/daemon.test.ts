@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningDaemon, startDaemon } from "../../src/daemon/daemon.js";
 import type { RunResult } from "../../src/model/result.js";
 import { runOnce } from "../../src/reconcile/run.js";
+import { type ShownRun, shownRun } from "../../src/cli/render/run.js";
 import { testConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
@@ -57,7 +58,7 @@ describe("daemon", () => {
       runSync: async (signal) => {
         peak = Math.max(peak, ++running);
         try {
-          const result = await runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal });
+          const result = await runOnce(config, deps, { dryRun: false, signal });
           results.push(result);
           return result;
         } finally {
@@ -109,7 +110,7 @@ describe("daemon", () => {
     delete dns.zones["late.example.test"];
     const config = testConfig({ resolver: dns.resolver, names: ["late.example.test"], sockets: [h.unixTarget], map: h.listFile });
     const deps = realDeps(config);
-    const results: RunResult[] = [];
+    const results: ShownRun[] = [];
     const daemon = await startDaemon({
       // Months away: only a retry can run again.
       schedule: "0 0 1 1 *",
@@ -119,7 +120,7 @@ describe("daemon", () => {
       retryMs: 100,
       logger: pino({ level: "silent" }),
       runSync: async (signal) => {
-        const result = await runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal });
+        const result = shownRun(await runOnce(config, deps, { dryRun: false, signal }), { detailedExitcode: false });
         results.push(result);
         return result;
       },

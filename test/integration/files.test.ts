@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { inspect } from "../../src/reconcile/status.js";
+import { shownStatus } from "../../src/cli/render/run.js";
 import { absenceStatePath } from "../../src/state/absence-store.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
 import { CLI } from "../support/cli.js";
@@ -71,7 +72,7 @@ describe("files the tool writes", () => {
     const refused = { exitCode: 1, error: { code: "E_STATE_DIR", message: expect.stringContaining(`chmod o-w ${state}`) } };
     expect(await syncOnce(config)).toMatchObject(refused);
     expect(await syncOnce(config, { dryRun: true })).toMatchObject(refused);
-    expect(await inspect(config, realDeps(config), { detailedExitcode: true })).toMatchObject(refused);
+    expect(shownStatus(await inspect(config, realDeps(config)), { detailedExitcode: true })).toMatchObject(refused);
     expect(await liveEntries(h)).toEqual(["127.0.0.5 office"]);
   });
 

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HaproxyInstance } from "../../src/haproxy/runtime.js";
 import type { RuntimeTarget } from "../../src/reconcile/deps.js";
 import { inspect } from "../../src/reconcile/status.js";
+import { shownStatus } from "../../src/cli/render/run.js";
 import { testConfig } from "../support/config.js";
 import { startFakeRuntime } from "../support/fake-runtime.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
@@ -256,7 +257,7 @@ describe("status", () => {
     await syncOnce({ ...config, haproxy: { ...config.haproxy, sockets: [fleet[0]!.unixTarget, fleet[1]!.unixTarget] } });
     await fleet[1]!.command(`del map ${fleet[1]!.listFile} ${BUILD}/32`);
     const before = await liveEntries(fleet[2]!);
-    const report = await inspect(config, realDeps(config), { detailedExitcode: true });
+    const report = shownStatus(await inspect(config, realDeps(config)), { detailedExitcode: true });
     expect(report.exitCode).toBe(2);
     expect(report.instances.map((i) => [i.inSync, i.missing?.length, i.unexpected.length])).toEqual([
       [true, 0, 0],

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/record.js";
 import type { Config } from "../../src/config/schema.js";
 import { inspect } from "../../src/reconcile/status.js";
+import { shownStatus } from "../../src/cli/render/run.js";
 import { absenceStatePath } from "../../src/state/absence-store.js";
 import { testConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
@@ -67,7 +68,7 @@ describe("removal grace period", () => {
     // Gone and back once is one flap.
     expect(back.flaps).toEqual(Object.fromEntries(FLAPPING.map((a) => [`${a}/32`, 1])));
 
-    const report = await inspect(config, { ...realDeps(config), now: () => new Date(T0 + 30 * MINUTE) }, { detailedExitcode: true });
+    const report = shownStatus(await inspect(config, { ...realDeps(config), now: () => new Date(T0 + 30 * MINUTE) }), { detailedExitcode: true });
     expect(report).toMatchObject({ inSync: true, flaps: Object.fromEntries(FLAPPING.map((a) => [`${a}/32`, 1])) });
   });
 
@@ -75,7 +76,7 @@ describe("removal grace period", () => {
     const config = await setup();
     dns.zones["nat.travisci.net"] = { A: STABLE };
     expect((await runAt(config, 0)).instances[0]?.pendingRemoval).toHaveLength(2);
-    const status = await inspect(config, { ...realDeps(config), now: () => new Date(T0 + 30 * MINUTE) }, { detailedExitcode: true });
+    const status = shownStatus(await inspect(config, { ...realDeps(config), now: () => new Date(T0 + 30 * MINUTE) }), { detailedExitcode: true });
     expect(status.instances[0]).toMatchObject({ inSync: true, unexpected: [], pendingRemoval: [{ entry: "127.0.0.31/32" }, { entry: "127.0.0.32/32" }] });
     expect((await runAt(config, 59)).instances[0]?.status).toBe("in-sync");
     const removed = await runAt(config, 61);

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { AllowlistError } from "../../src/errors.js";
 import { pushMetrics, writeTextfile } from "../../src/metrics/export.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
+import type { RunOutcome } from "../../src/model/result.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { parseExposition, sample } from "../support/prometheus.js";
 import { instanceResult, runResult } from "../support/results.js";
@@ -17,9 +18,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function textOf(exitCode: number, at: Date): Promise<string> {
+async function textOf(outcome: RunOutcome, at: Date): Promise<string> {
   const metrics = createMetrics({ oneShot: true });
-  metrics.observe(runResult({ exitCode, ...(exitCode === 3 ? { held: { guard: "maxRemovals", message: "m", trips: [] } } : {}) }), at);
+  metrics.observe(runResult({ outcome, ...(outcome === "held" ? { held: { guard: "maxRemovals", message: "m", trips: [] } } : {}) }), at);
   return metrics.text();
 }
 
@@ -27,7 +28,7 @@ describe("one-shot metrics export", () => {
   it("push-adds the exposition text to the Pushgateway job", async () => {
     const gateway: HttpReceiver = await startReceiver([200]);
     cleanups.push(gateway.stop);
-    const text = await textOf(0, new Date("2026-11-26T18:00:00Z"));
+    const text = await textOf("in-sync", new Date("2026-11-26T18:00:00Z"));
     await pushMetrics(`${gateway.url}/`, text);
     expect(gateway.requests).toHaveLength(1);
     expect(gateway.requests[0]).toMatchObject({ method: "POST", path: "/metrics/job/travis_allowlist", body: text });
@@ -38,7 +39,7 @@ describe("one-shot metrics export", () => {
   it("a failed run's push leaves out the last-success gauge", async () => {
     const gateway = await startReceiver([200]);
     cleanups.push(gateway.stop);
-    await pushMetrics(gateway.url, await textOf(3, new Date()));
+    await pushMetrics(gateway.url, await textOf("held", new Date()));
     expect(gateway.requests[0]?.body).toContain("travis_allowlist_last_run_held 1\n");
     expect(gateway.requests[0]?.body).not.toContain("_total");
     expect(gateway.requests[0]?.body).not.toContain("travis_allowlist_last_success_timestamp_seconds");
@@ -89,8 +90,8 @@ describe("one-shot metrics export", () => {
     const dir = await tempDir("ta-textfile-");
     cleanups.push(dir.remove);
     const path = join(dir.path, "travis-allowlist.prom");
-    await writeTextfile(path, await textOf(0, new Date("2026-11-26T18:00:00Z")));
-    await writeTextfile(path, await textOf(1, new Date("2026-11-26T18:10:00Z")));
+    await writeTextfile(path, await textOf("in-sync", new Date("2026-11-26T18:00:00Z")));
+    await writeTextfile(path, await textOf("failed", new Date("2026-11-26T18:10:00Z")));
     const text = await readFile(path, "utf8");
     expect(text).toContain("travis_allowlist_last_run_timestamp_seconds 1795716600\n");
     expect(text).toContain("travis_allowlist_last_success_timestamp_seconds 1795716000\n");
@@ -102,12 +103,12 @@ describe("one-shot metrics export", () => {
     cleanups.push(dir.remove);
     const path = join(dir.path, "travis-allowlist.prom");
     const good = createMetrics({ oneShot: true });
-    good.observe(runResult({ exitCode: 0, desired: { count: 4, digest: "sha256:x" }, instances: [instanceResult({ status: "in-sync" })] }), new Date());
+    good.observe(runResult({ outcome: "in-sync", desired: { count: 4, digest: "sha256:x" }, instances: [instanceResult({ status: "in-sync" })] }), new Date());
     await writeTextfile(path, await good.text());
     const blind = createMetrics({ oneShot: true });
     blind.observe(
       runResult({
-        exitCode: 1,
+        outcome: "failed",
         desired: { count: 0, digest: null },
         sources: [{ name: "travis-dns", type: "dns", status: "failed", count: 0, durationMs: 1 }],
         instances: [instanceResult({ status: "failed", errorCode: "E_NOT_CONTACTED" })],

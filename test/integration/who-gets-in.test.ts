@@ -5,6 +5,7 @@ import { createNotifier } from "../../src/alert/notifier.js";
 import type { AuditRecord } from "../../src/audit/record.js";
 import type { Config } from "../../src/config/schema.js";
 import { inspect } from "../../src/reconcile/status.js";
+import { shownStatus } from "../../src/cli/render/run.js";
 import { absenceStatePath } from "../../src/state/absence-store.js";
 import type { ExplainReport } from "../../src/reconcile/explain.js";
 import { logLines, runCli } from "../support/cli.js";
@@ -65,7 +66,7 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
   }
 
   const sync = (c: Config, minutes: number, options = {}) => syncOnce(c, options, { ...at(minutes), notifier: createNotifier(c.alerts?.sinks ?? []) });
-  const status = (c: Config, minutes: number) => inspect(c, { ...realDeps(c), ...at(minutes) }, { detailedExitcode: true });
+  const status = async (c: Config, minutes: number) => shownStatus(await inspect(c, { ...realDeps(c), ...at(minutes) }), { detailedExitcode: true });
 
   it("an entry added by hand with the tool's value is drift: listed by status, denied after one sync despite removeAfter 1h, alerted", async () => {
     dns.zones["nat.travisci.net"] = { A: PUBLISHED };

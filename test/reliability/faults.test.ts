@@ -2,7 +2,7 @@ import { chmod, chown, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/schema.js";
-import type { RunResult } from "../../src/model/result.js";
+import type { ShownRun } from "../../src/cli/render/run.js";
 import { cliReadableByAll, NOBODY, runCliAsNobody } from "../support/cli.js";
 import { testConfig, writeConfig } from "../support/config.js";
 import { type Behaviour, startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
@@ -72,13 +72,7 @@ async function listVersions(h: RunningHaproxy): Promise<{ current: number; next:
 }
 
 /** Every fault ends the same way: old entries or the complete new set, and an audit record of the outcome. */
-async function expectOutcome(
-  name: string,
-  h: RunningHaproxy,
-  result: RunResult,
-  outcome: "old" | "new",
-  auditPath = join(h.dir, "audit.jsonl"),
-): Promise<void> {
+async function expectOutcome(name: string, h: RunningHaproxy, result: ShownRun, outcome: "old" | "new", auditPath = join(h.dir, "audit.jsonl")): Promise<void> {
   tried.push(name);
   expect(await expectOldOrNew(h, OLD, NEW)).toBe(outcome);
   const events = await auditEvents(auditPath);
@@ -157,7 +151,7 @@ describe("fault matrix: HAProxy", () => {
     const readable = await cliReadableByAll();
     cleanups.push(readable.remove);
     const outcome = await runCliAsNobody(readable.cli, ["--config", path, "--output", "json", "sync"]);
-    const result = JSON.parse(outcome.stdout) as RunResult;
+    const result = JSON.parse(outcome.stdout) as ShownRun;
     expect(result.instances[0]?.error).toMatch(/permission denied/);
     await expectOutcome("socket permission denied", h, result, "old", auditPath);
   });
@@ -179,7 +173,7 @@ describe("fault matrix: HAProxy", () => {
   it("a hung command times out without a change", async () => {
     const h = await haproxy();
     h.signal("SIGSTOP");
-    let result: RunResult;
+    let result: ShownRun;
     try {
       const base = config(h);
       result = await syncOnce({ ...base, haproxy: { ...base.haproxy, timeoutMs: 500 } });
@@ -277,7 +271,7 @@ describe("fault matrix: HAProxy", () => {
     const bigNew = ["127.0.0.5 office", ...[...bulk, ...PUBLISHED].map((a) => `${a}/32 travis`)];
     let settled = false;
     const run = syncOnce(cfg).finally(() => (settled = true));
-    let result: RunResult;
+    let result: ShownRun;
     try {
       // The run is mid-apply while HAProxy holds a prepared version newer than the live one: prepared, not committed.
       await until(async () => {

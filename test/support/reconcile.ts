@@ -2,10 +2,10 @@ import { pino } from "pino";
 import type { AuditContext } from "../../src/audit/body.js";
 import { AuditTrail } from "../../src/audit/trail.js";
 import type { Config } from "../../src/config/schema.js";
-import type { RunResult } from "../../src/model/result.js";
 import type { RunDeps, RunOptions } from "../../src/reconcile/deps.js";
 import { acquireRunLock } from "../../src/cli/run-lock.js";
 import { runOnce } from "../../src/reconcile/run.js";
+import { type ShownRun, shownRun } from "../../src/cli/render/run.js";
 import { planDeps } from "../../src/cli/wiring.js";
 import { literalSecrets } from "../../src/config/redact.js";
 import { Scrubber } from "../../src/util/secrets.js";
@@ -25,7 +25,12 @@ export function realDeps(config: Config): RunDeps {
   };
 }
 
-/** One in-process run with the real adapters; `deps` replaces any of them. */
-export function syncOnce(config: Config, options: Partial<RunOptions> = {}, deps: Partial<RunDeps> = {}): Promise<RunResult> {
-  return runOnce(config, { ...realDeps(config), ...deps }, { dryRun: false, detailedExitcode: false, ...options });
+/** One in-process run with the real adapters, as `sync` shows it (with its exit code); `deps` replaces any of them. */
+export async function syncOnce(
+  config: Config,
+  options: Partial<RunOptions> & { detailedExitcode?: boolean } = {},
+  deps: Partial<RunDeps> = {},
+): Promise<ShownRun> {
+  const { detailedExitcode = false, ...runOptions } = options;
+  return shownRun(await runOnce(config, { ...realDeps(config), ...deps }, { dryRun: false, ...runOptions }), { detailedExitcode });
 }

@@ -20,7 +20,7 @@ export function runResult(overrides: Partial<RunResult> = {}): RunResult {
     stateNotice: null,
     alerts: [],
     error: null,
-    exitCode: 0,
+    outcome: "in-sync",
     ...overrides,
   };
 }

@@ -2,8 +2,8 @@ import { renderAuditLine } from "../../audit/render.js";
 import { AuditTrail } from "../../audit/trail.js";
 import type { AuditHead } from "../../audit/record.js";
 import { UsageError } from "../../errors.js";
-import { EXIT } from "../../model/result.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
+import { EXIT } from "../exit.js";
 
 const CHANGES: ReadonlySet<string> = new Set(["applied", "held", "failed"]);
 

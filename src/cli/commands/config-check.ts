@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { redactConfig } from "../../config/redact.js";
-import { EXIT } from "../../model/result.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
+import { EXIT } from "../exit.js";
 
 export async function configCheckCommand(global: GlobalOptions, io: Io): Promise<number> {
   const { file, configPath } = await loadContext(global, io);

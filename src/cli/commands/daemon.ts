@@ -1,9 +1,11 @@
 import { parseListen } from "../../config/schema.js";
 import { startDaemon } from "../../daemon/daemon.js";
 import { UsageError } from "../../errors.js";
-import { EXIT } from "../../model/result.js";
 import { runOnce } from "../../reconcile/run.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
+import { EXIT } from "../exit.js";
+import { shownRun } from "../render/run.js";
+import { logRunSummary } from "../run-summary.js";
 import { restartWatch, runDeps } from "../wiring.js";
 
 const DEFAULT_LISTEN = "0.0.0.0:9464";
@@ -23,8 +25,11 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
     logger,
     scrubber,
     now: io.now,
-    runSync: (signal, reason) =>
-      runOnce(config, deps, { dryRun: false, detailedExitcode: false, signal, ...(reason === "restart" ? { trigger: "restart" as const } : {}) }),
+    runSync: async (signal, reason) => {
+      const result = await runOnce(config, deps, { dryRun: false, signal, ...(reason === "restart" ? { trigger: "restart" as const } : {}) });
+      logRunSummary(logger, shownRun(result, { detailedExitcode: false }));
+      return result;
+    },
     ...(watch ? { watch } : {}),
   });
   await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import { UsageError } from "../../errors.js";
 import type { Cidr } from "../../model/cidr.js";
-import { renderExplainText } from "../render/explain.js";
+import { renderExplainText, shownExplain } from "../render/explain.js";
 import { explainAddresses, parseClientAddress } from "../../reconcile/explain.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { explainDeps } from "../wiring.js";
@@ -18,7 +18,7 @@ export async function explainCommand(
     parsed.push(address);
   }
   const { config, logger, scrubber } = await loadContext(global, io);
-  const report = await explainAddresses(config, explainDeps(config, logger, scrubber, options.instance), parsed, options);
+  const report = shownExplain(await explainAddresses(config, explainDeps(config, logger, scrubber, options.instance), parsed), options);
   await io.stdout(global.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderExplainText(report));
   return report.exitCode;
 }

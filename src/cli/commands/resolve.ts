@@ -1,7 +1,7 @@
-import { EXIT } from "../../model/result.js";
 import { desiredJson, renderDesiredText } from "../render/run.js";
 import { resolveDesired } from "../../reconcile/desired.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
+import { EXIT } from "../exit.js";
 import { SHOWN_IN_RESULT } from "../../util/log-fields.js";
 import { desiredSources } from "../wiring.js";
 

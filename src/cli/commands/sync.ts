@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import type { Config } from "../../config/schema.js";
 import type { RunResult } from "../../model/result.js";
 import type { Scrubber } from "../../util/secrets.js";
-import { renderRunText, type SavedPlan } from "../render/run.js";
+import { renderRunText, type SavedPlan, shownRun } from "../render/run.js";
+import { logRunSummary } from "../run-summary.js";
 import { runOnce } from "../../reconcile/run.js";
 import { UsageError } from "../../errors.js";
 import { planFromDryRun } from "../../model/reviewed-plan.js";
@@ -43,14 +44,15 @@ async function exportMetrics(config: Config, result: RunResult, logger: Logger, 
 
 export async function syncCommand(global: GlobalOptions, options: SyncCliOptions, io: Io): Promise<number> {
   const { config, file, logger, scrubber } = await loadContext(global, io);
-  const { grace, instance, lockTimeout, planOut, plan, ...rest } = options;
+  const { grace, instance, lockTimeout, planOut, plan, detailedExitcode, ...rest } = options;
   if (planOut !== undefined && !rest.dryRun) throw new UsageError("--plan-out saves a dry run's plan: add --dry-run");
   if (plan !== undefined && (rest.dryRun || rest.force)) throw new UsageError("--plan applies a reviewed plan: not with --dry-run or --force");
   const reviewed = plan === undefined ? undefined : await readPlan(plan);
   // A plan made for some instances applies to those: --instance is not needed again.
   const instances = instance ?? reviewed?.plan.instances.map((i) => i.target);
   const deps = await runDeps(config, file, logger, scrubber, io.env, false, { instances, lockTimeoutMs: lockTimeout * 1000 });
-  const result = await runOnce(config, deps, { ...rest, noGrace: !grace, ...(reviewed ? { reviewed } : {}) });
+  const result = shownRun(await runOnce(config, deps, { ...rest, noGrace: !grace, ...(reviewed ? { reviewed } : {}) }), { detailedExitcode });
+  logRunSummary(logger, result);
   let savedPlan: SavedPlan | undefined;
   if (planOut !== undefined && result.error === null) {
     savedPlan = { path: planOut, digest: await writePlan(planOut, planFromDryRun(result, deps.audit.context.configDigest, new Date())) };

@@ -1,4 +1,12 @@
 import type { ExplainedAddress, ExplainInstance, ExplainReport } from "../../reconcile/explain.js";
+import { type ExitCode, exitCodeOf } from "../exit.js";
+
+/** An explain report as the CLI shows it, with its exit code. */
+export type ShownExplain = ExplainReport & { exitCode: ExitCode };
+
+export function shownExplain(report: ExplainReport, options: { detailedExitcode: boolean }): ShownExplain {
+  return { ...report, exitCode: exitCodeOf("explain", report.outcome, options) };
+}
 
 function answerLine(i: ExplainInstance): string {
   if (i.admitted === null) return `  ${i.target}: not asked (${i.error ?? "unknown error"})`;

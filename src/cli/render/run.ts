@@ -2,6 +2,21 @@ import type { Exposure, Findings, InstanceResult, RunResult, SourceStatus } from
 import { type InstanceDrift, needsAttention, type StatusReport } from "../../model/status.js";
 import type { DesiredSet } from "../../model/desired.js";
 import { GUARD_ADVICE, withoutAdvice } from "../guard-advice.js";
+import { type ExitCode, exitCodeOf } from "../exit.js";
+
+/** A run as the CLI shows it: the result, and the exit code its outcome maps to. */
+export type ShownRun = RunResult & { exitCode: ExitCode };
+
+export function shownRun(result: RunResult, options: { detailedExitcode: boolean }): ShownRun {
+  return { ...result, exitCode: exitCodeOf("sync", result.outcome, options) };
+}
+
+/** A status report as the CLI shows it, with its exit code. */
+export type ShownStatus = StatusReport & { exitCode: ExitCode };
+
+export function shownStatus(report: StatusReport, options: { detailedExitcode: boolean }): ShownStatus {
+  return { ...report, exitCode: exitCodeOf("status", report.outcome, options) };
+}
 
 const LIST_LIMIT = 50;
 
@@ -124,7 +139,7 @@ function savedPlanLine(saved: SavedPlan, held: boolean): string {
 }
 
 /** Human-readable run result, in the spirit of `terraform plan`. */
-export function renderRunText(result: RunResult, savedPlan?: SavedPlan): string {
+export function renderRunText(result: ShownRun, savedPlan?: SavedPlan): string {
   const sources = result.sources.map((s) => (s.status === "ok" ? `${s.name} (${s.count})` : `${s.name} (FAILED)`)).join(", ");
   // No source was asked: the run stopped before (the run lock, the state directory).
   const lines =

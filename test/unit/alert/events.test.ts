@@ -15,7 +15,7 @@ describe("alertEvents", () => {
     {
       name: "held raises held",
       result: runResult({
-        exitCode: 3,
+        outcome: "held",
         held: { guard: "maxRemovals", message: "maxRemovals: would remove…", trips: [] },
         instances: [instanceResult({ status: "held" })],
       }),
@@ -24,7 +24,7 @@ describe("alertEvents", () => {
     {
       name: "held by expected raises held and unexpected",
       result: runResult({
-        exitCode: 3,
+        outcome: "held",
         held: { guard: "expected", message: "expected: …", trips: [] },
         unexpected: ["8.8.8.0/24"],
         instances: [instanceResult({ status: "held" })],
@@ -39,7 +39,7 @@ describe("alertEvents", () => {
     {
       name: "a failed instance raises failed (and changed for the others)",
       result: runResult({
-        exitCode: 1,
+        outcome: "failed",
         instances: [
           instanceResult({ status: "failed", error: "boom", state: "unchanged (not committed)" }),
           instanceResult({ target: "tcp://h:1", status: "applied" }),
@@ -74,7 +74,7 @@ describe("alertEvents", () => {
 
   it("a failure summary names each instance and where it was left", () => {
     const result = runResult({
-      exitCode: 1,
+      outcome: "failed",
       instances: [instanceResult({ status: "failed", error: "tcp://h:1: cannot connect", state: "unchanged (nothing was written)" })],
     });
     expect(alertEvents(result, ["failed"], NOW)[0]?.summary).toContain(
@@ -86,7 +86,7 @@ describe("alertEvents", () => {
 describe("payloads", () => {
   const [held] = alertEvents(
     runResult({
-      exitCode: 3,
+      outcome: "held",
       held: { guard: "maxRemovals", message: "maxRemovals: would remove 23 of 39", trips: [] },
       instances: [instanceResult({ status: "held" })],
     }),

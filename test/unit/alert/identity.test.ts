@@ -32,7 +32,7 @@ const exposure = (addresses: string[]): RunResult =>
 /** A run held because these new entries lie outside guards.expected. */
 const unexpected = (entries: string[]): RunResult =>
   runResult({
-    exitCode: 3,
+    outcome: "held",
     held: { guard: "expected", message: "expected: new entries outside the expected ranges", trips: [] },
     unexpected: entries.map((e) => `${e}/32`),
     instances: [instanceResult({ status: "held" })],

@@ -11,9 +11,9 @@ const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 const HOUR = 3_600_000;
 
 const failedOn = (...targets: string[]): RunResult =>
-  runResult({ exitCode: 1, instances: targets.map((target) => instanceResult({ target, status: "failed", error: "cannot connect" })) });
+  runResult({ outcome: "failed", instances: targets.map((target) => instanceResult({ target, status: "failed", error: "cannot connect" })) });
 const heldBy = (guard: GuardName): RunResult =>
-  runResult({ exitCode: 3, held: { guard, message: `${guard}: …`, trips: [] }, instances: [instanceResult({ status: "held" })] });
+  runResult({ outcome: "held", held: { guard, message: `${guard}: …`, trips: [] }, instances: [instanceResult({ status: "held" })] });
 
 function run(previous: AlertState, result: RunResult, now: Date, judged = true) {
   return planAlerts(previous, alertEvents(result, ["held", "failed", "changed"], now), { now, repeatIntervalMs: 4 * HOUR, judged, runId: result.runId });
@@ -55,7 +55,7 @@ describe("planAlerts", () => {
 
   it("only the instances an event is about are its conditions: a healthy instance is never in `failed`", () => {
     const mixed = runResult({
-      exitCode: 1,
+      outcome: "failed",
       instances: [instanceResult({ target: "tcp://ok:1", status: "in-sync" }), instanceResult({ target: "tcp://down:1", status: "failed", error: "refused" })],
     });
     const plan = run(emptyAlertState(), mixed, at(0));

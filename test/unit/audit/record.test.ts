@@ -214,10 +214,10 @@ describe("the keyed (HMAC-SHA256) chain", () => {
 
 describe("outcomeEvent", () => {
   it.each([
-    [{ exitCode: 0, held: null, instances: [instanceResult({ status: "applied" })] }, "applied"],
-    [{ exitCode: 0, held: null, instances: [instanceResult({ status: "in-sync" })] }, "in-sync"],
-    [{ exitCode: 3, held: { guard: "g", message: "m", trips: [] }, instances: [] }, "held"],
-    [{ exitCode: 1, held: { guard: "g", message: "m", trips: [] }, instances: [] }, "failed"],
+    [{ outcome: "applied", held: null, instances: [instanceResult({ status: "applied" })] }, "applied"],
+    [{ outcome: "in-sync", held: null, instances: [instanceResult({ status: "in-sync" })] }, "in-sync"],
+    [{ outcome: "held", held: { guard: "g", message: "m", trips: [] }, instances: [] }, "held"],
+    [{ outcome: "failed", held: { guard: "g", message: "m", trips: [] }, instances: [] }, "failed"],
   ] as const)("%j → %s", (result, event) => {
     expect(outcomeEvent(result as never)).toBe(event);
   });

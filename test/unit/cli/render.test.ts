@@ -1,18 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { exitCodeOf, type RunResult } from "../../../src/model/result.js";
-import { renderRunText, renderStatusText } from "../../../src/cli/render/run.js";
+import type { RunResult } from "../../../src/model/result.js";
+import { renderRunText, renderStatusText, type ShownRun } from "../../../src/cli/render/run.js";
 import type { InstanceDrift, StatusReport } from "../../../src/model/status.js";
 import { evaluateGuards } from "../../../src/plan/guards.js";
 import type { InstancePlan } from "../../../src/plan/plan.js";
 import { instanceResult, runResult } from "../../support/results.js";
 
-function result(overrides: Partial<RunResult> = {}): RunResult {
-  return runResult({
+function result(overrides: Partial<ShownRun> = {}): ShownRun {
+  const { exitCode = 0, ...rest } = overrides;
+  const shown = runResult({
     dryRun: true,
     desired: { count: 2, digest: "sha256:0123456789abcdef0123" },
     sources: [{ name: "travis-dns", type: "dns", status: "ok", count: 2, durationMs: 1 }],
-    ...overrides,
+    ...rest,
   });
+  return { ...shown, exitCode };
 }
 
 describe("renderRunText", () => {
@@ -152,18 +154,6 @@ describe("renderRunText: guards and reviewed plans", () => {
   });
 });
 
-describe("exitCodeOf", () => {
-  it.each([
-    ["in sync", { instances: [] }, true, 0],
-    ["planned, no detailed exit code", {}, false, 0],
-    ["planned with detailed exit code", {}, true, 2],
-    ["held", { held: { guard: "maxRemovals", message: "m", trips: [] } }, true, 3],
-    ["failed wins over held", { held: { guard: "g", message: "m", trips: [] }, error: { code: "E_INTERNAL", message: "m" } }, true, 1],
-  ] as const)("%s", (_name, overrides, detailed, expected) => {
-    expect(exitCodeOf(result(overrides as Partial<RunResult>), detailed)).toBe(expected);
-  });
-});
-
 describe("renderStatusText", () => {
   const drift = (target: string, overrides: Partial<InstanceDrift> = {}): InstanceDrift => ({
     target,
@@ -197,7 +187,7 @@ describe("renderStatusText", () => {
       stateNotice: null,
       inSync: false,
       error: null,
-      exitCode: 2,
+      outcome: "drifted",
     };
     const text = renderStatusText(report);
     expect(text).toContain("2 instances: tcp://10.0.0.1:9999, tcp://10.0.0.3:9999\n  HAProxy 2.6.12, 44 live entries (43 owned, 1 foreign)\n  in sync");

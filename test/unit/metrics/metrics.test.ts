@@ -22,7 +22,7 @@ describe("metrics", () => {
           { name: "travis-dns", type: "dns", status: "ok", count: 55, durationMs: 1 },
           { name: "feed", type: "http", status: "failed", count: 0, durationMs: 1 },
         ],
-        exitCode: 1,
+        outcome: "failed",
       }),
       FINISHED,
     );
@@ -63,9 +63,9 @@ describe("metrics", () => {
 
   it("counts runs by outcome and holds across runs in the daemon", async () => {
     const metrics = createMetrics();
-    metrics.observe(runResult({ exitCode: 3, held: { guard: "maxRemovals", message: "m", trips: [] } }), FINISHED);
-    metrics.observe(runResult({ exitCode: 3, held: { guard: "maxRemovals", message: "m", trips: [] } }), FINISHED);
-    metrics.observe(runResult({ exitCode: 0 }), FINISHED);
+    metrics.observe(runResult({ outcome: "held", held: { guard: "maxRemovals", message: "m", trips: [] } }), FINISHED);
+    metrics.observe(runResult({ outcome: "held", held: { guard: "maxRemovals", message: "m", trips: [] } }), FINISHED);
+    metrics.observe(runResult({ outcome: "in-sync" }), FINISHED);
     const series = parseExposition(await metrics.text());
     expect(sample(series, "travis_allowlist_runs_total", { outcome: "held" })).toBe(2);
     expect(sample(series, "travis_allowlist_runs_total", { outcome: "ok" })).toBe(1);
@@ -75,13 +75,16 @@ describe("metrics", () => {
 
   it("a run whose sources failed changes neither the desired count nor the instances' state: nothing was compared", async () => {
     const metrics = createMetrics();
-    metrics.observe(runResult({ desired: { count: 55, digest: "sha256:x" }, instances: [instanceResult({ status: "in-sync" })], exitCode: 0 }), FINISHED);
+    metrics.observe(
+      runResult({ desired: { count: 55, digest: "sha256:x" }, instances: [instanceResult({ status: "in-sync" })], outcome: "in-sync" }),
+      FINISHED,
+    );
     metrics.observe(
       runResult({
         desired: { count: 0, digest: null },
         sources: [{ name: "travis-dns", type: "dns", status: "failed", count: 0, durationMs: 1 }],
         instances: [instanceResult({ status: "failed", errorCode: "E_NOT_CONTACTED", add: [], remove: [] })],
-        exitCode: 1,
+        outcome: "failed",
       }),
       FINISHED,
     );
@@ -93,12 +96,12 @@ describe("metrics", () => {
 
   it("one-shot: gauges about the last run only, no counters, last success only once a run succeeded", async () => {
     const metrics = createMetrics({ oneShot: true });
-    metrics.observe(runResult({ exitCode: 3, held: { guard: "maxRemovals", message: "m", trips: [] } }), FINISHED);
+    metrics.observe(runResult({ outcome: "held", held: { guard: "maxRemovals", message: "m", trips: [] } }), FINISHED);
     let series = parseExposition(await metrics.text());
     expect([...series.values()].filter((s) => s.type === "counter")).toEqual([]);
     expect(series.has("travis_allowlist_last_success_timestamp_seconds")).toBe(false);
     expect(sample(series, "travis_allowlist_last_run_held")).toBe(1);
-    metrics.observe(runResult({ exitCode: 0 }), FINISHED);
+    metrics.observe(runResult({ outcome: "in-sync" }), FINISHED);
     series = parseExposition(await metrics.text());
     expect(sample(series, "travis_allowlist_last_success_timestamp_seconds")).toBe(SECONDS);
     expect(sample(series, "travis_allowlist_last_run_held")).toBe(0);
@@ -113,7 +116,7 @@ describe("metrics and secrets", () => {
       runResult({
         instances: [instanceResult({ target: "unix:///run/sockdir-secret-31/admin.sock", status: "applied" })],
         sources: [{ name: "travis", type: "static", status: "ok", count: 1, durationMs: 1 }],
-        exitCode: 0,
+        outcome: "in-sync",
       }),
       FINISHED,
     );

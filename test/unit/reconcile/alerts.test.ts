@@ -17,7 +17,7 @@ const config = testConfig({
   extra: { alerts: { on: ["held"], sinks: SINKS } },
 });
 const held = runResult({
-  exitCode: 3,
+  outcome: "held",
   held: { guard: "maxRemovals", message: "maxRemovals: would remove 23 of 39 owned entries", trips: [] },
   instances: [instanceResult({ status: "held" })],
 });
