@@ -4,7 +4,7 @@ import { digestOfUnordered } from "../model/entries.js";
 import type { SourceStatus } from "../model/result.js";
 import { buildDesiredSet } from "../sources/desired.js";
 import type { DesiredSet } from "../model/desired.js";
-import type { Source, SourceResult } from "../sources/types.js";
+import type { Source } from "../sources/types.js";
 import { message } from "./results.js";
 
 export type Resolution =
@@ -42,8 +42,9 @@ export async function resolveDesired(config: Config, sources: Source[], now: () 
     const text = failed.map((f) => message(f.error)).join("; ");
     return { ok: false, sources: statuses, error: new AllowlistError(errorCode(failed[0]?.error), `source failed, nothing changed: ${text}`) };
   }
+  // No source failed, so every one has a result.
   const desired = buildDesiredSet(
-    outcomes.map((o) => o.result as SourceResult),
+    outcomes.flatMap((o) => (o.result ? [o.result] : [])),
     { exclude: config.exclude, ...config.guards },
   );
   if (desired.rejected.length > 0) {

@@ -120,7 +120,7 @@ export async function explainAddresses(config: Config, deps: ExplainDeps, addres
   try {
     await Promise.all(
       planned.instances.map(async (p) => {
-        if (!p.instance) return;
+        if (p.kind === "unreached") return;
         try {
           answers.set(p.target, await p.instance.match(kind, file, texts));
         } catch (err) {

@@ -22,21 +22,40 @@ import { mapLimit } from "../util/map-limit.js";
 import { SHOWN_IN_RESULT } from "../util/log-fields.js";
 import { baseResult, failedResult, message, plannedResult } from "./results.js";
 
-/** One instance as planned: its open connection, what it holds and what it needs. */
-export interface PlannedInstance {
-  target: string;
-  /** Open until `closePlannedRun`; absent when the instance could not be read. */
-  instance?: RuntimeTarget;
-  live?: LiveList;
-  plan?: InstancePlan;
-  result: InstanceResult;
+/** An instance that was read: its connection, open until `closePlannedRun`, and what it holds. */
+interface ReadInstance {
+  readonly target: string;
+  readonly instance: RuntimeTarget;
+  readonly live: LiveList;
+  readonly result: InstanceResult;
   /** About the instance itself (an unauthenticated runtime API), whatever becomes of its result. */
-  warnings?: string[];
+  readonly warnings?: string[];
 }
 
-/** An instance's result with its warnings, as every view shows it. */
-export function shownResult(p: PlannedInstance): InstanceResult {
-  return p.warnings ? { ...p.result, warnings: p.warnings } : p.result;
+/**
+ * One instance as planned, built once: `unreached` (not contacted, or not
+ * read), `read` (nothing planned: the desired set is unknown), `planned` (its
+ * plan, in sync or with changes), `held` (its plan, held by a guard), or
+ * `failed` (read, then failed; its connection stays open until the run closes).
+ */
+export type PlannedInstance =
+  | { readonly kind: "unreached"; readonly target: string; readonly result: InstanceResult }
+  | (ReadInstance & { readonly kind: "read" })
+  | (ReadInstance & { readonly kind: "failed" })
+  | (ReadInstance & { readonly kind: "planned"; readonly plan: InstancePlan })
+  | (ReadInstance & { readonly kind: "held"; readonly plan: InstancePlan });
+
+export type ReachedInstance = Exclude<PlannedInstance, { kind: "unreached" }>;
+export type InstanceWithPlan = Extract<PlannedInstance, { plan: InstancePlan }>;
+
+/** An instance's result (its planned one, or what the run made of it) with its warnings, as every view shows it. */
+export function shownResult(p: PlannedInstance, result: InstanceResult = p.result): InstanceResult {
+  return p.kind !== "unreached" && p.warnings ? { ...result, warnings: p.warnings } : result;
+}
+
+/** A read instance that failed afterwards (its matcher, the removal state): nothing was written to it. */
+export function failedAfterRead(p: ReachedInstance, err: unknown): ReachedInstance {
+  return { ...p, kind: "failed", result: failedResult(p.target, err, "unchanged (nothing was written)", { haproxyVersion: p.instance.version }) };
 }
 
 /**
@@ -99,6 +118,7 @@ function emptyRun(rest: Partial<PlannedRun>): PlannedRun {
 
 function notContacted(targets: string[], reason: string): PlannedInstance[] {
   return targets.map((target) => ({
+    kind: "unreached",
     target,
     result: failedResult(target, new AllowlistError("E_NOT_CONTACTED", `not contacted: ${reason}`), "unchanged (not contacted)"),
   }));
@@ -107,8 +127,7 @@ function notContacted(targets: string[], reason: string): PlannedInstance[] {
 /** Reads everything a run needs and decides what it would do; writes nothing anywhere. */
 export async function planRun(config: Config, deps: PlanDeps, options: PlanOptions, log: Logger): Promise<PlannedRun> {
   const now = (deps.now ?? (() => new Date()))();
-  const { kind, map: file } = config.haproxy;
-  const ownership = ownershipOf(config);
+  const { map: file } = config.haproxy;
 
   const resolution = await resolveDesired(config, deps.sources, deps.now ?? (() => new Date()));
   if (!resolution.ok) {
@@ -135,8 +154,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
 
   const read = await readInstances(config, deps, log);
   if ("error" in read) return emptyRun({ ...base, instances: read.instances, error: read.error });
-  const { instances } = read;
-  const reached = instances.filter((p) => p.instance && p.live);
+  const reached = read.instances.filter((p) => p.kind !== "unreached");
 
   // The grace period is decided once for every instance of the map, then each instance is planned with it.
   let loaded: Awaited<ReturnType<PlanDeps["removalState"]["load"]>>;
@@ -144,19 +162,18 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
     loaded = await deps.removalState.load(file);
   } catch (err) {
     log.error({ err }, "the removal state cannot be used");
-    for (const p of reached)
-      p.result = failedResult(p.target, err, "unchanged (nothing was written)", p.instance ? { haproxyVersion: p.instance.version } : {});
+    const instances = read.instances.map((p) => (p.kind === "unreached" ? p : failedAfterRead(p, err)));
     return emptyRun({ ...base, instances, error: { code: errorCode(err), message: message(err) } });
   }
   const stateKnown = loaded.notice === null;
   const grace = graceFor(
     config,
     desired,
-    reached.map((p) => (p.live as LiveList).entries),
+    reached.map((p) => p.live.entries),
     loaded.state,
     { noGrace: options.noGrace, now, stateKnown, partial: deps.instances !== undefined },
   );
-  const stateNotice = stateKnown ? null : lostStateNotice(loaded.notice as string, grace.pending.size);
+  const stateNotice = loaded.notice === null ? null : lostStateNotice(loaded.notice, grace.pending.size);
   // Said once, in the result; the log keeps it for log stores.
   if (stateNotice) log.info({ stateNotice }, stateNotice);
   else if (loaded.notice) log.debug({ stateNotice: loaded.notice }, `${loaded.notice}: no entry absent upstream depends on it this run`);
@@ -166,69 +183,89 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
   if (grace.unexpected.size > 0)
     log.warn({ unexpected: [...grace.unexpected].slice(0, 20) }, `${grace.unexpected.size} owned entries were never planned by this tool (drift)`);
 
-  const settled = new Set([...desiredTexts, ...keep]);
-  const removedRecently = recentlyRemoved(loaded.state, now);
-  await mapLimit(reached, config.haproxy.concurrency, async (p) => {
-    const instance = p.instance as RuntimeTarget;
-    const live = (p.live as LiveList).entries;
-    const plan = computePlan(live, desiredTexts, ownership, keep);
-    p.plan = plan;
-    const findings: Findings = {
-      unexpected: unexpectedOn(p.target, plan.remove, grace, loaded.state, instance.process),
-      vanished: withoutHeldByOthers(vanishedFrom(p.target, plan.add, loaded.state, instance.process), live, ownership),
-      duplicates: kind === "map" ? findDuplicates(live, ownership, settled) : [],
-      exposures: tooBroadEntries(live, config.guards, ownership),
-    };
-    if (findings.vanished.length > 0)
-      log.warn({ target: p.target, vanished: findings.vanished.slice(0, 20) }, `${findings.vanished.length} owned entries vanished from ${p.target} (drift)`);
-    if (options.probeExposures) {
-      try {
-        const checked = await checkExposures(instance, config, { removed: removedRecently, settled, live });
-        findings.exposures = checked.exposures;
-        if (checked.skipped > 0) findings.uncheckedRemovals = checked.skipped;
-      } catch (err) {
-        log.error({ err, target: p.target }, "could not ask the instance who it admits");
-        p.result = failedResult(p.target, err, "unchanged (nothing was written)", { haproxyVersion: instance.version });
-        return;
-      }
-    }
-    const liveDigest = digestOfUnordered(live.map((e) => `${e.key} ${e.value ?? ""}`));
-    p.result = { ...plannedResult(p.target, instance.version, plan, grace.pending), ...findings, liveDigest };
-    log.debug(
-      { target: p.target, add: plan.add.length, remove: plan.remove.length, kept: plan.kept.length, owned: plan.ownedCount, foreign: plan.foreignCount },
-      "planned",
-    );
-  });
+  const context: PlanningContext = {
+    config,
+    desiredTexts,
+    keep,
+    grace,
+    state: loaded.state,
+    settled: new Set([...desiredTexts, ...keep]),
+    removedRecently: recentlyRemoved(loaded.state, now),
+    probeExposures: options.probeExposures,
+    log,
+  };
+  const planned = await mapLimit(read.instances, config.haproxy.concurrency, async (p) => (p.kind === "read" ? planInstance(p, context) : p));
 
-  const planned = reached.filter((p) => p.plan && p.result.status !== "failed");
   const verdict = evaluateGuards({
     desiredCount: desiredTexts.length,
-    plans: planned.map((p) => ({ target: p.target, plan: p.plan as InstancePlan })),
+    plans: planned.flatMap((p) => (p.kind === "planned" ? [{ target: p.target, plan: p.plan }] : [])),
     settings: config.guards,
     force: options.force,
   });
   if (verdict.overridden.length > 0)
     log.warn({ forced: true, overridden: verdict.overridden.map(tripSummary) }, "guards set aside (--force, or a reviewed plan)");
   const lead = verdict.holds[0];
-  let held: HeldBy | null = null;
-  if (lead) {
-    log.warn({ guard: lead.guard, trips: verdict.holds.map(tripSummary) }, `held: ${lead.message}`);
-    for (const p of planned) p.result = { ...p.result, status: "held" };
-    held = { guard: lead.guard, message: lead.message, trips: verdict.holds.map(tripSummary) };
-  }
+  if (lead) log.warn({ guard: lead.guard, trips: verdict.holds.map(tripSummary) }, `held: ${lead.message}`);
   return {
     ...base,
-    instances,
+    instances: lead ? planned.map((p) => (p.kind === "planned" ? { ...p, kind: "held", result: { ...p.result, status: "held" } } : p)) : planned,
     grace,
     state: loaded.state,
-    removedRecently,
+    removedRecently: context.removedRecently,
     stateNotice,
-    held,
+    held: lead ? { guard: lead.guard, message: lead.message, trips: verdict.holds.map(tripSummary) } : null,
     overridden: verdict.overridden.map(tripSummary),
     unexpected: verdict.unexpected,
     flaps: grace.flaps,
     error: null,
   };
+}
+
+/** What every instance is planned against: the desired set, the grace period, the removal state. */
+interface PlanningContext {
+  config: Config;
+  desiredTexts: string[];
+  /** Owned entries kept through their grace period. */
+  keep: ReadonlySet<string>;
+  grace: GraceDecision;
+  state: AbsenceState;
+  /** Desired and kept entries: what an instance may admit. */
+  settled: ReadonlySet<string>;
+  removedRecently: string[];
+  probeExposures: boolean;
+  log: Logger;
+}
+
+/** One read instance's plan and findings (drift, duplicates, exposures); failed when its matcher cannot be asked. */
+async function planInstance(p: ReachedInstance, context: PlanningContext): Promise<ReachedInstance> {
+  const { config, grace, state, settled, log } = context;
+  const ownership = ownershipOf(config);
+  const live = p.live.entries;
+  const plan = computePlan(live, context.desiredTexts, ownership, context.keep);
+  const findings: Findings = {
+    unexpected: unexpectedOn(p.target, plan.remove, grace, state, p.instance.process),
+    vanished: withoutHeldByOthers(vanishedFrom(p.target, plan.add, state, p.instance.process), live, ownership),
+    duplicates: config.haproxy.kind === "map" ? findDuplicates(live, ownership, settled) : [],
+    exposures: tooBroadEntries(live, config.guards, ownership),
+  };
+  if (findings.vanished.length > 0)
+    log.warn({ target: p.target, vanished: findings.vanished.slice(0, 20) }, `${findings.vanished.length} owned entries vanished from ${p.target} (drift)`);
+  if (context.probeExposures) {
+    try {
+      const checked = await checkExposures(p.instance, config, { removed: context.removedRecently, settled, live });
+      findings.exposures = checked.exposures;
+      if (checked.skipped > 0) findings.uncheckedRemovals = checked.skipped;
+    } catch (err) {
+      log.error({ err, target: p.target }, "could not ask the instance who it admits");
+      return failedAfterRead(p, err);
+    }
+  }
+  const liveDigest = digestOfUnordered(live.map((e) => `${e.key} ${e.value ?? ""}`));
+  log.debug(
+    { target: p.target, add: plan.add.length, remove: plan.remove.length, kept: plan.kept.length, owned: plan.ownedCount, foreign: plan.foreignCount },
+    "planned",
+  );
+  return { ...p, kind: "planned", plan, result: { ...plannedResult(p.target, p.instance.version, plan, grace.pending), ...findings, liveDigest } };
 }
 
 /**
@@ -284,24 +321,28 @@ async function readInstances(
       throw new AllowlistError("E_INSTANCE_UNKNOWN", `--instance ${unknown.join(", ")}: not among the discovered instances (${targets.join(", ") || "none"})`);
     targets = targets.filter((t) => deps.instances?.includes(t));
   }
-  const reads = new Map<string, PlannedInstance>();
-  let read = 0;
-  await mapLimit(targets, config.haproxy.concurrency, async (target) => {
+  let done = 0;
+  const instances = await mapLimit(targets, config.haproxy.concurrency, async (target): Promise<PlannedInstance> => {
     let instance: RuntimeTarget | undefined;
     try {
       instance = await deps.connect(target);
       const live = await instance.readList(kind, file);
       const warning = transportWarning(target);
       if (warning) log.warn({ target }, warning);
-      reads.set(target, { target, instance, live, result: baseResult(target), ...(warning ? { warnings: [warning] } : {}) });
+      return { kind: "read", target, instance, live, result: baseResult(target), ...(warning ? { warnings: [warning] } : {}) };
     } catch (err) {
       log.error({ err, target, ...SHOWN_IN_RESULT }, "could not read instance");
       await instance?.close().catch(() => undefined);
-      reads.set(target, { target, result: failedResult(target, err, "unchanged (nothing was written)", instance ? { haproxyVersion: instance.version } : {}) });
+      return {
+        kind: "unreached",
+        target,
+        result: failedResult(target, err, "unchanged (nothing was written)", instance ? { haproxyVersion: instance.version } : {}),
+      };
+    } finally {
+      deps.progress?.({ phase: "read", done: ++done, total: targets.length });
     }
-    deps.progress?.({ phase: "read", done: ++read, total: targets.length });
   });
-  return { instances: targets.map((t) => reads.get(t) as PlannedInstance) };
+  return { instances };
 }
 
 /**
@@ -328,5 +369,5 @@ export async function checkExposures(
 
 /** Closes every connection a planned run opened. */
 export async function closePlannedRun(run: PlannedRun): Promise<void> {
-  await Promise.all(run.instances.flatMap((p) => (p.instance ? [p.instance.close().catch(() => undefined)] : [])));
+  await Promise.all(run.instances.flatMap((p) => (p.kind === "unreached" ? [] : [p.instance.close().catch(() => undefined)])));
 }

@@ -6,14 +6,14 @@ import { formatDuration } from "../config/duration.js";
 import { needsRecord } from "../audit/heartbeat.js";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
-import { type RunResult, runOutcomeOf } from "../model/result.js";
+import { type InstanceResult, type RunResult, runOutcomeOf } from "../model/result.js";
 import { settleState } from "../plan/grace.js";
-import { findDuplicates, type InstancePlan } from "../plan/plan.js";
+import { findDuplicates } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
 import { sendAlerts } from "./alerts.js";
 import { applyInstance } from "./apply.js";
-import type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
-import { checkExposures, closePlannedRun, type PlannedRun, planRun, shownResult } from "./plan-run.js";
+import type { AuditWriter, RunDeps, RunOptions } from "./deps.js";
+import { checkExposures, closePlannedRun, type InstanceWithPlan, type PlannedInstance, type PlannedRun, planRun, shownResult } from "./plan-run.js";
 import { mapLimit } from "../util/map-limit.js";
 import { whatMoved } from "../model/reviewed-plan.js";
 import { failedResult, message } from "./results.js";
@@ -254,10 +254,12 @@ async function applyPlannedRun(
   log: Logger,
   writeIntent: IntentWriter,
 ): Promise<Reconciled> {
+  // The planned instances stay as planned; what this run makes of each is kept beside it.
+  const runs: InstanceRun[] = planned.instances.map((p) => ({ planned: p, result: p.result }));
   const reconciled = (rest: Partial<Reconciled> = {}): Reconciled => ({
     desired: planned.desired,
     sources: planned.sources,
-    instances: planned.instances.map(shownResult),
+    instances: runs.map((r) => shownResult(r.planned, r.result)),
     held: planned.held,
     error: planned.error,
     overridden: planned.overridden,
@@ -266,6 +268,11 @@ async function applyPlannedRun(
     stateNotice: planned.stateNotice,
     ...rest,
   });
+  /** The instances an error stopped before their first change, each left unchanged. */
+  const stoppedBy = (err: unknown, stopped: InstanceRun[], state: string, errorMessage = message(err)): Reconciled => {
+    for (const r of stopped) r.result = failedResult(r.planned.target, err, state, r.result);
+    return reconciled({ error: { code: errorCode(err), message: errorMessage } });
+  };
   if (planned.error || options.dryRun || !planned.grace || !planned.state) return reconciled();
   if (options.reviewed) {
     const moved = whatMoved(options.reviewed.plan, {
@@ -279,23 +286,20 @@ async function applyPlannedRun(
         `the reviewed plan of ${options.reviewed.plan.createdAt} is stale, nothing applied: ${moved.join("; ")}`,
       );
       log.error({ err: stale }, "the reviewed plan is stale");
-      for (const p of planned.instances) p.result = failedResult(p.target, stale, "unchanged (the reviewed plan is stale)", p.result);
-      return reconciled({ error: { code: stale.code, message: stale.message } });
+      return stoppedBy(stale, runs, "unchanged (the reviewed plan is stale)");
     }
   }
   // A stopped run writes nothing, not even the removal state: it may already have been reported as abandoned.
   if (options.signal?.aborted) {
-    const aborted = new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change");
-    for (const p of planned.instances) p.result = failedResult(p.target, aborted, "unchanged (stopped before any change)", p.result);
-    return reconciled({ error: { code: aborted.code, message: aborted.message } });
+    return stoppedBy(new AllowlistError("E_ABORTED", "the run was stopped (shutdown) before any change"), runs, "unchanged (stopped before any change)");
   }
   if (planned.held) {
     // Nothing is applied, but who gets in is still worth saying: a hold must not hide an exposure.
-    await checkAfterApply(planned, config, log);
+    await checkAfterApply(planned, runs, config, log);
     return reconciled();
   }
   const grace = planned.grace;
-  const changing = planned.instances.filter((p) => p.plan && p.instance && p.result.status === "planned");
+  const changing = runs.filter((r): r is ChangingRun => r.planned.kind === "planned" && r.result.status === "planned");
 
   if (changing.length > 0) {
     // No change without a record: the intent is written before the first write to any instance.
@@ -303,17 +307,19 @@ async function applyPlannedRun(
       await writeIntent(reconciled());
     } catch (err) {
       log.error({ err }, "the audit trail cannot be written; nothing will be applied");
-      for (const p of changing) {
-        p.result = failedResult(p.target, err, "unchanged (the audit trail could not be written, so nothing was applied)", p.result);
-      }
-      return reconciled({ error: { code: errorCode(err), message: `audit trail failed, nothing applied: ${message(err)}` } });
+      return stoppedBy(
+        err,
+        changing,
+        "unchanged (the audit trail could not be written, so nothing was applied)",
+        `audit trail failed, nothing applied: ${message(err)}`,
+      );
     }
     const desiredTexts = (planned.desiredSet?.entries ?? []).map((e) => e.cidr.text);
     const persisted = new Map<string, Promise<void>>();
     let applied = 0;
-    await mapLimit(changing, config.haproxy.concurrency, async (p) => {
-      const findings = p.result;
-      const result = await applyInstance(p.instance as RuntimeTarget, p.plan as InstancePlan, p.live?.snapshot ?? {}, {
+    await mapLimit(changing, config.haproxy.concurrency, async (r) => {
+      const { planned: p } = r;
+      const result = await applyInstance(p.instance, p.plan, p.live.snapshot, {
         config,
         desired: desiredTexts,
         force: options.force,
@@ -323,22 +329,20 @@ async function applyPlannedRun(
       });
       // Once applied, the list holds the planned content: only duplicates through foreign entries can remain.
       const duplicates =
-        result.status === "applied" && config.haproxy.kind === "map"
-          ? findDuplicates((p.plan as InstancePlan).content, ownershipOf(config))
-          : (findings.duplicates ?? []);
-      p.result = { ...result, unexpected: findings.unexpected ?? [], vanished: findings.vanished ?? [], duplicates, exposures: [] };
+        result.status === "applied" && config.haproxy.kind === "map" ? findDuplicates(p.plan.content, ownershipOf(config)) : (p.result.duplicates ?? []);
+      r.result = { ...result, unexpected: p.result.unexpected ?? [], vanished: p.result.vanished ?? [], duplicates, exposures: [] };
       deps.progress?.({ phase: "apply", done: ++applied, total: changing.length });
     });
   }
 
-  await checkAfterApply(planned, config, log);
+  await checkAfterApply(planned, runs, config, log);
   const now = (deps.now ?? (() => new Date()))();
-  const results = planned.instances.map((p) => p.result);
+  const results = runs.map((r) => r.result);
   const next = settleState(grace.nextState, {
     removed: results.filter((r) => r.status === "applied").flatMap((r) => r.remove),
     converged: results.filter((r) => r.status === "applied" || r.status === "in-sync").map((r) => r.target),
     now,
-    processes: new Map(planned.instances.map((p) => [p.target, p.instance?.process])),
+    processes: new Map(planned.instances.map((p) => [p.target, p.kind === "unreached" ? undefined : p.instance.process])),
     ...(deps.instances ? { narrowedTo: deps.instances } : {}),
   });
   await deps.removalState
@@ -347,23 +351,41 @@ async function applyPlannedRun(
   return reconciled();
 }
 
+/** One instance in a run: as planned, and what the run made of it so far. */
+interface InstanceRun {
+  readonly planned: PlannedInstance;
+  result: InstanceResult;
+}
+
+/** An instance with changes to apply. */
+interface ChangingRun extends InstanceRun {
+  readonly planned: Extract<InstanceWithPlan, { kind: "planned" }>;
+}
+
+/** An instance whose plan stands (applied, in sync or held): HAProxy's matcher is asked about it. */
+interface CheckedRun extends InstanceRun {
+  readonly planned: InstanceWithPlan;
+}
+
 /** After the apply (or the hold), HAProxy's matcher on every reached instance: anything admitted that should not be is an exposure. */
-async function checkAfterApply(planned: PlannedRun, config: Config, log: Logger): Promise<void> {
+async function checkAfterApply(planned: PlannedRun, runs: InstanceRun[], config: Config, log: Logger): Promise<void> {
   const settled = new Set([...(planned.desiredSet?.entries ?? []).map((e) => e.cidr.text), ...(planned.grace?.pending.keys() ?? [])]);
   const earlier = planned.removedRecently;
   await mapLimit(
-    planned.instances.filter((p) => p.instance && p.plan && ["applied", "in-sync", "held"].includes(p.result.status)),
+    runs.filter(
+      (r): r is CheckedRun => (r.planned.kind === "planned" || r.planned.kind === "held") && ["applied", "in-sync", "held"].includes(r.result.status),
+    ),
     config.haproxy.concurrency,
-    async (p) => {
-      const plan = p.plan as InstancePlan;
-      const applied = p.result.status === "applied";
+    async (r) => {
+      const { planned: p } = r;
+      const applied = r.result.status === "applied";
       try {
-        const checked = await checkExposures(p.instance as RuntimeTarget, config, {
-          removed: applied ? [...p.result.remove, ...earlier] : earlier,
+        const checked = await checkExposures(p.instance, config, {
+          removed: applied ? [...r.result.remove, ...earlier] : earlier,
           settled,
-          live: applied ? plan.content : (p.live?.entries ?? []),
+          live: applied ? p.plan.content : p.live.entries,
         });
-        p.result = { ...p.result, exposures: checked.exposures, ...(checked.skipped > 0 ? { uncheckedRemovals: checked.skipped } : {}) };
+        r.result = { ...r.result, exposures: checked.exposures, ...(checked.skipped > 0 ? { uncheckedRemovals: checked.skipped } : {}) };
         if (checked.exposures.length > 0) {
           log.warn(
             { target: p.target, exposures: checked.exposures.slice(0, 20) },
@@ -373,8 +395,8 @@ async function checkAfterApply(planned: PlannedRun, config: Config, log: Logger)
       } catch (err) {
         log.error({ err, target: p.target }, "could not ask the instance who it admits after the apply");
         const error = new HaproxyError("E_EXPOSURE_CHECK", p.target, `the exposure check failed: ${message(err)}`, { cause: err });
-        p.result = {
-          ...p.result,
+        r.result = {
+          ...r.result,
           status: "failed",
           error: error.message,
           errorCode: error.code,

@@ -6,9 +6,7 @@ import { type InstanceDrift, type StatusReport, statusOutcomeOf } from "../model
 import { driftFromState, recentlyRemoved } from "../plan/grace.js";
 import { isOwned } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
-import { checkExposures, closePlannedRun, type PlanDeps, type PlannedInstance, type PlannedRun, planRun, shownResult } from "./plan-run.js";
-import type { RuntimeTarget } from "./deps.js";
-import { failedResult } from "./results.js";
+import { checkExposures, closePlannedRun, failedAfterRead, type PlanDeps, type PlannedInstance, type PlannedRun, planRun, shownResult } from "./plan-run.js";
 
 function drift(p: PlannedInstance): InstanceDrift {
   const r = shownResult(p);
@@ -20,7 +18,7 @@ function drift(p: PlannedInstance): InstanceDrift {
     exposures: r.exposures ?? [],
     ...(r.uncheckedRemovals ? { uncheckedRemovals: r.uncheckedRemovals } : {}),
   };
-  if (!p.plan || r.status === "failed") {
+  if (p.kind !== "planned" && p.kind !== "held") {
     return {
       target: p.target,
       haproxyVersion: r.haproxyVersion ?? null,
@@ -40,7 +38,7 @@ function drift(p: PlannedInstance): InstanceDrift {
   return {
     target: p.target,
     haproxyVersion: r.haproxyVersion ?? null,
-    liveCount: p.live?.entries.length ?? 0,
+    liveCount: p.live.entries.length,
     ownedCount: plan.ownedCount,
     foreignCount: plan.foreignCount,
     missing: plan.add,
@@ -97,7 +95,7 @@ async function judgedWithoutDesired(planned: PlannedRun, config: Config, deps: P
   const known = new Set(state.provenance.flatMap((g) => g.entries));
   return Promise.all(
     planned.instances.map(async (p): Promise<InstanceDrift> => {
-      if (!p.instance || !p.live) return { ...drift(p), missing: null, remove: null, pendingRemoval: null, inSync: null };
+      if (p.kind === "unreached") return { ...drift(p), missing: null, remove: null, pendingRemoval: null, inSync: null };
       const entries = p.live.entries;
       const owned = entries.filter((e) => isOwned(e, ownership));
       const canonical = (key: string) => {
@@ -109,7 +107,7 @@ async function judgedWithoutDesired(planned: PlannedRun, config: Config, deps: P
         stateKnown,
       });
       try {
-        const checked = await checkExposures(p.instance as RuntimeTarget, config, { removed: recentlyRemoved(state, now), settled: known, live: entries });
+        const checked = await checkExposures(p.instance, config, { removed: recentlyRemoved(state, now), settled: known, live: entries });
         return {
           target: p.target,
           ...(p.warnings ? { warnings: p.warnings } : {}),
@@ -129,8 +127,7 @@ async function judgedWithoutDesired(planned: PlannedRun, config: Config, deps: P
         };
       } catch (err) {
         deps.logger.error({ err, target: p.target }, "could not ask the instance who it admits");
-        p.result = failedResult(p.target, err, "unchanged (nothing was written)", { haproxyVersion: p.instance.version });
-        return { ...drift(p), missing: null, remove: null, pendingRemoval: null, inSync: null };
+        return { ...drift(failedAfterRead(p, err)), missing: null, remove: null, pendingRemoval: null, inSync: null };
       }
     }),
   );
