@@ -1,7 +1,7 @@
-import { firstEntries } from "../model/entries.js";
-import type { DesiredSummary, Exposure, RunResult } from "../model/result.js";
+import type { DesiredSummary, Exposure, InstanceResult, RunResult } from "../model/result.js";
 import type { GuardName } from "../model/guards.js";
 import type { AlertEventName, Severity } from "../model/alerts.js";
+import { changedSummary, driftSummary, type DroppedAddress, exposureSummary, failureSummary, heldSummary, unexpectedSummary } from "./summaries.js";
 
 /**
  * One firing condition an event stands for: where (the instance, or "" for
@@ -43,89 +43,33 @@ function union(lists: string[][]): string[] {
   return [...new Set(lists.flat())];
 }
 
-function failureSummary(result: RunResult): string {
-  if (result.error) return `run failed, nothing changed: ${result.error.message}`;
-  const failed = result.instances.filter((i) => i.status === "failed");
-  const details = failed.map((i) => `${i.target}: ${i.error ?? "unknown error"} (left: ${i.state ?? "unknown"})`);
-  return `${failed.length} of ${result.instances.length} instances failed: ${details.join("; ")}`;
+/** The instances an event is about: each is a firing condition of its own, so a healthy one is never in `failed`. */
+const IS_ABOUT: Readonly<Record<AlertEventName, (i: InstanceResult) => boolean>> = {
+  changed: (i) => i.status === "applied",
+  failed: (i) => i.status === "failed",
+  held: (i) => i.status === "held",
+  // New ranges are a fact about the sources, not about any one instance.
+  unexpected: () => false,
+  drift: (i) => (i.unexpected?.length ?? 0) > 0 || (i.vanished?.length ?? 0) > 0,
+  exposure: (i) => (i.exposures?.length ?? 0) > 0,
+};
+
+/** One event the run raises, before `alerts.on` filters it. */
+interface RaisedEvent {
+  event: AlertEventName;
+  severity: Severity;
+  summary: string;
+  entries: { add: string[]; remove: string[] };
 }
 
 /** The events a finished run raises, filtered by `alerts.on`. */
 export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>, now: Date): AlertEvent[] {
-  const changedInstances = result.instances.filter((i) => i.status === "applied");
-  // The instances an event is about: each is a firing condition of its own, so a healthy one is never in `failed`.
-  const about: Record<AlertEventName, (i: RunResult["instances"][number]) => boolean> = {
-    changed: (i) => i.status === "applied",
-    failed: (i) => i.status === "failed",
-    held: (i) => i.status === "held",
-    // New ranges are a fact about the sources, not about any one instance.
-    unexpected: () => false,
-    drift: (i) => (i.unexpected?.length ?? 0) > 0 || (i.vanished?.length ?? 0) > 0,
-    exposure: (i) => (i.exposures?.length ?? 0) > 0,
-  };
-  const relevant = (event: AlertEventName) => result.instances.filter(about[event]);
-  const dropped = result.sources.flatMap((s) => (s.disagreements ?? []).filter((d) => !d.counted).map((d) => ({ source: s.name, ...d })));
-  // What each condition is about, without what the run did about it (removed, held): that changes from run to run, the fact does not.
-  const subjects: Record<AlertEventName, (i: RunResult["instances"][number] | null) => string[]> = {
-    changed: () => [],
-    failed: () => [],
-    held: () => [],
-    unexpected: () => [...result.unexpected, ...dropped.map((d) => `${d.address} (no quorum in ${d.source})`)],
-    drift: (i) => [...(i?.unexpected ?? []).map((e) => `${e} never planned`), ...(i?.vanished ?? []).map((e) => `${e} vanished`)],
-    exposure: (i) => (i?.exposures ?? []).map((e) => `${e.address} admitted by ${e.entry}: ${e.reason}`),
-  };
-  const conditions = (event: AlertEventName): AlertCondition[] => {
-    const instances = relevant(event);
-    if (instances.length === 0) return [{ target: "", about: union([subjects[event](null)]) }];
-    return instances.map((i) => ({ target: i.target, about: union([subjects[event](i)]) }));
-  };
-  const add = union(relevant("changed").map((i) => i.add));
-  const remove = union(relevant("changed").map((i) => i.remove));
-  const planned = { add: union(result.instances.map((i) => i.add)), remove: union(result.instances.map((i) => i.remove)) };
-
-  const raised: Array<[AlertEventName, Severity, string, { add: string[]; remove: string[] }]> = [];
-  if (result.outcome === "failed") raised.push(["failed", "critical", failureSummary(result), planned]);
-  if (result.held) raised.push(["held", "warning", `change held, nothing applied anywhere: ${result.held.message}`, planned]);
-  if (result.unexpected.length > 0 || dropped.length > 0) {
-    const fate = result.held ? "held" : result.forced && !result.dryRun ? "applied with --force" : "seen";
-    const parts = [
-      result.unexpected.length > 0 ? `${result.unexpected.length} new entries outside guards.expected (${fate}): ${firstEntries(result.unexpected)}` : "",
-      dropped.length > 0
-        ? `${dropped.length} addresses dropped for lack of resolver quorum: ${firstEntries(dropped.map((d) => `${d.address} (${d.source}: only ${d.returnedBy.join(", ") || "no resolver"})`))}`
-        : "",
-    ].filter((p) => p !== "");
-    raised.push(["unexpected", "warning", parts.join("; "), planned]);
-  }
-  if (changedInstances.length > 0) {
-    const parts = [...add.map((e) => `+${e}`), ...remove.map((e) => `-${e}`)];
-    const flapping = Object.entries(result.flaps).filter(([, n]) => n > 1);
-    const flapText = flapping.length > 0 ? `; came and went in the last day: ${firstEntries(flapping.map(([e, n]) => `${e} (${n}x)`))}` : "";
-    raised.push([
-      "changed",
-      "info",
-      `applied +${add.length}/-${remove.length} on ${changedInstances.length} instance(s): ${firstEntries(parts)}${flapText}`,
-      { add, remove },
-    ]);
-  }
-
-  const fate = (status: string, done: string, todo: string) => (status === "applied" ? done : status === "held" ? `held, not ${done}` : todo);
-  const driftLines = result.instances.flatMap((i) => [
-    ...(i.unexpected ?? []).map((e) => `${e} on ${i.target} (never planned; ${fate(i.status, "removed", "to be removed")})`),
-    ...(i.vanished ?? []).map((e) => `${e} vanished from ${i.target} (${fate(i.status, "restored", "to be restored")})`),
-  ]);
-  if (driftLines.length > 0)
-    raised.push(["drift", "warning", `${driftLines.length} owned entries changed behind this tool's back: ${firstEntries(driftLines)}`, planned]);
+  const dropped = droppedAddresses(result);
   const exposures = result.instances.flatMap((i) => (i.exposures ?? []).map((e) => ({ ...e, target: i.target })));
-  if (exposures.length > 0) {
-    const lines = exposures.map(
-      (e) => `${e.address} admitted by ${e.owner} entry ${e.entry}${e.value === null ? "" : ` (${e.value})`} on ${e.target}: ${e.reason}`,
-    );
-    raised.push(["exposure", "critical", `${exposures.length} exposure(s), admitted although they should not be: ${firstEntries(lines)}`, planned]);
-  }
-
-  return raised
-    .filter(([event]) => on.includes(event))
-    .map(([event, severity, summary, entries]) => ({
+  const relevant = (event: AlertEventName) => result.instances.filter(IS_ABOUT[event]);
+  return raisedEvents(result, dropped, exposures)
+    .filter(({ event }) => on.includes(event))
+    .map(({ event, severity, summary, entries }) => ({
       event,
       severity,
       summary: `${summary} (run ${result.runId})`,
@@ -141,6 +85,49 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
       flaps: result.flaps,
       ...(event === "exposure" ? { exposures: exposures.slice(0, ENTRIES_IN_ALERT) } : {}),
       instances: relevant(event).map((i) => ({ target: i.target, status: i.status, add: i.add.length, remove: i.remove.length, error: i.error })),
-      conditions: conditions(event),
+      conditions: conditionsOf(relevant(event), (i) => subjectsOf(event, i, result, dropped)),
     }));
+}
+
+function droppedAddresses(result: RunResult): DroppedAddress[] {
+  return result.sources.flatMap((s) => (s.disagreements ?? []).filter((d) => !d.counted).map((d) => ({ source: s.name, ...d })));
+}
+
+/** Every event the run's result calls for, with its summary and the entries it names. */
+function raisedEvents(result: RunResult, dropped: ReadonlyArray<DroppedAddress>, exposures: ReadonlyArray<Exposure & { target: string }>): RaisedEvent[] {
+  const planned = { add: union(result.instances.map((i) => i.add)), remove: union(result.instances.map((i) => i.remove)) };
+  const raised: RaisedEvent[] = [];
+  if (result.outcome === "failed") raised.push({ event: "failed", severity: "critical", summary: failureSummary(result), entries: planned });
+  if (result.held) raised.push({ event: "held", severity: "warning", summary: heldSummary(result.held), entries: planned });
+  if (result.unexpected.length > 0 || dropped.length > 0)
+    raised.push({ event: "unexpected", severity: "warning", summary: unexpectedSummary(result, dropped), entries: planned });
+  const changed = result.instances.filter(IS_ABOUT.changed);
+  if (changed.length > 0) {
+    const entries = { add: union(changed.map((i) => i.add)), remove: union(changed.map((i) => i.remove)) };
+    raised.push({ event: "changed", severity: "info", summary: changedSummary(result, { ...entries, instances: changed.length }), entries });
+  }
+  const drift = driftSummary(result.instances);
+  if (drift !== undefined) raised.push({ event: "drift", severity: "warning", summary: drift, entries: planned });
+  if (exposures.length > 0) raised.push({ event: "exposure", severity: "critical", summary: exposureSummary(exposures), entries: planned });
+  return raised;
+}
+
+/** An event's firing conditions: one for each instance it is about, or one for the whole run when it is about none. */
+function conditionsOf(instances: ReadonlyArray<InstanceResult>, subjects: (i: InstanceResult | null) => string[]): AlertCondition[] {
+  if (instances.length === 0) return [{ target: "", about: union([subjects(null)]) }];
+  return instances.map((i) => ({ target: i.target, about: union([subjects(i)]) }));
+}
+
+/** What a condition is about, without what the run did about it (removed, held): that changes from run to run, the fact does not. */
+function subjectsOf(event: AlertEventName, i: InstanceResult | null, result: RunResult, dropped: ReadonlyArray<DroppedAddress>): string[] {
+  switch (event) {
+    case "unexpected":
+      return [...result.unexpected, ...dropped.map((d) => `${d.address} (no quorum in ${d.source})`)];
+    case "drift":
+      return [...(i?.unexpected ?? []).map((e) => `${e} never planned`), ...(i?.vanished ?? []).map((e) => `${e} vanished`)];
+    case "exposure":
+      return (i?.exposures ?? []).map((e) => `${e.address} admitted by ${e.entry}: ${e.reason}`);
+    default:
+      return [];
+  }
 }

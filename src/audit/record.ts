@@ -181,50 +181,79 @@ export interface VerifyOptions {
  * the head file. Pure: text in, verdict out.
  */
 export function verifyChain(text: string, head: AuditHead | null, options: VerifyOptions = {}): VerifyResult {
-  const { key } = options;
-  let keyedFrom: number | undefined;
   const lines = text.split("\n");
   const complete = text.endsWith("\n") || text === "";
   if (complete) lines.pop();
-  let previous: AuditHead | null = null;
-  const hashes: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = i + 1;
-    const fail = (reason: string): VerifyResult => ({ ok: false, records: i, line, reason });
-    if (!complete && i === lines.length - 1) return fail("incomplete last record (the file was truncated or a write was cut off)");
-    let json: unknown;
-    try {
-      json = JSON.parse(lines[i] as string);
-    } catch {
-      return fail("not a JSON record (edited or truncated)");
-    }
-    const parsed = parseAuditRecord(json);
-    if (!parsed.ok) return fail(parsed.version !== undefined && parsed.version !== AUDIT_SCHEMA ? `unknown schema version ${parsed.version}` : parsed.reason);
-    const { record } = parsed;
-    if (record.v !== AUDIT_SCHEMA) return fail(`unknown schema version ${String(record.v)}`);
-    if (record.seq !== line) return fail(`sequence ${String(record.seq)} where ${line} was expected (a record was deleted, inserted or moved)`);
-    const expectedPrev = previous?.hash ?? GENESIS;
-    if (record.prevHash !== expectedPrev) return fail(`prevHash does not match the record before it (a record was deleted, inserted or moved)`);
-    const hash = record.hash;
-    if (isKeyed(hash)) {
-      if (key === undefined)
-        return { ok: false, records: i, line, reason: "the record is keyed (HMAC-SHA256): verifying it needs audit.key", keyMissing: true };
-      if (!sealHoldsOver(parsed.content, hash, key)) return fail("the HMAC does not match: the record was edited, or sealed with another key");
-      keyedFrom ??= record.seq;
-    } else {
-      // Once the trail is keyed, a record without a key is one anybody could have written.
-      if (keyedFrom !== undefined) return fail("a record without a key after keyed records (forged or appended without audit.key)");
-      if (!sealHoldsOver(parsed.content, hash, undefined)) return fail("hash does not match the content (the record was edited)");
-    }
-    previous = { seq: record.seq, hash };
-    hashes[record.seq] = hash;
+  const walk: ChainWalk = { previous: null, hashes: [], keyedFrom: undefined };
+  for (const [i, lineText] of lines.entries()) {
+    const failure =
+      !complete && i === lines.length - 1
+        ? { reason: "incomplete last record (the file was truncated or a write was cut off)" }
+        : followRecord(lineText, i + 1, walk, options.key);
+    if (failure) return { ok: false, records: i, line: i + 1, ...failure };
   }
+  const failure = headFailure(walk, lines.length, head, options.key) ?? anchorFailure(walk, options.anchor);
+  if (failure) return { ok: false, records: lines.length, ...failure };
+  return { ok: true, records: lines.length, head: walk.previous, ...(walk.keyedFrom === undefined ? {} : { keyedFrom: walk.keyedFrom }) };
+}
+
+/** What the walk has read so far: the last record, every record's hash by its sequence, the first keyed record. */
+interface ChainWalk {
+  previous: AuditHead | null;
+  hashes: string[];
+  keyedFrom: number | undefined;
+}
+
+/** Why a record does not hold; `keyMissing` when nothing can be known of it without `audit.key`. */
+type RecordFailure = { reason: string; keyMissing?: true };
+
+/** Why the chain as a whole does not hold, and the line to look at (0: none in particular). */
+type ChainFailure = { line: number; reason: string };
+
+/** Reads line number `line` as the record after the walk's last one and adds it to the walk; why it does not hold, if it does not. */
+function followRecord(text: string, line: number, walk: ChainWalk, key: string | undefined): RecordFailure | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { reason: "not a JSON record (edited or truncated)" };
+  }
+  const parsed = parseAuditRecord(json);
+  if (!parsed.ok)
+    return { reason: parsed.version !== undefined && parsed.version !== AUDIT_SCHEMA ? `unknown schema version ${parsed.version}` : parsed.reason };
+  const { record } = parsed;
+  if (record.v !== AUDIT_SCHEMA) return { reason: `unknown schema version ${String(record.v)}` };
+  if (record.seq !== line) return { reason: `sequence ${String(record.seq)} where ${line} was expected (a record was deleted, inserted or moved)` };
+  const expectedPrev = walk.previous?.hash ?? GENESIS;
+  if (record.prevHash !== expectedPrev) return { reason: `prevHash does not match the record before it (a record was deleted, inserted or moved)` };
+  const failure = sealFailure(parsed.content, record.hash, walk.keyedFrom !== undefined, key);
+  if (failure) return failure;
+  if (isKeyed(record.hash)) walk.keyedFrom ??= record.seq;
+  walk.previous = { seq: record.seq, hash: record.hash };
+  walk.hashes[record.seq] = record.hash;
+  return undefined;
+}
+
+/** Whether `hash` seals `content`: keyed under `key`, or unkeyed where no keyed record came before. */
+function sealFailure(content: object, hash: string, keyedBefore: boolean, key: string | undefined): RecordFailure | undefined {
+  if (isKeyed(hash)) {
+    if (key === undefined) return { reason: "the record is keyed (HMAC-SHA256): verifying it needs audit.key", keyMissing: true };
+    if (!sealHoldsOver(content, hash, key)) return { reason: "the HMAC does not match: the record was edited, or sealed with another key" };
+    return undefined;
+  }
+  // Once the trail is keyed, a record without a key is one anybody could have written.
+  if (keyedBefore) return { reason: "a record without a key after keyed records (forged or appended without audit.key)" };
+  if (!sealHoldsOver(content, hash, undefined)) return { reason: "hash does not match the content (the record was edited)" };
+  return undefined;
+}
+
+/** Whether the head file matches the end of the walked chain (`last` lines), and a keyed trail's head its seal. */
+function headFailure(walk: ChainWalk, last: number, head: AuditHead | null, key: string | undefined): ChainFailure | undefined {
+  const { previous, keyedFrom, hashes } = walk;
   // A keyed trail has a sealed head: one rewritten to match a shortened trail shows.
   if (head && keyedFrom !== undefined && key !== undefined && !headSealHolds(head, key)) {
     return {
-      ok: false,
-      records: lines.length,
-      line: lines.length,
+      line: last,
       reason:
         head.seal === undefined
           ? "the head file is not sealed with audit.key though the trail is keyed: anyone could have rewritten it to hide records removed from the end (a head written before heads were sealed is sealed by the next run)"
@@ -234,27 +263,25 @@ export function verifyChain(text: string, head: AuditHead | null, options: Verif
   // The head may lag one record behind (a crash between the append and the head's update), never ahead.
   if (head && hashes[head.seq] !== head.hash) {
     return {
-      ok: false,
-      records: lines.length,
-      line: lines.length,
+      line: last,
       reason:
         head.seq > (previous?.seq ?? 0)
           ? `the chain ends at record ${previous?.seq ?? 0} but the head file records ${head.seq} (records were removed from the end)`
           : `record ${head.seq} does not have the hash the head file records (the end of the trail was rewritten)`,
     };
   }
-  if (!head && previous !== null) {
-    return { ok: false, records: lines.length, line: 0, reason: "the head file is missing, so truncation can not be ruled out" };
-  }
+  if (!head && previous !== null) return { line: 0, reason: "the head file is missing, so truncation can not be ruled out" };
   if (key !== undefined && previous !== null && keyedFrom === undefined) {
-    return { ok: false, records: lines.length, line: 0, reason: "audit.key is set but no record is keyed: a trail without a key is not verified" };
+    return { line: 0, reason: "audit.key is set but no record is keyed: a trail without a key is not verified" };
   }
-  if (options.anchor) {
-    const { seq, hash } = options.anchor;
-    if (hashes[seq] === undefined)
-      return { ok: false, records: lines.length, line: 0, reason: `the anchor names record ${seq}, which the trail does not have (records were removed)` };
-    if (hashes[seq] !== hash)
-      return { ok: false, records: lines.length, line: seq, reason: `record ${seq} does not carry the anchored digest (the trail was rewritten)` };
-  }
-  return { ok: true, records: lines.length, head: previous, ...(keyedFrom === undefined ? {} : { keyedFrom }) };
+  return undefined;
+}
+
+/** Whether the record an anchor kept elsewhere names is in the trail with the anchored hash. */
+function anchorFailure(walk: ChainWalk, anchor: AuditHead | undefined): ChainFailure | undefined {
+  if (!anchor) return undefined;
+  const { seq, hash } = anchor;
+  if (walk.hashes[seq] === undefined) return { line: 0, reason: `the anchor names record ${seq}, which the trail does not have (records were removed)` };
+  if (walk.hashes[seq] !== hash) return { line: seq, reason: `record ${seq} does not carry the anchored digest (the trail was rewritten)` };
+  return undefined;
 }

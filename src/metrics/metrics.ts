@@ -61,78 +61,114 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // when a secret is a word such as `travis`.
   const label = (value: string) => scrubber.text(value);
   const registry = new Registry();
-  const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
-  const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
-  const lastRun = gauge(METRIC.lastRun, "Unix time the last run finished.");
-  // One-shot: exported only once set, so that a run that judged nothing leaves the earlier values in place.
-  const lazy = (name: string, help: string, labelNames: string[] = []) => {
-    let made: Gauge | undefined = options.oneShot ? undefined : gauge(name, help, labelNames);
-    return {
-      set(labelsOrValue: Record<string, string> | number, value?: number): void {
-        made ??= gauge(name, help, labelNames);
-        if (typeof labelsOrValue === "number") made.set(labelsOrValue);
-        else made.set(labelsOrValue, value ?? 0);
-      },
-    };
-  };
-  const desired = lazy(METRIC.desired, "Entries in the last desired set the sources gave (kept while they fail).");
-  const changes = gauge(METRIC.changes, "Entries added and removed by the last run, across instances.", ["op"]);
-  const duration = gauge(METRIC.duration, "Duration of the last run in seconds.");
-  const inSync = lazy(METRIC.inSync, "1 when the instance held the desired set after the last run that reached it.", ["target"]);
-  const pending = lazy(METRIC.pendingRemovals, "Owned entries absent upstream, kept until their grace period ends, per instance.", ["target"]);
-  const sourceUp = gauge(METRIC.sourceUp, "1 when the source answered in the last run, 0 when it failed.", ["source"]);
-  const held = gauge(METRIC.lastRunHeld, "1 when a guard held the last run.");
-  const daemon = options.oneShot
-    ? undefined
-    : {
-        runs: counter(METRIC.runs, "Runs by outcome (ok, held, failed).", ["outcome"]),
-        holds: counter(METRIC.holds, "Runs held by a guard."),
-        sourceFailures: counter(METRIC.sourceFailures, "Runs in which the source failed.", ["source"]),
-        restarts: counter(METRIC.restarts, "New HAProxy processes (restart, reload) the daemon saw behind a target and synced at once.", ["target"]),
-      };
+  const instruments = instrumentsIn(registry, options.oneShot ?? false);
   let successAt: number | undefined;
-  let lastSuccess: Gauge | undefined = options.oneShot ? undefined : gauge(METRIC.lastSuccess, "Unix time of the last successful run.");
-  for (const outcome of ["ok", "held", "failed"] satisfies RunsLabel[]) daemon?.runs.inc({ outcome }, 0);
-  daemon?.holds.inc(0);
-  held.set(0);
-
+  let lastSuccess: Gauge | undefined = options.oneShot ? undefined : lastSuccessGauge(registry);
   return {
     registry,
     observe(result, finishedAt) {
       const seconds = finishedAt.getTime() / 1000;
-      lastRun.set(seconds);
-      // Without a desired set (its sources failed) nothing was compared: the last known values stand.
-      if (result.desired.digest !== null) desired.set(result.desired.count);
-      const applied = result.instances.filter((i) => i.status === "applied");
-      changes.set(
-        { op: "add" },
-        applied.reduce((n, i) => n + i.add.length, 0),
-      );
-      changes.set(
-        { op: "remove" },
-        applied.reduce((n, i) => n + i.remove.length, 0),
-      );
-      duration.set(result.durationMs / 1000);
-      for (const i of result.instances) {
-        if (i.errorCode === "E_NOT_CONTACTED") continue;
-        inSync.set({ target: label(i.target) }, i.status === "applied" || i.status === "in-sync" ? 1 : 0);
-        if (i.status !== "failed") pending.set({ target: label(i.target) }, i.pendingRemoval.length);
-      }
-      held.set(result.held ? 1 : 0);
-      for (const s of result.sources) {
-        sourceUp.set({ source: label(s.name) }, s.status === "ok" ? 1 : 0);
-        daemon?.sourceFailures.inc({ source: label(s.name) }, s.status === "failed" ? 1 : 0);
-      }
-      daemon?.runs.inc({ outcome: runsLabelOf(result) });
-      if (result.held) daemon?.holds.inc();
+      observeRun(instruments, result, seconds, label);
       if (succeeded(result) && !result.dryRun) {
         successAt = seconds;
-        lastSuccess ??= gauge(METRIC.lastSuccess, "Unix time of the last successful run.");
+        lastSuccess ??= lastSuccessGauge(registry);
         lastSuccess.set(seconds);
       }
     },
     lastSuccess: () => successAt,
-    restartSeen: (target) => daemon?.restarts.inc({ target: label(target) }),
+    restartSeen: (target) => instruments.daemon?.restarts.inc({ target: label(target) }),
     text: () => registry.metrics(),
   };
+}
+
+/** A gauge that, one-shot, is exported only once set, so that a run that judged nothing leaves the earlier values in place. */
+interface LazyGauge {
+  set(labelsOrValue: Record<string, string> | number, value?: number): void;
+}
+
+/** What a run sets; `daemon`, the counters, only in a process that runs many times. */
+interface Instruments {
+  lastRun: Gauge;
+  desired: LazyGauge;
+  changes: Gauge;
+  duration: Gauge;
+  inSync: LazyGauge;
+  pending: LazyGauge;
+  sourceUp: Gauge;
+  held: Gauge;
+  daemon: { runs: Counter; holds: Counter; sourceFailures: Counter; restarts: Counter } | undefined;
+}
+
+const gaugeIn = (registry: Registry, name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
+const counterIn = (registry: Registry, name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
+const lastSuccessGauge = (registry: Registry) => gaugeIn(registry, METRIC.lastSuccess, "Unix time of the last successful run.");
+
+function lazyGaugeIn(registry: Registry, oneShot: boolean, name: string, help: string, labelNames: string[] = []): LazyGauge {
+  let made: Gauge | undefined = oneShot ? undefined : gaugeIn(registry, name, help, labelNames);
+  return {
+    set(labelsOrValue, value) {
+      made ??= gaugeIn(registry, name, help, labelNames);
+      if (typeof labelsOrValue === "number") made.set(labelsOrValue);
+      else made.set(labelsOrValue, value ?? 0);
+    },
+  };
+}
+
+/** The metrics registered in the order they are exported, the counters at 0 and no run held. */
+function instrumentsIn(registry: Registry, oneShot: boolean): Instruments {
+  const gauge = (name: string, help: string, labelNames?: string[]) => gaugeIn(registry, name, help, labelNames);
+  const lazy = (name: string, help: string, labelNames?: string[]) => lazyGaugeIn(registry, oneShot, name, help, labelNames);
+  const counter = (name: string, help: string, labelNames?: string[]) => counterIn(registry, name, help, labelNames);
+  const instruments: Instruments = {
+    lastRun: gauge(METRIC.lastRun, "Unix time the last run finished."),
+    desired: lazy(METRIC.desired, "Entries in the last desired set the sources gave (kept while they fail)."),
+    changes: gauge(METRIC.changes, "Entries added and removed by the last run, across instances.", ["op"]),
+    duration: gauge(METRIC.duration, "Duration of the last run in seconds."),
+    inSync: lazy(METRIC.inSync, "1 when the instance held the desired set after the last run that reached it.", ["target"]),
+    pending: lazy(METRIC.pendingRemovals, "Owned entries absent upstream, kept until their grace period ends, per instance.", ["target"]),
+    sourceUp: gauge(METRIC.sourceUp, "1 when the source answered in the last run, 0 when it failed.", ["source"]),
+    held: gauge(METRIC.lastRunHeld, "1 when a guard held the last run."),
+    daemon: oneShot
+      ? undefined
+      : {
+          runs: counter(METRIC.runs, "Runs by outcome (ok, held, failed).", ["outcome"]),
+          holds: counter(METRIC.holds, "Runs held by a guard."),
+          sourceFailures: counter(METRIC.sourceFailures, "Runs in which the source failed.", ["source"]),
+          restarts: counter(METRIC.restarts, "New HAProxy processes (restart, reload) the daemon saw behind a target and synced at once.", ["target"]),
+        },
+  };
+  for (const outcome of ["ok", "held", "failed"] satisfies RunsLabel[]) instruments.daemon?.runs.inc({ outcome }, 0);
+  instruments.daemon?.holds.inc(0);
+  instruments.held.set(0);
+  return instruments;
+}
+
+/** Folds one finished run into everything but the last-success time. */
+function observeRun(instruments: Instruments, result: RunResult, seconds: number, label: (value: string) => string): void {
+  const { daemon } = instruments;
+  instruments.lastRun.set(seconds);
+  // Without a desired set (its sources failed) nothing was compared: the last known values stand.
+  if (result.desired.digest !== null) instruments.desired.set(result.desired.count);
+  const applied = result.instances.filter((i) => i.status === "applied");
+  instruments.changes.set(
+    { op: "add" },
+    applied.reduce((n, i) => n + i.add.length, 0),
+  );
+  instruments.changes.set(
+    { op: "remove" },
+    applied.reduce((n, i) => n + i.remove.length, 0),
+  );
+  instruments.duration.set(result.durationMs / 1000);
+  for (const i of result.instances) {
+    if (i.errorCode === "E_NOT_CONTACTED") continue;
+    instruments.inSync.set({ target: label(i.target) }, i.status === "applied" || i.status === "in-sync" ? 1 : 0);
+    if (i.status !== "failed") instruments.pending.set({ target: label(i.target) }, i.pendingRemoval.length);
+  }
+  instruments.held.set(result.held ? 1 : 0);
+  for (const s of result.sources) {
+    instruments.sourceUp.set({ source: label(s.name) }, s.status === "ok" ? 1 : 0);
+    daemon?.sourceFailures.inc({ source: label(s.name) }, s.status === "failed" ? 1 : 0);
+  }
+  daemon?.runs.inc({ outcome: runsLabelOf(result) });
+  if (result.held) daemon?.holds.inc();
 }

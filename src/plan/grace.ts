@@ -1,5 +1,6 @@
 import type { AbsenceRecord, AbsenceState, SourceGroup } from "../model/absence.js";
 import { type Cidr, overlaps, parseCidr } from "../model/cidr.js";
+import { carriedHistory, dayBefore, flapsOf, history, recentEvents, removedAndStillGone } from "./grace-history.js";
 
 export interface GraceInput {
   state: AbsenceState;
@@ -41,8 +42,6 @@ export interface GraceDecision {
   flaps: Record<string, number>;
 }
 
-const DAY_MS = 86_400_000;
-
 /** Groups desired entries by their (sorted) source names. */
 export function groupBySources(entries: Iterable<{ key: string; sources: readonly string[] }>): SourceGroup[] {
   const groups = new Map<string, SourceGroup>();
@@ -56,29 +55,6 @@ export function groupBySources(entries: Iterable<{ key: string; sources: readonl
     group.entries.push(key);
   }
   return [...groups.values()];
-}
-
-/** Recent history worth keeping for an entry that is not pending: its events and a removal within the last day. */
-function history(events: AbsenceRecord["events"], removedAt: string | undefined, dayAgo: string): AbsenceRecord | undefined {
-  const removed = removedAt !== undefined && removedAt > dayAgo ? removedAt : undefined;
-  if (events.length === 0 && removed === undefined) return undefined;
-  return removed === undefined ? { events } : { removedAt: removed, events };
-}
-
-/** A flap is a reversal: gone then back, or back then gone; a single removal is none, however often it is repeated. */
-function flapsOf(entries: Record<string, AbsenceRecord>): Record<string, number> {
-  const flaps: Record<string, number> = {};
-  for (const [key, record] of Object.entries(entries)) {
-    let reversals = 0;
-    for (let i = 1; i < record.events.length; i++) if (record.events[i]?.kind !== record.events[i - 1]?.kind) reversals++;
-    if (reversals > 0) flaps[key] = reversals;
-  }
-  return flaps;
-}
-
-/** This tool removed the entry after it went away upstream, and upstream has not given it back since. */
-function removedAndStillGone(record: AbsenceRecord | undefined): boolean {
-  return record?.removedAt !== undefined && record.firstAbsent === undefined && record.events.at(-1)?.kind !== "back";
 }
 
 /**
@@ -154,7 +130,7 @@ export function reappearedOn(target: string, removing: ReadonlyArray<string>, st
 
 /** Entries removed within the last day, most recent first. */
 export function recentlyRemoved(state: AbsenceState, now: Date): string[] {
-  const dayAgo = new Date(now.getTime() - DAY_MS).toISOString();
+  const dayAgo = dayBefore(now);
   const removed: Array<{ key: string; at: string }> = [];
   for (const [key, r] of Object.entries(state.entries)) if (r.removedAt !== undefined && r.removedAt > dayAgo) removed.push({ key, at: r.removedAt });
   return removed.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).map((r) => r.key);
@@ -166,88 +142,112 @@ export function recentlyRemoved(state: AbsenceState, now: Date): string[] {
  * decision (exclude, a source taken out of the config) does not wait.
  */
 export function decideGrace(input: GraceInput): GraceDecision {
-  const now = input.now.getTime();
   const at = input.now.toISOString();
-  const previous = input.state;
-  const holes: Cidr[] = input.exclude.flatMap((text) => {
+  const dayAgo = dayBefore(input.now);
+  const { entries, unseen } = carriedHistory(input.state.entries, input, at, dayAgo);
+  const absent = new Set<string>();
+  for (const key of input.liveOwned) if (!input.desiredKeys.has(key)) absent.add(key);
+  const sourcesOf = earlierSources(input.state.provenance, absent, unseen);
+  const context: AbsenceContext = { input, at, dayAgo, holes: excludedRanges(input.exclude), sourcesOf };
+  const pending = new Map<string, string>();
+  const removeNow = new Map<string, RemovalReason>();
+  const unexpected = new Set<string>();
+  for (const key of absent) {
+    const fate = fateOfAbsent(key, context);
+    if (fate.record) entries[key] = fate.record;
+    if ("staysUntil" in fate) pending.set(key, fate.staysUntil);
+    else {
+      if (fate.goes === "never desired") unexpected.add(key);
+      removeNow.set(key, fate.goes);
+    }
+  }
+  // What a partial run cannot see, and what stays pending, keeps its provenance.
+  const keptProvenance = [...withSources(unseen, sourcesOf), ...withSources(pending.keys(), sourcesOf)];
+  return { pending, removeNow, unexpected, nextState: nextStateOf(input.state, input.desired, keptProvenance, entries), flaps: flapsOf(entries) };
+}
+
+/** What the judgement of each absent entry reads besides the entry: the run, its time, and what the state and the config say. */
+interface AbsenceContext {
+  input: GraceInput;
+  at: string;
+  dayAgo: string;
+  /** The `exclude` ranges: an entry inside one goes at once. */
+  holes: Cidr[];
+  /** The sources that earlier gave each absent (or unseen) entry. */
+  sourcesOf: ReadonlyMap<string, string[]>;
+}
+
+/** What becomes of one owned entry absent upstream: it goes now, for a reason, or stays until a time; with the record it leaves. */
+type AbsentFate = { goes: RemovalReason; record: AbsenceRecord | undefined } | { staysUntil: string; record: AbsenceRecord };
+
+function fateOfAbsent(key: string, context: AbsenceContext): AbsentFate {
+  const { input, at, dayAgo } = context;
+  const record = input.state.entries[key];
+  const wasDesired = context.sourcesOf.has(key) || record?.firstAbsent !== undefined || (record?.events.length ?? 0) > 0;
+  if (input.stateKnown && !wasDesired) {
+    // Nobody published it: a grace period would only keep a stranger's entry open.
+    return { goes: "never desired", record: record && history(recentEvents(record.events, dayAgo), record.removedAt, dayAgo) };
+  }
+  const firstAbsent = record?.firstAbsent ?? at;
+  // Still gone since this tool removed it: live again only on an instance that run did not reach, or put back by someone.
+  const stillGone = removedAndStillGone(record);
+  // Events are upstream's comings and goings: "gone" only when it was last seen published.
+  const events = recentEvents(record?.firstAbsent || stillGone ? (record?.events ?? []) : [...(record?.events ?? []), { at, kind: "gone" as const }], dayAgo);
+  const goes = removalReason(key, { firstAbsent, stillGone }, context);
+  // A removed entry keeps only its history, for the flap count and the exposure checks.
+  if (goes) return { goes, record: history(events, record?.removedAt, dayAgo) };
+  return { staysUntil: new Date(Date.parse(firstAbsent) + input.removeAfterMs).toISOString(), record: { firstAbsent, events } };
+}
+
+/** Why an entry published before and absent now goes at once; none while its grace period runs. */
+function removalReason(key: string, absence: { firstAbsent: string; stillGone: boolean }, context: AbsenceContext): RemovalReason | undefined {
+  const { input } = context;
+  const parsed = parseCidr(key, { lenient: true });
+  const sources = context.sourcesOf.get(key);
+  if (parsed.ok && context.holes.some((hole) => overlaps(hole, parsed.cidr))) return "excluded";
+  if (sources && sources.length > 0 && sources.every((s) => !input.configSources.has(s))) return "source removed from config";
+  if (input.noGrace || input.removeAfterMs === 0) return "grace disabled";
+  if (absence.stillGone || input.now.getTime() - Date.parse(absence.firstAbsent) >= input.removeAfterMs) return "grace expired";
+  return undefined;
+}
+
+function excludedRanges(exclude: readonly string[]): Cidr[] {
+  return exclude.flatMap((text) => {
     const parsed = parseCidr(text);
     return parsed.ok ? [parsed.cidr] : [];
   });
-  // ISO times in UTC compare as text, which keeps tens of thousands of records cheap.
-  const dayAgo = new Date(now - DAY_MS).toISOString();
-  const recent = (events: AbsenceRecord["events"]) => (events.every((e) => e.at > dayAgo) ? events : events.filter((e) => e.at > dayAgo));
-  const entries: Record<string, AbsenceRecord> = {};
+}
 
-  /** Pending entries a partial run cannot see: kept whole, with their provenance. */
-  const unseen = new Set<string>();
-  // Entries with history: the ones that came back get a "back" event; the rest keep recent history.
-  for (const [key, record] of Object.entries(previous.entries)) {
-    if (input.liveOwned.has(key) && !input.desiredKeys.has(key)) continue;
-    if (input.partial && record.firstAbsent !== undefined && !input.desiredKeys.has(key)) {
-      entries[key] = { firstAbsent: record.firstAbsent, events: recent(record.events) };
-      unseen.add(key);
-      continue;
-    }
-    // Published again after it went away or was removed: "back", also when the day's pruning took its "gone".
-    const cameBack = (record.firstAbsent !== undefined || record.removedAt !== undefined) && input.desiredKeys.has(key);
-    const events = recent(cameBack && record.events.at(-1)?.kind !== "back" ? [...record.events, { at, kind: "back" as const }] : record.events);
-    const kept = history(events, record.removedAt, dayAgo);
-    if (kept) entries[key] = kept;
-  }
-
-  const absent = new Set<string>();
-  for (const key of input.liveOwned) if (!input.desiredKeys.has(key)) absent.add(key);
-  // Only absent entries need their earlier provenance.
+/** The sources that gave each of `absent` and `unseen` in the last saved run: only those entries need their earlier provenance. */
+function earlierSources(provenance: ReadonlyArray<SourceGroup>, absent: ReadonlySet<string>, unseen: ReadonlySet<string>): Map<string, string[]> {
   const sourcesOf = new Map<string, string[]>();
   if (absent.size + unseen.size > 0)
-    for (const group of previous.provenance) for (const key of group.entries) if (absent.has(key) || unseen.has(key)) sourcesOf.set(key, group.sources);
-  const unexpected = new Set<string>();
+    for (const group of provenance) for (const key of group.entries) if (absent.has(key) || unseen.has(key)) sourcesOf.set(key, group.sources);
+  return sourcesOf;
+}
 
-  const pending = new Map<string, string>();
-  const removeNow = new Map<string, RemovalReason>();
-  const keptProvenance: Array<{ key: string; sources: string[] }> = [];
-  for (const key of unseen) {
+/** The entries among `keys` whose sources are known, with them. */
+function withSources(keys: Iterable<string>, sourcesOf: ReadonlyMap<string, string[]>): Array<{ key: string; sources: string[] }> {
+  const known: Array<{ key: string; sources: string[] }> = [];
+  for (const key of keys) {
     const sources = sourcesOf.get(key);
-    if (sources) keptProvenance.push({ key, sources });
+    if (sources) known.push({ key, sources });
   }
-  for (const key of absent) {
-    const record = previous.entries[key];
-    const wasDesired = sourcesOf.has(key) || record?.firstAbsent !== undefined || (record?.events.length ?? 0) > 0;
-    if (input.stateKnown && !wasDesired) {
-      // Nobody published it: a grace period would only keep a stranger's entry open.
-      unexpected.add(key);
-      removeNow.set(key, "never desired");
-      const kept = record && history(recent(record.events), record.removedAt, dayAgo);
-      if (kept) entries[key] = kept;
-      continue;
-    }
-    const sources = sourcesOf.get(key);
-    const parsed = parseCidr(key, { lenient: true });
-    const firstAbsent = record?.firstAbsent ?? at;
-    // Still gone since this tool removed it: live again only on an instance that run did not reach, or put back by someone.
-    const stillGone = removedAndStillGone(record);
-    // Events are upstream's comings and goings: "gone" only when it was last seen published.
-    const events = recent(record?.firstAbsent || stillGone ? (record?.events ?? []) : [...(record?.events ?? []), { at, kind: "gone" as const }]);
-    if (parsed.ok && holes.some((hole) => overlaps(hole, parsed.cidr))) removeNow.set(key, "excluded");
-    else if (sources && sources.length > 0 && sources.every((s) => !input.configSources.has(s))) removeNow.set(key, "source removed from config");
-    else if (input.noGrace || input.removeAfterMs === 0) removeNow.set(key, "grace disabled");
-    else if (stillGone || now - Date.parse(firstAbsent) >= input.removeAfterMs) removeNow.set(key, "grace expired");
-    else pending.set(key, new Date(Date.parse(firstAbsent) + input.removeAfterMs).toISOString());
-    if (removeNow.has(key)) {
-      // A removed entry keeps only its history, for the flap count and the exposure checks.
-      const kept = history(events, record?.removedAt, dayAgo);
-      if (kept) entries[key] = kept;
-    } else {
-      entries[key] = { firstAbsent, events };
-      if (sources) keptProvenance.push({ key, sources });
-    }
-  }
+  return known;
+}
 
-  const provenance = keptProvenance.length === 0 ? [...input.desired] : [...input.desired, ...groupBySources(keptProvenance)];
+/** The state after the decision: the desired set's provenance and that of the entries kept, the new records, the instances as they were. */
+function nextStateOf(
+  previous: AbsenceState,
+  desired: ReadonlyArray<SourceGroup>,
+  keptProvenance: ReadonlyArray<{ key: string; sources: string[] }>,
+  entries: Record<string, AbsenceRecord>,
+): AbsenceState {
+  const provenance = keptProvenance.length === 0 ? [...desired] : [...desired, ...groupBySources(keptProvenance)];
   const nextState: AbsenceState = { version: 1, map: previous.map, provenance, entries };
   if (previous.instances) nextState.instances = previous.instances;
   if (previous.processes) nextState.processes = previous.processes;
-  return { pending, removeNow, unexpected, nextState, flaps: flapsOf(entries) };
+  return nextState;
 }
 
 /**

@@ -96,62 +96,73 @@ export function computePlan(
   ownership: Ownership,
   keep: ReadonlySet<string> = new Set(),
 ): InstancePlan {
-  const wanted = new Set(desired);
-  /** Staying keys held under the current value (any key of an ACL). */
-  const held = new Set<string>();
-  /** Staying owned copies under a previous value (maps only). */
-  const old: Array<{ canonical: string; entry: LiveEntry }> = [];
-  const kept = new Set<string>();
-  const removeEntries: LiveEntry[] = [];
-  const supersede: LiveEntry[] = [];
-  const remove = new Set<string>();
-  const foreign: LiveEntry[] = [];
-  let ownedCount = 0;
+  const sorted = sortLive(live, new Set(desired), keep, ownership);
+  const rewrite = rewriteOldCopies(sorted);
+  const ownedAfter = [...desired, ...sorted.kept].map((key) => (ownership.kind === "map" ? { key, value: ownership.value } : { key }));
+  return {
+    add: desired.filter((text) => !sorted.held.has(text)),
+    remove: [...sorted.remove],
+    removeEntries: sorted.removeEntries,
+    rewrite,
+    supersede: sorted.supersede,
+    ownedCount: sorted.ownedCount,
+    foreignCount: sorted.foreign.length,
+    kept: [...sorted.kept],
+    content: [...sorted.foreign.map((e) => (e.value === undefined ? { key: e.key } : { key: e.key, value: e.value })), ...ownedAfter],
+  };
+}
 
+/** A live list sorted against what stays: foreign entries, and owned ones that stay, are rewritten or go. */
+interface SortedLive {
+  foreign: LiveEntry[];
+  ownedCount: number;
+  /** Staying keys held under the current value (any key of an ACL). */
+  held: Set<string>;
+  /** Staying owned copies under a previous value (maps only). */
+  old: Array<{ canonical: string; entry: LiveEntry }>;
+  /** Staying keys that are not desired (removal grace period). */
+  kept: Set<string>;
+  removeEntries: LiveEntry[];
+  remove: Set<string>;
+  supersede: LiveEntry[];
+}
+
+function sortLive(live: ReadonlyArray<LiveEntry>, wanted: ReadonlySet<string>, keep: ReadonlySet<string>, ownership: Ownership): SortedLive {
+  const sorted: SortedLive = { foreign: [], ownedCount: 0, held: new Set(), old: [], kept: new Set(), removeEntries: [], remove: new Set(), supersede: [] };
   for (const entry of live) {
     if (!isOwned(entry, ownership)) {
-      foreign.push(entry);
+      sorted.foreign.push(entry);
       continue;
     }
-    ownedCount++;
+    sorted.ownedCount++;
     // Keys this tool wrote are already canonical; only other spellings need parsing.
     const canonical = wanted.has(entry.key) ? entry.key : canonicalLiveKey(entry.key);
     if (wanted.has(canonical) || keep.has(canonical)) {
-      if (!wanted.has(canonical)) kept.add(canonical);
+      if (!wanted.has(canonical)) sorted.kept.add(canonical);
       if (ownership.kind === "acl" || entry.value === ownership.value) {
         // A second copy of a map key goes; the first one with the current value stays.
-        if (held.has(canonical) && ownership.kind === "map") supersede.push(entry);
-        else held.add(canonical);
+        if (sorted.held.has(canonical) && ownership.kind === "map") sorted.supersede.push(entry);
+        else sorted.held.add(canonical);
       } else {
-        old.push({ canonical, entry });
+        sorted.old.push({ canonical, entry });
       }
     } else {
-      removeEntries.push(entry);
-      remove.add(canonical);
+      sorted.removeEntries.push(entry);
+      sorted.remove.add(canonical);
     }
   }
+  return sorted;
+}
 
-  // A key held only under a previous value is re-added under the current one; every old copy goes.
+/** A key held only under a previous value is re-added under the current one (the keys returned); every old copy goes. */
+function rewriteOldCopies(sorted: SortedLive): string[] {
   const rewrite: string[] = [];
-  for (const { canonical, entry } of old) {
-    supersede.push(entry);
-    if (!held.has(canonical)) {
-      held.add(canonical);
+  for (const { canonical, entry } of sorted.old) {
+    sorted.supersede.push(entry);
+    if (!sorted.held.has(canonical)) {
+      sorted.held.add(canonical);
       rewrite.push(canonical);
     }
   }
-  const add = desired.filter((text) => !held.has(text));
-  const ownedKeysAfter = [...desired, ...kept];
-  const owned = ownership.kind === "map" ? ownedKeysAfter.map((key) => ({ key, value: ownership.value })) : ownedKeysAfter.map((key) => ({ key }));
-  return {
-    add,
-    remove: [...remove],
-    removeEntries,
-    rewrite,
-    supersede,
-    ownedCount,
-    foreignCount: foreign.length,
-    kept: [...kept],
-    content: [...foreign.map((e) => (e.value === undefined ? { key: e.key } : { key: e.key, value: e.value })), ...owned],
-  };
+  return rewrite;
 }

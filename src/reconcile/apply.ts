@@ -4,6 +4,7 @@ import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { renderListFile } from "../haproxy/protocol.js";
 import type { ListSnapshot } from "../haproxy/runtime.js";
+import type { LiveEntry } from "../model/list.js";
 import type { InstanceResult } from "../model/result.js";
 import { evaluateGuards } from "../plan/guards.js";
 import { computePlan, hasChanges, type InstancePlan } from "../plan/plan.js";
@@ -40,63 +41,87 @@ export async function applyInstance(
   initialSnapshot: ListSnapshot,
   context: ApplyContext,
 ): Promise<InstanceResult> {
-  const { config, desired, log } = context;
-  const { kind, map: file } = config.haproxy;
-  const ownership = ownershipOf(config);
-  const keep = new Set(context.pending.keys());
   const target = instance.target;
   let plan = initial;
   let snapshot = initialSnapshot;
-
   for (let attempt = 1; ; attempt++) {
     const summary = plannedResult(target, instance.version, plan, context.pending);
     let committed = false;
     try {
-      const version = await commitPlan(instance, plan, snapshot, config);
+      const version = await commitPlan(instance, plan, snapshot, context.config);
       committed = true;
-      // The committed version was checked entry by entry before its commit: when it is the live
-      // one and nothing else is staged, that proves the live entries. Otherwise read them all back.
-      const proven = version !== undefined && (await instance.isLive(kind, file, version, plan.content.length));
-      const after = proven ? undefined : computePlan((await instance.readList(kind, file)).entries, desired, ownership, keep);
-      if (after && hasChanges(after)) {
-        throw new HaproxyError(
-          "E_HAPROXY_VERIFY",
-          target,
-          `read-back after commit differs from the desired set (missing ${after.add.length}, unexpected ${after.remove.length}); another writer may have changed it`,
-        );
-      }
-      if (config.haproxy.persist) await persistOnce(file, plan, target, context.persisted);
-      log.info({ target, add: plan.add.length, remove: plan.remove.length, committedVersion: version, persisted: config.haproxy.persist }, "applied");
+      await checkAndPersist(instance, plan, version, context);
       return { ...summary, status: "applied", ...(version === undefined ? {} : { committedVersion: version }) };
     } catch (err) {
       if (errorCode(err) === "E_HAPROXY_CONFLICT" && attempt === 1) {
-        log.warn({ err, target }, "conflict with another writer; re-reading and retrying once");
-        try {
-          const live = await instance.readList(kind, file);
-          plan = computePlan(live.entries, desired, ownership, keep);
-          snapshot = live.snapshot;
-        } catch (readErr) {
-          return failedResult(target, readErr, stateAfterFailure(err), { add: summary.add, remove: summary.remove, haproxyVersion: instance.version });
-        }
-        if (!hasChanges(plan)) return plannedResult(target, instance.version, plan, context.pending);
-        const verdict = evaluateGuards({
-          desiredCount: desired.length,
-          plans: [{ target, plan }],
-          settings: config.guards,
-          force: context.force,
-        });
-        const hold = verdict.holds[0];
-        if (hold) {
-          const held = new HaproxyError("E_HAPROXY_CONFLICT", target, `after a conflict the re-planned change would be held: ${hold.message}`);
-          return failedResult(target, held, "unchanged (not committed)", { add: plan.add, remove: plan.remove, haproxyVersion: instance.version });
-        }
+        const retry = await replanAfterConflict(instance, err, summary, context);
+        if ("result" in retry) return retry.result;
+        ({ plan, snapshot } = retry);
         continue;
       }
-      log.error({ err, target }, "apply failed");
+      context.log.error({ err, target }, "apply failed");
       const state = committed ? failureAfterCommit(err) : stateAfterFailure(err);
       return failedResult(target, err, state, { add: summary.add, remove: summary.remove, haproxyVersion: instance.version });
     }
   }
+}
+
+/** The plan from `live` to the desired set, keeping the entries in their removal grace period. */
+function planFrom(live: ReadonlyArray<LiveEntry>, context: ApplyContext): InstancePlan {
+  return computePlan(live, context.desired, ownershipOf(context.config), new Set(context.pending.keys()));
+}
+
+/** After the commit: the live list proven or read back equal to the plan, then the map file rewritten when `haproxy.persist` says so. */
+async function checkAndPersist(instance: RuntimeTarget, plan: InstancePlan, version: number | undefined, context: ApplyContext): Promise<void> {
+  const { config, log } = context;
+  const { kind, map: file } = config.haproxy;
+  const target = instance.target;
+  // The committed version was checked entry by entry before its commit: when it is the live
+  // one and nothing else is staged, that proves the live entries. Otherwise read them all back.
+  const proven = version !== undefined && (await instance.isLive(kind, file, version, plan.content.length));
+  const after = proven ? undefined : planFrom((await instance.readList(kind, file)).entries, context);
+  if (after && hasChanges(after)) {
+    throw new HaproxyError(
+      "E_HAPROXY_VERIFY",
+      target,
+      `read-back after commit differs from the desired set (missing ${after.add.length}, unexpected ${after.remove.length}); another writer may have changed it`,
+    );
+  }
+  if (config.haproxy.persist) await persistOnce(file, plan, target, context.persisted);
+  log.info({ target, add: plan.add.length, remove: plan.remove.length, committedVersion: version, persisted: config.haproxy.persist }, "applied");
+}
+
+/**
+ * After a conflict with another writer: the list re-read and re-planned for
+ * the one more try, or the instance's result when there is nothing to try
+ * (the read failed, nothing is left to change, or a guard would hold it).
+ */
+async function replanAfterConflict(
+  instance: RuntimeTarget,
+  conflict: unknown,
+  summary: InstanceResult,
+  context: ApplyContext,
+): Promise<{ plan: InstancePlan; snapshot: ListSnapshot } | { result: InstanceResult }> {
+  const { config, log } = context;
+  const target = instance.target;
+  log.warn({ err: conflict, target }, "conflict with another writer; re-reading and retrying once");
+  let retry: { plan: InstancePlan; snapshot: ListSnapshot };
+  try {
+    const live = await instance.readList(config.haproxy.kind, config.haproxy.map);
+    retry = { plan: planFrom(live.entries, context), snapshot: live.snapshot };
+  } catch (readErr) {
+    const state = stateAfterFailure(conflict);
+    return { result: failedResult(target, readErr, state, { add: summary.add, remove: summary.remove, haproxyVersion: instance.version }) };
+  }
+  const { plan } = retry;
+  if (!hasChanges(plan)) return { result: plannedResult(target, instance.version, plan, context.pending) };
+  const verdict = evaluateGuards({ desiredCount: context.desired.length, plans: [{ target, plan }], settings: config.guards, force: context.force });
+  const hold = verdict.holds[0];
+  if (hold) {
+    const held = new HaproxyError("E_HAPROXY_CONFLICT", target, `after a conflict the re-planned change would be held: ${hold.message}`);
+    return { result: failedResult(target, held, "unchanged (not committed)", { add: plan.add, remove: plan.remove, haproxyVersion: instance.version }) };
+  }
+  return retry;
 }
 
 function failureAfterCommit(err: unknown): string {
