@@ -6,7 +6,9 @@ import { type InstanceDrift, type StatusReport, statusOutcomeOf } from "../model
 import { driftFromState, recentlyRemoved } from "../plan/grace.js";
 import { isOwned } from "../plan/plan.js";
 import { ownershipOf } from "./ownership.js";
-import { checkExposures, closePlannedRun, failedAfterRead, type PlanDeps, type PlannedInstance, type PlannedRun, planRun, shownResult } from "./plan-run.js";
+import { checkExposures } from "./exposure-check.js";
+import { closePlannedRun, type PlanDeps, type PlannedRun, planRun } from "./plan-run.js";
+import { failedAfterRead, type PlannedInstance, shownResult } from "./planned-instance.js";
 
 function drift(p: PlannedInstance): InstanceDrift {
   const r = shownResult(p);

@@ -1,0 +1,39 @@
+import { actorText } from "../audit/render.js";
+import type { AuditRecord } from "../audit/record.js";
+import { type Cidr, contains, parseCidr } from "../model/cidr.js";
+import type { ExplainHistoryItem } from "./explain-report.js";
+
+/** The records of runs that changed something (applied, or failed part way), oldest first. */
+function changingRuns(records: ReadonlyArray<AuditRecord>): AuditRecord[] {
+  return records.filter((record) => record.event === "applied" || record.event === "failed");
+}
+
+/** Every applied addition and removal of an entry that covers `address` on `target`, oldest first. */
+export function historyOf(records: ReadonlyArray<AuditRecord>, target: string, address: Cidr): ExplainHistoryItem[] {
+  const items: ExplainHistoryItem[] = [];
+  const covers = (entry: string) => {
+    const parsed = parseCidr(entry, { lenient: true });
+    return parsed.ok && contains(parsed.cidr, address);
+  };
+  for (const record of changingRuns(records)) {
+    for (const instance of record.instances) {
+      if (instance.target !== target || instance.outcome !== "applied") continue;
+      const who = actorText(record.actor);
+      for (const entry of instance.add.filter(covers)) items.push({ time: record.time, runId: record.runId, action: "added", entry, actor: who });
+      for (const entry of instance.remove.filter(covers)) items.push({ time: record.time, runId: record.runId, action: "removed", entry, actor: who });
+    }
+  }
+  return items;
+}
+
+/** When each entry was first added to any instance, by the audit trail. */
+export function firstAddedTimes(records: ReadonlyArray<AuditRecord>): ReadonlyMap<string, string> {
+  const firstAdded = new Map<string, string>();
+  for (const record of changingRuns(records)) {
+    for (const instance of record.instances) {
+      if (instance.outcome !== "applied") continue;
+      for (const entry of instance.add) if (!firstAdded.has(entry)) firstAdded.set(entry, record.time);
+    }
+  }
+  return firstAdded;
+}

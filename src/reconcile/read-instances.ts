@@ -1,0 +1,69 @@
+import type { Logger } from "pino";
+import type { Config } from "../config/schema.js";
+import { AllowlistError, errorCode } from "../errors.js";
+import { resolveTargets } from "../haproxy/discover.js";
+import type { ErrorSummary } from "../model/result.js";
+import { transportWarning } from "../model/target.js";
+import { SHOWN_IN_RESULT } from "../util/log-fields.js";
+import { mapLimit } from "../util/map-limit.js";
+import type { RunDeps, RuntimeTarget } from "./deps.js";
+import { notContacted, type PlannedInstance } from "./planned-instance.js";
+import { baseResult, failedResult, message } from "./results.js";
+
+/** What reading the instances goes through: discovery, connections, progress, and `--instance`. */
+export type ReadDeps = Pick<RunDeps, "connect" | "discovery" | "progress" | "instances">;
+
+/** Every instance found and read, each left open; an instance that cannot be read is a failed result, not an error. */
+export async function readInstances(
+  config: Config,
+  deps: ReadDeps,
+  log: Logger,
+): Promise<{ instances: PlannedInstance[] } | { instances: PlannedInstance[]; error: ErrorSummary }> {
+  let discovered: string[];
+  try {
+    discovered = await resolveTargets(config.haproxy, { ...deps.discovery, timeoutMs: config.haproxy.timeoutMs });
+  } catch (err) {
+    log.error({ err }, "instance discovery failed");
+    return { instances: notContacted(config.haproxy.sockets, "instance discovery failed"), error: { code: errorCode(err), message: message(err) } };
+  }
+  const targets = chosenTargets(discovered, deps.instances);
+  let done = 0;
+  const instances = await mapLimit(targets, config.haproxy.concurrency, async (target) => {
+    try {
+      return await readInstance(target, config, deps.connect, log);
+    } finally {
+      deps.progress?.({ phase: "read", done: ++done, total: targets.length });
+    }
+  });
+  return { instances };
+}
+
+/** The discovered instances, or those of them `--instance` names. */
+function chosenTargets(discovered: string[], chosen: ReadonlyArray<string> | undefined): string[] {
+  if (!chosen) return discovered;
+  const unknown = chosen.filter((t) => !discovered.includes(t));
+  // Bad usage, as an unknown target in haproxy.sockets is: thrown, so nothing is read, planned or recorded.
+  if (unknown.length > 0)
+    throw new AllowlistError("E_INSTANCE_UNKNOWN", `--instance ${unknown.join(", ")}: not among the discovered instances (${discovered.join(", ") || "none"})`);
+  return discovered.filter((t) => chosen.includes(t));
+}
+
+/** One instance, connected and its list read; unreached (its connection closed) when either fails. */
+async function readInstance(target: string, config: Config, connect: RunDeps["connect"], log: Logger): Promise<PlannedInstance> {
+  let instance: RuntimeTarget | undefined;
+  try {
+    instance = await connect(target);
+    const live = await instance.readList(config.haproxy.kind, config.haproxy.map);
+    const warning = transportWarning(target);
+    if (warning) log.warn({ target }, warning);
+    return { kind: "read", target, instance, live, result: baseResult(target), ...(warning ? { warnings: [warning] } : {}) };
+  } catch (err) {
+    log.error({ err, target, ...SHOWN_IN_RESULT }, "could not read instance");
+    await instance?.close().catch(() => undefined);
+    return {
+      kind: "unreached",
+      target,
+      result: failedResult(target, err, "unchanged (nothing was written)", instance ? { haproxyVersion: instance.version } : {}),
+    };
+  }
+}
