@@ -1,5 +1,5 @@
 import type { ErrorCode } from "../errors.js";
-import type { Duplicate, ErrorSummary, Exposure } from "../model/result.js";
+import type { DesiredSummary, Duplicate, ErrorSummary, Exposure } from "../model/result.js";
 import type { Disagreement } from "../model/provenance.js";
 import { parseAuditRecord } from "./schema.js";
 import { canonicalJson, hmacSha256, sha256 } from "../util/canonical.js";
@@ -74,7 +74,7 @@ interface AuditFields {
     error: string | null;
     disagreements?: Disagreement[];
   }>;
-  desired: { count: number; digest: string | null };
+  desired: DesiredSummary;
   instances: AuditInstance[];
   /** The reviewed plan the run applied (`sync --plan`): who applied it is `actor`. */
   reviewedPlan?: { digest: string; createdAt: string };

@@ -3,7 +3,7 @@ import type { Config } from "../config/schema.js";
 import { errorCode } from "../errors.js";
 import type { AbsenceState } from "../model/absence.js";
 import type { DesiredSet } from "../model/desired.js";
-import type { ErrorSummary, HeldBy, SourceStatus } from "../model/result.js";
+import type { DesiredSummary, ErrorSummary, HeldBy, SourceStatus } from "../model/result.js";
 import type { GraceDecision } from "../plan/grace.js";
 import type { LoadedAbsenceState } from "../state/absence-store.js";
 import { mapLimit } from "../util/map-limit.js";
@@ -27,7 +27,7 @@ export { failedAfterRead, shownResult, type InstanceWithPlan, type PlannedInstan
  * --dry-run`, `status` and `explain` are views of this one value.
  */
 export interface PlannedRun {
-  desired: { count: number; digest: string | null };
+  desired: DesiredSummary;
   desiredSet: DesiredSet | null;
   sources: SourceStatus[];
   instances: PlannedInstance[];

@@ -1,4 +1,4 @@
-import type { Exposure, Findings, InstanceResult, RunResult, SourceStatus } from "../../model/result.js";
+import type { DesiredSummary, Exposure, Findings, InstanceResult, RunResult, SourceStatus } from "../../model/result.js";
 import { type InstanceDrift, needsAttention, type StatusReport } from "../../model/status.js";
 import type { DesiredSet } from "../../model/desired.js";
 import { GUARD_ADVICE, withoutAdvice } from "../guard-advice.js";
@@ -91,7 +91,7 @@ function plural(n: number, one: string, many: string): string {
 }
 
 /** `43 entries (sha256:…)`, or unknown when the sources failed. */
-function desiredText(desired: { count: number; digest: string | null }): string {
+function desiredText(desired: DesiredSummary): string {
   return desired.digest === null ? "unknown (the sources could not be read)" : `${plural(desired.count, "entry", "entries")} (${shortDigest(desired.digest)})`;
 }
 
@@ -229,7 +229,8 @@ export function renderStatusText(report: StatusReport): string {
     groups.set(key, [...(groups.get(key) ?? []), instance]);
   }
   for (const members of groups.values()) {
-    const first = members[0] as InstanceDrift;
+    const [first] = members;
+    if (!first) continue;
     const who = members.length === 1 ? first.target : `${members.length} instances: ${members.map((m) => m.target).join(", ")}`;
     lines.push("", who);
     if (first.error) {
