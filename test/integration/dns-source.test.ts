@@ -153,11 +153,13 @@ describe("a resolver whose answer is cut short", () => {
 
 describe("a name the resolvers say does not exist", () => {
   const TYPO = "nat.travisci.nett";
-
-  it("says the name does not exist and which resolver said so, not that the resolver did not answer", async () => {
-    const failure = await source([a.resolver], { names: [TYPO] })
+  const typoFailure = () =>
+    source([a.resolver], { names: [TYPO] })
       .fetch()
       .catch((err: unknown) => err);
+
+  it("says the name does not exist and which resolver said so, not that the resolver did not answer", async () => {
+    const failure = await typoFailure();
     expect(failure).toMatchObject({
       code: "E_SOURCE_DNS_NXDOMAIN",
       source: "travis-dns",
@@ -166,9 +168,7 @@ describe("a name the resolvers say does not exist", () => {
   });
 
   it("has one code for one failure: the source's error and the resolver's error it wraps, which names the resolver and the name", async () => {
-    const failure = await source([a.resolver], { names: [TYPO] })
-      .fetch()
-      .catch((err: unknown) => err);
+    const failure = await typoFailure();
     expect(failure).toMatchObject({
       code: "E_SOURCE_DNS_NXDOMAIN",
       source: "travis-dns",

@@ -1,4 +1,5 @@
 import type { InstanceResult, RunResult } from "../../src/model/result.js";
+import type { InstanceDrift } from "../../src/model/status.js";
 
 /** A run result for tests of what consumes results (rendering, alerts). */
 export function runResult(overrides: Partial<RunResult> = {}): RunResult {
@@ -36,6 +37,27 @@ export function instanceResult(overrides: Partial<InstanceResult> = {}): Instanc
     haproxyVersion: "2.6.12",
     ownedCount: 2,
     foreignCount: 3,
+    ...overrides,
+  };
+}
+
+/** One instance of a status report, in sync unless told otherwise. */
+export function instanceDrift(overrides: Partial<InstanceDrift> = {}): InstanceDrift {
+  return {
+    target: "tcp://10.0.0.1:9999",
+    haproxyVersion: "2.6.12",
+    liveCount: 2,
+    ownedCount: 2,
+    foreignCount: 0,
+    missing: [],
+    remove: [],
+    unexpected: [],
+    vanished: [],
+    duplicates: [],
+    exposures: [],
+    pendingRemoval: [],
+    inSync: true,
+    error: null,
     ...overrides,
   };
 }

@@ -4,7 +4,7 @@ import { renderRunText, renderStatusText, type ShownRun } from "../../../src/cli
 import type { InstanceDrift, StatusReport } from "../../../src/model/status.js";
 import { evaluateGuards } from "../../../src/plan/guards.js";
 import type { InstancePlan } from "../../../src/plan/plan.js";
-import { instanceResult, runResult } from "../../support/results.js";
+import { instanceDrift, instanceResult, runResult } from "../../support/results.js";
 
 function result(overrides: Partial<ShownRun> = {}): ShownRun {
   const { exitCode = 0, ...rest } = overrides;
@@ -155,23 +155,8 @@ describe("renderRunText: guards and reviewed plans", () => {
 });
 
 describe("renderStatusText", () => {
-  const drift = (target: string, overrides: Partial<InstanceDrift> = {}): InstanceDrift => ({
-    target,
-    haproxyVersion: "2.6.12",
-    liveCount: 44,
-    ownedCount: 43,
-    foreignCount: 1,
-    missing: [],
-    remove: [],
-    unexpected: [],
-    vanished: [],
-    duplicates: [],
-    exposures: [],
-    pendingRemoval: [],
-    inSync: true,
-    error: null,
-    ...overrides,
-  });
+  const drift = (target: string, overrides: Partial<InstanceDrift> = {}): InstanceDrift =>
+    instanceDrift({ liveCount: 44, ownedCount: 43, foreignCount: 1, ...overrides, target });
 
   it("groups instances in the same state", () => {
     const report: StatusReport = {

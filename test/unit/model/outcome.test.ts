@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type HeldBy, type RunResult, runOutcomeOf } from "../../../src/model/result.js";
-import { type InstanceDrift, type StatusReport, statusOutcomeOf } from "../../../src/model/status.js";
-import { instanceResult } from "../../support/results.js";
+import { type StatusReport, statusOutcomeOf } from "../../../src/model/status.js";
+import { instanceDrift, instanceResult } from "../../support/results.js";
 
 const HELD: HeldBy = { guard: "maxRemovals", message: "m", trips: [] };
 const PENDING = [{ entry: "35.192.85.2/32", removeAt: "2026-11-26T18:00:00Z" }];
@@ -39,23 +39,7 @@ describe("runOutcomeOf", () => {
 });
 
 describe("statusOutcomeOf", () => {
-  const drift = (overrides: Partial<InstanceDrift> = {}): InstanceDrift => ({
-    target: "tcp://10.0.0.1:9999",
-    haproxyVersion: "2.6.12",
-    liveCount: 2,
-    ownedCount: 2,
-    foreignCount: 0,
-    missing: [],
-    remove: [],
-    unexpected: [],
-    vanished: [],
-    duplicates: [],
-    exposures: [],
-    pendingRemoval: [],
-    inSync: true,
-    error: null,
-    ...overrides,
-  });
+  const drift = instanceDrift;
   const exposure = { address: "10.0.0.9", entry: "10.0.0.0/8", value: null, owner: "foreign", reason: "too-broad" } as const;
 
   it.each<[string, Pick<StatusReport, "error" | "instances" | "inSync">, StatusReport["outcome"]]>([
