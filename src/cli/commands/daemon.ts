@@ -15,7 +15,7 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
   const { config, file, logger, scrubber } = await loadContext(global, io, { resultOnStdout: false });
   const listen = parseListen(config.metrics?.listen ?? DEFAULT_LISTEN);
   if (!listen) throw new UsageError(`metrics.listen: expected host:port`);
-  const deps = await runDeps(config, file, logger, scrubber, io.env, true);
+  const deps = { ...(await runDeps(config, file, logger, scrubber, io.env, true)), now: io.now };
   const watch = restartWatch(config);
   const daemon = await startDaemon({
     schedule: config.schedule,

@@ -18,7 +18,7 @@ export async function explainCommand(
     parsed.push(address);
   }
   const { config, logger, scrubber } = await loadContext(global, io);
-  const report = shownExplain(await explainAddresses(config, explainDeps(config, logger, scrubber, options.instance), parsed), options);
+  const report = shownExplain(await explainAddresses(config, { ...explainDeps(config, logger, scrubber, options.instance), now: io.now }, parsed), options);
   await io.stdout(global.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderExplainText(report));
   return report.exitCode;
 }

@@ -7,7 +7,7 @@ import { desiredSources } from "../wiring.js";
 
 export async function resolveCommand(global: GlobalOptions, io: Io): Promise<number> {
   const { config, logger, scrubber } = await loadContext(global, io);
-  const resolution = await resolveDesired(config, desiredSources(config, scrubber), () => new Date());
+  const resolution = await resolveDesired(config, desiredSources(config, scrubber), io.now);
   const error = resolution.ok ? null : { code: resolution.error.code, message: resolution.error.message };
   if (!resolution.ok) logger.error({ err: resolution.error, ...SHOWN_IN_RESULT }, "desired set unavailable");
   if (global.output === "json") {

@@ -25,12 +25,12 @@ export interface SyncCliOptions {
 }
 
 /** One-shot metrics: a Pushgateway push-add and/or an atomically written textfile. */
-async function exportMetrics(config: Config, result: RunResult, logger: Logger, scrubber: Scrubber): Promise<void> {
+async function exportMetrics(config: Config, result: RunResult, logger: Logger, scrubber: Scrubber, now: Date): Promise<void> {
   const { pushgateway, textfile } = config.metrics ?? {};
   if (result.dryRun || (!pushgateway && !textfile)) return;
   const [{ createMetrics }, { pushMetrics, writeTextfile }] = await Promise.all([import("../../metrics/metrics.js"), import("../../metrics/export.js")]);
   const metrics = createMetrics({ oneShot: true, scrubber });
-  metrics.observe(result, new Date());
+  metrics.observe(result, now);
   const text = await metrics.text();
   const exports: Array<Promise<void>> = [];
   // The push ends with the run's own deadline, within its usual 5 s.
@@ -50,15 +50,15 @@ export async function syncCommand(global: GlobalOptions, options: SyncCliOptions
   const reviewed = plan === undefined ? undefined : await readPlan(plan);
   // A plan made for some instances applies to those: --instance is not needed again.
   const instances = instance ?? reviewed?.plan.instances.map((i) => i.target);
-  const deps = await runDeps(config, file, logger, scrubber, io.env, false, { instances, lockTimeoutMs: lockTimeout * 1000 });
+  const deps = { ...(await runDeps(config, file, logger, scrubber, io.env, false, { instances, lockTimeoutMs: lockTimeout * 1000 })), now: io.now };
   const result = shownRun(await runOnce(config, deps, { ...rest, noGrace: !grace, ...(reviewed ? { reviewed } : {}) }), { detailedExitcode });
   logRunSummary(logger, result);
   let savedPlan: SavedPlan | undefined;
   if (planOut !== undefined && result.error === null) {
-    savedPlan = { path: planOut, digest: await writePlan(planOut, planFromDryRun(result, deps.audit.context.configDigest, new Date())) };
+    savedPlan = { path: planOut, digest: await writePlan(planOut, planFromDryRun(result, deps.audit.context.configDigest, io.now())) };
     logger.info({ planOut, digest: savedPlan.digest }, `plan saved to ${planOut} (${savedPlan.digest})`);
   }
-  await exportMetrics(config, result, logger, scrubber);
+  await exportMetrics(config, result, logger, scrubber, io.now());
   const json = () => `${JSON.stringify(savedPlan ? { ...result, savedPlan } : result, null, 2)}\n`;
   await io.stdout(global.output === "json" ? json() : renderRunText(result, savedPlan));
   return result.exitCode;
