@@ -1,4 +1,3 @@
-import { request } from "node:http";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +6,7 @@ import { startDaemon } from "../../src/daemon/daemon.js";
 import { runOnce } from "../../src/reconcile/run.js";
 import { type ShownRun, shownRun } from "../../src/cli/render/run.js";
 import { writeConfig } from "../support/config.js";
+import { fetchText } from "../support/fetch.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { realDeps } from "../support/reconcile.js";
@@ -24,18 +24,7 @@ afterAll(async () => {
   await dns.stop();
 });
 
-function healthz(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request(`${url}/healthz`, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on("error", reject)
-      .end();
-  });
-}
+const healthz = async (url: string) => (await fetchText(`${url}/healthz`)) ?? { status: 0, body: "" };
 
 describe("a weekday schedule's daemon", () => {
   it("started on a Monday afternoon allows a weekend between runs: 64 h period, healthy on Monday morning after a Friday evening run", async () => {
