@@ -16,7 +16,7 @@ import type { Config } from "../src/config/schema.js";
 import { HaproxyInstance } from "../src/haproxy/runtime.js";
 import { computePlan, findDuplicates } from "../src/plan/plan.js";
 import { ownershipOf } from "../src/reconcile/ownership.js";
-import { checkExposures } from "../src/reconcile/plan-run.js";
+import { checkExposures } from "../src/reconcile/exposure-check.js";
 import { configDocument } from "../test/support/config.js";
 import { startDnsServer } from "../test/support/dns-server.js";
 import { travisAddresses } from "../test/support/fixtures.js";

@@ -18,7 +18,6 @@ import { readInstances } from "./read-instances.js";
 import { decideRemovalGrace } from "./removal-grace.js";
 import { message } from "./results.js";
 
-export { checkExposures } from "./exposure-check.js";
 export { failedAfterRead, shownResult, type InstanceWithPlan, type PlannedInstance, type ReachedInstance } from "./planned-instance.js";
 
 /**

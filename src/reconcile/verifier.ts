@@ -3,7 +3,8 @@ import type { Config } from "../config/schema.js";
 import { HaproxyError } from "../errors.js";
 import { mapLimit } from "../util/map-limit.js";
 import { type CheckedRun, type InstanceRun, isChecked, withUpdated } from "./instance-run.js";
-import { checkExposures, type PlannedRun } from "./plan-run.js";
+import { checkExposures } from "./exposure-check.js";
+import type { PlannedRun } from "./plan-run.js";
 import { message } from "./results.js";
 
 /** Asks the instances who they admit once a run's changes are made. */

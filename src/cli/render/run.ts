@@ -1,7 +1,8 @@
 import type { DesiredSummary, Exposure, Findings, InstanceResult, RunResult, SourceStatus } from "../../model/result.js";
 import { type InstanceDrift, needsAttention, type StatusReport } from "../../model/status.js";
 import type { DesiredSet } from "../../model/desired.js";
-import { GUARD_ADVICE, withoutAdvice } from "../guard-advice.js";
+import { ADVICE } from "../../plan/guards.js";
+import { withoutAdvice } from "../guard-advice.js";
 import { type ExitCode, exitCodeOf } from "../exit.js";
 
 /** A run as the CLI shows it: the result, and the exit code its outcome maps to. */
@@ -27,7 +28,7 @@ function listed(sign: string, entries: readonly string[]): string[] {
 }
 
 /** Not `~`, which reads as "changed in place" to anyone used to terraform: the entry stays, its removal is in question. */
-export const PENDING_MARK = "?";
+const PENDING_MARK = "?";
 
 function pendingLines(pending: ReadonlyArray<{ entry: string; removeAt: string }>): string[] {
   return listed(
@@ -153,7 +154,7 @@ export function renderRunText(result: ShownRun, savedPlan?: SavedPlan): string {
   lines.push(...flapLines(result.flaps));
   if (result.held) {
     lines.push("", `Held, nothing applied anywhere:`, ...tripLines(result.held.trips));
-    const approvable = result.held.trips.some((trip) => trip.message.endsWith(GUARD_ADVICE));
+    const approvable = result.held.trips.some((trip) => trip.message.endsWith(ADVICE));
     if (approvable && !savedPlan)
       lines.push("Check the Travis IP page, then approve exactly this change: travis-allowlist sync --dry-run --plan-out FILE, then sync --plan FILE");
   }
