@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { type ErrorCode, HaproxyError } from "../errors.js";
 import { parseTarget } from "../model/target.js";
+import { Scrubber } from "../util/secrets.js";
 import type { Response } from "./protocol.js";
 
 /** What HAProxy answers, on 2.x and 3.x alike, when the stats socket's level is below what a command needs. */
@@ -21,16 +22,26 @@ export function adminSocketLine(target: string): string {
 /**
  * The error for a command HAProxy refused. A refusal for want of access level
  * gets its own code and the config line that fixes it; any other keeps `code`.
- * `consequence` says what the refusal left behind ("; not committed").
+ * `consequence` says what the refusal left behind ("; not committed"). The
+ * reply is a peer's text: it is quoted scrubbed and cut, as parse errors quote it.
  */
-export function refusal(target: string, version: string, what: string, response: Response, code: ErrorCode, consequence = ""): HaproxyError {
-  if (PERMISSION_DENIED.test(response.text)) {
+export function refusal(
+  target: string,
+  version: string,
+  what: string,
+  response: Response,
+  code: ErrorCode,
+  consequence = "",
+  scrubber = new Scrubber(),
+): HaproxyError {
+  const reply = scrubber.start(response.text, 200);
+  if (PERMISSION_DENIED.test(reply)) {
     return new HaproxyError(
       "E_HAPROXY_PERMISSION",
       target,
-      `${what} was refused: ${response.text}${consequence}. HAProxy ${version} allows map and ACL commands only on a stats socket with ` +
+      `${what} was refused: ${reply}${consequence}. HAProxy ${version} allows map and ACL commands only on a stats socket with ` +
         `"level admin" (3.x refuses even show and get at "level operator"): in haproxy.cfg write "${adminSocketLine(target)}" and reload HAProxy`,
     );
   }
-  return new HaproxyError(code, target, `${what} failed: ${response.text}${consequence}`);
+  return new HaproxyError(code, target, `${what} failed: ${reply}${consequence}`);
 }

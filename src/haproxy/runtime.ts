@@ -95,7 +95,7 @@ export class HaproxyInstance {
   }
 
   private refused(what: string, response: Response, code: ErrorCode, consequence?: string): HaproxyError {
-    return refusal(this.target, this.version, what, response, code, consequence);
+    return refusal(this.target, this.version, what, response, code, consequence, this.scrubber);
   }
 
   async lists(kind: ListKind): Promise<LoadedList[]> {

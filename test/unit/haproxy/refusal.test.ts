@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseResponse, ReplyFramer } from "../../../src/haproxy/protocol.js";
 import { adminSocketLine, refusal } from "../../../src/haproxy/refusal.js";
+import { Scrubber } from "../../../src/util/secrets.js";
 
 /** One reply as the interactive CLI sends it: the message, its own newline, then the prompt. */
 function framed(bytes: string) {
@@ -23,6 +24,16 @@ describe("refusal", () => {
   it("keeps the caller's code and what the refusal left behind for any other refusal", () => {
     const error = refusal("tcp://127.0.0.1:9999", "2.6.12", "add map @3", framed("[3]: 'add map' failed\n\n> "), "E_HAPROXY_ADD", "; not committed");
     expect(error).toMatchObject({ code: "E_HAPROXY_ADD", message: "tcp://127.0.0.1:9999: add map @3 failed: 'add map' failed; not committed" });
+  });
+
+  it("quotes the peer's reply scrubbed of secrets and cut to 200 characters", () => {
+    const scrubber = new Scrubber();
+    scrubber.add(["s3cret-token-value"]);
+    const reply = framed(`[3]: unknown map 's3cret-token-value' ${"x".repeat(500)}\n\n> `);
+    const error = refusal("tcp://127.0.0.1:9999", "2.6.12", "show map", reply, "E_HAPROXY_COMMAND", "", scrubber);
+    expect(error.message).not.toContain("s3cret-token-value");
+    expect(error.message).toBe(`tcp://127.0.0.1:9999: show map failed: ${scrubber.start(reply.text, 200)}`);
+    expect(scrubber.start(reply.text, 200)).toHaveLength(200);
   });
 
   it.each([
