@@ -239,3 +239,9 @@ const ADDRESS_CHARACTERS = /^[0-9A-Fa-f.:/]+$/;
 export function isAddressText(text: string): boolean {
   return IPV4_TEXT.test(text) || (ADDRESS_CHARACTERS.test(text) && parseCidr(text, { lenient: true }).ok);
 }
+
+/** A live key as the canonical CIDR it stands for, or as HAProxy holds it when it is none (so it is still compared, never dropped). */
+export function canonicalKey(key: string): string {
+  const parsed = parseCidr(key, { lenient: true });
+  return parsed.ok ? parsed.cidr.text : key;
+}

@@ -1,5 +1,5 @@
 import { breadthViolation } from "../model/breadth.js";
-import { type Cidr, contains, ipv4Admitted, parseCidr } from "../model/cidr.js";
+import { canonicalKey, type Cidr, contains, ipv4Admitted, parseCidr } from "../model/cidr.js";
 import type { MatchAnswer } from "../model/list.js";
 import type { Exposure } from "../model/result.js";
 import { isOwned, type Ownership } from "./plan.js";
@@ -97,11 +97,6 @@ export function exposureProbes(
     }
   }
   return { probes, skipped };
-}
-
-function canonicalKey(key: string): string {
-  const parsed = parseCidr(key, { lenient: true });
-  return parsed.ok ? parsed.cidr.text : key;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { parseCidr } from "../model/cidr.js";
+import { canonicalKey } from "../model/cidr.js";
 import type { ListKind, LiveEntry, WritableEntry } from "../model/list.js";
 import type { Duplicate } from "../model/result.js";
 
@@ -35,12 +35,7 @@ export interface InstancePlan {
 
 /** Canonical keys of the owned entries of a live list; keys already in `known` are canonical as they are. */
 export function ownedKeys(live: ReadonlyArray<LiveEntry>, ownership: Ownership, known: { has(key: string): boolean } = new Set()): string[] {
-  return live.filter((e) => isOwned(e, ownership)).map((e) => (known.has(e.key) ? e.key : canonicalLiveKey(e.key)));
-}
-
-function canonicalLiveKey(key: string): string {
-  const parsed = parseCidr(key, { lenient: true });
-  return parsed.ok ? parsed.cidr.text : key;
+  return live.filter((e) => isOwned(e, ownership)).map((e) => (known.has(e.key) ? e.key : canonicalKey(e.key)));
 }
 
 export function isOwned(entry: { value?: string }, ownership: Ownership): boolean {
@@ -64,7 +59,7 @@ export function findDuplicates(
   ownership: Ownership,
   known: { has(key: string): boolean } = new Set(),
 ): Duplicate[] {
-  const canonical = (key: string) => (known.has(key) ? key : canonicalLiveKey(key));
+  const canonical = (key: string) => (known.has(key) ? key : canonicalKey(key));
   const values = new Map<string, Set<string>>();
   const note = (key: string, value: string) => {
     const set = values.get(key);
@@ -136,7 +131,7 @@ function sortLive(live: ReadonlyArray<LiveEntry>, wanted: ReadonlySet<string>, k
     }
     sorted.ownedCount++;
     // Keys this tool wrote are already canonical; only other spellings need parsing.
-    const canonical = wanted.has(entry.key) ? entry.key : canonicalLiveKey(entry.key);
+    const canonical = wanted.has(entry.key) ? entry.key : canonicalKey(entry.key);
     if (wanted.has(canonical) || keep.has(canonical)) {
       if (!wanted.has(canonical)) sorted.kept.add(canonical);
       if (ownership.kind === "acl" || entry.value === ownership.value) {

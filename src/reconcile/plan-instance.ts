@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import type { AbsenceState } from "../model/absence.js";
-import { parseCidr } from "../model/cidr.js";
+import { canonicalKey } from "../model/cidr.js";
 import { digestOfUnordered } from "../model/entries.js";
 import type { LiveEntry } from "../model/list.js";
 import type { Findings } from "../model/result.js";
@@ -99,8 +99,7 @@ function withoutHeldByOthers(vanished: string[], live: ReadonlyArray<LiveEntry>,
   const others = new Set<string>();
   for (const entry of live) {
     if (isOwned(entry, ownership)) continue;
-    const parsed = parseCidr(entry.key, { lenient: true });
-    others.add(parsed.ok ? parsed.cidr.text : entry.key);
+    others.add(canonicalKey(entry.key));
   }
   return vanished.filter((key) => !others.has(key));
 }

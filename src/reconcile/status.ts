@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import { parseCidr } from "../model/cidr.js";
+import { canonicalKey } from "../model/cidr.js";
 import { type AbsenceState, emptyState } from "../model/absence.js";
 import { type InstanceDrift, type StatusReport, statusOutcomeOf } from "../model/status.js";
 import { driftFromState, recentlyRemoved } from "../plan/grace.js";
@@ -95,21 +95,18 @@ async function judgedWithoutDesired(planned: PlannedRun, config: Config, deps: P
   }
   const now = (deps.now ?? (() => new Date()))();
   const known = new Set(state.provenance.flatMap((g) => g.entries));
+  const removed = recentlyRemoved(state, now);
   return Promise.all(
     planned.instances.map(async (p): Promise<InstanceDrift> => {
       if (p.kind === "unreached") return { ...drift(p), missing: null, remove: null, pendingRemoval: null, inSync: null };
       const entries = p.live.entries;
       const owned = entries.filter((e) => isOwned(e, ownership));
-      const canonical = (key: string) => {
-        const parsed = parseCidr(key, { lenient: true });
-        return parsed.ok ? parsed.cidr.text : key;
-      };
-      const found = driftFromState(p.target, { owned: owned.map((e) => canonical(e.key)), all: new Set(entries.map((e) => canonical(e.key))) }, state, {
+      const found = driftFromState(p.target, { owned: owned.map((e) => canonicalKey(e.key)), all: new Set(entries.map((e) => canonicalKey(e.key))) }, state, {
         process: p.instance.process,
         stateKnown,
       });
       try {
-        const checked = await checkExposures(p.instance, config, { removed: recentlyRemoved(state, now), settled: known, live: entries });
+        const checked = await checkExposures(p.instance, config, { removed, settled: known, live: entries });
         return {
           target: p.target,
           ...(p.warnings ? { warnings: p.warnings } : {}),

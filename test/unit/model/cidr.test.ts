@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Cidr, canonicalise, contains, ipv4Admitted, isAddressText, parseCidr, subtract } from "../../../src/model/cidr.js";
+import { type Cidr, canonicalise, contains, ipv4Admitted, isAddressText, parseCidr, subtract, canonicalKey } from "../../../src/model/cidr.js";
 import { reservedRange } from "../../../src/model/reserved.js";
 
 function cidr(text: string) {
@@ -231,5 +231,16 @@ describe("reserved ranges", () => {
 
   it.each(["34.66.25.221/32", "104.154.113.151/32", "2600:1f18::/32", "::ffff:34.66.25.221", "::ffff:104.154.0.0/112"])("%s is public", (text) => {
     expect(reservedRange(cidr(text))).toBeUndefined();
+  });
+});
+
+describe("canonicalKey", () => {
+  it.each([
+    ["34.66.25.221", "34.66.25.221/32"],
+    ["10.0.0.0/8", "10.0.0.0/8"],
+    ["2001:DB8::1", "2001:db8::1/128"],
+    ["not-an-address", "not-an-address"],
+  ])("a live key %j compares as %j", (key, expected) => {
+    expect(canonicalKey(key)).toBe(expected);
   });
 });
