@@ -1,5 +1,6 @@
 import { MASK, redactUrl, urlSecrets } from "../util/url.js";
 import type { Config } from "./schema.js";
+import type { ResolverAddress } from "../util/resolver.js";
 
 /** A copy of the config that is safe to print or log: URLs redacted, header values hidden. */
 export function redactConfig<T>(config: T): T {
@@ -16,6 +17,8 @@ export function redactConfig<T>(config: T): T {
   };
   return walk(config, []) as T;
 }
+
+const dohUrls = (resolvers: readonly ResolverAddress[] = []) => resolvers.flatMap((r) => (r.kind === "doh" ? [r.url] : []));
 
 /** Headers that describe the request and never carry a credential. */
 const PLAIN_HEADERS: ReadonlySet<string> = new Set([
@@ -40,9 +43,9 @@ export function literalSecrets(config: Config): string[] {
   const urls: string[] = [];
   for (const source of config.sources) {
     if (source.type === "http") urls.push(source.url);
-    if (source.type === "dns") urls.push(...(source.resolvers ?? []));
+    if (source.type === "dns") urls.push(...dohUrls(source.resolvers));
   }
-  urls.push(...(config.haproxy.discover?.resolvers ?? []));
+  urls.push(...dohUrls(config.haproxy.discover?.resolvers));
   for (const sink of config.alerts.sinks) {
     urls.push(sink.url);
     if (sink.type !== "webhook") continue;

@@ -1,11 +1,11 @@
 import cron from "node-cron";
 import { z } from "zod";
-import { parseResolver } from "../util/resolver.js";
 import { parseTarget } from "../model/target.js";
 import { parseCidr } from "../model/cidr.js";
 import { ALERT_EVENTS, type SinkType } from "../model/alerts.js";
 import type { SourceType } from "../model/sources.js";
-import { duration, limit } from "./setting.js";
+import { duration, limit, resolver, type Setting } from "./setting.js";
+import type { ResolverAddress } from "../util/resolver.js";
 import { schedulePeriodMs } from "./schedule-period.js";
 
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -21,10 +21,6 @@ const name = z.string({ error: "expected a non-empty string" }).regex(/^[A-Za-z0
 const positiveMs = (fallback: number) => z.number({ error: "expected a number of milliseconds" }).int().min(1).max(600_000).default(fallback);
 
 const hostname = z.string({ error: "expected a DNS name" }).regex(HOSTNAME, { error: "expected a DNS name such as nat.travisci.net" });
-
-const resolver = z.string({ error: "expected host[:port] or https://…/dns-query" }).refine((s) => parseResolver(s) !== undefined, {
-  error: "expected an IP address with an optional port (127.0.0.1:5353, [::1]:53) or https://…/dns-query",
-});
 
 const entryText = z.string({ error: "expected an address or CIDR string" });
 
@@ -118,6 +114,16 @@ const settingsSchema = z.strictObject({
           })
           .default([]),
         persist: z.boolean({ error: "expected true or false" }).default(false),
+        denials: z
+          .strictObject(
+            {
+              table: z
+                .string({ error: "expected the name of a stick table" })
+                .regex(SOCKET_TOKEN, { error: "expected a stick table name of letters, digits and . _ / + @ - only" }),
+            },
+            { error: "expected an object with table" },
+          )
+          .optional(),
         concurrency: z.number({ error: "expected a whole number" }).int().min(1).max(256).default(8),
         timeoutMs: positiveMs(5000),
       },
@@ -147,6 +153,7 @@ const settingsSchema = z.strictObject({
       minPrefixV6: z.number().int().min(1).max(128, { error: "expected a prefix length from 1 to 128" }).default(32),
       allowReserved: z.boolean({ error: "expected true or false" }).default(false),
       expected: z.array(cidr).optional(),
+      maxAddresses: z.number({ error: "expected a whole number" }).int().min(1, { error: "expected at least 1" }).default(65_536),
       removeAfter: duration.prefault("1h"),
     })
     .prefault({}),
@@ -158,6 +165,12 @@ const settingsSchema = z.strictObject({
     })
     .prefault({}),
   stateDir: z.string().min(1).optional(),
+  limits: z
+    .strictObject({
+      maxLiveEntries: z.number({ error: "expected a whole number" }).int().min(1, { error: "expected at least 1" }).default(500_000),
+    })
+    .prefault({}),
+  planMaxAge: duration.prefault("1h"),
   alerts: z
     .strictObject({
       on: z.array(z.enum(ALERT_EVENTS)).default(["held", "failed", "unexpected", "drift", "exposure"]),
@@ -205,16 +218,30 @@ const settingsSchema = z.strictObject({
 
 type Settings = z.output<typeof settingsSchema>;
 
+/** Resolvers as written, or as parsed: what each view of the file keeps of them. */
+function withResolvers<T>(settings: Settings, view: (resolver: Setting<string, ResolverAddress>) => T) {
+  const sources = settings.sources.map((source) =>
+    source.type === "dns" ? { ...source, resolvers: source.resolvers?.map(view) } : source,
+  );
+  const { discover } = settings.haproxy;
+  return {
+    sources,
+    haproxy: { ...settings.haproxy, discover: discover && { ...discover, resolvers: discover.resolvers?.map(view) } },
+  };
+}
+
 /** The file as validated, defaults filled in, values as written: what `config check` shows and the config digest covers. */
 function asWritten(settings: Settings) {
   const { guards, audit, alerts } = settings;
   return {
     ...settings,
+    ...withResolvers(settings, (r) => r.written),
     guards: { ...guards, maxAdditions: guards.maxAdditions.written, maxRemovals: guards.maxRemovals.written, removeAfter: guards.removeAfter.written },
     audit: { ...audit, heartbeat: audit.heartbeat.written },
     alerts: { ...alerts, repeatInterval: alerts.repeatInterval.written },
     runTimeout: settings.runTimeout.written,
     watchInterval: settings.watchInterval.written,
+    planMaxAge: settings.planMaxAge.written,
   };
 }
 
@@ -224,12 +251,13 @@ function asWritten(settings: Settings) {
  * duration or a percentage as text.
  */
 function asUsed(settings: Settings, now: Date) {
-  const { guards, audit, alerts, runTimeout, watchInterval, ...rest } = settings;
+  const { guards, audit, alerts, runTimeout, watchInterval, planMaxAge, ...rest } = settings;
   const { maxAdditions, maxRemovals, removeAfter, ...guardRest } = guards;
   const { heartbeat, ...auditRest } = audit;
   const { repeatInterval, ...alertsRest } = alerts;
   return {
     ...rest,
+    ...withResolvers(settings, (r) => r.value),
     guards: {
       ...guardRest,
       maxAdditions: maxAdditions.value,
@@ -251,6 +279,8 @@ function asUsed(settings: Settings, now: Date) {
     runTimeoutMs: runTimeout.value,
     /** How often the daemon asks each instance which process it is; 0 turns the restart watch off. */
     watchIntervalMs: watchInterval.value,
+    /** `sync --plan` refuses a plan saved longer ago than this. */
+    planMaxAgeMs: planMaxAge.value,
     /** The longest time between two runs of `schedule`. */
     schedulePeriodMs: schedulePeriodMs(rest.schedule, now),
   };
@@ -264,7 +294,7 @@ export function configSchema(now: Date) {
 export type ConfigFile = ReturnType<typeof asWritten>;
 export type Config = ReturnType<typeof asUsed>;
 export type SourceConfig = Config["sources"][number];
-export type DnsSourceConfig = z.output<typeof dnsSourceSchema>;
+export type DnsSourceConfig = Extract<SourceConfig, { type: "dns" }>;
 export type StaticSourceConfig = z.output<typeof staticSourceSchema>;
 export type HaproxyConfig = Config["haproxy"];
 export type GuardsConfig = Config["guards"];

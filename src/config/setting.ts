@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.js";
 import { parseLimit } from "./limits.js";
+import { parseResolver } from "../util/resolver.js";
 
 /**
  * A config value parsed once: as the file says it, which `config check` shows
@@ -30,3 +31,7 @@ export const duration = z.string({ error: DURATION_MESSAGE }).transform(settingO
 const LIMIT_MESSAGE = 'expected a count (e.g. 10) or a percentage (e.g. "25%")';
 /** 10 or "25%": a count or a fraction. */
 export const limit = z.union([z.number(), z.string()], { error: LIMIT_MESSAGE }).transform(settingOf(parseLimit, LIMIT_MESSAGE));
+
+const RESOLVER_MESSAGE = "expected an IP address with an optional port (127.0.0.1:5353, [::1]:53) or https://…/dns-query";
+/** `127.0.0.1:5353`, `[::1]:53` or `https://host/dns-query`: the address to ask. */
+export const resolver = z.string({ error: "expected host[:port] or https://…/dns-query" }).transform(settingOf(parseResolver, RESOLVER_MESSAGE));

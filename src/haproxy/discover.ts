@@ -1,13 +1,13 @@
 import type { Dispatcher } from "undici";
 import { type DnsQueryOptions, resolveRecords, resolveSrv } from "../dns/client.js";
-import { parseResolver, type ResolverAddress, type UdpResolver } from "../util/resolver.js";
+import type { ResolverAddress, UdpResolver } from "../util/resolver.js";
 import { systemResolvers } from "../dns/system.js";
 import { AllowlistError } from "../errors.js";
 
 /** Where instances are: listed sockets, and optionally DNS names to discover more (the `haproxy` config keys). */
 export interface InstanceSources {
   sockets: string[];
-  discover?: { dns: string; port?: number | undefined; resolvers?: string[] | undefined } | undefined;
+  discover?: { dns: string; port?: number | undefined; resolvers?: ResolverAddress[] | undefined } | undefined;
   /** With runtime TLS configured, discovered instances are reached over it too. */
   tls?: object | undefined;
 }
@@ -54,7 +54,7 @@ async function discoverWith(
 export async function resolveTargets(haproxy: InstanceSources, options: DiscoveryOptions = {}): Promise<string[]> {
   const discover = haproxy.discover;
   if (!discover) return haproxy.sockets;
-  const resolvers = discover.resolvers ? discover.resolvers.map((r) => parseResolver(r) as ResolverAddress) : (options.defaultResolvers ?? systemResolvers)();
+  const resolvers = discover.resolvers ?? (options.defaultResolvers ?? systemResolvers)();
   const queryOptions: DnsQueryOptions = {
     timeoutMs: options.timeoutMs ?? 2000,
     retries: 1,

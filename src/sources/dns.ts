@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { DnsSourceConfig } from "../config/schema.js";
 import { type DnsQueryOptions, type RecordType, resolveRecords } from "../dns/client.js";
-import { parseResolver, type ResolverAddress } from "../util/resolver.js";
+import type { ResolverAddress } from "../util/resolver.js";
 import { systemResolvers } from "../dns/system.js";
 import { DnsError, SourceError } from "../errors.js";
 import type { Source, SourceResult } from "./types.js";
@@ -41,7 +41,7 @@ async function askResolver(resolver: ResolverAddress, names: string[], options: 
 
 export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {}): Source {
   const now = options.now ?? Date.now;
-  const resolvers = config.resolvers ? config.resolvers.map((text) => parseResolver(text) as ResolverAddress) : (options.defaultResolvers ?? systemResolvers)();
+  const resolvers = config.resolvers ?? (options.defaultResolvers ?? systemResolvers)();
   const queryOptions: DnsQueryOptions = {
     timeoutMs: config.timeoutMs,
     retries: config.retries,

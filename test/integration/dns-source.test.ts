@@ -1,3 +1,4 @@
+import { resolverAt } from "../support/config.js";
 import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dnsSource } from "../../src/sources/dns.js";
@@ -31,7 +32,7 @@ function source(resolvers: string[], extra: { quorum?: number; requireDnssec?: b
       name: "travis-dns",
       type: "dns",
       names: extra.names ?? [NAME],
-      resolvers,
+      resolvers: resolvers.map(resolverAt),
       quorum: extra.quorum ?? 1,
       timeoutMs: 300,
       retries: 0,

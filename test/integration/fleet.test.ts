@@ -6,7 +6,7 @@ import { HaproxyInstance } from "../../src/haproxy/runtime.js";
 import type { RuntimeTarget } from "../../src/reconcile/deps.js";
 import { inspect } from "../../src/reconcile/status.js";
 import { shownStatus } from "../../src/cli/render/run.js";
-import { testConfig } from "../support/config.js";
+import { resolverAt, testConfig } from "../support/config.js";
 import { startFakeRuntime } from "../support/fake-runtime.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { travisAddresses } from "../support/fixtures.js";
@@ -92,7 +92,7 @@ describe("discovery", () => {
     expect(result.instances.every((i) => i.status === "applied")).toBe(true);
 
     const byA = testConfig({ resolver: dns.resolver, sockets: [fleet[0]!.unixTarget], map: fleet[0]!.listFile });
-    byA.haproxy.discover = { dns: "single.edge.test", port: port(fleet[2]!), resolvers: [dns.resolver] };
+    byA.haproxy.discover = { dns: "single.edge.test", port: port(fleet[2]!), resolvers: [resolverAt(dns.resolver)] };
     const second = await syncOnce(byA);
     expect(second.instances.map((i) => [i.target, i.status])).toEqual([
       [fleet[0]!.unixTarget, "in-sync"],
@@ -103,7 +103,7 @@ describe("discovery", () => {
   it("a discovery failure changes nothing and says why", async () => {
     const [h] = await replicas(1);
     const config = testConfig({ resolver: dns.resolver, sockets: [h!.unixTarget], map: h!.listFile });
-    config.haproxy.discover = { dns: "missing.edge.test", port: 9999, resolvers: [dns.resolver] };
+    config.haproxy.discover = { dns: "missing.edge.test", port: 9999, resolvers: [resolverAt(dns.resolver)] };
     const result = await syncOnce(config);
     expect(result).toMatchObject({ exitCode: 1, error: { code: "E_DISCOVERY", message: expect.stringContaining("missing.edge.test") } });
     expect(await liveEntries(h!)).toEqual(["127.0.0.5 office"]);

@@ -1,3 +1,4 @@
+import { parseResolver, type ResolverAddress } from "../../src/util/resolver.js";
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
@@ -58,4 +59,11 @@ export async function writeConfig(dir: string, o: TestConfigOptions, name = "tra
   const path = join(dir, name);
   await writeFile(path, stringify(configDocument(o)));
   return path;
+}
+
+/** A resolver as the parsed config holds it, for tests that change a parsed config. */
+export function resolverAt(text: string): ResolverAddress {
+  const parsed = parseResolver(text);
+  if (!parsed) throw new Error(`not a resolver address: ${text}`);
+  return parsed;
 }

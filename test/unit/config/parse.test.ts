@@ -139,7 +139,7 @@ describe("parseConfig", () => {
 
   it("substitutes ${VAR} in values", () => {
     const { config } = parseConfig(MINIMAL.replace("127.0.0.1:5353", "${RESOLVER}"), { RESOLVER: "127.0.0.1:53" });
-    expect(config?.sources[0]).toMatchObject({ resolvers: ["127.0.0.1:53"] });
+    expect(config?.sources[0]).toMatchObject({ resolvers: [{ kind: "udp", host: "127.0.0.1", port: 53, label: "127.0.0.1:53" }] });
   });
 
   it("keeps $$ as a literal dollar and reports each unset variable with its path", () => {

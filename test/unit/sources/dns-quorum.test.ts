@@ -6,7 +6,7 @@ import { quorumMissed, type ResolverOutcome, tallySightings } from "../../../src
 const NAME = "nat.travisci.net";
 
 function config(quorum: number): DnsSourceConfig {
-  return { name: "travis-dns", type: "dns", names: [NAME], quorum, timeoutMs: 300, retries: 0, requireDnssec: false };
+  return { name: "travis-dns", type: "dns", names: [NAME], resolvers: undefined, quorum, timeoutMs: 300, retries: 0, requireDnssec: false };
 }
 
 function answered(resolver: string, addresses: string[], ttl = 60): ResolverOutcome {
