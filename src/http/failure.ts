@@ -14,7 +14,8 @@ export interface HttpFailure {
   /**
    * For the message: the system or undici code (ECONNREFUSED, UND_ERR_SOCKET,
    * CERT_HAS_EXPIRED) or the error's name, never its text, which can carry
-   * the URL; for `redirect` and `too-large`, what was refused.
+   * the URL; for `redirect` and `too-large` (a body over the reader's
+   * bound, which client.ts judges, not undici), what was refused.
    */
   detail: string;
   cause?: unknown;
@@ -24,8 +25,6 @@ export interface HttpFailure {
 const DEADLINE_NAMES: ReadonlySet<string> = new Set(["TimeoutError", "AbortError"]);
 /** A dispatcher's body timeout: silence between chunks, which a feed's agent sets to the feed's deadline. */
 const BODY_SILENCE = "UND_ERR_BODY_TIMEOUT";
-/** A dispatcher built with `maxResponseSize` refuses a larger body itself. */
-const RESPONSE_TOO_LARGE = "UND_ERR_RES_EXCEEDED_MAX_SIZE";
 /** Node's TLS errors and OpenSSL's certificate verification codes. */
 const TLS_CODE = /^ERR_(TLS|SSL)_|CERT|^UNABLE_TO_/;
 
@@ -36,7 +35,6 @@ function codeOf(err: unknown): string | undefined {
 
 function kindOf(name: string, code: string | undefined, phase: HttpPhase): HttpFailureKind {
   if (DEADLINE_NAMES.has(name) || (phase === "body" && code === BODY_SILENCE)) return "timeout";
-  if (code === RESPONSE_TOO_LARGE) return "too-large";
   if (phase === "body") return "cut-off";
   return code !== undefined && TLS_CODE.test(code) ? "tls" : "connection";
 }

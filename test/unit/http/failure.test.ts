@@ -37,7 +37,6 @@ describe("classifyHttpError: what undici or the socket threw, as a kind the call
     ["TLS spoken to a plain HTTP port", systemError("ERR_SSL_WRONG_VERSION_NUMBER"), "request", "tls", "ERR_SSL_WRONG_VERSION_NUMBER"],
     ["a socket closed half-way through the body", new errors.SocketError("other side closed"), "body", "cut-off", "UND_ERR_SOCKET"],
     ["a reset half-way through the body", systemError("ECONNRESET"), "body", "cut-off", "ECONNRESET"],
-    ["a body over the dispatcher's maxResponseSize", new errors.ResponseExceededMaxSizeError(), "body", "too-large", "UND_ERR_RES_EXCEEDED_MAX_SIZE"],
     ["an error without a code", new TypeError("fetch failed for https://user:secret@feed.example/x"), "request", "connection", "TypeError"],
     ["something thrown that is not an error", "boom", "request", "connection", "string"],
   ])("%s", (_name, thrown, phase, kind, detail) => {
