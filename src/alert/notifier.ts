@@ -2,9 +2,8 @@ import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
 import { errorCode } from "../errors.js";
 import { redactUrl } from "../util/url.js";
-import { Scrubber } from "../util/secrets.js";
-import type { AlertPhase } from "../model/alerts.js";
-import type { AlertDelivery } from "../model/result.js";
+import type { Scrubber } from "../util/secrets.js";
+import type { AlertDelivery, MessageDelivery } from "../model/result.js";
 import { postJson } from "./deliver.js";
 import type { AlertPlan } from "./lifecycle.js";
 import { alertmanagerPayload, slackPayload, webhookPayload } from "./payloads.js";
@@ -16,8 +15,8 @@ export interface NotifierOptions {
   backoffMs?: number;
   retries?: number;
   now?: () => Date;
-  /** Takes the config's secrets out of every payload and reply quoted (default: knows none). */
-  scrubber?: Scrubber;
+  /** Takes the config's secrets out of every payload and reply quoted. */
+  scrubber: Scrubber;
 }
 
 /** What one run tells the sinks, and how long Alertmanager should consider a firing alert current. */
@@ -33,66 +32,90 @@ function sinkLabel(sink: Sink): string {
 }
 
 /**
- * A name for each sink that says where it goes without its secrets, and tells
- * sinks apart: two Slack webhooks both read `hooks.slack.com/services/***`,
- * so the second is `#2`. Results, logs and the per-sink alert memory use it.
+ * Each sink with a name that says where it goes without its secrets, and
+ * tells sinks apart: two Slack webhooks both read
+ * `hooks.slack.com/services/***`, so the second is `#2`.
  */
-export function sinkLabels(sinks: ReadonlyArray<Sink>): string[] {
+function labelledSinks(sinks: ReadonlyArray<Sink>): Array<{ sink: Sink; label: string }> {
   const seen = new Map<string, number>();
   return sinks.map((sink) => {
     const label = sinkLabel(sink);
     const count = (seen.get(label) ?? 0) + 1;
     seen.set(label, count);
-    return count === 1 ? label : `${label} #${count}`;
+    return { sink, label: count === 1 ? label : `${label} #${count}` };
   });
+}
+
+/** Each sink's name, in the order of the config: results, logs and the per-sink alert memory use it. */
+export function sinkLabels(sinks: ReadonlyArray<Sink>): string[] {
+  return labelledSinks(sinks).map(({ label }) => label);
 }
 
 function alertmanagerUrl(base: string): string {
   return `${base.replace(/\/+$/, "")}/api/v2/alerts`;
 }
 
-export function createNotifier(sinks: Sink[], options: NotifierOptions = {}): Notifier {
+/** A sink, its name, and how a payload is posted to it. */
+interface Target {
+  sink: Sink;
+  label: string;
+  post: (url: string, payload: unknown) => Promise<void>;
+}
+
+function targetOf(sink: Sink, label: string, options: NotifierOptions): Target {
+  const post = (url: string, payload: unknown) =>
+    postJson(url, payload, {
+      sink: label,
+      headers: sink.type === "webhook" ? sink.headers : undefined,
+      timeoutMs: sink.timeoutMs,
+      retries: options.retries ?? 2,
+      backoffMs: options.backoffMs ?? 500,
+      dispatcher: options.dispatcher,
+      scrubber: options.scrubber,
+    });
+  return { sink, label, post };
+}
+
+type Outcome = Pick<MessageDelivery, "ok" | "error" | "errorCode">;
+
+/** How one post ended: delivered, or the error that stopped it. */
+async function outcomeOf(post: Promise<void>): Promise<Outcome> {
+  try {
+    await post;
+    return { ok: true, error: null };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err), errorCode: errorCode(err) };
+  }
+}
+
+/** Every firing and ended condition in one push, recorded with each event it carried. */
+async function toAlertmanager(plan: NotifyPlan, target: Target, now: Date): Promise<AlertDelivery[]> {
+  const alerts = alertmanagerPayload(plan, now, plan.horizonMs);
+  if (alerts.length === 0) return [];
+  const events = [...new Set(alerts.map((alert) => alert.labels.event))];
+  const phase = plan.firing.length > 0 || plan.messages.some((m) => m.event === "changed") ? "firing" : "resolved";
+  return [{ sink: target.label, events, phase, ...(await outcomeOf(target.post(alertmanagerUrl(target.sink.url), alerts))) }];
+}
+
+/** Each message meant for this chat sink, one post at a time. */
+async function toChat(plan: NotifyPlan, target: Target): Promise<AlertDelivery[]> {
+  const results: AlertDelivery[] = [];
+  for (const { sinks: only, ...message } of plan.messages) {
+    // Which sinks a retry is for is this tool's bookkeeping, not part of what a sink is told.
+    if (only && !only.includes(target.label)) continue;
+    const payload = target.sink.type === "slack" ? slackPayload(message) : webhookPayload(message);
+    results.push({ sink: target.label, event: message.event, phase: message.phase, ...(await outcomeOf(target.post(target.sink.url, payload))) });
+  }
+  return results;
+}
+
+export function createNotifier(sinks: Sink[], options: NotifierOptions): Notifier {
   const now = options.now ?? (() => new Date());
-  const labels = sinkLabels(sinks);
-  const scrubber = options.scrubber ?? new Scrubber();
+  const targets = labelledSinks(sinks).map(({ sink, label }) => targetOf(sink, label, options));
   return {
     async notify(plan) {
       const deliveries = await Promise.all(
-        sinks.map(async (sink, i): Promise<AlertDelivery[]> => {
-          const label = labels[i] as string;
-          const post = (url: string, payload: unknown) =>
-            postJson(url, payload, {
-              sink: label,
-              headers: sink.type === "webhook" ? sink.headers : undefined,
-              timeoutMs: sink.timeoutMs,
-              retries: options.retries ?? 2,
-              backoffMs: options.backoffMs ?? 500,
-              dispatcher: options.dispatcher,
-              scrubber,
-            });
-          const deliver = async (event: string, phase: AlertPhase, url: string, payload: unknown): Promise<AlertDelivery> => {
-            try {
-              await post(url, payload);
-              return { sink: label, event, phase, ok: true, error: null };
-            } catch (err) {
-              return { sink: label, event, phase, ok: false, error: (err as Error).message, errorCode: errorCode(err) };
-            }
-          };
-          if (sink.type === "alertmanager") {
-            const alerts = alertmanagerPayload(plan, now(), plan.horizonMs);
-            if (alerts.length === 0) return [];
-            const events = [...new Set(alerts.map((a) => a.labels.event as string))].join(",");
-            const phase = plan.firing.length > 0 || plan.messages.some((m) => m.event === "changed") ? "firing" : "resolved";
-            return [await deliver(events, phase, alertmanagerUrl(sink.url), alerts)];
-          }
-          const results: AlertDelivery[] = [];
-          for (const { sinks: only, ...message } of plan.messages) {
-            // Which sinks a retry is for is this tool's bookkeeping, not part of what a sink is told.
-            if (only && !only.includes(label)) continue;
-            results.push(await deliver(message.event, message.phase, sink.url, sink.type === "slack" ? slackPayload(message) : webhookPayload(message)));
-          }
-          return results;
-        }),
+        targets.map((target) => (target.sink.type === "alertmanager" ? toAlertmanager(plan, target, now()) : toChat(plan, target))),
       );
       return deliveries.flat();
     },

@@ -107,14 +107,22 @@ const ALERT_NAMES: Record<AlertEventName, string> = {
 /** Informational events fire once and end on their own. */
 const CHANGED_LIFETIME_MS = 3_600_000;
 
+interface AlertmanagerLabels {
+  alertname: string;
+  severity: string;
+  instance: string;
+  service: string;
+  event: AlertEventName;
+}
+
 interface AlertmanagerAlert {
-  labels: Record<string, string>;
+  labels: AlertmanagerLabels;
   annotations: Record<string, string>;
   startsAt: string;
   endsAt?: string;
 }
 
-function labels(event: AlertEventName, severity: string, instance: string): Record<string, string> {
+function labels(event: AlertEventName, severity: string, instance: string): AlertmanagerLabels {
   return { alertname: ALERT_NAMES[event], severity, instance, service: "travis-allowlist", event };
 }
 

@@ -96,8 +96,8 @@ export async function runDeps(
 }
 
 /** The daemon's restart watch, unless `watchInterval` is 0. */
-export function restartWatch(config: Config): { intervalMs: number; observe: () => Promise<Processes> } | undefined {
-  return config.watchIntervalMs > 0 ? { intervalMs: config.watchIntervalMs, observe: () => observeProcesses(config) } : undefined;
+export function restartWatch(config: Config, scrubber: Scrubber): { intervalMs: number; observe: () => Promise<Processes> } | undefined {
+  return config.watchIntervalMs > 0 ? { intervalMs: config.watchIntervalMs, observe: () => observeProcesses(config, scrubber) } : undefined;
 }
 
 /** The config's identity is the file as validated: values derived from it (a schedule's period, counted from now) are not part of it. */
@@ -121,7 +121,7 @@ function waitingForLock(logger: Logger, waitMs: number): (holder: LockHolder) =>
 }
 
 /** Which process answers behind each instance: one `show info` per instance, each within a short deadline of its own. */
-async function observeProcesses(config: Config): Promise<Processes> {
+async function observeProcesses(config: Config, scrubber: Scrubber): Promise<Processes> {
   const { tls, concurrency } = config.haproxy;
   // A look must not outlast the next one by much, whatever a run may wait for.
   const timeoutMs = Math.min(config.haproxy.timeoutMs, Math.max(config.watchIntervalMs, 2000));
@@ -129,7 +129,7 @@ async function observeProcesses(config: Config): Promise<Processes> {
   const processes = new Map<string, string | undefined>();
   await mapLimit(targets, concurrency, async (target) => {
     try {
-      const instance = await HaproxyInstance.connect(target, { timeoutMs, tls });
+      const instance = await HaproxyInstance.connect(target, { timeoutMs, tls, scrubber });
       processes.set(target, instance.process);
       await instance.close();
     } catch {

@@ -17,8 +17,8 @@ export interface DaemonOptions {
   /** One sync, told why it runs; the signal asks it to stop before its first change. */
   runSync: (signal: AbortSignal, reason: TickReason) => Promise<RunResult>;
   logger: Logger;
-  /** Takes the config's secrets out of metric labels (default: knows none). */
-  scrubber?: Scrubber;
+  /** Takes the config's secrets out of metric labels. */
+  scrubber: Scrubber;
   now?: () => Date;
   random?: () => number;
   /** The restart watch: every `intervalMs`, which process answers behind each target; a new one is synced at once. */

@@ -5,7 +5,7 @@ import { send } from "../http/client.js";
 import type { HttpFailure } from "../http/failure.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { printable } from "../util/printable.js";
-import { Scrubber } from "../util/secrets.js";
+import type { Scrubber } from "../util/secrets.js";
 import { redactUrl } from "../util/url.js";
 
 export const PUSH_JOB = "travis_allowlist";
@@ -16,8 +16,8 @@ const REPLY_LIMIT = 4096;
 export interface PushOptions {
   /** undici's global dispatcher by default. */
   dispatcher?: Dispatcher;
-  /** Takes the config's secrets out of the reply text an error quotes (default: knows none). */
-  scrubber?: Scrubber;
+  /** Takes the config's secrets out of the reply text an error quotes. */
+  scrubber: Scrubber;
 }
 
 function pushFailure(baseUrl: string, timeoutMs: number): (failure: HttpFailure) => AllowlistError {
@@ -32,7 +32,7 @@ function pushFailure(baseUrl: string, timeoutMs: number): (failure: HttpFailure)
  * theirs, so a failed run leaves the last-success gauge of an earlier one.
  * Credentials in the URL are sent in a Basic Authorization header.
  */
-export async function pushMetrics(baseUrl: string, text: string, timeoutMs = 5000, options: PushOptions = {}): Promise<void> {
+export async function pushMetrics(baseUrl: string, text: string, timeoutMs: number, options: PushOptions): Promise<void> {
   const response = await send({
     method: "POST",
     url: `${baseUrl.replace(/\/+$/, "")}/metrics/job/${PUSH_JOB}`,
@@ -44,7 +44,7 @@ export async function pushMetrics(baseUrl: string, text: string, timeoutMs = 500
   });
   const answer = (await response.readStart(REPLY_LIMIT)).toString("utf8");
   if (response.status >= 300) {
-    const shown = printable((options.scrubber ?? new Scrubber()).start(answer, 200));
+    const shown = printable(options.scrubber.start(answer, 200));
     throw new AllowlistError("E_METRICS_PUSH", `Pushgateway ${redactUrl(baseUrl)} answered HTTP ${response.status}: ${shown}`);
   }
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from "prom-client";
-import { Scrubber } from "../util/secrets.js";
+import type { Scrubber } from "../util/secrets.js";
 import type { RunResult } from "../model/result.js";
 
 /** The metric names, the same in daemon `/metrics`, Pushgateway and textfile. */
@@ -46,16 +46,16 @@ export interface MetricsOptions {
    * run succeeds, so that a failed run's push does not erase an earlier one.
    */
   oneShot?: boolean;
-  /** Takes the config's secrets out of label values (default: knows none). */
-  scrubber?: Scrubber;
+  /** Takes the config's secrets out of label values. */
+  scrubber: Scrubber;
 }
 
 export function runsLabelOf({ outcome }: Pick<RunResult, "outcome">): RunsLabel {
   return outcome === "failed" || outcome === "held" ? outcome : "ok";
 }
 
-export function createMetrics(options: MetricsOptions = {}): Metrics {
-  const scrubber = options.scrubber ?? new Scrubber();
+export function createMetrics(options: MetricsOptions): Metrics {
+  const { scrubber } = options;
   // Label values carry source names and targets, which a config may build from `${VAR}`: only they are
   // scrubbed, as they are set. Scrubbing the whole text would turn a metric name into `***_allowlist_…`
   // when a secret is a word such as `travis`.

@@ -110,15 +110,30 @@ export interface HeldBy {
   trips: GuardTripSummary[];
 }
 
-export interface AlertDelivery {
+interface DeliveryOutcome {
   sink: string;
-  /** The event; for Alertmanager, every event it was told of, joined by commas. */
-  event: string;
   phase?: AlertPhase;
   ok: boolean;
   error: string | null;
   /** Why it was not delivered (E_ALERT_*), when it was not. */
   errorCode?: ErrorCode;
+}
+
+/** A message to a chat sink (Slack, a webhook): about one event. */
+export interface MessageDelivery extends DeliveryOutcome {
+  event: AlertEventName;
+}
+
+/** One push to Alertmanager: every event among the conditions it was told of, each once. */
+export interface AlertmanagerDelivery extends DeliveryOutcome {
+  events: AlertEventName[];
+}
+
+export type AlertDelivery = MessageDelivery | AlertmanagerDelivery;
+
+/** The events a delivery was about, whichever kind of sink it went to. */
+export function deliveredEvents(delivery: AlertDelivery): AlertEventName[] {
+  return "events" in delivery ? delivery.events : [delivery.event];
 }
 
 /** A firing condition not sent again this run: it was sent at `lastSent`, and is repeated no sooner than `nextReminder`. */

@@ -6,7 +6,7 @@ import { type AlertPlan, planAlerts } from "../alert/lifecycle.js";
 import { type AlertEventName, type AlertPhase, type AlertState, type SinkType, emptyAlertState } from "../model/alerts.js";
 import { sinkLabels } from "../alert/notifier.js";
 import type { Config } from "../config/schema.js";
-import type { AlertDelivery, RunResult } from "../model/result.js";
+import { type AlertDelivery, deliveredEvents, type RunResult } from "../model/result.js";
 import type { RunDeps } from "./deps.js";
 
 /** Alertmanager keeps a firing alert current for this many schedule periods after the last run that saw it. */
@@ -67,8 +67,9 @@ export async function sendAlerts(
     );
   }
   for (const d of deliveries) {
-    if (d.ok) log.info({ sink: d.sink, alert: d.event, phase: d.phase }, "alert sent");
-    else log.error({ err: { code: d.errorCode, message: d.error }, sink: d.sink, alert: d.event, phase: d.phase }, "alert could not be delivered");
+    const alert = deliveredEvents(d).join(",");
+    if (d.ok) log.info({ sink: d.sink, alert, phase: d.phase }, "alert sent");
+    else log.error({ err: { code: d.errorCode, message: d.error }, sink: d.sink, alert, phase: d.phase }, "alert could not be delivered");
   }
   await deps.alertState
     ?.save(remembered(plan, deliveries, sinkTypes(config.alerts.sinks), at))
@@ -93,8 +94,10 @@ function remembered(plan: AlertPlan, deliveries: AlertDelivery[], typeOf: Readon
   const refused = new Map<string, Set<string>>();
   for (const d of deliveries) {
     if (d.ok || typeOf.get(d.sink) === "alertmanager") continue;
-    const key = `${d.event}|${d.phase ?? ""}`;
-    refused.set(key, (refused.get(key) ?? new Set()).add(d.sink));
+    for (const event of deliveredEvents(d)) {
+      const key = `${event}|${d.phase ?? ""}`;
+      refused.set(key, (refused.get(key) ?? new Set()).add(d.sink));
+    }
   }
   const managerFailed = deliveries.some((d) => typeOf.get(d.sink) === "alertmanager" && !d.ok);
   const told = new Map<string, AlertPhase>();

@@ -2,8 +2,11 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNotifier } from "../../src/alert/notifier.js";
+import { literalSecrets } from "../../src/config/redact.js";
 import type { Config } from "../../src/config/schema.js";
+import { type AlertDelivery, deliveredEvents } from "../../src/model/result.js";
 import { alertStatePath, alertStore } from "../../src/state/alert-store.js";
+import { Scrubber } from "../../src/util/secrets.js";
 import { testConfig } from "../support/config.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
@@ -55,7 +58,11 @@ async function runAt(minutes: number, entries: string[], on = ["held", "failed"]
   return syncOnce(
     c,
     {},
-    { now: () => clock, notifier: createNotifier(c.alerts?.sinks ?? [], { backoffMs: 10, now: () => clock }), alertState: alertStore(join(h.dir)) },
+    {
+      now: () => clock,
+      notifier: createNotifier(c.alerts?.sinks ?? [], { backoffMs: 10, now: () => clock, scrubber: new Scrubber(literalSecrets(c)) }),
+      alertState: alertStore(join(h.dir)),
+    },
   );
 }
 
@@ -185,8 +192,8 @@ describe("alert lifecycle when entries are added by hand", () => {
   const SAME = ["127.0.0.21"];
   const handAdd = (address: string) => h.command(`add map ${h.listFile} ${address} travis`);
   const driftRun = (minutes: number) => runAt(minutes, SAME, ["drift"]);
-  const chat = (result: { alerts: Array<{ sink: string; event: string; phase?: string; ok: boolean }> }) =>
-    result.alerts.filter((a) => !a.sink.startsWith("alertmanager")).map((a) => [a.sink.split(" ")[0], a.event, a.phase, a.ok]);
+  const chat = (result: { alerts: AlertDelivery[] }) =>
+    result.alerts.filter((a) => !a.sink.startsWith("alertmanager")).map((a) => [a.sink.split(" ")[0], deliveredEvents(a).join(","), a.phase, a.ok]);
   const amDrift = () =>
     (alertmanager.requests.at(-1)?.json as Array<AmAlert & { annotations: Record<string, string> }>).find((a) => a.labels.event === "drift");
 

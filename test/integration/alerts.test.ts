@@ -32,7 +32,7 @@ const held = alertEvents(
   NOW,
 );
 
-const fast = { backoffMs: 10, now: () => NOW };
+const fast = { backoffMs: 10, now: () => NOW, scrubber: new Scrubber() };
 
 /** What a first run with these events tells the sinks. */
 function plan(events: AlertEvent[]): NotifyPlan {
@@ -57,6 +57,16 @@ describe("alert sinks against real HTTP receivers", () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]?.labels).toMatchObject({ alertname: "TravisAllowlistHeld", severity: "warning", instance: "unix:///run/haproxy/admin.sock" });
     expect(alerts[0]?.startsAt).toBe(NOW.toISOString());
+  });
+
+  it("an alertmanager delivery names each event it carried once, as a list", async () => {
+    const r = await receiver();
+    const failing = (target: string) => instanceResult({ target, status: "failed", error: "connection refused", errorCode: "E_HAPROXY_CONNECT" });
+    const failed = alertEvents(runResult({ outcome: "failed", instances: [failing("tcp://127.0.0.1:1"), failing("tcp://127.0.0.1:2")] }), ["failed"], NOW);
+    const deliveries = await createNotifier([{ type: "alertmanager", url: r.url, timeoutMs: 2000 }], fast).notify(plan([...held, ...failed]));
+    const alerts = r.requests[0]?.json as Array<{ labels: Record<string, string> }>;
+    expect(alerts.map((a) => a.labels.event)).toEqual(["held", "failed", "failed"]);
+    expect(deliveries).toEqual([{ sink: `alertmanager ${r.url}`, events: ["held", "failed"], phase: "firing", ok: true, error: null }]);
   });
 
   it("webhook gets the documented body with its custom headers", async () => {

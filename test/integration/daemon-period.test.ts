@@ -54,6 +54,7 @@ describe("a weekday schedule's daemon", () => {
       listen: { host: "127.0.0.1", port: 0 },
       jitterMs: 0,
       logger: pino({ level: "info" }, capture),
+      scrubber: deps.scrubber,
       now: () => new Date(clock),
       runSync: async (signal) => {
         const result = shownRun(await runOnce(config, deps, { dryRun: false, signal }), { detailedExitcode: false });

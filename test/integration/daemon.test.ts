@@ -9,6 +9,7 @@ import { testConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { realDeps } from "../support/reconcile.js";
+import { Scrubber } from "../../src/util/secrets.js";
 import { until } from "../support/wait.js";
 
 let dns: RunningDnsServer;
@@ -55,6 +56,7 @@ describe("daemon", () => {
       listen: { host: "127.0.0.1", port: 0 },
       jitterMs: 0,
       logger: pino({ level: "silent" }),
+      scrubber: deps.scrubber,
       runSync: async (signal) => {
         peak = Math.max(peak, ++running);
         try {
@@ -95,6 +97,7 @@ describe("daemon", () => {
       listen: { host: "127.0.0.1", port: 0 },
       jitterMs: 0,
       logger: pino({ level: "silent" }),
+      scrubber: new Scrubber(),
       now: () => new Date(clock),
       runSync: () => Promise.reject(new Error("never succeeds")),
     });
@@ -119,6 +122,7 @@ describe("daemon", () => {
       jitterMs: 0,
       retryMs: 100,
       logger: pino({ level: "silent" }),
+      scrubber: deps.scrubber,
       runSync: async (signal) => {
         const result = shownRun(await runOnce(config, deps, { dryRun: false, signal }), { detailedExitcode: false });
         results.push(result);

@@ -13,13 +13,16 @@ import { tempDir } from "../support/tmp.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
 import { Scrubber } from "../../src/util/secrets.js";
 
+/** For the exchanges whose replies carry nothing from the config. */
+const knowsNoSecret = { scrubber: new Scrubber() };
+
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
 async function textOf(outcome: RunOutcome, at: Date): Promise<string> {
-  const metrics = createMetrics({ oneShot: true });
+  const metrics = createMetrics({ oneShot: true, scrubber: new Scrubber() });
   metrics.observe(runResult({ outcome, ...(outcome === "held" ? { held: { guard: "maxRemovals", message: "m", trips: [] } } : {}) }), at);
   return metrics.text();
 }
@@ -29,7 +32,7 @@ describe("one-shot metrics export", () => {
     const gateway: HttpReceiver = await startReceiver([200]);
     cleanups.push(gateway.stop);
     const text = await textOf("in-sync", new Date("2026-11-26T18:00:00Z"));
-    await pushMetrics(`${gateway.url}/`, text);
+    await pushMetrics(`${gateway.url}/`, text, 5000, knowsNoSecret);
     expect(gateway.requests).toHaveLength(1);
     expect(gateway.requests[0]).toMatchObject({ method: "POST", path: "/metrics/job/travis_allowlist", body: text });
     expect(gateway.requests[0]?.headers["content-type"]).toContain("text/plain; version=0.0.4");
@@ -39,7 +42,7 @@ describe("one-shot metrics export", () => {
   it("a failed run's push leaves out the last-success gauge", async () => {
     const gateway = await startReceiver([200]);
     cleanups.push(gateway.stop);
-    await pushMetrics(gateway.url, await textOf("held", new Date()));
+    await pushMetrics(gateway.url, await textOf("held", new Date()), 5000, knowsNoSecret);
     expect(gateway.requests[0]?.body).toContain("travis_allowlist_last_run_held 1\n");
     expect(gateway.requests[0]?.body).not.toContain("_total");
     expect(gateway.requests[0]?.body).not.toContain("travis_allowlist_last_success_timestamp_seconds");
@@ -48,7 +51,10 @@ describe("one-shot metrics export", () => {
   it("reports a Pushgateway error clearly", async () => {
     const gateway = await startReceiver([400]);
     cleanups.push(gateway.stop);
-    await expect(pushMetrics(gateway.url, "x 1\n")).rejects.toMatchObject({ code: "E_METRICS_PUSH", message: expect.stringContaining("HTTP 400") });
+    await expect(pushMetrics(gateway.url, "x 1\n", 5000, knowsNoSecret)).rejects.toMatchObject({
+      code: "E_METRICS_PUSH",
+      message: expect.stringContaining("HTTP 400"),
+    });
   });
 
   it("a gateway that floods its error reply fails the push with E_METRICS_PUSH after reading a bounded start, control characters escaped", async () => {
@@ -63,7 +69,7 @@ describe("one-shot metrics export", () => {
       pump();
     });
     cleanups.push(gateway.stop);
-    const failure = (await pushMetrics(gateway.url, "x 1\n", 10_000).catch((err: unknown) => err)) as AllowlistError;
+    const failure = (await pushMetrics(gateway.url, "x 1\n", 10_000, knowsNoSecret).catch((err: unknown) => err)) as AllowlistError;
     expect(failure).toMatchObject({ code: "E_METRICS_PUSH", message: expect.stringContaining("HTTP 500: \\x1b[2Jxxx") });
     expect(failure.message.length).toBeLessThan(400);
     // The push stopped reading long before the flood could fill memory.
@@ -80,7 +86,7 @@ describe("one-shot metrics export", () => {
       res.write("partial");
     });
     cleanups.push(gateway.stop);
-    await expect(pushMetrics(gateway.url, "x 1\n", 300)).rejects.toMatchObject({
+    await expect(pushMetrics(gateway.url, "x 1\n", 300, knowsNoSecret)).rejects.toMatchObject({
       code: "E_METRICS_PUSH",
       message: expect.stringContaining("no complete answer within 300 ms"),
     });
@@ -102,10 +108,10 @@ describe("one-shot metrics export", () => {
     const dir = await tempDir("ta-textfile-");
     cleanups.push(dir.remove);
     const path = join(dir.path, "travis-allowlist.prom");
-    const good = createMetrics({ oneShot: true });
+    const good = createMetrics({ oneShot: true, scrubber: new Scrubber() });
     good.observe(runResult({ outcome: "in-sync", desired: { count: 4, digest: "sha256:x" }, instances: [instanceResult({ status: "in-sync" })] }), new Date());
     await writeTextfile(path, await good.text());
-    const blind = createMetrics({ oneShot: true });
+    const blind = createMetrics({ oneShot: true, scrubber: new Scrubber() });
     blind.observe(
       runResult({
         outcome: "failed",
@@ -173,7 +179,7 @@ describe("one-shot metrics export", () => {
   it("sends the Pushgateway URL's credentials as Basic auth", async () => {
     const gateway = await startReceiver([200]);
     cleanups.push(gateway.stop);
-    await pushMetrics(`http://pusher:pg%23pw@${gateway.url.slice("http://".length)}/prefix/`, "x 1\n");
+    await pushMetrics(`http://pusher:pg%23pw@${gateway.url.slice("http://".length)}/prefix/`, "x 1\n", 5000, knowsNoSecret);
     expect(gateway.requests[0]).toMatchObject({ path: "/prefix/metrics/job/travis_allowlist", body: "x 1\n" });
     expect(gateway.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from("pusher:pg#pw").toString("base64")}`);
   });

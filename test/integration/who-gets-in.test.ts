@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createNotifier } from "../../src/alert/notifier.js";
 import type { AuditRecord } from "../../src/audit/record.js";
+import { literalSecrets } from "../../src/config/redact.js";
 import type { Config } from "../../src/config/schema.js";
 import { inspect } from "../../src/reconcile/status.js";
 import { shownStatus } from "../../src/cli/render/run.js";
@@ -15,6 +16,7 @@ import { haproxyBinaries, liveEntries, type RunningHaproxy, startHaproxy } from 
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { realDeps, syncOnce } from "../support/reconcile.js";
 import { tempDir } from "../support/tmp.js";
+import { Scrubber } from "../../src/util/secrets.js";
 
 const T0 = Date.parse("2026-11-26T18:00:00.000Z");
 const MINUTE = 60_000;
@@ -65,7 +67,8 @@ describe.each(haproxyBinaries())("who gets in, on HAProxy $version", ({ bin }) =
     });
   }
 
-  const sync = (c: Config, minutes: number, options = {}) => syncOnce(c, options, { ...at(minutes), notifier: createNotifier(c.alerts?.sinks ?? []) });
+  const sync = (c: Config, minutes: number, options = {}) =>
+    syncOnce(c, options, { ...at(minutes), notifier: createNotifier(c.alerts?.sinks ?? [], { scrubber: new Scrubber(literalSecrets(c)) }) });
   const status = async (c: Config, minutes: number) => shownStatus(await inspect(c, { ...realDeps(c), ...at(minutes) }), { detailedExitcode: true });
 
   it("an entry added by hand with the tool's value is drift: listed by status, denied after one sync despite removeAfter 1h, alerted", async () => {

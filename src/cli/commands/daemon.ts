@@ -16,7 +16,7 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
   const listen = parseListen(config.metrics?.listen ?? DEFAULT_LISTEN);
   if (!listen) throw new UsageError(`metrics.listen: expected host:port`);
   const deps = { ...(await runDeps(config, file, logger, scrubber, io.env, true)), now: io.now };
-  const watch = restartWatch(config);
+  const watch = restartWatch(config, scrubber);
   const daemon = await startDaemon({
     schedule: config.schedule,
     periodMs: config.schedulePeriodMs,

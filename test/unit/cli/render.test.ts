@@ -60,7 +60,7 @@ describe("renderRunText", () => {
       "Alert not delivered: E_ALERT_NETWORK: slack http://h/***: network error (ECONNREFUSED)",
     ],
   ] as const)("shows an undelivered alert with its code (%s)", (errorCode, error, line) => {
-    const alerts = [{ sink: "webhook http://h/***", event: "held", phase: "firing" as const, ok: false, error, errorCode }];
+    const alerts = [{ sink: "webhook http://h/***", event: "held" as const, phase: "firing" as const, ok: false, error, errorCode }];
     expect(renderRunText(result({ dryRun: false, alerts })).split("\n")).toContain(line);
   });
 

@@ -9,7 +9,7 @@ const SECONDS = FINISHED.getTime() / 1000;
 
 describe("metrics", () => {
   it("exposes the contract's names with the run's values, each family of the right type", async () => {
-    const metrics = createMetrics();
+    const metrics = createMetrics({ scrubber: new Scrubber() });
     metrics.observe(
       runResult({
         durationMs: 1500,
@@ -62,7 +62,7 @@ describe("metrics", () => {
   });
 
   it("counts runs by outcome and holds across runs in the daemon", async () => {
-    const metrics = createMetrics();
+    const metrics = createMetrics({ scrubber: new Scrubber() });
     metrics.observe(runResult({ outcome: "held", held: { guard: "maxRemovals", message: "m", trips: [] } }), FINISHED);
     metrics.observe(runResult({ outcome: "held", held: { guard: "maxRemovals", message: "m", trips: [] } }), FINISHED);
     metrics.observe(runResult({ outcome: "in-sync" }), FINISHED);
@@ -74,7 +74,7 @@ describe("metrics", () => {
   });
 
   it("a run whose sources failed changes neither the desired count nor the instances' state: nothing was compared", async () => {
-    const metrics = createMetrics();
+    const metrics = createMetrics({ scrubber: new Scrubber() });
     metrics.observe(
       runResult({ desired: { count: 55, digest: "sha256:x" }, instances: [instanceResult({ status: "in-sync" })], outcome: "in-sync" }),
       FINISHED,
@@ -95,7 +95,7 @@ describe("metrics", () => {
   });
 
   it("one-shot: gauges about the last run only, no counters, last success only once a run succeeded", async () => {
-    const metrics = createMetrics({ oneShot: true });
+    const metrics = createMetrics({ oneShot: true, scrubber: new Scrubber() });
     metrics.observe(runResult({ outcome: "held", held: { guard: "maxRemovals", message: "m", trips: [] } }), FINISHED);
     let series = parseExposition(await metrics.text());
     expect([...series.values()].filter((s) => s.type === "counter")).toEqual([]);
