@@ -40,12 +40,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const log = options.logger;
   const metrics = createMetrics({ scrubber: options.scrubber });
   let history = newHistory(now().getTime());
-  const server = await startProbeServer(options.listen, {
-    metrics,
-    health: () => health(history, options.periodMs, now().getTime()),
-    readiness: () => readiness(history),
-  });
-  log.info({ schedule: options.schedule, url: server.url, periodSeconds: options.periodMs / 1000 }, "daemon started");
+  const server = await startProbeServer(
+    options.listen,
+    {
+      metrics,
+      health: () => health(history, options.periodMs, now().getTime()),
+      readiness: () => readiness(history),
+    },
+    { logger: log },
+  );
+  log.info({ schedule: options.schedule, url: server.url, periodSeconds: options.periodMs / 1000, ...server.limits }, "daemon started");
 
   const scheduler = new Scheduler({
     schedule: options.schedule,

@@ -1,6 +1,10 @@
+import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "pino";
 import { AllowlistError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
+import { FALLBACK_OPEN_FILES, parseSoftOpenFiles, probeConnectionCap } from "./connection-cap.js";
+import { ConnectionWatch } from "./connection-watch.js";
 import type { Verdict } from "./health.js";
 
 /** What the server answers with, asked afresh on every request. */
@@ -10,20 +14,74 @@ export interface Probes {
   readiness: () => Verdict;
 }
 
+/** What one client may take of the daemon: a probe or a scrape is a few hundred bytes each way. */
+export const PROBE_DEADLINES = {
+  /** The whole request header, from the moment the connection is accepted. */
+  headersTimeoutMs: 5_000,
+  /** The whole request, header and body. */
+  requestTimeoutMs: 10_000,
+  /** An idle keep-alive connection between two requests. */
+  keepAliveTimeoutMs: 5_000,
+  /** A connection on which nothing moves, either way (a client that stops reading its answer). */
+  idleTimeoutMs: 10_000,
+  /** node looks for connections past the first two deadlines this often (30 s unless told). */
+  checkIntervalMs: 1_000,
+} as const;
+
+export interface ProbeServerLimits {
+  maxConnections: number;
+  /** The soft RLIMIT_NOFILE the cap was derived from. */
+  openFilesLimit: number;
+}
+
 export interface ProbeServer {
   url: string;
+  limits: ProbeServerLimits;
   close(): Promise<void>;
 }
 
-/** Serves /metrics, /healthz and /readyz on metrics.listen. */
-export async function startProbeServer(listen: { host: string; port: number }, probes: Probes): Promise<ProbeServer> {
-  const server = createServer((req, res) => route(req, res, probes));
+export interface ProbeServerOptions {
+  logger: Logger;
+  /** The soft RLIMIT_NOFILE to derive the connection cap from (default: this process's, read from /proc/self/limits). */
+  openFilesLimit?: number;
+  /** A flood of connections past the cap has ended once none was turned away for this long (default 30 s). */
+  floodQuietMs?: number;
+}
+
+/**
+ * Serves /metrics, /healthz and /readyz on metrics.listen, holding at most
+ * `maxConnections` at once and none past its deadlines, so no client can
+ * take the file descriptors that a run needs.
+ */
+export async function startProbeServer(listen: { host: string; port: number }, probes: Probes, options: ProbeServerOptions): Promise<ProbeServer> {
+  const openFilesLimit = options.openFilesLimit ?? (await softOpenFiles());
+  const limits = { maxConnections: probeConnectionCap(openFilesLimit), openFilesLimit };
+  const server = createServer(
+    {
+      headersTimeout: PROBE_DEADLINES.headersTimeoutMs,
+      requestTimeout: PROBE_DEADLINES.requestTimeoutMs,
+      keepAliveTimeout: PROBE_DEADLINES.keepAliveTimeoutMs,
+      connectionsCheckingInterval: PROBE_DEADLINES.checkIntervalMs,
+    },
+    (req, res) => route(req, res, probes),
+  );
+  // Without a listener for "timeout", node destroys the idle socket.
+  server.setTimeout(PROBE_DEADLINES.idleTimeoutMs);
+  server.maxConnections = limits.maxConnections;
   await bind(server, listen);
+  const url = urlOf(server, listen);
+  // Registered before any I/O callback can run: the continuation of bind comes first.
+  const watch = new ConnectionWatch({ listen: new URL(url).host, ...limits }, options.floodQuietMs ?? 30_000, options.logger);
+  server.on("drop", () => watch.dropped());
   return {
-    url: urlOf(server, listen),
+    url,
+    limits,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      watch.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A slow client would otherwise hold the close until its deadline.
       server.closeAllConnections();
+      await closed;
     },
   };
 }
@@ -92,4 +150,10 @@ function urlOf(server: Server, listen: { host: string; port: number }): string {
 
 function hostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** The soft limit on open files; node has no getrlimit, Linux shows it in /proc. */
+async function softOpenFiles(): Promise<number> {
+  const text = await readFile("/proc/self/limits", "utf8").catch(() => "");
+  return parseSoftOpenFiles(text) ?? FALLBACK_OPEN_FILES;
 }
