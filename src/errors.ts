@@ -79,6 +79,18 @@ export const ERROR_CODES = {
     "give the stats socket level admin in haproxy.cfg (the message has the line, e.g. stats socket /run/haproxy/admin.sock mode 660 level admin) and reload",
   ],
   E_HAPROXY_UNKNOWN_MAP: ["HAProxy has no map or ACL loaded from haproxy.map", "set haproxy.map to the path exactly as HAProxy loaded it"],
+  E_HAPROXY_TABLE_UNKNOWN: [
+    "HAProxy has no stick table named haproxy.denials.table",
+    "set haproxy.denials.table to a table HAProxy has (the message lists them), or add the denied-clients table of docs/haproxy.md and reload",
+  ],
+  E_HAPROXY_TABLE_TYPE: [
+    "the denied-clients stick table is not `type ipv6`: a `type ip` table drops IPv6 clients, other types hold no addresses",
+    "declare it `stick-table type ipv6 …` (IPv4 clients are kept too) and reload",
+  ],
+  E_HAPROXY_TABLE_COUNTER: [
+    "the denied-clients stick table stores neither http_req_cnt nor conn_cnt, so no request count can be read",
+    "add `store http_req_cnt` (mode http) or `store conn_cnt` (mode tcp) to its stick-table line and reload",
+  ],
   E_HAPROXY_PREPARE: ["`prepare map` failed", "check the socket's access level and the HAProxy version (2.4+)"],
   E_HAPROXY_ADD: ["adding entries to the prepared version failed; nothing was committed", "read HAProxy's message; the live list is unchanged"],
   E_HAPROXY_DEL: ["deleting entries failed (HAProxy < 2.4); additions are live", "run sync again"],

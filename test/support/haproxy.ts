@@ -25,6 +25,8 @@ export interface HaproxyOptions {
   global?: string[];
   /** The allowlist lines of the frontend, instead of the README's wiring. */
   rule?: (listFile: string) => string[];
+  /** Whole sections after the frontend, e.g. the backend that holds a stick table. */
+  sections?: string[];
   /** Run as master and worker (`-W`), so that `reload()` works like a production reload. */
   masterWorker?: boolean;
   /** The HAProxy binary; Debian's by default. */
@@ -81,6 +83,7 @@ export function haproxyConfig(o: {
   listFile: string;
   global?: string[];
   rule?: (listFile: string) => string[];
+  sections?: string[];
   tls?: { port: number; serverPem: string; ca: string };
   level?: "user" | "operator" | "admin";
 }): string {
@@ -106,6 +109,7 @@ export function haproxyConfig(o: {
     `  bind 127.0.0.1:${o.httpPort}`,
     ...rule,
     "  http-request return status 200 content-type text/plain string ok",
+    ...(o.sections ?? []),
     ...(o.tls
       ? [
           "listen runtime-tls",
@@ -173,7 +177,21 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<Runnin
   for (;;) {
     const [tcpPort, httpPort, tlsPort] = (await freePorts(3)) as [number, number, number];
     const tls = options.tlsRuntime ? { port: tlsPort, ...options.tlsRuntime } : undefined;
-    await writeFile(cfg, haproxyConfig({ socket, tcpPort, httpPort, kind, listFile, global: options.global, rule: options.rule, tls, level: options.level }));
+    await writeFile(
+      cfg,
+      haproxyConfig({
+        socket,
+        tcpPort,
+        httpPort,
+        kind,
+        listFile,
+        global: options.global,
+        rule: options.rule,
+        sections: options.sections,
+        tls,
+        level: options.level,
+      }),
+    );
     const child = spawn(bin, [...(options.masterWorker ? ["-W"] : []), "-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));

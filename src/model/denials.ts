@@ -1,0 +1,51 @@
+/**
+ * Why a client HAProxy turned away was not admitted: `stale` (published now, the
+ * instance did not admit it yet), `held` (a held run planned to add it),
+ * `removed` (this tool removed it), `excluded` (`exclude` covers it),
+ * `unpublished` (no source publishes it).
+ */
+export const DENIAL_REASONS = ["stale", "held", "removed", "excluded", "unpublished"] as const;
+export type DenialReason = (typeof DENIAL_REASONS)[number];
+
+/** Reasons that mean a runner the sources publish is being turned away. */
+export const PUBLISHED_DENIAL_REASONS: ReadonlySet<DenialReason> = new Set<DenialReason>(["stale", "held"]);
+
+/** One client a stick table counted on one instance. */
+export interface DeniedClient {
+  /** Canonical address, without a prefix length: `34.66.25.221`, `2001:db8::1`. */
+  address: string;
+  requests: number;
+  /** When the last tracked request came (epoch ms), derived from the entry's expiry; a number, as a table may list a million. */
+  lastSeenMs: number;
+}
+
+/** One instance's part of a denial. */
+export interface DeniedOn {
+  target: string;
+  requests: number;
+  lastSeen: string;
+}
+
+/** One denied address over every instance, with the reason it was not admitted. */
+export interface Denial {
+  address: string;
+  /** Over all instances. */
+  requests: number;
+  /** The latest over all instances. */
+  lastSeen: string;
+  reason: DenialReason;
+  detail: string;
+  /** The run that removed the address, or held its addition; else null. */
+  runId: string | null;
+  instances: DeniedOn[];
+}
+
+/** How much of one instance's stick table was read. */
+export interface TableSummary {
+  target: string;
+  table: string;
+  /** Entries the table listed, addresses or not. */
+  entries: number;
+  /** True when not every denied client is in the result: the table was full (HAProxy evicts the oldest) or the reader stopped at its limit. */
+  truncated: boolean;
+}
