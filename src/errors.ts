@@ -99,6 +99,10 @@ export const ERROR_CODES = {
   E_HAPROXY_COMMIT: ["`commit` was refused; the live list keeps its old entries", "read HAProxy's message; run sync again"],
   E_EXPOSURE_CHECK: ["applied and verified, but HAProxy's matcher could not be asked who gets in", "check the socket allows `get map`/`get acl`; run status"],
   E_PERSIST: ["committed in memory, but the map file could not be rewritten", "fix the file's permissions or disk; a reload would bring back old entries"],
+  E_PERSIST_UNSAFE: [
+    "committed in memory, but the map file was not rewritten: the map path is a symlink that another user could have made or changed (the link, its target or a directory on the way belongs to another user or is writable by others)",
+    "make the link, its target and every directory above them root's or this user's and not writable by others (chmod go-w), or replace the link with the map file; a reload would bring back old entries",
+  ],
   E_UNSAFE_TEXT: [
     "a value that is not a canonical address reached the socket writer and was refused",
     "report a bug: validation should have stopped it earlier",
@@ -123,7 +127,10 @@ export const ERROR_CODES = {
   ],
   E_AUDIT_LOCK: ["another run holds the audit trail's lock", "wait; a lock left by a dead process is taken over"],
   E_RUN_LOCK: ["another sync on this host holds the run lock", "wait for it; a lock left by a dead process is taken over"],
-  E_STATE_DIR: ["the state directory cannot be created or used", "check stateDir's permissions"],
+  E_STATE_DIR: [
+    "the state directory cannot be created or used, or another user could have written a state, cache, audit or lock path (world-writable, group-writable by a group this process is not in, owned by another user, or a symlink)",
+    "the message names the path, its owner and mode: chown or chmod go-w it as it says, or point stateDir (or audit.path) at a directory only this user can write",
+  ],
   E_RUN_TIMEOUT: [
     "the run did not finish within runTimeout; each instance holds its old or its complete new set",
     "run status to see where each instance is; find the slow peer in the log",

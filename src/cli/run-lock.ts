@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { assertNotWorldWritable, ensurePrivateDir } from "../util/atomic.js";
+import { ensurePrivateDir } from "../util/atomic.js";
 import { acquireLock, type LockHolder } from "../util/lock.js";
 import { stateDirOf } from "../config/paths.js";
 import type { Config } from "../config/schema.js";
@@ -22,7 +22,6 @@ export async function acquireRunLock(config: Config, waitMs = RUN_LOCK_WAIT_MS, 
   } catch (err) {
     throw await unusable(err);
   }
-  await assertNotWorldWritable(dir, "the state directory");
   try {
     return await acquireLock(join(dir, "sync.lock"), {
       timeoutMs: waitMs,

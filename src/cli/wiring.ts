@@ -2,6 +2,7 @@
  * The composition root: every command gets its adapters here, built from the
  * config, so that commands only say what they do with them.
  */
+import { dirname } from "node:path";
 import type { Logger } from "pino";
 import { currentActor } from "../audit/actor.js";
 import type { AuditContext } from "../audit/body.js";
@@ -20,10 +21,12 @@ import { buildSources } from "../sources/index.js";
 import type { Source } from "../sources/types.js";
 import { AbsenceStore } from "../state/absence-store.js";
 import { alertStore } from "../state/alert-store.js";
+import { StoredNames } from "../state/stored-names.js";
 import { canonicalJson, sha256 } from "../util/canonical.js";
 import { holderText, type LockHolder } from "../util/lock.js";
 import { mapLimit } from "../util/map-limit.js";
 import type { Scrubber } from "../util/secrets.js";
+import { assertTrustedPath } from "../util/trusted-path.js";
 import type { Io } from "./context.js";
 import { stderrProgress } from "./progress.js";
 import { acquireRunLock, RUN_LOCK_WAIT_MS } from "./run-lock.js";
@@ -53,8 +56,13 @@ export function planDeps(
     ...(instances && instances.length > 0 ? { instances } : {}),
     sources: desiredSources(config, scrubber),
     connect: (target) => HaproxyInstance.connect(target, { timeoutMs, tls, scrubber }),
-    removalState: new AbsenceStore(stateDirOf(config)),
+    removalState: new AbsenceStore(stateDirOf(config), storedNames(config, scrubber)),
   };
+}
+
+/** The names the state files hold scrubbed when they carry a secret: the sources', the instances', the map's and the alert sinks'. */
+function storedNames(config: Config, scrubber: Scrubber, sinkLabels: ReadonlyArray<string> = []): StoredNames {
+  return new StoredNames(scrubber, [...config.sources.map((s) => s.name), ...config.haproxy.sockets, config.haproxy.map, ...sinkLabels]);
 }
 
 /** `status`: a planned run's view, with progress on a terminal. */
@@ -81,16 +89,24 @@ export async function runDeps(
 ): Promise<RunDeps> {
   const sinks = config.alerts.sinks;
   // undici's alert client is loaded only when there is somewhere to send alerts.
-  const notifier = sinks.length > 0 ? (await import("../alert/notifier.js")).createNotifier(sinks, { scrubber }) : undefined;
+  const alerting = sinks.length > 0 ? await import("../alert/notifier.js") : undefined;
   const progress = scheduled ? undefined : stderrProgress();
   return {
     ...planDeps(config, logger, scrubber, narrow.instances),
     audit: { trail: new AuditTrail(config.audit.path, { key: config.audit.key }), context: auditContext(file, env, scheduled) },
-    runLock: () => {
+    runLock: async () => {
+      // Before anything is written: the audit trail's directory is checked as the state directory is, even where it is another one.
+      await assertTrustedPath(stateDirOf(config), "the state directory");
+      await assertTrustedPath(dirname(config.audit.path), "the audit trail's directory");
       const waitMs = narrow.lockTimeoutMs ?? RUN_LOCK_WAIT_MS;
       return acquireRunLock(config, waitMs, waitingForLock(logger, waitMs));
     },
-    ...(notifier ? { notifier, alertState: alertStore(stateDirOf(config)) } : {}),
+    ...(alerting
+      ? {
+          notifier: alerting.createNotifier(sinks, { scrubber }),
+          alertState: alertStore(stateDirOf(config), storedNames(config, scrubber, alerting.sinkLabels(sinks))),
+        }
+      : {}),
     ...(progress ? { progress } : {}),
   };
 }

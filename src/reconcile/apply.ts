@@ -125,7 +125,7 @@ async function replanAfterConflict(
 }
 
 function failureAfterCommit(err: unknown): string {
-  return errorCode(err) === "E_PERSIST"
+  return ["E_PERSIST", "E_PERSIST_UNSAFE"].includes(errorCode(err))
     ? "changed in memory, but the file was not rewritten: a reload would bring back the old entries"
     : "changed: the new entries were committed but the read-back did not match";
 }
@@ -143,6 +143,8 @@ async function persist(file: string, plan: InstancePlan, target: string): Promis
   try {
     await writeFileAtomic(file, renderListFile(plan.content), { preserveOwnership: true, throughSymlink: true });
   } catch (err) {
-    throw new AllowlistError("E_PERSIST", `${target}: committed, but ${file} could not be rewritten: ${message(err)}`, { cause: err });
+    // A link another user could have aimed keeps its own code: no permission change on the file would make it safe.
+    const code = errorCode(err) === "E_PERSIST_UNSAFE" ? "E_PERSIST_UNSAFE" : "E_PERSIST";
+    throw new AllowlistError(code, `${target}: committed, but ${file} could not be rewritten: ${message(err)}`, { cause: err });
   }
 }

@@ -2,8 +2,9 @@ import { join } from "node:path";
 import { z } from "zod";
 import { sha256 } from "../util/canonical.js";
 import { redactUrl } from "../util/url.js";
-import { assertNotWorldWritable, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
+import { readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 import type { Scrubber } from "../util/secrets.js";
+import { assertTrustedPath } from "../util/trusted-path.js";
 
 const cachedFeedSchema = z.object({
   /** Redacted: the cache file never holds a credential. */
@@ -41,11 +42,22 @@ export class FeedCache {
     return join(this.dir, "http-cache", `${sha256(url).slice("sha256:".length, "sha256:".length + 32)}.json`);
   }
 
+  /**
+   * A cached body is trusted as the feed's own answer to a 304: the state
+   * directory, the cache directory and the file must be ones no other user
+   * could have written (E_STATE_DIR), or the source fails.
+   */
+  private async assertTrusted(path: string): Promise<void> {
+    await assertTrustedPath(this.dir, "the state directory");
+    await assertTrustedPath(join(this.dir, "http-cache"), "the feed cache directory");
+    await assertTrustedPath(path, "the cached feed");
+  }
+
   async get(url: string): Promise<CachedFeed | undefined> {
-    await assertNotWorldWritable(this.dir, "the state directory");
-    await assertNotWorldWritable(join(this.dir, "http-cache"), "the feed cache directory");
+    const path = this.pathFor(url);
+    await this.assertTrusted(path);
     try {
-      const parsed = cachedFeedSchema.safeParse(JSON.parse(await readFileNoFollow(this.pathFor(url))));
+      const parsed = cachedFeedSchema.safeParse(JSON.parse(await readFileNoFollow(path)));
       return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;
@@ -58,7 +70,9 @@ export class FeedCache {
    */
   async put(url: string, entry: Omit<CachedFeed, "url">): Promise<void> {
     const stored: CachedFeed = { url: this.scrubber.text(redactUrl(url)), ...this.scrubber.value(entry) };
-    await writeFileAtomic(this.pathFor(url), JSON.stringify(stored), { mode: 0o600 });
+    const path = this.pathFor(url);
+    await this.assertTrusted(path);
+    await writeFileAtomic(path, JSON.stringify(stored), { mode: 0o600 });
   }
 
   /**

@@ -3,6 +3,9 @@ import { z } from "zod";
 import { ALERT_EVENTS, ALERT_PHASES, type AlertState, SEVERITIES, emptyAlertState } from "../model/alerts.js";
 import { GUARD_NAMES } from "../model/guards.js";
 import { readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
+import { assertTrustedPath } from "../util/trusted-path.js";
+import { restoredAlertState, storedAlertState } from "./stored-alerts.js";
+import type { StoredNames } from "./stored-names.js";
 
 const firingAlert = z.object({
   event: z.enum(ALERT_EVENTS),
@@ -28,22 +31,35 @@ export function alertStatePath(stateDir: string): string {
   return join(stateDir, "alert-state.json");
 }
 
-/** The alert lifecycle's memory, one small file in `stateDir`, so that a CronJob's runs share it. */
-export function alertStore(stateDir: string): AlertStore {
+/**
+ * The alert lifecycle's memory, one small file in `stateDir`, so that a
+ * CronJob's runs share it. Names and summaries carrying a secret are stored
+ * scrubbed (`StoredNames`). A state path
+ * another user could have written is not read (every condition starts again,
+ * and the run's own failure is still alerted) and not written (E_STATE_DIR).
+ */
+export function alertStore(stateDir: string, names: StoredNames): AlertStore {
   const path = alertStatePath(stateDir);
+  const assertTrusted = async () => {
+    await assertTrustedPath(stateDir, "the state directory");
+    await assertTrustedPath(path, "the alert state file");
+  };
   return {
     async load() {
-      const text = await readFileNoFollow(path).catch(() => undefined);
+      const text = await assertTrusted()
+        .then(() => readFileNoFollow(path))
+        .catch(() => undefined);
       if (text === undefined) return emptyAlertState();
       try {
         const parsed = alertStateSchema.safeParse(JSON.parse(text));
-        return parsed.success ? parsed.data : emptyAlertState();
+        return parsed.success ? restoredAlertState(parsed.data, names) : emptyAlertState();
       } catch {
         return emptyAlertState();
       }
     },
     async save(state) {
-      await writeFileAtomic(path, `${JSON.stringify(state)}\n`, { mode: 0o600 });
+      await assertTrusted();
+      await writeFileAtomic(path, `${JSON.stringify(storedAlertState(state, names))}\n`, { mode: 0o600 });
     },
   };
 }

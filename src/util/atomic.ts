@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { chmod, lstat, mkdir, open, realpath, rename, stat, unlink } from "node:fs/promises";
-import { AllowlistError } from "../errors.js";
 import { dirname, resolve } from "node:path";
+import { assertSafeSymlink } from "./trusted-path.js";
 
 export interface AtomicWriteOptions {
   /** The file's mode, exactly, whatever the umask (default 0600). */
@@ -11,8 +11,9 @@ export interface AtomicWriteOptions {
   preserveOwnership?: boolean;
   /**
    * Write to the file a symlink at `path` points to, and keep the link (a map
-   * file HAProxy loads through a link). Otherwise a link at `path` is replaced
-   * by the file, never followed.
+   * file HAProxy loads through a link), when no other user could have made or
+   * changed that link (E_PERSIST_UNSAFE otherwise, nothing written). Without
+   * it a link at `path` is replaced by the file, never followed.
    */
   throughSymlink?: boolean;
   /**
@@ -60,20 +61,6 @@ export async function ensureDir(path: string, mode: number): Promise<void> {
   }
 }
 
-/**
- * Refuses a directory other users may write to: a file planted there (a
- * cached feed body, a removal state) would be trusted as this tool's own.
- */
-export async function assertNotWorldWritable(path: string, what: string): Promise<void> {
-  const info = await stat(path).catch(() => undefined);
-  if (info && (info.mode & 0o002) !== 0) {
-    throw new AllowlistError(
-      "E_STATE_DIR",
-      `${what} ${path} is writable by other users (mode ${(info.mode & 0o777).toString(8)}): refusing to trust what is in it; run chmod o-w ${path}`,
-    );
-  }
-}
-
 /** Reads a file that must be a regular file of its own: a symlink in its place is an error, not followed. */
 export async function readFileNoFollow(path: string): Promise<string> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -96,6 +83,7 @@ export async function writeFileAtomic(path: string, content: string, options: At
         () => false,
       )
     : false;
+  if (isLink) await assertSafeSymlink(path);
   const target = isLink ? await realpath(path) : path;
   await ensureDir(dirname(target), options.dirMode ?? 0o700);
   const previous = options.preserveOwnership ? await stat(target).catch(() => undefined) : undefined;

@@ -1,6 +1,9 @@
-import { open, readFile, stat, unlink } from "node:fs/promises";
+import { lstat, open, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
+import { dirname } from "node:path";
 import { AllowlistError, type ErrorCode } from "../errors.js";
+import { readFileNoFollow } from "./atomic.js";
+import { assertTrustedPath } from "./trusted-path.js";
 
 export interface LockOptions {
   timeoutMs: number;
@@ -21,7 +24,7 @@ export interface LockHolder {
 }
 
 async function readHolder(path: string): Promise<LockHolder> {
-  const text = await readFile(path, "utf8").catch(() => "");
+  const text = await readFileNoFollow(path).catch(() => "");
   const [pid, host, time] = text.split(" ");
   const since = Number(time);
   return pid && host && Number.isFinite(since) && /^\d+$/.test(pid) ? { pid: Number(pid), host, since } : { pid: null, host: null, since: null };
@@ -48,7 +51,7 @@ const UNWRITTEN_GRACE_MS = 2000;
 
 async function isStale(path: string, staleMs: number): Promise<boolean> {
   try {
-    const [holder, info] = await Promise.all([readHolder(path), stat(path)]);
+    const [holder, info] = await Promise.all([readHolder(path), lstat(path)]);
     if (holder.pid === null || holder.pid <= 0 || holder.since === null) return Date.now() - info.mtimeMs > UNWRITTEN_GRACE_MS;
     if (Date.now() - holder.since > staleMs) return true;
     return holder.host === hostname() && !alive(holder.pid);
@@ -57,8 +60,14 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   }
 }
 
-/** An exclusive lock file (O_EXCL); resolves with its release function. */
+/**
+ * An exclusive lock file (O_EXCL); resolves with its release function. A lock
+ * in a directory another user could write (E_STATE_DIR) is refused: a lock
+ * planted there would keep every run waiting, or be taken over on its word.
+ */
 export async function acquireLock(path: string, options: LockOptions): Promise<() => Promise<void>> {
+  await assertTrustedPath(dirname(path), "the lock's directory");
+  await assertTrustedPath(path, "the lock file");
   const deadline = Date.now() + options.timeoutMs;
   let told = false;
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {

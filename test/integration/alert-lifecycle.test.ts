@@ -6,6 +6,7 @@ import { literalSecrets } from "../../src/config/redact.js";
 import type { Config } from "../../src/config/schema.js";
 import { type AlertDelivery, deliveredEvents } from "../../src/model/result.js";
 import { alertStatePath, alertStore } from "../../src/state/alert-store.js";
+import { StoredNames } from "../../src/state/stored-names.js";
 import { Scrubber } from "../../src/util/secrets.js";
 import { testConfig } from "../support/config.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
@@ -61,7 +62,7 @@ async function runAt(minutes: number, entries: string[], on = ["held", "failed"]
     {
       now: () => clock,
       notifier: createNotifier(c.alerts?.sinks ?? [], { backoffMs: 10, now: () => clock, scrubber: new Scrubber(literalSecrets(c)) }),
-      alertState: alertStore(join(h.dir)),
+      alertState: alertStore(join(h.dir), new StoredNames(new Scrubber(literalSecrets(c)), [])),
     },
   );
 }

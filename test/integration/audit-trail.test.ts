@@ -152,7 +152,7 @@ describe("AuditTrail on disk", () => {
       async (d: string) => {
         const mountpoint = join(d, "full");
         await mkdir(mountpoint);
-        const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4k", "tmpfs", mountpoint]);
+        const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4k,mode=0700", "tmpfs", mountpoint]);
         if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr.toString()}`);
         cleanups.unshift(() => Promise.resolve(void spawnSync("umount", [mountpoint])));
         await writeFile(join(mountpoint, "filler"), Buffer.alloc(4096)).catch(() => undefined);
@@ -169,7 +169,7 @@ describe("AuditTrail on disk", () => {
   it.skipIf(!canMount)("fails with E_AUDIT_WRITE on a read-only file system", async () => {
     const mountpoint = join(await dir(), "ro");
     await mkdir(mountpoint);
-    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", mountpoint]);
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", mountpoint]);
     if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr.toString()}`);
     cleanups.unshift(() => Promise.resolve(void spawnSync("umount", [mountpoint])));
     await expect(new AuditTrail(join(mountpoint, "audit.jsonl")).append(auditBodyFixture())).rejects.toMatchObject({

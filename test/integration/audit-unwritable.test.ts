@@ -75,7 +75,7 @@ describe("an audit trail that root cannot write says why, and never advises a ch
 
   it.skipIf(!MOUNT)("a read-only file system (tmpfs mounted ro): E_AUDIT_WRITE, EROFS named, no owner or mode can help", async () => {
     const dir = await trailDir();
-    expect(run("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", dir]).status).toBe(0);
+    expect(run("mount", ["-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", dir]).status).toBe(0);
     undo.push(() => run("umount", [dir]));
     const failure = await new AuditTrail(join(dir, "audit.jsonl")).append(auditBodyFixture()).catch((err: unknown) => err);
     expect(failure).toMatchObject({ code: "E_AUDIT_WRITE" });
