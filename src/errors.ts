@@ -46,7 +46,7 @@ export const ERROR_CODES = {
   E_DESIRED_EMPTY: ["the desired set is empty", "check the sources; an empty answer never removes anything"],
   E_DISCOVERY: ["haproxy.discover found no instances or failed", "check the discovery name, port and resolvers"],
   E_PLAN_STALE: [
-    "the reviewed plan no longer matches: the config, the desired set or a live list changed since it was made",
+    "the reviewed plan no longer holds: the config, the desired set or a live list changed since it was made, it is older than planMaxAge (or dated in the future), or the audit trail records it as applied already",
     "make and review a new plan (sync --dry-run --plan-out FILE); nothing was applied",
   ],
   E_PLAN_INVALID: ["the file given to --plan is not a plan this tool wrote", "give the file written by sync --dry-run --plan-out"],
@@ -124,6 +124,10 @@ export const ERROR_CODES = {
   E_AUDIT_SYMLINK: [
     "a symlink was found where the audit trail or its .head file should be; audit files are never read or written through a link",
     "keep the link as evidence and remove it; put the real trail (and its .head) at audit.path, which must name the file itself",
+  ],
+  E_AUDIT_TAMPERED: [
+    "the audit trail's last record does not match its .head file (records removed from the end, the head deleted, rewritten, unsealed or replaced by a link); nothing was appended or applied",
+    "keep the trail and its .head as evidence, run audit verify, then start a new trail deliberately (docs/operations.md)",
   ],
   E_AUDIT_LOCK: ["another run holds the audit trail's lock", "wait; a lock left by a dead process is taken over"],
   E_RUN_LOCK: ["another sync on this host holds the run lock", "wait for it; a lock left by a dead process is taken over"],

@@ -256,7 +256,7 @@ function headFailure(walk: ChainWalk, last: number, head: AuditHead | null, key:
       line: last,
       reason:
         head.seal === undefined
-          ? "the head file is not sealed with audit.key though the trail is keyed: anyone could have rewritten it to hide records removed from the end (a head written before heads were sealed is sealed by the next run)"
+          ? "the head file is not sealed with audit.key though the trail is keyed: anyone could have rewritten it to hide records removed from the end (so is a head written before heads were sealed: runs refuse to extend the trail, see docs/audit.md to recover)"
           : "the head file's seal does not match audit.key: the head was rewritten, so records may have been removed from the end",
     };
   }

@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname } from "node:path";
+import { createInterface } from "node:readline";
 import { AllowlistError, type ErrorCode } from "../errors.js";
 import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from "../util/atomic.js";
 import { acquireLock, type LockOptions } from "../util/lock.js";
@@ -18,6 +19,7 @@ import {
   type VerifyResult,
 } from "./record.js";
 import { parseAuditHead, parseAuditLine, parseQuietRuns } from "./schema.js";
+import { type HeadFound, tipFailure } from "./tip.js";
 
 export class AuditError extends AllowlistError {
   readonly path: string;
@@ -29,6 +31,9 @@ export class AuditError extends AllowlistError {
 }
 
 const TAIL_CHUNK = 64 * 1024;
+
+/** The events that show a reviewed plan was used: a run began applying it, applied it, or found nothing left to do. */
+const USED_BY: ReadonlySet<AuditRecord["event"]> = new Set(["intent", "applied", "in-sync"]);
 
 /** What open(2) answers for a symlink opened with O_NOFOLLOW (ELOOP on Linux, EMLINK on some BSDs). */
 const isSymlinkRefusal = (err: unknown) => ["ELOOP", "EMLINK"].includes((err as NodeJS.ErrnoException).code ?? "");
@@ -70,6 +75,18 @@ async function lastLine(path: string): Promise<string | undefined> {
   } finally {
     await handle.close();
   }
+}
+
+/** A head file's text as a head, or why it is not one. */
+function headOf(text: string, path: string): Extract<HeadFound, { kind: "head" | "invalid" }> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { kind: "invalid", reason: `the head file ${path} is not valid JSON` };
+  }
+  const head = parseAuditHead(json);
+  return head ? { kind: "head", head } : { kind: "invalid", reason: `the head file ${path} is not a head record` };
 }
 
 export interface AuditTrailOptions {
@@ -137,6 +154,8 @@ export class AuditTrail {
 
   /** Counts one more run left out after record `afterSeq`; the next record carries the count. */
   async noteQuietRun(afterSeq: number): Promise<number> {
+    // A quiet run links nothing, but counting it on a cut trail would report the cut run as in sync.
+    await this.refuseCutEnd(await this.last());
     const count = (await this.quietRuns(afterSeq)) + 1;
     await writeFileAtomic(`${this.path}.quiet`, `${JSON.stringify({ afterSeq, count })}\n`, { mode: 0o600 });
     return count;
@@ -178,6 +197,7 @@ export class AuditTrail {
           this.key === undefined ? "the trail is keyed (HMAC-SHA256); set audit.key to extend it" : `record ${previous.seq} was not sealed with this audit.key`,
         );
       }
+      await this.refuseCutEnd(previous);
       const record = sealRecord(body, previous ? { seq: previous.seq, hash: previous.hash } : null, this.key);
       try {
         // Appends never follow a link planted in the trail's place.
@@ -199,6 +219,64 @@ export class AuditTrail {
     }
   }
 
+  /** The head file as found: a symlink or damage in its place is reported, never followed or thrown. */
+  private async headFound(): Promise<HeadFound> {
+    let text: string;
+    try {
+      text = await readFileNoFollow(this.headPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { kind: "missing" };
+      if (isSymlinkRefusal(err)) return { kind: "symlink" };
+      throw this.wrap("E_AUDIT_READ", `cannot read ${this.headPath}`, err);
+    }
+    return headOf(text, this.headPath);
+  }
+
+  /** Nothing is linked to a last record that is not the one the head names: the append would seal the cut into the chain. */
+  private async refuseCutEnd(last: AuditRecord | undefined): Promise<void> {
+    const failure = tipFailure(last, await this.headFound(), this.key);
+    if (failure === undefined) return;
+    throw new AuditError(
+      "E_AUDIT_TAMPERED",
+      this.path,
+      `${failure}; nothing was appended, and nothing is applied while the trail is in this state: run \`travis-allowlist audit verify\`, keep the trail and ${this.headPath} as evidence, and start a new trail deliberately (docs/operations.md)`,
+    );
+  }
+
+  /**
+   * The record that shows a reviewed plan in use: the intent of a run that
+   * applied it, or an outcome that applied it or found nothing to do. The
+   * trail is read line by line, never whole: it only grows, one lookup per
+   * `--plan` is cheap, and an index kept beside it would be one more file to
+   * trust. A forged record can only make a plan count as used, never the
+   * opposite, so the seals are not checked here.
+   */
+  async reviewedPlanUse(digest: string): Promise<AuditRecord | undefined> {
+    let handle;
+    try {
+      handle = await open(this.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if (isSymlinkRefusal(err)) throw this.symlinkFound(this.path, err);
+      throw this.wrap("E_AUDIT_READ", "cannot read", err);
+    }
+    // The stream owns the handle from here: destroying it closes the file, also on an early return.
+    const input = handle.createReadStream({ encoding: "utf8" });
+    const lines = createInterface({ input, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        // Most lines never name the digest: they are not parsed.
+        if (!line.includes(digest)) continue;
+        const record = parseAuditLine(line);
+        if (record?.reviewedPlan?.digest === digest && USED_BY.has(record.event)) return record;
+      }
+      return undefined;
+    } finally {
+      lines.close();
+      input.destroy();
+    }
+  }
+
   async readAll(): Promise<AuditRecord[]> {
     const text = (await this.read(this.path)) ?? "";
     return text
@@ -216,14 +294,9 @@ export class AuditTrail {
     const text = (await this.read(this.path)) ?? "";
     let head: AuditHead | null = null;
     if (headText !== undefined) {
-      let json: unknown;
-      try {
-        json = JSON.parse(headText);
-      } catch {
-        return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not valid JSON` };
-      }
-      head = parseAuditHead(json) ?? null;
-      if (!head) return { ok: false, records: 0, line: 0, reason: `the head file ${this.headPath} is not a head record` };
+      const found = headOf(headText, this.headPath);
+      if (found.kind === "invalid") return { ok: false, records: 0, line: 0, reason: found.reason };
+      head = found.head;
     }
     const verdict = verifyChain(text, head, { ...(this.key === undefined ? {} : { key: this.key }), ...(anchor ? { anchor } : {}) });
     if (!verdict.ok && verdict.keyMissing) {

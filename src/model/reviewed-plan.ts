@@ -47,3 +47,17 @@ export function whatMoved(plan: ReviewedPlan, now: { configDigest: string; desir
   for (const target of current.keys()) if (!plan.instances.some((i) => i.target === target)) moved.push(`${target} was not in the reviewed plan`);
   return moved;
 }
+
+/** How far a plan's createdAt may be ahead of this host's clock: the clocks of two hosts differ a little. */
+export const PLAN_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Why a plan's age refuses it: older than planMaxAge, or made "later" than now by more than clock skew explains. */
+export type PlanAgeRefusal = { kind: "expired"; ageMs: number } | { kind: "future"; aheadMs: number };
+
+/** Whether a plan made at `createdAt` may still be applied at `now`; null when it may. Pure. */
+export function planAgeRefusal(createdAt: Date, now: Date, maxAgeMs: number): PlanAgeRefusal | null {
+  const ageMs = now.getTime() - createdAt.getTime();
+  if (ageMs > maxAgeMs) return { kind: "expired", ageMs };
+  if (-ageMs > PLAN_CLOCK_SKEW_MS) return { kind: "future", aheadMs: -ageMs };
+  return null;
+}

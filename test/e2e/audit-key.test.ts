@@ -1,10 +1,11 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logLines, runCli } from "../support/cli.js";
 import { configDocument } from "../support/config.js";
-import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { startReceiver } from "../support/http-receiver.js";
 
 const KEY = "hmac-key-from-a-secret-0123456789";
 let h: RunningHaproxy;
@@ -100,4 +101,66 @@ describe("audit.key", () => {
       stdout: expect.stringContaining("the chain ends at record 1 but the head file records 3 (records were removed from the end)"),
     });
   });
+});
+
+describe("a keyed trail cut from the end (head -n 2), then one normal sync", () => {
+  const env = { AUDIT_HMAC_KEY: KEY };
+  const ENTRY = "127.0.0.31";
+
+  it.each([
+    ["kept", () => Promise.resolve(), "the trail ends at record 2 but the head file records 4", () => "the chain ends at record 2 but the head file records 4"],
+    ["deleted", (path: string) => rm(`${path}.head`), "the head file is missing though the trail has 2 record(s)", () => "the head file is missing"],
+    [
+      "replaced by a symlink",
+      async (path: string) => {
+        await rm(`${path}.head`);
+        await symlink("/dev/null", `${path}.head`);
+      },
+      "the head file is a symlink",
+      (path: string) => `a symlink was found at ${path}.head`,
+    ],
+  ])(
+    "with the head %s: E_AUDIT_TAMPERED, nothing applied, failed alert sent, and verify names the problem",
+    async (_how, tamper, refusal, named) => {
+      const haproxy = await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"] });
+      const hook = await startReceiver([200]);
+      try {
+        const path = join(haproxy.dir, "audit.jsonl");
+        const own = join(haproxy.dir, "cut.yaml");
+        const document = configDocument({ staticEntries: [ENTRY], sockets: [haproxy.unixTarget], map: haproxy.listFile });
+        const alerts = { on: ["failed"], sinks: [{ type: "webhook", url: hook.url }] };
+        await writeFile(own, stringify({ ...document, audit: { path, key: "${AUDIT_HMAC_KEY}" }, alerts }));
+        // Two applying runs: intent and outcome each, four records.
+        expect((await runCli(["--config", own, "sync"], { env })).code).toBe(0);
+        await haproxy.command(`del map ${haproxy.listFile} ${ENTRY}/32`);
+        expect((await runCli(["--config", own, "sync"], { env })).code).toBe(0);
+        const lines = (await readFile(path, "utf8")).trim().split("\n");
+        expect(lines).toHaveLength(4);
+
+        await writeFile(path, `${lines.slice(0, 2).join("\n")}\n`);
+        await tamper(path);
+        // The next sync has a change to make: the entry is gone again.
+        await haproxy.command(`del map ${haproxy.listFile} ${ENTRY}/32`);
+        const before = await liveEntries(haproxy);
+        const refused = await runCli(["--config", own, "--output", "json", "sync"], { env });
+        expect(refused.code).toBe(1);
+        const result = JSON.parse(refused.stdout) as { error: { code: string; message: string }; instances: Array<{ status: string; state: string }> };
+        expect(result.error).toMatchObject({ code: "E_AUDIT_TAMPERED", message: expect.stringContaining(refusal) });
+        expect(result.instances).toMatchObject([{ status: "failed", state: expect.stringContaining("nothing was applied") }]);
+        expect(await liveEntries(haproxy)).toEqual(before);
+        expect(await readFile(path, "utf8")).toBe(`${lines.slice(0, 2).join("\n")}\n`);
+        expect(hook.requests.map((r) => (r.json as { event: string }).event)).toEqual(["failed"]);
+        expect((hook.requests[0]?.json as { summary: string }).summary).toContain(refusal);
+
+        const verified = await runCli(["--config", own, "audit", "verify"], { env });
+        expect(verified.code).toBe(1);
+        expect(`${verified.stdout}${verified.stderr}`).toContain(named(path));
+        expect(verified.stdout).not.toContain(": intact");
+      } finally {
+        await hook.stop();
+        await haproxy.stop();
+      }
+    },
+    60_000,
+  );
 });

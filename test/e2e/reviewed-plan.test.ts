@@ -100,6 +100,35 @@ describe("reviewed plans", () => {
     expect(await liveEntries(h)).toEqual(before);
   });
 
+  it("a plan is applied once: after the live list is put back by hand, the same plan is refused, naming the run that applied it", async () => {
+    const { h, config, plan, audit } = await setup();
+    expect((await runCli(["--config", config, "sync", "--dry-run", "--plan-out", plan])).code).toBe(3);
+    const applied = await runCli(["--config", config, "--output", "json", "sync", "--plan", plan]);
+    expect(applied.code).toBe(0);
+    const { runId } = json(applied.stdout);
+    const intent = (await readFile(audit, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as AuditRecord)
+      .find((r) => r.event === "intent" && r.runId === runId);
+    expect(intent).toBeDefined();
+
+    // Back to the live list the plan was made from: without its single use, the plan would apply again.
+    for (const entry of ["127.0.0.22", "127.0.0.23", "127.0.0.24", "127.0.0.25"]) await h.command(`del map ${h.listFile} ${entry}/32`);
+    const before = await liveEntries(h);
+    expect(before).toEqual(["127.0.0.21/32 travis", "127.0.0.5 office"]);
+    const replayed = await runCli(["--config", config, "--output", "json", "sync", "--plan", plan]);
+    expect(replayed.code).toBe(1);
+    expect(JSON.parse(replayed.stdout)).toMatchObject({
+      exitCode: 1,
+      error: {
+        code: "E_PLAN_STALE",
+        message: expect.stringContaining(`was already applied by run ${runId} at ${intent?.time} (audit record #${intent?.seq}, intent)`),
+      },
+    });
+    expect(await liveEntries(h)).toEqual(before);
+  });
+
   it("--plan-out needs --dry-run, --plan refuses --force, and a file that is not a plan is named as such", async () => {
     const { config, plan, h } = await setup();
     expect((await runCli(["--config", config, "sync", "--plan-out", plan])).code).toBe(64);

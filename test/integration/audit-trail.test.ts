@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuditTrail } from "../../src/audit/trail.js";
+import { sealRecord, serialise } from "../../src/audit/record.js";
 import { auditBodyFixture, chainWithSecond, MALFORMED, READABLE } from "../support/audit.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -276,4 +277,120 @@ describe("a symlink planted at the trail or its head", () => {
     await symlink("/dev/full", join(d, "audit.jsonl"));
     await expect(new AuditTrail(join(d, "audit.jsonl")).append(auditBodyFixture())).rejects.toMatchObject({ code: "E_AUDIT_SYMLINK" });
   });
+});
+
+describe("an append to a trail whose end does not match its head", () => {
+  const KEY = "a-key-from-a-kubernetes-secret";
+
+  /** Three records, then all but the first cut away as `head -n 1` would. */
+  async function cutTrail(key?: string): Promise<{ path: string; trail: AuditTrail; kept: string }> {
+    const path = join(await dir(), "audit.jsonl");
+    const trail = new AuditTrail(path, key === undefined ? {} : { key });
+    for (const runId of ["a", "b", "c"]) await trail.append(auditBodyFixture({ runId }));
+    const kept = `${(await readFile(path, "utf8")).split("\n")[0]}\n`;
+    await writeFile(path, kept);
+    return { path, trail, kept };
+  }
+
+  it.each([
+    ["the head kept", () => Promise.resolve(), "the trail ends at record 1 but the head file records 3"],
+    ["the head deleted", (path: string) => rm(`${path}.head`), "the head file is missing though the trail has 1 record(s)"],
+    [
+      "the head replaced by a symlink",
+      async (path: string) => {
+        await rm(`${path}.head`);
+        await symlink("/dev/null", `${path}.head`);
+      },
+      "the head file is a symlink",
+    ],
+  ])("with %s, a keyed trail is refused with E_AUDIT_TAMPERED, nothing appended, and counting a quiet run is refused too", async (_name, tamper, reason) => {
+    const { path, trail, kept } = await cutTrail(KEY);
+    await tamper(path);
+    const refused = { code: "E_AUDIT_TAMPERED", message: expect.stringContaining(reason) };
+    await expect(trail.append(auditBodyFixture({ runId: "covers-the-cut" }))).rejects.toMatchObject(refused);
+    await expect(trail.noteQuietRun(1)).rejects.toMatchObject(refused);
+    expect(await readFile(path, "utf8")).toBe(kept);
+  });
+
+  it("a keyed trail whose head was rewritten to match the cut, without the key, is refused", async () => {
+    const { path, trail, kept } = await cutTrail(KEY);
+    const tip = JSON.parse(kept) as { seq: number; hash: string };
+    await writeFile(`${path}.head`, `${JSON.stringify({ seq: tip.seq, hash: tip.hash })}\n`);
+    await expect(trail.append(auditBodyFixture())).rejects.toMatchObject({
+      code: "E_AUDIT_TAMPERED",
+      message: expect.stringContaining("not sealed with audit.key though the trail is keyed"),
+    });
+  });
+
+  it("an unkeyed trail cut with its head kept is refused; one whose head was rewritten to match cannot be told from an intact one", async () => {
+    const { path, trail, kept } = await cutTrail();
+    await expect(trail.append(auditBodyFixture())).rejects.toMatchObject({
+      code: "E_AUDIT_TAMPERED",
+      message: expect.stringContaining("records were removed from the end"),
+    });
+    const tip = JSON.parse(kept) as { seq: number; hash: string };
+    await writeFile(`${path}.head`, `${JSON.stringify({ seq: tip.seq, hash: tip.hash })}\n`);
+    await expect(trail.append(auditBodyFixture())).resolves.toMatchObject({ seq: 2 });
+  });
+
+  it("a head one record behind (killed between the append and the head's move) is caught up by the next append", async () => {
+    const path = join(await dir(), "audit.jsonl");
+    const trail = new AuditTrail(path, { key: KEY });
+    await trail.append(auditBodyFixture({ runId: "a" }));
+    const behind = await readFile(`${path}.head`, "utf8");
+    await trail.append(auditBodyFixture({ runId: "b" }));
+    await writeFile(`${path}.head`, behind);
+    await expect(trail.append(auditBodyFixture({ runId: "c" }))).resolves.toMatchObject({ seq: 3 });
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 3 });
+  });
+
+  it("an emptied trail whose head was kept is refused; a new trail with no head starts", async () => {
+    const { path, trail } = await cutTrail();
+    await writeFile(path, "");
+    await expect(trail.append(auditBodyFixture())).rejects.toMatchObject({
+      code: "E_AUDIT_TAMPERED",
+      message: expect.stringContaining("no records but the head file records #3"),
+    });
+    await rm(`${path}.head`);
+    await expect(trail.append(auditBodyFixture())).resolves.toMatchObject({ seq: 1 });
+  });
+});
+
+describe("which run used a reviewed plan", () => {
+  const DIGEST = `sha256:${"ab".repeat(32)}`;
+  const reviewedPlan = { digest: DIGEST, createdAt: "2026-11-26T17:50:00.000Z" };
+
+  it("is the first intent or outcome that names its digest; a run refused before it changed anything does not count", async () => {
+    const path = join(await dir(), "audit.jsonl");
+    const trail = new AuditTrail(path);
+    expect(await trail.reviewedPlanUse(DIGEST)).toBeUndefined();
+    await trail.append(auditBodyFixture({ runId: "refused", event: "failed", reviewedPlan }));
+    await trail.append(auditBodyFixture({ runId: "other-plan", event: "applied", reviewedPlan: { ...reviewedPlan, digest: `sha256:${"cd".repeat(32)}` } }));
+    expect(await trail.reviewedPlanUse(DIGEST)).toBeUndefined();
+    await trail.append(auditBodyFixture({ runId: "applying", event: "intent", reviewedPlan }));
+    await trail.append(auditBodyFixture({ runId: "applying", event: "applied", reviewedPlan }));
+    expect(await trail.reviewedPlanUse(DIGEST)).toMatchObject({ runId: "applying", event: "intent", seq: 3 });
+  });
+
+  it("is found in a trail larger than the heap a whole read would need, one line at a time", async () => {
+    const path = join(await dir(), "audit.jsonl");
+    const wide = sealRecord(
+      auditBodyFixture({ instances: [{ ...auditBodyFixture().instances[0]!, add: Array.from({ length: 20_000 }, (_, i) => `34.${i >> 8}.${i & 255}.0/24`) }] }),
+      null,
+    );
+    const line = serialise(wide);
+    const used = serialise(sealRecord(auditBodyFixture({ runId: "applying", event: "applied", reviewedPlan }), { seq: 200, hash: wide.hash }));
+    await writeFile(path, `${line.repeat(200)}${used}`);
+    expect((await stat(path)).size).toBeGreaterThan(60_000_000);
+    // A 32 MB heap cannot hold the trail as one string: only a lookup that reads line by line finishes.
+    const lookup = (method: string) =>
+      `const { AuditTrail } = await import(${JSON.stringify(DIST_TRAIL)});
+       const found = await new AuditTrail(${JSON.stringify(path)}).${method};
+       process.stdout.write(JSON.stringify(found?.runId ?? found?.length ?? null));`;
+    const run = (method: string) =>
+      spawnSync(process.execPath, ["--max-old-space-size=32", "--input-type=module", "-e", lookup(method)], { encoding: "utf8", timeout: 60_000 });
+    expect(run(`reviewedPlanUse(${JSON.stringify(DIGEST)})`)).toMatchObject({ status: 0, stdout: '"applying"' });
+    // The same heap is too small for a whole read: the bound is real.
+    expect(run("readAll()").stderr).toContain("heap out of memory");
+  }, 90_000);
 });

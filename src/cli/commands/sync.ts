@@ -7,7 +7,8 @@ import { logRunSummary } from "../run-summary.js";
 import { runOnce } from "../../reconcile/run.js";
 import { UsageError } from "../../errors.js";
 import { planFromDryRun } from "../../model/reviewed-plan.js";
-import { readPlan, writePlan } from "../plan-file.js";
+import { AuditTrail } from "../../audit/trail.js";
+import { readPlan, refuseSpentPlan, writePlan } from "../plan-file.js";
 import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { runDeps } from "../wiring.js";
 
@@ -48,6 +49,9 @@ export async function syncCommand(global: GlobalOptions, options: SyncCliOptions
   if (planOut !== undefined && !rest.dryRun) throw new UsageError("--plan-out saves a dry run's plan: add --dry-run");
   if (plan !== undefined && (rest.dryRun || rest.force)) throw new UsageError("--plan applies a reviewed plan: not with --dry-run or --force");
   const reviewed = plan === undefined ? undefined : await readPlan(plan);
+  if (plan !== undefined && reviewed) {
+    await refuseSpentPlan(plan, reviewed, { now: io.now(), maxAgeMs: config.planMaxAgeMs, uses: new AuditTrail(config.audit.path) });
+  }
   // A plan made for some instances applies to those: --instance is not needed again.
   const instances = instance ?? reviewed?.plan.instances.map((i) => i.target);
   const deps = { ...(await runDeps(config, file, logger, scrubber, io.env, false, { instances, lockTimeoutMs: lockTimeout * 1000 })), now: io.now };

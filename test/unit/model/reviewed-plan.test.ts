@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ReviewedPlan, whatMoved } from "../../../src/model/reviewed-plan.js";
+import { PLAN_CLOCK_SKEW_MS, planAgeRefusal, type ReviewedPlan, whatMoved } from "../../../src/model/reviewed-plan.js";
 import { instanceResult } from "../../support/results.js";
 
 const PLAN: ReviewedPlan = {
@@ -34,4 +34,25 @@ describe("whatMoved", () => {
     ],
     ["another instance", now({ instances: [...now().instances, instanceResult({ target: "tcp://b:1" })] }), ["tcp://b:1 was not in the reviewed plan"]],
   ])("%s moved", (_name, current, expected) => expect(whatMoved(PLAN, current)).toEqual(expected));
+});
+
+describe("planAgeRefusal", () => {
+  const made = new Date("2026-11-26T18:00:00.000Z");
+  const HOUR = 3_600_000;
+  const at = (offsetMs: number) => new Date(made.getTime() + offsetMs);
+
+  it.each([
+    ["at once", 0, null],
+    ["exactly planMaxAge later", HOUR, null],
+    ["a moment past planMaxAge", HOUR + 1, { kind: "expired", ageMs: HOUR + 1 }],
+    ["a day later", 24 * HOUR, { kind: "expired", ageMs: 24 * HOUR }],
+    ["on a clock a little behind the one that made it", -PLAN_CLOCK_SKEW_MS, null],
+    ["on a clock further behind than skew explains", -PLAN_CLOCK_SKEW_MS - 1, { kind: "future", aheadMs: PLAN_CLOCK_SKEW_MS + 1 }],
+  ])("a plan applied %s", (_when, offsetMs, expected) => {
+    expect(planAgeRefusal(made, at(offsetMs), HOUR)).toEqual(expected);
+  });
+
+  it("planMaxAge 0 refuses any plan made before now", () => {
+    expect(planAgeRefusal(made, at(1), 0)).toEqual({ kind: "expired", ageMs: 1 });
+  });
 });
