@@ -69,8 +69,12 @@ export const ERROR_CODES = {
   E_HAPROXY_IO: ["the runtime socket connection failed", "check HAProxy's logs"],
   E_HAPROXY_CLOSED: ["HAProxy closed the runtime connection", "check HAProxy's logs (a payload too large for tune.bufsize closes it on 2.x)"],
   E_HAPROXY_REPLY_TOO_LARGE: [
-    "the runtime socket sent a reply larger than any list could be (a flooding peer)",
+    "the runtime socket sent a reply larger than any answer to that command could be, or a list line past 64 KiB (a flooding peer)",
     "check that the target is really HAProxy's runtime socket",
+  ],
+  E_HAPROXY_LIVE_TOO_LONG: [
+    "an instance listed more live entries than limits.maxLiveEntries, or than the run can hold in memory beside the other instances",
+    "raise limits.maxLiveEntries if the list is really that long; otherwise find what filled it (the target may not be the HAProxy you meant)",
   ],
   E_HAPROXY_PROTOCOL: ["HAProxy answered something this tool does not understand", "check the HAProxy version and that the target is a runtime socket"],
   E_HAPROXY_COMMAND: ["a runtime command was refused", "read HAProxy's message in the error"],

@@ -55,7 +55,7 @@ export function planDeps(
     scrubber,
     ...(instances && instances.length > 0 ? { instances } : {}),
     sources: desiredSources(config, scrubber),
-    connect: (target) => HaproxyInstance.connect(target, { timeoutMs, tls, scrubber }),
+    connect: (target, reading) => HaproxyInstance.connect(target, { timeoutMs, tls, scrubber, reading }),
     removalState: new AbsenceStore(stateDirOf(config), storedNames(config, scrubber)),
   };
 }

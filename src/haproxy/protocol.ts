@@ -1,7 +1,7 @@
 import { AllowlistError, HaproxyError } from "../errors.js";
 import { Scrubber } from "../util/secrets.js";
 import { isAddressText } from "../model/cidr.js";
-import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
+import type { ListKind, MatchAnswer, WritableEntry } from "../model/list.js";
 
 export interface LoadedList {
   id: string;
@@ -25,7 +25,7 @@ export interface Response {
 export const PAYLOAD_LIMIT = 8000;
 
 /** A reply this tool does not understand; the parsers see only text, so the instance names itself when it catches this. */
-function protocolError(message: string): HaproxyError {
+export function protocolError(message: string): HaproxyError {
   return new HaproxyError("E_HAPROXY_PROTOCOL", undefined, message);
 }
 
@@ -34,7 +34,7 @@ function protocolError(message: string): HaproxyError {
  * leave a secret's first characters. The scrubber knows the config's secrets
  * (a map path or value from `${VAR}`); without one, none.
  */
-function quoted(text: string, scrubber: Scrubber | undefined): string {
+export function quoted(text: string, scrubber: Scrubber | undefined): string {
   return JSON.stringify((scrubber ?? new Scrubber()).start(text, 200));
 }
 
@@ -154,44 +154,6 @@ export function mapPayloadCommands(file: string, entries: WritableEntry[], versi
   return chunkPayload(mapPayloadHead(file, version), mapPayloadLines(entries), limit);
 }
 
-const PROMPT = "\n> ";
-
-/**
- * Splits the interactive stream into replies, each ending before "\n> ".
- * A long reply (100k map entries) arrives in many chunks: they are kept as
- * parts and joined once per reply, and only new text is searched.
- */
-export class ReplyFramer {
-  private parts: string[] = [];
-  /** The last characters received, where a prompt split across chunks begins. */
-  private tail = "";
-  /** Bytes (UTF-8) of the reply still being received: the limit holds for multi-byte floods too. */
-  buffered = 0;
-
-  push(chunk: string): string[] {
-    const replies: string[] = [];
-    let text = chunk;
-    while (text !== "") {
-      const at = (this.tail + text).indexOf(PROMPT);
-      if (at === -1) {
-        this.parts.push(text);
-        this.buffered += Buffer.byteLength(text, "utf8");
-        this.tail = (this.tail + text).slice(-(PROMPT.length - 1));
-        break;
-      }
-      const earlier = this.parts.join("");
-      const whole = earlier + text;
-      const end = earlier.length - this.tail.length + at;
-      replies.push(whole.slice(0, end + 1));
-      this.parts = [];
-      this.buffered = 0;
-      this.tail = "";
-      text = whole.slice(end + PROMPT.length);
-    }
-    return replies;
-  }
-}
-
 /** Frames one reply: drops payload continuation prompts and reads the severity prefix. */
 export function parseResponse(raw: string): Response {
   // A message's own newline and the empty line that ends every reply both go: none of them is part of what HAProxy said.
@@ -222,25 +184,6 @@ export function parseListing(text: string, scrubber?: Scrubber): LoadedList[] {
     lists.push(list);
   }
   return lists;
-}
-
-/** `show map <file>` lines are `<ptr> <key> <value>`; `show acl <file>` lines are `<ptr> <pattern>`. */
-export function parseEntries(kind: ListKind, text: string, scrubber?: Scrubber): LiveEntry[] {
-  const entries: LiveEntry[] = [];
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const first = line.indexOf(" ");
-    const second = first === -1 ? -1 : line.indexOf(" ", first + 1);
-    if (first <= 0 || !line.startsWith("0x")) throw protocolError(`unexpected line in ${kind} entries: ${quoted(line, scrubber)}`);
-    const ref = line.slice(0, first);
-    if (kind === "acl") {
-      entries.push({ ref, key: line.slice(first + 1) });
-    } else {
-      if (second === -1) throw protocolError(`map entry without value: ${quoted(line, scrubber)}`);
-      entries.push({ ref, key: line.slice(first + 1, second), value: line.slice(second + 1) });
-    }
-  }
-  return entries;
 }
 
 export function parseInfoVersion(text: string): string {

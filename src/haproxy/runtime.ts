@@ -8,19 +8,22 @@ import {
   mapPayloadCommands,
   mapPayloadHead,
   mapPayloadLines,
-  parseEntries,
   parseInfoProcess,
   parseInfoVersion,
   parseListing,
   parseMatch,
   parsePreparedVersion,
+  protocolError,
+  quoted,
   type Response,
   sameEntries,
   supportsTransactions,
 } from "./protocol.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 import { refusal } from "./refusal.js";
-import { RuntimeSession, type SessionOptions } from "./session.js";
+import { type Deadline, RuntimeSession, type SessionOptions } from "./session.js";
+import { EntriesReader } from "./entries-reader.js";
+import { type EntryAllowance, type LiveEntryBudget, listLimit } from "./live-budget.js";
 import type { Scrubber } from "../util/secrets.js";
 
 /** What was live when the list was read; a commit by anyone else since then is a conflict. */
@@ -42,6 +45,17 @@ export interface ApplyOutcome {
   mode: "transaction" | "incremental";
 }
 
+/**
+ * What a run's reading of one instance is held to: the run's budget of live
+ * entries, and deadlines taken from what is left of runTimeout, one for
+ * connecting and reading the list, a later one for everything after.
+ */
+export interface ReadLimits {
+  budget: LiveEntryBudget;
+  readBy?: Deadline | undefined;
+  endBy?: Deadline | undefined;
+}
+
 /** What a reply parser makes of a reply; a reply it does not understand is named after the instance that sent it. */
 function readReply<T>(target: string, parse: () => T): T {
   try {
@@ -60,11 +74,13 @@ export class HaproxyInstance {
     /** The process that answered (`pid@start`), to notice a restarted HAProxy; undefined if `show info` lacks it. */
     readonly process: string | undefined,
     private readonly scrubber: Scrubber | undefined,
+    private readonly limits: ReadLimits | undefined,
   ) {}
 
   /** `scrubber` keeps the config's secrets out of the reply text an error quotes. */
-  static async connect(target: string, options: SessionOptions & { scrubber?: Scrubber }): Promise<HaproxyInstance> {
-    const session = await RuntimeSession.open(target, options);
+  static async connect(target: string, options: SessionOptions & { scrubber?: Scrubber; reading?: ReadLimits | undefined }): Promise<HaproxyInstance> {
+    const { reading, ...sessionOptions } = options;
+    const session = await RuntimeSession.open(target, { ...sessionOptions, deadline: reading?.readBy });
     try {
       const info = await session.send(commands.info);
       return new HaproxyInstance(
@@ -73,6 +89,7 @@ export class HaproxyInstance {
         readReply(target, () => parseInfoVersion(info.text)),
         parseInfoProcess(info.text),
         options.scrubber,
+        reading,
       );
     } catch (err) {
       await session.close();
@@ -125,15 +142,32 @@ export class HaproxyInstance {
     );
   }
 
-  private async entries(kind: ListKind, file: string, version?: number): Promise<LiveEntry[]> {
-    const response = await this.run(commands.show(kind, file, version), `show ${kind}`);
-    return readReply(this.target, () => parseEntries(kind, response.text, this.scrubber));
+  /** A list's entries, read as they stream in and counted against `allowance` (by default, only limits.maxLiveEntries). */
+  private async entries(kind: ListKind, file: string, version?: number, allowance?: EntryAllowance): Promise<LiveEntry[]> {
+    const limit = allowance ?? listLimit(this.limits?.budget.maxLiveEntries ?? Number.MAX_SAFE_INTEGER);
+    const reply = await this.session.read(commands.show(kind, file, version), new EntriesReader(kind, limit, this.scrubber));
+    if (reply.ok) return reply.entries;
+    if (reply.response.isError) throw this.refused(`show ${kind}`, reply.response, "E_HAPROXY_COMMAND");
+    // A message that is neither an entry nor an error (severity above 3) is no list either.
+    throw protocolError(`unexpected line in ${kind} entries: ${quoted(reply.response.text, this.scrubber)}`).at(this.target);
   }
 
-  /** Every live entry of a loaded map or ACL file, with the counters that reveal later writers. */
+  /**
+   * Every live entry of a loaded map or ACL file, with the counters that reveal
+   * later writers. Within a run, its entries count against the run's budget
+   * until the run ends, and from then on the session keeps to the run's later deadline.
+   */
   async readList(kind: ListKind, file: string): Promise<LiveList> {
     const { currentVersion, entryCount } = await this.loaded(kind, file);
-    const entries = await this.entries(kind, file);
+    const allowance = this.limits?.budget.forList();
+    let entries: LiveEntry[];
+    try {
+      entries = await this.entries(kind, file, undefined, allowance);
+    } catch (err) {
+      allowance?.release();
+      throw err;
+    }
+    if (this.limits) this.session.setDeadline(this.limits.endBy);
     const snapshot: ListSnapshot = { entries };
     if (currentVersion !== undefined) snapshot.currentVersion = currentVersion;
     if (entryCount !== undefined) snapshot.entryCount = entryCount;

@@ -1,26 +1,40 @@
 import type { Socket } from "node:net";
 import { type ErrorCode, HaproxyError } from "../errors.js";
-import { commands, parseResponse, ReplyFramer, type Response } from "./protocol.js";
+import { commands, type Response } from "./protocol.js";
+import { ReplyFramer, type ReplyReader, TextReader } from "./reply-stream.js";
 import { describeTlsError, isTlsFailure, openTransport, type TransportOptions } from "./transport.js";
+
+/** A point in time (epoch ms) no reply may outlast, whatever `timeoutMs` says, and what it is, for the message. */
+export interface Deadline {
+  at: number;
+  what: string;
+}
 
 export interface SessionOptions extends TransportOptions {
   /** Connect timeout, and the longest any one reply may take to arrive in full (not only silence). */
   timeoutMs: number;
-  /** The largest reply accepted; a `show map` of a million entries is about 40 MB. */
+  /** The largest reply to a command accepted; lists are read by line and counted in entries instead. */
   maxReplyBytes?: number;
+  deadline?: Deadline | undefined;
 }
 
-export const DEFAULT_MAX_REPLY_BYTES = 128 * 1024 * 1024;
+/** `show info`, `show map` (the loaded lists), a refusal: a few kilobytes. A megabyte is far past any of them. */
+export const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
 
 interface Pending {
   command: string;
-  resolve: (response: Response) => void;
+  reader: ReplyReader<unknown>;
+  /** Resolves the command's promise with what its reader made of the reply. */
+  finish: () => void;
   reject: (error: Error) => void;
 }
 
 /**
  * One interactive (`prompt`) connection to a runtime socket. Commands may be
- * pipelined; replies are framed on the prompt and delivered in order.
+ * pipelined; replies are framed on the prompt and delivered in order, each
+ * to its reader as it arrives. Each chunk from the socket is read in its own
+ * turn of the event loop, so timers (a deadline, runTimeout) fire while a long
+ * reply is still arriving.
  */
 export class RuntimeSession {
   private readonly framer = new ReplyFramer();
@@ -34,9 +48,8 @@ export class RuntimeSession {
     private readonly socket: Socket,
     private readonly options: SessionOptions,
   ) {
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => this.onData(chunk));
-    socket.on("timeout", () => this.fail("E_HAPROXY_TIMEOUT", `no reply within ${options.timeoutMs} ms${this.waitingFor()}`));
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("timeout", () => this.fail("E_HAPROXY_TIMEOUT", `no reply within ${this.replyWithinMs()} ms${this.waitingFor()}`));
     socket.on("close", () => this.stopReplyTimer());
     socket.on("error", (err: NodeJS.ErrnoException) => {
       // Under TLS 1.3 a refused client certificate arrives after the handshake, with the first reply.
@@ -50,19 +63,29 @@ export class RuntimeSession {
   }
 
   static async open(target: string, options: SessionOptions): Promise<RuntimeSession> {
-    const socket = await openTransport(target, options);
+    const socket = await openTransport(target, { ...options, timeoutMs: withinDeadline(options.timeoutMs, options.deadline) });
     const session = new RuntimeSession(target, socket, options);
     await session.send(commands.prompt);
     await session.send(commands.severity);
     return session;
   }
 
-  /** Sends one command (which may carry a payload) and resolves with its reply. */
+  /** From now on, no reply may outlast `deadline` (the part of the run left for this phase). */
+  setDeadline(deadline: Deadline | undefined): void {
+    this.options.deadline = deadline;
+  }
+
+  /** Sends one command (which may carry a payload) and resolves with its reply, read as text. */
   send(command: string): Promise<Response> {
+    return this.read(command, new TextReader(this.options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES));
+  }
+
+  /** Sends one command and hands its reply to `reader` as it arrives; resolves with what the reader made of it. */
+  read<T>(command: string, reader: ReplyReader<T>): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.pending.push({ command, resolve, reject });
-      this.socket.setTimeout(this.options.timeoutMs);
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ command, reader, finish: () => resolve(reader.finish()), reject });
+      this.socket.setTimeout(this.replyWithinMs());
       if (this.pending.length === 1) this.startReplyTimer();
       // A payload command already ends its last line; this newline ends the command or the payload.
       this.socket.write(`${command}\n`);
@@ -84,7 +107,7 @@ export class RuntimeSession {
       setTimeout(() => {
         this.socket.destroy();
         resolve();
-      }, this.options.timeoutMs).unref();
+      }, this.replyWithinMs()).unref();
     });
   }
 
@@ -93,11 +116,18 @@ export class RuntimeSession {
     return first ? ` (waiting for: ${first.command.split("\n")[0]})` : "";
   }
 
+  /** `timeoutMs`, or less when the deadline comes first. */
+  private replyWithinMs(): number {
+    return withinDeadline(this.options.timeoutMs, this.options.deadline);
+  }
+
   private startReplyTimer(): void {
     this.stopReplyTimer();
+    const ms = this.replyWithinMs();
+    const cut = ms < this.options.timeoutMs && this.options.deadline ? `, ${this.options.deadline.what}` : "";
     this.replyTimer = setTimeout(
-      () => this.fail("E_HAPROXY_TIMEOUT", `no complete reply within ${this.options.timeoutMs} ms${this.waitingFor()} (a stalled or trickling peer)`),
-      this.options.timeoutMs,
+      () => this.fail("E_HAPROXY_TIMEOUT", `no complete reply within ${ms} ms${cut}${this.waitingFor()} (a stalled or trickling peer)`),
+      ms,
     );
   }
 
@@ -106,21 +136,23 @@ export class RuntimeSession {
     this.replyTimer = undefined;
   }
 
-  private onData(chunk: string): void {
+  private onData(chunk: Buffer): void {
     if (this.failure) return;
     let replied = false;
-    for (const raw of this.framer.push(chunk)) {
-      const next = this.pending.shift();
-      if (!next) {
-        this.fail("E_HAPROXY_PROTOCOL", "reply received with no command pending");
-        return;
+    try {
+      for (const part of this.framer.push(chunk)) {
+        const next = this.pending[0];
+        if (!next) throw new HaproxyError("E_HAPROXY_PROTOCOL", undefined, "reply received with no command pending");
+        next.reader.push(part.bytes);
+        if (!part.last) continue;
+        // Finished before it leaves the queue: a reply its reader cannot make sense of fails this command with the rest.
+        next.finish();
+        this.pending.shift();
+        replied = true;
       }
-      replied = true;
-      next.resolve(parseResponse(raw));
-    }
-    const limit = this.options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
-    if (this.framer.buffered > limit) {
-      this.fail("E_HAPROXY_REPLY_TOO_LARGE", `a reply grew past ${limit} bytes${this.waitingFor()}; no list this tool writes is that large`);
+    } catch (err) {
+      if (err instanceof HaproxyError) this.failWith(err.at(this.target));
+      else this.fail("E_HAPROXY_PROTOCOL", `reply not understood${this.waitingFor()}`, err);
       return;
     }
     if (this.pending.length === 0) {
@@ -132,10 +164,18 @@ export class RuntimeSession {
   }
 
   private fail(code: ErrorCode, message: string, cause?: unknown): void {
+    this.failWith(new HaproxyError(code, this.target, message, { cause }));
+  }
+
+  private failWith(error: HaproxyError): void {
     if (this.failure) return;
     this.stopReplyTimer();
-    this.failure = new HaproxyError(code, this.target, message, { cause });
+    this.failure = error;
     this.socket.destroy();
-    for (const p of this.pending.splice(0)) p.reject(this.failure);
+    for (const p of this.pending.splice(0)) p.reject(error);
   }
+}
+
+function withinDeadline(timeoutMs: number, deadline: Deadline | undefined): number {
+  return deadline ? Math.max(1, Math.min(timeoutMs, deadline.at - Date.now())) : timeoutMs;
 }

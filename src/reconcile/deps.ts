@@ -7,7 +7,7 @@ import type { AuditContext } from "../audit/body.js";
 import type { AuditBody, AuditRecord, AuditTrigger } from "../audit/record.js";
 import type { UdpResolver } from "../util/resolver.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
-import type { ApplyOutcome, ListSnapshot, LiveList } from "../haproxy/runtime.js";
+import type { ApplyOutcome, ListSnapshot, LiveList, ReadLimits } from "../haproxy/runtime.js";
 import type { AbsenceState } from "../model/absence.js";
 import type { Source } from "../sources/types.js";
 import type { LoadedAbsenceState } from "../state/absence-store.js";
@@ -58,7 +58,10 @@ export interface RunDeps {
   audit: { trail: AuditWriter; context: AuditContext };
   removalState: RemovalStateStore;
   sources: Source[];
-  connect: (target: string) => Promise<RuntimeTarget>;
+  /** Opens an instance; within a run, `reading` holds its list to the run's memory budget and deadlines. */
+  connect: (target: string, reading?: ReadLimits) => Promise<RuntimeTarget>;
+  /** When the run must have ended (epoch ms, real time), so each instance's deadlines keep within it; set by runOnce. */
+  runEndsAt?: number;
   /** Seams for `haproxy.discover`: its DNS lookups use the project's client. */
   discovery?: { dispatcher?: Dispatcher; defaultResolvers?: () => UdpResolver[] };
   /** Sends alerts; without one, alerts are only logged. */

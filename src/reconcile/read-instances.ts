@@ -2,6 +2,9 @@ import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
 import { resolveTargets } from "../haproxy/discover.js";
+import { LiveEntryBudget } from "../haproxy/live-budget.js";
+import type { ReadLimits } from "../haproxy/runtime.js";
+import { formatDuration } from "../config/duration.js";
 import type { ErrorSummary } from "../model/result.js";
 import { transportWarning } from "../model/target.js";
 import { SHOWN_IN_RESULT } from "../util/log-fields.js";
@@ -9,9 +12,10 @@ import { mapLimit } from "../util/map-limit.js";
 import type { RunDeps, RuntimeTarget } from "./deps.js";
 import { notContacted, type PlannedInstance } from "./planned-instance.js";
 import { baseResult, failedResult, message } from "./results.js";
+import { reportingReserveMs } from "./run-timeout.js";
 
-/** What reading the instances goes through: discovery, connections, progress, and `--instance`. */
-export type ReadDeps = Pick<RunDeps, "connect" | "discovery" | "progress" | "instances">;
+/** What reading the instances goes through: discovery, connections, progress, `--instance`, and when the run ends. */
+export type ReadDeps = Pick<RunDeps, "connect" | "discovery" | "progress" | "instances" | "runEndsAt">;
 
 /** Every instance found and read, each left open; an instance that cannot be read is a failed result, not an error. */
 export async function readInstances(
@@ -27,15 +31,35 @@ export async function readInstances(
     return { instances: notContacted(config.haproxy.sockets, "instance discovery failed"), error: { code: errorCode(err), message: message(err) } };
   }
   const targets = chosenTargets(discovered, deps.instances);
+  const limits = readLimits(config, deps.runEndsAt);
   let done = 0;
   const instances = await mapLimit(targets, config.haproxy.concurrency, async (target) => {
     try {
-      return await readInstance(target, config, deps.connect, log);
+      return await readInstance(target, config, (t) => deps.connect(t, limits), log);
     } finally {
       deps.progress?.({ phase: "read", done: ++done, total: targets.length });
     }
   });
   return { instances };
+}
+
+/**
+ * The run's budget of live entries (see LiveEntryBudget) and its deadlines.
+ * Reading gets half of what is left of runTimeout (less the end kept for
+ * reporting) and applying the other half: an instance slower than that fails
+ * on its own, and the instances that answered are still applied in time.
+ */
+function readLimits(config: Config, runEndsAt: number | undefined): ReadLimits {
+  const budget = new LiveEntryBudget(config.limits.maxLiveEntries, config.haproxy.concurrency);
+  if (runEndsAt === undefined) return { budget };
+  const workEndsAt = runEndsAt - reportingReserveMs(config.runTimeoutMs);
+  const now = Date.now();
+  const runTimeout = `runTimeout ${formatDuration(config.runTimeoutMs)}`;
+  return {
+    budget,
+    readBy: { at: now + Math.max(0, workEndsAt - now) / 2, what: `the part of ${runTimeout} left for reading the instances` },
+    endBy: { at: workEndsAt, what: `the end of ${runTimeout}` },
+  };
 }
 
 /** The discovered instances, or those of them `--instance` names. */

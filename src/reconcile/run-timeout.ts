@@ -20,7 +20,7 @@ export function stoppedBeforeChange(): AllowlistError {
  * The end of `runTimeout` kept for reporting a run (alerts, metrics push):
  * a run that times out must still be able to say so, and still end in time.
  */
-function reportingReserveMs(runTimeoutMs: number): number {
+export function reportingReserveMs(runTimeoutMs: number): number {
   return Math.min(10_000, Math.floor(runTimeoutMs / 5));
 }
 

@@ -35,7 +35,7 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   // Real time, whatever clock the records use.
   const deadline = Date.now() + config.runTimeoutMs;
   const stop = { signal: options.signal, abandonable: () => !writer?.recorder.changing() };
-  const result = resultOf(run, options.dryRun, await withinRunTimeout(reconcile(config, deps, options, run, writer), config, run.log, stop));
+  const result = resultOf(run, options.dryRun, await withinRunTimeout(reconcile(config, { ...deps, runEndsAt: deadline }, options, run, writer), config, run.log, stop));
   if (writer) await recordOutcome(writer.recorder, result, run.log);
   Object.assign(result, await sendAlerts(result, config, deps, run.log, run.now, deadline));
   result.durationMs = run.now().getTime() - run.startedAt.getTime();

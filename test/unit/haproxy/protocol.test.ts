@@ -1,8 +1,8 @@
+import { parseEntries } from "../../../src/haproxy/entries-reader.js";
 import { describe, expect, it } from "vitest";
 import {
   commands,
   mapPayloadCommands,
-  parseEntries,
   parseInfoProcess,
   parseInfoVersion,
   parseListing,
@@ -10,7 +10,6 @@ import {
   parsePreparedVersion,
   parseResponse,
   renderListFile,
-  ReplyFramer,
   sameEntries,
   supportsTransactions,
 } from "../../../src/haproxy/protocol.js";
@@ -203,34 +202,6 @@ describe("list counters and file text", () => {
       ]),
     ).toBe("10.0.0.0/8 office team\n1.2.3.4/32 travis\n");
     expect(renderListFile([{ key: "1.2.3.4/32" }])).toBe("1.2.3.4/32\n");
-  });
-});
-
-describe("ReplyFramer", () => {
-  const stream = "\n> \n> # id (file)\n0 (/m.map) x\n\n> + + + \n> 0x1 1.2.3.4 travis\n\n> ";
-  const expected = ["\n", "\n", "# id (file)\n0 (/m.map) x\n\n", "+ + + \n", "0x1 1.2.3.4 travis\n\n"].map((r) => r.slice(0, -1) + "\n");
-
-  it.each([1, 2, 3, 5, 7, 1000])("splits the same replies whatever the chunk size (%d)", (size) => {
-    const framer = new ReplyFramer();
-    const replies: string[] = [];
-    for (let i = 0; i < stream.length; i += size) replies.push(...framer.push(stream.slice(i, i + size)));
-    expect(replies).toEqual(expected);
-  });
-
-  it("keeps an unfinished reply until its prompt arrives", () => {
-    const framer = new ReplyFramer();
-    expect(framer.push("0x1 1.2.3.4 travis\n")).toEqual([]);
-    expect(framer.push("\n>")).toEqual([]);
-    expect(framer.push(" ")).toEqual(["0x1 1.2.3.4 travis\n\n"]);
-  });
-
-  it("counts an unfinished reply in bytes, so a flood of multi-byte characters meets the same limit", () => {
-    const framer = new ReplyFramer();
-    framer.push("ab");
-    framer.push("é€😀");
-    expect(framer.buffered).toBe(2 + 2 + 3 + 4);
-    framer.push("\n> ");
-    expect(framer.buffered).toBe(0);
   });
 });
 

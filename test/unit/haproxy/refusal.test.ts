@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { parseResponse, ReplyFramer } from "../../../src/haproxy/protocol.js";
+import { ReplyFramer, TextReader } from "../../../src/haproxy/reply-stream.js";
 import { adminSocketLine, refusal } from "../../../src/haproxy/refusal.js";
 import { Scrubber } from "../../../src/util/secrets.js";
 
 /** One reply as the interactive CLI sends it: the message, its own newline, then the prompt. */
 function framed(bytes: string) {
-  const [raw] = new ReplyFramer().push(bytes);
-  return parseResponse(raw as string);
+  const reader = new TextReader(1024);
+  for (const part of new ReplyFramer().push(Buffer.from(bytes))) reader.push(part.bytes);
+  return reader.finish();
 }
 
 describe("refusal", () => {
