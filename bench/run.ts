@@ -227,7 +227,7 @@ async function main(): Promise<void> {
   const bigDir = join(dir, "big");
   mkdirSync(bigDir);
   const h = await startHaproxy({ kind: "map", masterWorker: true, dir: bigDir });
-  const guards = { maxAdditions: 1_000_000, maxRemovals: 1_000_000, minPrefixV4: 8 };
+  const guards = { maxAdditions: 1_000_000, maxRemovals: 1_000_000, minPrefixV4: 8, maxAddresses: 100_000_000 };
   const feedConfig = async (name: string, path: string) => {
     const document = configDocument({ sockets: [h.unixTarget], map: h.listFile, auditPath: join(dir, "audit.jsonl"), extra: { guards } });
     const file = join(dir, `${name}.yaml`);

@@ -48,7 +48,8 @@ export function driftSummary(instances: ReadonlyArray<InstanceResult>): string |
 
 export function exposureSummary(exposures: ReadonlyArray<Exposure & { target: string }>): string {
   const lines = exposures.map(
-    (e) => `${e.address} admitted by ${e.owner} entry ${e.entry}${e.value === null ? "" : ` (${e.value})`} on ${e.target}: ${e.reason}`,
+    (e) =>
+      `${e.address} admitted by ${e.owner} entry ${e.entry}${e.value === null ? "" : ` (${e.value})`} on ${e.target}: ${e.reason}${e.detail ? ` (${e.detail})` : ""}`,
   );
   return `${exposures.length} exposure(s), admitted although they should not be: ${firstEntries(lines)}`;
 }

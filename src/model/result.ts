@@ -37,6 +37,8 @@ export interface Exposure {
   value: string | null;
   owner: "self" | "foreign";
   reason: ExposureReason;
+  /** For a `too-broad` exposure of the live list as a whole: the total it admits, against guards.maxAddresses, and its broadest entries. */
+  detail?: string;
 }
 
 /** One key held under more than one value. */

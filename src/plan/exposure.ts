@@ -1,4 +1,4 @@
-import { breadthViolation } from "../model/breadth.js";
+import { admittedSpan, broadest, breadthViolation, spanOf, spanText } from "../model/breadth.js";
 import { canonicalKey, type Cidr, contains, ipv4Admitted, parseCidr } from "../model/cidr.js";
 import type { MatchAnswer } from "../model/list.js";
 import type { Exposure } from "../model/result.js";
@@ -129,38 +129,93 @@ export function judgeProbes(
 }
 
 /**
- * Most live keys are IPv4 with a numeric prefix at least as long as the
- * guard: those are known narrow enough from their text alone, which keeps a
- * 100,000-entry list cheap. Anything else is parsed.
+ * Most live keys are IPv4 with a numeric prefix: their prefix is read from
+ * the text alone, which keeps a 100,000-entry list cheap. Undefined for
+ * anything else, which is parsed.
  */
-function narrowIpv4Text(key: string, minPrefixV4: number): boolean {
-  if (key.includes(":")) return false;
+function ipv4TextPrefix(key: string): number | undefined {
+  if (key.includes(":")) return undefined;
   const slash = key.indexOf("/");
-  if (slash === -1) return true;
+  if (slash === -1) return 32;
   const prefix = key.slice(slash + 1);
-  return /^\d{1,2}$/.test(prefix) && Number(prefix) >= minPrefixV4;
+  return /^\d{1,2}$/.test(prefix) && Number(prefix) <= 32 ? Number(prefix) : undefined;
 }
 
-/** Live entries, owned or foreign, broader than the prefix guards allow (IPv6 judged also by the IPv4 clients it admits). */
-export function tooBroadEntries(
-  live: ReadonlyArray<{ key: string; value?: string }>,
-  rules: { minPrefixV4: number; minPrefixV6: number },
-  ownership: Ownership,
-): Exposure[] {
+/** What live entries are judged against: the prefix guards each, and maxAddresses all together. */
+export interface LiveBreadthRules {
+  minPrefixV4: number;
+  minPrefixV6: number;
+  maxAddresses: number;
+}
+
+/**
+ * Live entries, owned or foreign, broader than the prefix guards allow (IPv6
+ * judged also by the IPv4 clients it admits), and, when the other entries,
+ * each narrow enough on its own, together admit more than maxAddresses, the
+ * broadest of them, with the total and the next broadest in its `detail`.
+ * An entry too broad on its own is flagged already, so it is not counted
+ * again: whenever the whole list admits more than maxAddresses, something is
+ * flagged.
+ */
+export function tooBroadEntries(live: ReadonlyArray<{ key: string; value?: string }>, rules: LiveBreadthRules, ownership: Ownership): Exposure[] {
   const exposures: Exposure[] = [];
+  const flagged = new Set<{ key: string }>();
+  // The sum of the entries' spans bounds their union from above: within maxAddresses, the union need not be counted.
+  let bound = 0;
   for (const entry of live) {
-    if (narrowIpv4Text(entry.key, rules.minPrefixV4)) continue;
+    const prefix = ipv4TextPrefix(entry.key);
+    if (prefix !== undefined && prefix >= rules.minPrefixV4) {
+      bound += 2 ** (32 - prefix);
+      continue;
+    }
     const parsed = parseCidr(entry.key, { lenient: true });
-    if (!parsed.ok || breadthViolation(parsed.cidr, rules) === undefined) continue;
-    const admitted = ipv4Admitted(parsed.cidr) ?? parsed.cidr;
-    exposures.push({
-      address: firstAddress(admitted),
-      entry: parsed.cidr.text,
-      ...(parsed.cidr.text === entry.key ? {} : { key: entry.key }),
-      value: entry.value ?? null,
-      owner: isOwned(entry, ownership) ? "self" : "foreign",
-      reason: "too-broad",
-    });
+    if (parsed.ok && breadthViolation(parsed.cidr, rules) !== undefined) {
+      exposures.push(tooBroadExposure(entry, parsed.cidr, ownership));
+      flagged.add(entry);
+    } else {
+      bound += prefix === undefined ? Infinity : 2 ** (32 - prefix);
+    }
   }
-  return exposures;
+  const combined =
+    bound > rules.maxAddresses
+      ? combinedBreadth(
+          live.filter((entry) => !flagged.has(entry)),
+          rules.maxAddresses,
+          ownership,
+        )
+      : undefined;
+  return combined ? [...exposures, combined] : exposures;
+}
+
+function tooBroadExposure(entry: { key: string; value?: string }, cidr: Cidr, ownership: Ownership): Exposure {
+  return {
+    address: firstAddress(ipv4Admitted(cidr) ?? cidr),
+    entry: cidr.text,
+    ...(cidr.text === entry.key ? {} : { key: entry.key }),
+    value: entry.value ?? null,
+    owner: isOwned(entry, ownership) ? "self" : "foreign",
+    reason: "too-broad",
+  };
+}
+
+/** Broadest entries named in a combined-breadth exposure. */
+const BROADEST_SHOWN = 5;
+
+/** The broadest of these live entries as an exposure when together they admit more than maxAddresses. */
+function combinedBreadth(live: ReadonlyArray<{ key: string; value?: string }>, maxAddresses: number, ownership: Ownership): Exposure | undefined {
+  const parsed = live.flatMap((entry) => {
+    const result = parseCidr(entry.key, { lenient: true });
+    return result.ok ? [{ entry, cidr: result.cidr }] : [];
+  });
+  const cidrs = parsed.map((p) => p.cidr);
+  const span = admittedSpan(cidrs);
+  if (span.total <= BigInt(maxAddresses)) return undefined;
+  const widest = broadest(cidrs, BROADEST_SHOWN);
+  const first = parsed.find((p) => p.cidr === widest[0]);
+  if (!first) return undefined;
+  const named = widest.map((cidr) => `${cidr.text} (${spanOf(cidr)})`).join(", ");
+  return {
+    ...tooBroadExposure(first.entry, first.cidr, ownership),
+    detail: `the ${live.length} live entries within the prefix guards together admit ${spanText(span)}, more than ${maxAddresses} (guards.maxAddresses); broadest: ${named}`,
+  };
 }

@@ -1,3 +1,4 @@
+import { admittedSpan, broadest, spanOf, spanText } from "../model/breadth.js";
 import { contains, parseCidr, type Cidr } from "../model/cidr.js";
 import { firstEntries } from "../model/entries.js";
 import type { GuardName, GuardSettings, Limit } from "../model/guards.js";
@@ -13,6 +14,12 @@ export interface GuardTrip {
 
 export interface GuardInput {
   desiredCount: number;
+  /**
+   * The desired set's entries, judged together against maxAddresses. A
+   * re-plan after a conflict leaves them out: its desired set is the one the
+   * run was judged on already.
+   */
+  desiredEntries?: ReadonlyArray<Cidr>;
   plans: ReadonlyArray<{ target: string; plan: InstancePlan }>;
   settings: GuardSettings;
   force: boolean;
@@ -27,13 +34,25 @@ export interface GuardVerdict {
   unexpected: string[];
 }
 
-/** Percent limits only make sense once there is a set to compare against. */
+/**
+ * A percent limit is taken of at least this many entries, so that a small
+ * owned set is judged too (50% allows 5 additions to a set of 2) rather than
+ * let anything through. An empty owned set (a first run) has nothing to
+ * compare against: maxAddresses, expected and the prefix guards judge it.
+ */
 export const PERCENT_FLOOR = 10;
 /** Ends every threshold trip's message, for alerts and logs; the text output says it once instead. */
 export const ADVICE = "check the Travis IP page, then approve exactly this change: sync --dry-run --plan-out FILE, sync --plan FILE";
 
-/** Never overridable: a too-small desired set is what an upstream failure looks like. */
-const HARD_GUARDS: ReadonlySet<GuardName> = new Set(["minEntries"]);
+/**
+ * Never overridable: a too-small desired set is what an upstream failure
+ * looks like, and a too-broad one what a broken or hostile source looks
+ * like; no approval makes either right.
+ */
+const HARD_GUARDS: ReadonlySet<GuardName> = new Set(["minEntries", "maxAddresses"]);
+
+/** Broadest entries named in a maxAddresses trip. */
+const BROADEST_SHOWN = 5;
 
 function checkLimit(guard: "maxAdditions" | "maxRemovals", entries: string[], owned: number, limit: Limit, where: string): GuardTrip | undefined {
   const count = entries.length;
@@ -42,15 +61,32 @@ function checkLimit(guard: "maxAdditions" | "maxRemovals", entries: string[], ow
   const shareText = share === undefined ? "" : ` (${share}%)`;
   if ("count" in limit) {
     if (count <= limit.count) return undefined;
-  } else if (owned < PERCENT_FLOOR || count / owned <= limit.fraction) {
+  } else if (owned === 0 || count <= limit.fraction * Math.max(owned, PERCENT_FLOOR)) {
     return undefined;
   }
   const what = guard === "maxRemovals" ? `would remove ${count} of ${owned} owned entries` : `would add ${count} to ${owned} owned entries`;
-  const limitText = "count" in limit ? String(limit.count) : `${Math.round(limit.fraction * 10_000) / 100}%`;
+  const limitText = "count" in limit ? String(limit.count) : percentText(limit.fraction, owned);
   return {
     guard,
     entries,
     message: `${guard}: ${what}${shareText}${where}, limit ${limitText}: ${firstEntries(entries)}; ${ADVICE}`,
+  };
+}
+
+function percentText(fraction: number, owned: number): string {
+  const percent = `${Math.round(fraction * 10_000) / 100}%`;
+  return owned >= PERCENT_FLOOR ? percent : `${percent} of at least ${PERCENT_FLOOR} entries (${Math.floor(fraction * PERCENT_FLOOR)})`;
+}
+
+/** More than maxAddresses admitted by the desired set as a whole, however many entries share it. */
+function checkBreadth(desired: ReadonlyArray<Cidr>, maxAddresses: number): GuardTrip | undefined {
+  const span = admittedSpan(desired);
+  if (span.total <= BigInt(maxAddresses)) return undefined;
+  const widest = broadest(desired, BROADEST_SHOWN).map((cidr) => `${cidr.text} (${spanOf(cidr)})`);
+  return {
+    guard: "maxAddresses",
+    entries: widest,
+    message: `maxAddresses: the ${desired.length} desired entries together admit ${spanText(span)}, more than ${maxAddresses} (guards.maxAddresses); broadest: ${firstEntries(widest)}; a source this broad is broken or not what it claims: check the sources, and raise guards.maxAddresses only if this breadth is meant`,
   };
 }
 
@@ -76,6 +112,8 @@ export function evaluateGuards(input: GuardInput): GuardVerdict {
       message: `minEntries: the desired set has ${input.desiredCount} entries, fewer than ${settings.minEntries}; an upstream failure often looks like this, check the sources`,
     });
   }
+  const breadth = input.desiredEntries && checkBreadth(input.desiredEntries, settings.maxAddresses);
+  if (breadth) trips.push(breadth);
 
   const unexpected = new Set<string>();
   if (settings.expected) {

@@ -83,7 +83,7 @@ export interface RunDeps {
 
 export interface RunOptions {
   dryRun: boolean;
-  /** Sets aside the threshold guards (never minEntries, never validation). */
+  /** Sets aside the threshold guards (never minEntries or maxAddresses, never validation). */
   force?: boolean;
   /** Aborts the run if raised before its first change; a run that has started changing finishes. */
   signal?: AbortSignal;

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
+import type { DesiredEntry } from "../model/desired.js";
 import type { HeldBy } from "../model/result.js";
 import { evaluateGuards, type GuardTrip } from "../plan/guards.js";
 import type { PlannedInstance } from "./planned-instance.js";
@@ -16,9 +17,10 @@ export interface GuardVerdict {
 const tripSummary = ({ guard, message, target }: GuardTrip) => (target === undefined ? { guard, message } : { guard, message, target });
 
 /** Judges the planned instances against the guards (set aside by `force`, except those never set aside) and logs what held or was set aside. */
-export function judgeByGuards(planned: PlannedInstance[], desiredCount: number, config: Config, force: boolean, log: Logger): GuardVerdict {
+export function judgeByGuards(planned: PlannedInstance[], desired: ReadonlyArray<DesiredEntry>, config: Config, force: boolean, log: Logger): GuardVerdict {
   const verdict = evaluateGuards({
-    desiredCount,
+    desiredCount: desired.length,
+    desiredEntries: desired.map((e) => e.cidr),
     plans: planned.flatMap((p) => (p.kind === "planned" ? [{ target: p.target, plan: p.plan }] : [])),
     settings: config.guards,
     force,

@@ -55,7 +55,7 @@ export async function planInstance(p: ReachedInstance, context: PlanningContext)
   const findings = findingsOn(p, plan, context);
   if (context.probeExposures) {
     try {
-      const checked = await checkExposures(p.instance, config, { removed: context.removedRecently, settled, live });
+      const checked = await checkExposures(p.instance, config, { removed: context.removedRecently, settled, live, tooBroad: findings.exposures });
       findings.exposures = checked.exposures;
       if (checked.skipped > 0) findings.uncheckedRemovals = checked.skipped;
     } catch (err) {

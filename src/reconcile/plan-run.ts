@@ -103,7 +103,7 @@ export async function planRun(config: Config, deps: PlanDeps, options: PlanOptio
 
   const context = planningContext(config, desiredTexts, { grace, state: loaded.state, now }, { probeExposures: options.probeExposures, log });
   const planned = await mapLimit(read.instances, config.haproxy.concurrency, async (p) => (p.kind === "read" ? planInstance(p, context) : p));
-  const verdict = judgeByGuards(planned, desiredTexts.length, config, options.force, log);
+  const verdict = judgeByGuards(planned, desired.entries, config, options.force, log);
   return {
     ...base,
     instances: verdict.instances,

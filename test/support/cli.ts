@@ -21,12 +21,12 @@ function exitCode(error: ExecFileException | null): number {
 }
 
 /** Runs the built CLI (npm test builds it first) without blocking the test's own servers. */
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun> {
+export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; maxBuffer?: number } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd: options.cwd, env: { PATH: process.env.PATH ?? "", ...options.env }, timeout: CLI_TIMEOUT_MS },
+      { cwd: options.cwd, env: { PATH: process.env.PATH ?? "", ...options.env }, timeout: CLI_TIMEOUT_MS, maxBuffer: options.maxBuffer ?? 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: exitCode(error), stdout, stderr }),
     );
   });

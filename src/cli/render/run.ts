@@ -71,7 +71,7 @@ export function exposureText(e: Exposure): string {
   const who = e.owner === "self" ? "this tool's entry" : "foreign entry";
   const entry = e.key ? `${e.entry} (held as ${e.key})` : e.entry;
   return e.reason === "too-broad"
-    ? `${who} ${entry}${value}: ${REASONS[e.reason]} (admits ${e.address} and more)`
+    ? `${who} ${entry}${value}: ${e.detail ?? REASONS[e.reason]} (admits ${e.address} and more)`
     : `${e.address}: ${REASONS[e.reason]} by ${who} ${entry}${value}`;
 }
 
@@ -134,7 +134,15 @@ function tripLines(trips: ReadonlyArray<{ message: string }>): string[] {
   return trips.map((trip) => `  ${withoutAdvice(trip.message)}`);
 }
 
-function savedPlanLine(saved: SavedPlan, held: boolean): string {
+/** The guards of a hold that no approval sets aside (minEntries, maxAddresses): their messages carry no approval advice. */
+function unapprovable(held: ShownRun["held"]): string[] {
+  return (held?.trips ?? []).filter((trip) => !trip.message.endsWith(ADVICE)).map((trip) => trip.guard);
+}
+
+function savedPlanLine(saved: SavedPlan, held: ShownRun["held"]): string {
+  const blocking = unapprovable(held);
+  if (blocking.length > 0)
+    return `Plan saved to ${saved.path} (${saved.digest}): applying it would be held again, since no approval sets aside ${blocking.join(", ")}; fix what it names first`;
   const next = held ? "check the Travis IP page, then approve exactly this change" : "review it, then apply exactly it";
   return `Plan saved to ${saved.path} (${saved.digest}): ${next}: travis-allowlist sync --plan ${saved.path}`;
 }
@@ -154,8 +162,8 @@ export function renderRunText(result: ShownRun, savedPlan?: SavedPlan): string {
   lines.push(...flapLines(result.flaps));
   if (result.held) {
     lines.push("", `Held, nothing applied anywhere:`, ...tripLines(result.held.trips));
-    const approvable = result.held.trips.some((trip) => trip.message.endsWith(ADVICE));
-    if (approvable && !savedPlan)
+    // One guard that no approval sets aside makes approving the rest pointless.
+    if (unapprovable(result.held).length === 0 && !savedPlan)
       lines.push("Check the Travis IP page, then approve exactly this change: travis-allowlist sync --dry-run --plan-out FILE, then sync --plan FILE");
   }
   if (result.reviewedPlan) {
@@ -168,7 +176,7 @@ export function renderRunText(result: ShownRun, savedPlan?: SavedPlan): string {
   for (const alert of result.alerts.filter((a) => !a.ok))
     lines.push("", `Alert not delivered: ${alert.errorCode ? `${alert.errorCode}: ` : ""}${alert.error ?? "unknown error"}`);
   lines.push("");
-  if (savedPlan) lines.push(savedPlanLine(savedPlan, result.held !== null));
+  if (savedPlan) lines.push(savedPlanLine(savedPlan, result.held));
   if (result.dryRun) lines.push("Dry run: nothing was changed.");
   else if (result.exitCode === 0) {
     const exposed = result.instances.reduce((n, i) => n + (i.exposures?.length ?? 0), 0);

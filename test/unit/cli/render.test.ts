@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseCidr } from "../../../src/model/cidr.js";
 import type { RunResult } from "../../../src/model/result.js";
 import { renderRunText, renderStatusText, type ShownRun } from "../../../src/cli/render/run.js";
 import type { InstanceDrift, StatusReport } from "../../../src/model/status.js";
@@ -91,7 +92,7 @@ function trips(force: boolean) {
   const verdict = evaluateGuards({
     desiredCount: 2,
     plans: [plan("tcp://a:9999"), plan("tcp://b:9999")],
-    settings: { minEntries: 1, maxAdditions: { count: 10 }, maxRemovals: { count: 1 }, expected: ["34.0.0.0/8"] },
+    settings: { minEntries: 1, maxAddresses: 65_536, maxAdditions: { count: 10 }, maxRemovals: { count: 1 }, expected: ["34.0.0.0/8"] },
     force,
   });
   const summary = (list: typeof verdict.holds) => list.map(({ guard, message, target }) => ({ guard, message, ...(target ? { target } : {}) }));
@@ -111,6 +112,32 @@ describe("renderRunText: guards and reviewed plans", () => {
     );
     expect(text).toMatch(/\n {2}expected: 1 new entries outside the expected ranges \(34\.0\.0\.0\/8\): 8\.8\.8\.8\/32; add them to guards\.expected\n/);
     expect(text).toMatch(/\n {2}maxRemovals: would remove 2 of 3 owned entries \(67%\) on tcp:\/\/b:9999, limit 1: 34\.66\.0\.1\/32, 34\.66\.0\.2\/32\n/);
+  });
+
+  it("a run also held by a guard no approval sets aside (maxAddresses) gives no approval advice", () => {
+    const wide = (text: string) => {
+      const parsed = parseCidr(text);
+      if (!parsed.ok) throw new Error(parsed.reason);
+      return parsed.cidr;
+    };
+    const verdict = evaluateGuards({
+      desiredCount: 2,
+      desiredEntries: [wide("34.66.0.0/16"), wide("35.1.0.0/16")],
+      plans: [],
+      settings: { minEntries: 1, maxAddresses: 65_536, maxAdditions: { count: 10 }, maxRemovals: { count: 1 } },
+      force: false,
+    });
+    const holds = verdict.holds.map(({ guard, message }) => ({ guard, message }));
+    const text = renderRunText(result({ exitCode: 3, held: { guard: "maxAddresses", message: holds[0]!.message, trips: [...holds, ...trips(false).holds] } }));
+    expect(text).toContain("\n  maxAddresses: the 2 desired entries together admit 131072 IPv4 addresses, more than 65536 (guards.maxAddresses)");
+    expect(text).not.toContain("approve exactly this change");
+    const saved = renderRunText(result({ exitCode: 3, held: { guard: "maxAddresses", message: holds[0]!.message, trips: holds } }), {
+      path: "p.json",
+      digest: "sha256:ab",
+    });
+    expect(saved).toContain(
+      "Plan saved to p.json (sha256:ab): applying it would be held again, since no approval sets aside maxAddresses; fix what it names first",
+    );
   });
 
   it("a held dry run saved with --plan-out names the file, its sha256 and `sync --plan FILE`, not another --plan-out", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { breadthViolation } from "../../../src/model/breadth.js";
+import { admittedSpan, breadthViolation, broadest, spanText } from "../../../src/model/breadth.js";
 import { parseCidr } from "../../../src/model/cidr.js";
 
 const RULES = { minPrefixV4: 16, minPrefixV6: 32 };
@@ -61,5 +61,41 @@ describe("breadthViolation", () => {
     expect(breadthViolation(cidr("34.66.0.0/16"), RULES)).toBeUndefined();
     expect(breadthViolation(cidr("34.66.0.0/16"), { ...RULES, minPrefixV4: 17 })).toBe("broader than /17 (guards.minPrefixV4)");
     expect(breadthViolation(cidr("2600:1f18::/32"), { ...RULES, minPrefixV6: 33 })).toBe("broader than /33 (guards.minPrefixV6)");
+  });
+});
+
+describe("admittedSpan", () => {
+  it.each([
+    { name: "nothing", entries: [], ipv4: 0n, ipv6Networks: 0n },
+    { name: "single IPv4 addresses", entries: ["34.66.25.221/32", "35.1.2.3/32"], ipv4: 2n, ipv6Networks: 0n },
+    { name: "a /16", entries: ["34.66.0.0/16"], ipv4: 65_536n, ipv6Networks: 0n },
+    { name: "nested ranges counted once", entries: ["34.66.0.0/16", "34.66.1.0/24", "34.66.1.7/32"], ipv4: 65_536n, ipv6Networks: 0n },
+    { name: "overlap given broadest last", entries: ["34.66.1.0/24", "34.66.0.0/23", "34.66.0.0/22"], ipv4: 1024n, ipv6Networks: 0n },
+    { name: "adjacent ranges add up", entries: ["34.66.0.0/24", "34.66.1.0/24"], ipv4: 512n, ipv6Networks: 0n },
+    { name: "the whole IPv4 space", entries: ["0.0.0.0/0", "34.66.0.0/16"], ipv4: 4_294_967_296n, ipv6Networks: 0n },
+    { name: "an IPv6 address is one /64", entries: ["2600:1900::1/128"], ipv4: 0n, ipv6Networks: 1n },
+    { name: "IPv6 addresses in one /64 count once", entries: ["2600:1900::1/128", "2600:1900::2/128", "2600:1900::/80"], ipv4: 0n, ipv6Networks: 1n },
+    { name: "an IPv6 /48 is 65536 /64s", entries: ["2600:1900::/48", "2600:1900:0:1::/64"], ipv4: 0n, ipv6Networks: 65_536n },
+    { name: "mixed families are counted apart", entries: ["34.66.0.0/24", "2600:1900::/56"], ipv4: 256n, ipv6Networks: 256n },
+    { name: "IPv4-mapped IPv6 is IPv4", entries: ["::ffff:34.66.0.0/112", "34.66.0.0/24"], ipv4: 65_536n, ipv6Networks: 0n },
+    { name: "an IPv6 range over the mapped space admits every IPv4 client", entries: ["::/80"], ipv4: 4_294_967_296n, ipv6Networks: 1n },
+  ])("$name", ({ entries, ipv4, ipv6Networks }) => {
+    expect(admittedSpan(entries.map(cidr))).toEqual({ ipv4, ipv6Networks, total: ipv4 + ipv6Networks });
+  });
+
+  it("says the span in words", () => {
+    expect(spanText(admittedSpan([]))).toBe("0 IPv4 addresses");
+    expect(spanText(admittedSpan(["34.66.0.0/24"].map(cidr)))).toBe("256 IPv4 addresses");
+    expect(spanText(admittedSpan(["2600:1900::/63"].map(cidr)))).toBe("2 IPv6 /64 networks");
+    expect(spanText(admittedSpan(["34.66.25.221/32", "2600:1900::/64"].map(cidr)))).toBe("1 IPv4 address and 1 IPv6 /64 network");
+    expect(spanText(admittedSpan(["34.66.0.0/24", "2600:1900::/63"].map(cidr)))).toBe("256 IPv4 addresses and 2 IPv6 /64 networks");
+  });
+});
+
+describe("broadest", () => {
+  it("keeps the broadest entries, broadest first and ties in the order given", () => {
+    const entries = ["34.66.1.1/32", "34.67.0.0/24", "2600:1900::/56", "34.0.0.0/16", "35.0.0.0/24", "::/80"].map(cidr);
+    expect(broadest(entries, 4).map((c) => c.text)).toEqual(["::/80", "34.0.0.0/16", "34.67.0.0/24", "2600:1900::/56"]);
+    expect(broadest(entries, 10)).toHaveLength(6);
   });
 });

@@ -4,7 +4,8 @@ import { exposureProbes, judgeProbes, tooBroadEntries } from "../../../src/plan/
 import type { Ownership } from "../../../src/plan/plan.js";
 
 const MAP: Ownership = { kind: "map", value: "travis", previousValues: ["travis-old"] };
-const RULES = { minPrefixV4: 16, minPrefixV6: 32 };
+/** maxAddresses out of the way: these tables judge each entry alone. */
+const RULES = { minPrefixV4: 16, minPrefixV6: 32, maxAddresses: Number.MAX_SAFE_INTEGER };
 
 describe("exposureProbes", () => {
   it("asks about both ends of every excluded range and the first address of each removed entry", () => {
@@ -96,5 +97,73 @@ describe("tooBroadEntries", () => {
       ["0.0.0.0/0", "::ffff:0:0/96", "foreign", "0.0.0.0"],
       ["2600:1900::/28", undefined, "foreign", "2600:1900::"],
     ]);
+  });
+});
+
+describe("tooBroadEntries: the live list as a whole", () => {
+  const slash16s = (n: number, value: string): LiveEntry[] => Array.from({ length: n }, (_, i) => ({ ref: `0x${i}`, key: `34.${i}.0.0/16`, value }));
+  const rules = { minPrefixV4: 16, minPrefixV6: 32, maxAddresses: 65_536 };
+
+  it("names the total, the limit and the broadest entries when narrow-enough entries together admit more than maxAddresses", () => {
+    const live: LiveEntry[] = [
+      { ref: "0xa", key: "104.197.1.1", value: "travis" },
+      ...slash16s(2, "office"),
+      { ref: "0xb", key: "35.1.0.0/17", value: "travis" },
+    ];
+    expect(tooBroadEntries(live, rules, MAP)).toEqual([
+      {
+        address: "34.0.0.0",
+        entry: "34.0.0.0/16",
+        value: "office",
+        owner: "foreign",
+        reason: "too-broad",
+        detail:
+          "the 4 live entries within the prefix guards together admit 163841 IPv4 addresses, more than 65536 (guards.maxAddresses); broadest: 34.0.0.0/16 (65536), 34.1.0.0/16 (65536), 35.1.0.0/17 (32768), 104.197.1.1/32 (1)",
+      },
+    ]);
+  });
+
+  it("counts an entry inside another once: a /16 and the /24s within it admit 65536 addresses", () => {
+    const live: LiveEntry[] = [
+      { ref: "0x1", key: "34.66.0.0/16", value: "travis" },
+      ...Array.from({ length: 256 }, (_, i) => ({ ref: `0x${i + 2}`, key: `34.66.${i}.0/24`, value: "office" })),
+    ];
+    expect(tooBroadEntries(live, rules, MAP)).toEqual([]);
+    expect(tooBroadEntries(live, { ...rules, maxAddresses: 65_535 }, MAP).map((e) => e.detail)).toEqual([
+      expect.stringContaining("the 257 live entries within the prefix guards together admit 65536 IPv4 addresses, more than 65535"),
+    ]);
+  });
+
+  it("does not count again an entry too broad on its own: flagged alone, and the rest judged together", () => {
+    const broad: LiveEntry = { ref: "0x1", key: "34.0.0.0/8", value: "travis" };
+    expect(tooBroadEntries([broad, ...slash16s(1, "office")], rules, MAP).map((e) => [e.entry, e.owner, e.detail])).toEqual([
+      ["34.0.0.0/8", "self", undefined],
+    ]);
+    expect(tooBroadEntries([broad, ...slash16s(2, "office")], rules, MAP).map((e) => [e.entry, e.owner, e.detail])).toEqual([
+      ["34.0.0.0/8", "self", undefined],
+      [
+        "34.0.0.0/16",
+        "foreign",
+        "the 2 live entries within the prefix guards together admit 131072 IPv4 addresses, more than 65536 (guards.maxAddresses); broadest: 34.0.0.0/16 (65536), 34.1.0.0/16 (65536)",
+      ],
+    ]);
+  });
+
+  it("counts IPv6 entries in /64 networks against the same limit", () => {
+    const live: LiveEntry[] = [
+      { ref: "0x1", key: "2600:1900::/48", value: "office" },
+      { ref: "0x2", key: "34.66.25.221", value: "travis" },
+    ];
+    expect(tooBroadEntries(live, rules, MAP).map((e) => [e.entry, e.address, e.detail])).toEqual([
+      [
+        "2600:1900::/48",
+        "2600:1900::",
+        "the 2 live entries within the prefix guards together admit 1 IPv4 address and 65536 IPv6 /64 networks, more than 65536 (guards.maxAddresses); broadest: 2600:1900::/48 (65536), 34.66.25.221/32 (1)",
+      ],
+    ]);
+  });
+
+  it("a list at the limit exactly is no exposure", () => {
+    expect(tooBroadEntries(slash16s(1, "office"), rules, MAP)).toEqual([]);
   });
 });
