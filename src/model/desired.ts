@@ -3,7 +3,8 @@ import type { Provenance } from "./provenance.js";
 
 export interface DesiredEntry {
   cidr: Cidr;
-  provenance: Provenance[];
+  /** Shared between entries with the same origins (every entry of one feed has the same): never changed in place. */
+  provenance: ReadonlyArray<Provenance>;
 }
 
 export interface Rejection {

@@ -7,6 +7,8 @@ export function compareCidrs(a: Cidr, b: Cidr): number {
   return a.prefix - b.prefix;
 }
 
+const DIGEST_BATCH = 4096;
+
 /**
  * Identity of a list of entries, hashed in the order given: callers pass a
  * canonical order (the desired set is sorted numerically) or the order a
@@ -14,7 +16,10 @@ export function compareCidrs(a: Cidr, b: Cidr): number {
  */
 export function digestOf(texts: ReadonlyArray<string>): string {
   const hash = createHash("sha256");
-  for (const text of texts) hash.update(`${text}\n`);
+  // The same bytes as one update per text, in a few thousand updates instead of one per entry.
+  for (let start = 0; start < texts.length; start += DIGEST_BATCH) {
+    hash.update(`${texts.slice(start, start + DIGEST_BATCH).join("\n")}\n`);
+  }
   return `sha256:${hash.digest("hex")}`;
 }
 

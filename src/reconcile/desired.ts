@@ -43,7 +43,7 @@ export async function resolveDesired(config: Config, sources: Source[], now: () 
     return { ok: false, sources: statuses, error: new AllowlistError(errorCode(failed[0]?.error), `source failed, nothing changed: ${text}`) };
   }
   // No source failed, so every one has a result.
-  const desired = buildDesiredSet(
+  const desired = await buildDesiredSet(
     outcomes.flatMap((o) => (o.result ? [o.result] : [])),
     { exclude: config.exclude, ...config.guards },
   );

@@ -29,8 +29,9 @@ function feedEntries(config: HttpSourceConfig, body: string, finalUrl: string, f
     const reason = parsed.ok ? "characters that are not part of an address" : parsed.reason;
     throw fail("E_SOURCE_HTTP_BAD_ENTRY", `${JSON.stringify(scrubber.start(bad, 80))} is not an address or CIDR (${reason}); the whole feed is refused`);
   }
-  const url = redactUrl(finalUrl);
-  return values.map((value) => ({ value, provenance: { source: config.name, url } }));
+  // One provenance for the whole feed, shared by its entries: a copy per entry would cost more than the address itself.
+  const provenance = { source: config.name, url: redactUrl(finalUrl) };
+  return values.map((value) => ({ value, provenance }));
 }
 
 export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions): Source {

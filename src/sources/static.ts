@@ -6,10 +6,11 @@ export function staticSource(config: StaticSourceConfig): Source {
     name: config.name,
     type: "static",
     fetch(): Promise<SourceResult> {
+      const provenance = { source: config.name };
       return Promise.resolve({
         name: config.name,
         type: "static",
-        entries: config.entries.map((value) => ({ value, provenance: { source: config.name } })),
+        entries: config.entries.map((value) => ({ value, provenance })),
         durationMs: 0,
       });
     },

@@ -3,7 +3,7 @@ import { SourceError } from "../../../src/errors.js";
 import { parseFeed } from "../../../src/sources/formats.js";
 import { Scrubber } from "../../../src/util/secrets.js";
 
-const ORIGIN = { source: "travis-feed", url: "https://example.test/***" };
+const ORIGIN = { source: "travis-feed", url: "https://example.test/***", scrubber: new Scrubber() };
 const DNSJSON = JSON.stringify({ results: { name: "nat.travisci.net", type: "A", records: ["34.66.25.221", "35.188.1.99"] } });
 const META = JSON.stringify({ verifiable_password_authentication: false, hooks: ["192.30.252.0/22"], actions: ["4.148.0.0/16", "2a01:111:f403::/48"] });
 
@@ -13,6 +13,8 @@ describe("parseFeed", () => {
     ["github-meta", META, "actions", ["4.148.0.0/16", "2a01:111:f403::/48"]],
     ["github-meta", META, "hooks", ["192.30.252.0/22"]],
     ["lines", "# Travis NAT\n34.66.25.221\n\n35.188.1.99  # us-central1\r\n", undefined, ["34.66.25.221", "35.188.1.99"]],
+    ["lines", "34.66.25.221\n35.188.1.99 # a comment two lines on\n\n104.154.113.151", undefined, ["34.66.25.221", "35.188.1.99", "104.154.113.151"]],
+    ["lines", "#a\r\n  34.66.25.221#b#c\r\n\t35.188.1.99\t\r\n# last", undefined, ["34.66.25.221", "35.188.1.99"]],
     ["json", '["34.66.25.221/32"]', undefined, ["34.66.25.221/32"]],
     ["json", '{"ips":["34.66.25.221"]}', "ips", ["34.66.25.221"]],
   ] as const)("%s (%s)", (format, body, key, expected) => {
