@@ -1,4 +1,5 @@
 import { AllowlistError, type ErrorCode } from "../errors.js";
+import type { DenialsOutcome } from "../model/denials.js";
 import type { RunOutcome } from "../model/result.js";
 import type { StatusOutcome } from "../model/status.js";
 import type { ExplainOutcome } from "../reconcile/explain.js";
@@ -18,6 +19,7 @@ interface Outcomes {
   sync: RunOutcome;
   status: StatusOutcome;
   explain: ExplainOutcome;
+  denials: DenialsOutcome;
 }
 
 /** Every command's outcome and its exit code; `changesPending` is reported only under --detailed-exitcode, 0 without it. */
@@ -25,6 +27,7 @@ const EXIT_BY_OUTCOME: { [C in keyof Outcomes]: Record<Outcomes[C], ExitCode> } 
   sync: { "in-sync": EXIT.ok, applied: EXIT.ok, pending: EXIT.changesPending, held: EXIT.held, failed: EXIT.failed },
   status: { "in-sync": EXIT.ok, drifted: EXIT.changesPending, unknown: EXIT.failed },
   explain: { agree: EXIT.ok, disagree: EXIT.changesPending, unknown: EXIT.failed },
+  denials: { clear: EXIT.ok, "published-denied": EXIT.changesPending, unknown: EXIT.failed },
 };
 
 /** The exit code of a command that ended with `outcome`. */

@@ -6,6 +6,8 @@ import { EXIT, exitCodeForError } from "./exit.js";
 import { LOG_LEVELS } from "./log-levels.js";
 import { packageVersion } from "./version.js";
 import type { SyncCliOptions } from "./commands/sync.js";
+import type { DenialsCliOptions } from "./commands/denials.js";
+import { parseDuration } from "../config/duration.js";
 
 /** An option parser for whole numbers of at least `minimum`. */
 function wholeNumber(minimum: number): (text: string) => number {
@@ -13,6 +15,13 @@ function wholeNumber(minimum: number): (text: string) => number {
     if (!/^\d+$/.test(text) || Number(text) < minimum) throw new InvalidArgumentError(`expected a whole number of at least ${minimum}`);
     return Number(text);
   };
+}
+
+/** `--since`: a duration as the config writes them (`90m`, `1h`, `2d`), in milliseconds. */
+function sinceDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as "1h", "30m" or "2d"');
+  return ms;
 }
 
 /** A repeatable option's values, in order. */
@@ -70,6 +79,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option("--instance <target>", INSTANCE_HELP, collect)
     .action(async (addresses: string[], options: { detailedExitcode: boolean; instance?: string[] }, command: Command) => {
       code = await (await import("./commands/explain.js")).explainCommand(quietOnTerminal(command), addresses, options, io);
+    });
+
+  program
+    .command("denials")
+    .description("who HAProxy turned away (haproxy.denials.table), and why; changes nothing")
+    .option("--since <duration>", "only clients whose last request is at most this old, e.g. 1h", sinceDuration)
+    .option("--detailed-exitcode", "exit 2 when an address a source publishes was denied (stale or held)", false)
+    .option("--instance <target>", INSTANCE_HELP, collect)
+    .action(async (options: DenialsCliOptions, command: Command) => {
+      code = await (await import("./commands/denials.js")).denialsCommand(quietOnTerminal(command), options, io);
     });
 
   program

@@ -120,8 +120,10 @@ const settingsSchema = z.strictObject({
               table: z
                 .string({ error: "expected the name of a stick table" })
                 .regex(SOCKET_TOKEN, { error: "expected a stick table name of letters, digits and . _ / + @ - only" }),
+              /** The table's `expire`, as haproxy.cfg declares it: the runtime API does not print it, and last seen is reckoned from it. */
+              expire: duration.prefault("24h"),
             },
-            { error: "expected an object with table" },
+            { error: "expected an object with table (and expire)" },
           )
           .optional(),
         concurrency: z.number({ error: "expected a whole number" }).int().min(1).max(256).default(8),
@@ -218,15 +220,21 @@ const settingsSchema = z.strictObject({
 
 type Settings = z.output<typeof settingsSchema>;
 
-/** Resolvers as written, or as parsed: what each view of the file keeps of them. */
-function withResolvers<T>(settings: Settings, view: (resolver: Setting<string, ResolverAddress>) => T) {
-  const sources = settings.sources.map((source) =>
-    source.type === "dns" ? { ...source, resolvers: source.resolvers?.map(view) } : source,
-  );
+/** Resolvers as written, or as parsed: what each view of the file keeps of them; `denials` is how that view keeps the denied clients' table. */
+function withResolvers<T, D>(
+  settings: Settings,
+  view: (resolver: Setting<string, ResolverAddress>) => T,
+  denials: (table: NonNullable<Settings["haproxy"]["denials"]>) => D,
+) {
+  const sources = settings.sources.map((source) => (source.type === "dns" ? { ...source, resolvers: source.resolvers?.map(view) } : source));
   const { discover } = settings.haproxy;
   return {
     sources,
-    haproxy: { ...settings.haproxy, discover: discover && { ...discover, resolvers: discover.resolvers?.map(view) } },
+    haproxy: {
+      ...settings.haproxy,
+      discover: discover && { ...discover, resolvers: discover.resolvers?.map(view) },
+      denials: settings.haproxy.denials && denials(settings.haproxy.denials),
+    },
   };
 }
 
@@ -235,7 +243,11 @@ function asWritten(settings: Settings) {
   const { guards, audit, alerts } = settings;
   return {
     ...settings,
-    ...withResolvers(settings, (r) => r.written),
+    ...withResolvers(
+      settings,
+      (r) => r.written,
+      (d) => ({ table: d.table, expire: d.expire.written }),
+    ),
     guards: { ...guards, maxAdditions: guards.maxAdditions.written, maxRemovals: guards.maxRemovals.written, removeAfter: guards.removeAfter.written },
     audit: { ...audit, heartbeat: audit.heartbeat.written },
     alerts: { ...alerts, repeatInterval: alerts.repeatInterval.written },
@@ -257,7 +269,11 @@ function asUsed(settings: Settings, now: Date) {
   const { repeatInterval, ...alertsRest } = alerts;
   return {
     ...rest,
-    ...withResolvers(settings, (r) => r.value),
+    ...withResolvers(
+      settings,
+      (r) => r.value,
+      (d) => ({ table: d.table, /** The table's expire, from which last seen is reckoned. */ expireMs: d.expire.value }),
+    ),
     guards: {
       ...guardRest,
       maxAdditions: maxAdditions.value,

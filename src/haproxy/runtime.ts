@@ -25,6 +25,8 @@ import { type Deadline, RuntimeSession, type SessionOptions } from "./session.js
 import { EntriesReader } from "./entries-reader.js";
 import { type EntryAllowance, type LiveEntryBudget, listLimit } from "./live-budget.js";
 import type { Scrubber } from "../util/secrets.js";
+import type { TableRead, TableReadOptions } from "./stick-table-reader.js";
+import { readDeniedTable } from "./table-read.js";
 
 /** What was live when the list was read; a commit by anyone else since then is a conflict. */
 export interface ListSnapshot {
@@ -172,6 +174,15 @@ export class HaproxyInstance {
     if (currentVersion !== undefined) snapshot.currentVersion = currentVersion;
     if (entryCount !== undefined) snapshot.entryCount = entryCount;
     return { entries, snapshot };
+  }
+
+  /** The denied clients' stick table (`show table NAME`), read as it streams in. */
+  async readTable(table: string, options: TableReadOptions): Promise<TableRead> {
+    try {
+      return await readDeniedTable(this.session, table, options, this.scrubber);
+    } catch (err) {
+      throw err instanceof HaproxyError ? err.at(this.target) : err;
+    }
   }
 
   /** HAProxy's own matcher on each address, pipelined on the one connection. */

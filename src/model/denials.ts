@@ -1,3 +1,5 @@
+import type { ErrorSummary } from "./result.js";
+
 /**
  * Why a client HAProxy turned away was not admitted: `stale` (published now, the
  * instance did not admit it yet), `held` (a held run planned to add it),
@@ -48,4 +50,24 @@ export interface TableSummary {
   entries: number;
   /** True when not every denied client is in the result: the table was full (HAProxy evicts the oldest) or the reader stopped at its limit. */
   truncated: boolean;
+  /** Entries left out: keys that are no single address, and lines that do not parse. */
+  skipped: number;
+  /** Why this instance's table was not read (the instance failed, or has no such table); its clients are then missing from `denials`. */
+  error: ErrorSummary | null;
+}
+
+/**
+ * How `denials` ended: `unknown` when something could not be read (the
+ * sources, an instance, a table), else whether a published runner was turned away.
+ */
+export const DENIALS_OUTCOMES = ["clear", "published-denied", "unknown"] as const;
+export type DenialsOutcome = (typeof DENIALS_OUTCOMES)[number];
+
+/** Who was turned away and why, over every instance read. */
+export interface DenialsReport {
+  version: 1;
+  denials: Denial[];
+  tables: TableSummary[];
+  error: ErrorSummary | null;
+  outcome: DenialsOutcome;
 }

@@ -17,7 +17,8 @@ export interface InstanceLive {
 
 /** The run a guard held, with the entries it planned to add on any instance. */
 export interface HeldRun {
-  runId: string;
+  /** The held sync as the audit trail recorded it; null when the plan would be held but no sync has run it yet. */
+  runId: string | null;
   guard: GuardName;
   message: string;
   additions: ReadonlyArray<string>;

@@ -55,7 +55,8 @@ function judge(address: string, facts: DenialFacts, lookups: Lookups): Judged {
   if (published !== undefined) {
     const held = facts.held;
     if (held !== null && lookups.heldAddition.covering(address)) {
-      const holding = `run ${held.runId} planned to add it and was held by guard ${held.guard}: ${held.message}`;
+      const run = held.runId === null ? "the next sync plans to add it and is held" : `run ${held.runId} planned to add it and was held`;
+      const holding = `${run} by guard ${held.guard}: ${held.message}`;
       return { reason: "held", detail: joined(publishedText(published), holding, live), runId: held.runId };
     }
     return { reason: "stale", detail: joined(publishedText(published), live, removal ? `earlier ${removalText(removal)}` : ""), runId: null };

@@ -8,6 +8,7 @@ import type { AuditBody, AuditRecord, AuditTrigger } from "../audit/record.js";
 import type { UdpResolver } from "../util/resolver.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
 import type { ApplyOutcome, ListSnapshot, LiveList, ReadLimits } from "../haproxy/runtime.js";
+import type { TableRead, TableReadOptions } from "../haproxy/stick-table-reader.js";
 import type { AbsenceState } from "../model/absence.js";
 import type { Source } from "../sources/types.js";
 import type { LoadedAbsenceState } from "../state/absence-store.js";
@@ -25,6 +26,8 @@ export interface RuntimeTarget {
   applyIncremental(kind: ListKind, file: string, add: WritableEntry[], remove: LiveEntry[]): Promise<ApplyOutcome>;
   /** HAProxy's own matcher (`get map`/`get acl`) on each address. */
   match(kind: ListKind, file: string, addresses: ReadonlyArray<string>): Promise<MatchAnswer[]>;
+  /** The denied clients' stick table (`show table NAME`). */
+  readTable(table: string, options: TableReadOptions): Promise<TableRead>;
   /** True when `version` is the live version of the list and holds `count` entries, nothing else staged. */
   isLive(kind: ListKind, file: string, version: number, count: number): Promise<boolean>;
   close(): Promise<void>;

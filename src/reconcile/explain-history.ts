@@ -1,6 +1,7 @@
 import { actorText } from "../audit/render.js";
 import type { AuditRecord } from "../audit/record.js";
 import { type Cidr, contains, parseCidr } from "../model/cidr.js";
+import type { Removal } from "../plan/denial-facts.js";
 import type { ExplainHistoryItem } from "./explain-report.js";
 
 /** The records of runs that changed something (applied, or failed part way), oldest first. */
@@ -36,4 +37,17 @@ export function firstAddedTimes(records: ReadonlyArray<AuditRecord>): ReadonlyMa
     }
   }
   return firstAdded;
+}
+
+/** Every entry an applied run removed from an instance, with the run and who ran it: what the audit trail knows of removals. */
+export function removalsOf(records: ReadonlyArray<AuditRecord>): Removal[] {
+  const removals: Removal[] = [];
+  for (const record of changingRuns(records)) {
+    for (const instance of record.instances) {
+      if (instance.outcome !== "applied") continue;
+      const why = `run by ${actorText(record.actor)}`;
+      for (const entry of instance.remove) removals.push({ entry, at: record.time, runId: record.runId, why });
+    }
+  }
+  return removals;
 }

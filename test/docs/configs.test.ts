@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 import { writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { haproxyBinaries } from "../support/haproxy.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Values for the ${VAR}s the documented configs use. */
@@ -52,6 +54,28 @@ describe("documented configs cannot rot", () => {
       await dir.remove();
     }
   });
+
+  it.each(haproxyBinaries())(
+    "the denied clients' recipe (examples/haproxy-denials.cfg, mode http and mode tcp) passes haproxy -c on $version",
+    async ({ bin }) => {
+      const dir = await tempDir("ta-doc-haproxy-");
+      try {
+        const lists = { "/etc/haproxy/maps/travis.map": join(dir.path, "travis.map"), "/etc/haproxy/acls/travis.acl": join(dir.path, "travis.acl") };
+        let text = readFileSync(join(ROOT, "examples", "haproxy-denials.cfg"), "utf8").replace("/run/haproxy/admin.sock", join(dir.path, "admin.sock"));
+        for (const [documented, local] of Object.entries(lists)) {
+          expect(text).toContain(documented);
+          text = text.replace(documented, local);
+          await writeFile(local, "");
+        }
+        await writeFile(join(dir.path, "haproxy.cfg"), text);
+        const check = spawnSync(bin, ["-c", "-f", join(dir.path, "haproxy.cfg")], { encoding: "utf8" });
+        expect(check.stderr + check.stdout).not.toMatch(/\[(ALERT|WARNING)\]/);
+        expect(check.status).toBe(0);
+      } finally {
+        await dir.remove();
+      }
+    },
+  );
 
   it("the Kubernetes example is the config the CronJob's ConfigMap holds", () => {
     const configMap = parse(readFileSync(join(ROOT, "deploy/base/configmap.yaml"), "utf8")) as { data: Record<string, string> };

@@ -128,6 +128,7 @@ function withConcurrentWriter(
       version: real.version,
       transactional: real.transactional,
       readList: (kind, file) => real.readList(kind, file),
+      readTable: (table, options) => real.readTable(table, options),
       applyIncremental: (kind, file, add, remove) => real.applyIncremental(kind, file, add, remove),
       close: () => real.close(),
       isLive: (kind, file, version, count) => real.isLive(kind, file, version, count),

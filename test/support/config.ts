@@ -20,6 +20,8 @@ export interface TestConfigOptions {
   kind?: "map" | "acl";
   /** Defaults to audit.jsonl beside the map file (a test's temp dir). */
   auditPath?: string;
+  /** `haproxy.denials`: the denied clients' stick table. */
+  denials?: { table: string; expire?: string };
   /** Merged over the top level (e.g. exclude, guards). */
   extra?: Record<string, unknown>;
 }
@@ -40,7 +42,14 @@ export function configDocument(o: TestConfigOptions): Record<string, unknown> {
   const { guards, ...rest } = (o.extra ?? {}) as { guards?: Record<string, unknown> };
   return {
     sources,
-    haproxy: { sockets: o.sockets, map: o.map, kind: o.kind ?? "map", timeoutMs: 10_000, ...(o.discover ? { discover: o.discover } : {}) },
+    haproxy: {
+      sockets: o.sockets,
+      map: o.map,
+      kind: o.kind ?? "map",
+      timeoutMs: 10_000,
+      ...(o.discover ? { discover: o.discover } : {}),
+      ...(o.denials ? { denials: o.denials } : {}),
+    },
     // Most tests want removals at once; the grace period has its own tests.
     guards: { allowReserved: true, removeAfter: "0", ...guards },
     audit: { path: o.auditPath ?? join(dirname(o.map), "audit.jsonl") },

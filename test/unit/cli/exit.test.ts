@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EXIT, exitCodeForError, exitCodeOf } from "../../../src/cli/exit.js";
 import { AllowlistError, UsageError } from "../../../src/errors.js";
 import { RUN_OUTCOMES, type RunOutcome, type RunResult, runOutcomeOf } from "../../../src/model/result.js";
+import { DENIALS_OUTCOMES, type DenialsOutcome } from "../../../src/model/denials.js";
 import { STATUS_OUTCOMES, type StatusOutcome } from "../../../src/model/status.js";
 import { EXPLAIN_OUTCOMES, type ExplainOutcome } from "../../../src/reconcile/explain.js";
 import { runResult } from "../../support/results.js";
@@ -13,6 +14,7 @@ const SYNC = { "in-sync": [0, 0], applied: [0, 0], pending: [0, 2], held: [3, 3]
 >;
 const STATUS = { "in-sync": [0, 0], drifted: [0, 2], unknown: [1, 1] } as const satisfies Record<StatusOutcome, readonly [number, number]>;
 const EXPLAIN = { agree: [0, 0], disagree: [0, 2], unknown: [1, 1] } as const satisfies Record<ExplainOutcome, readonly [number, number]>;
+const DENIALS = { clear: [0, 0], "published-denied": [0, 2], unknown: [1, 1] } as const satisfies Record<DenialsOutcome, readonly [number, number]>;
 
 describe("exitCodeOf: every command's outcome, without and with --detailed-exitcode", () => {
   it.each(RUN_OUTCOMES.map((o) => [o, ...SYNC[o]] as const))("sync %s: %i, detailed %i", (outcome, plain, detailed) => {
@@ -28,6 +30,11 @@ describe("exitCodeOf: every command's outcome, without and with --detailed-exitc
   it.each(EXPLAIN_OUTCOMES.map((o) => [o, ...EXPLAIN[o]] as const))("explain %s: %i, detailed %i", (outcome, plain, detailed) => {
     expect(exitCodeOf("explain", outcome, { detailedExitcode: false })).toBe(plain);
     expect(exitCodeOf("explain", outcome, { detailedExitcode: true })).toBe(detailed);
+  });
+
+  it.each(DENIALS_OUTCOMES.map((o) => [o, ...DENIALS[o]] as const))("denials %s: %i, detailed %i", (outcome, plain, detailed) => {
+    expect(exitCodeOf("denials", outcome, { detailedExitcode: false })).toBe(plain);
+    expect(exitCodeOf("denials", outcome, { detailedExitcode: true })).toBe(detailed);
   });
 
   it("uses only the codes of the SPEC table", () => {

@@ -302,6 +302,16 @@ describe("guard limits are parsed once, into counts and fractions", () => {
     expect(parsed.config).toMatchObject({ guards: { maxAdditions: { fraction: 0.125 }, removeAfterMs: 5_400_000 }, runTimeoutMs: 120_000 });
   });
 
+  it("takes the denied clients' table with its expire (24h unless written), shown as written and used in milliseconds", () => {
+    const table = (denials: string) => parseConfig(`${MINIMAL}  denials: ${denials}\n`, {});
+    expect(table("{ table: st_denied }").config?.haproxy.denials).toEqual({ table: "st_denied", expireMs: 86_400_000 });
+    const written = table("{ table: st_denied, expire: 2h }");
+    expect(written.file?.haproxy.denials).toEqual({ table: "st_denied", expire: "2h" });
+    expect(written.config?.haproxy.denials).toEqual({ table: "st_denied", expireMs: 7_200_000 });
+    expect(table("{ table: st_denied, expire: soon }").issues).toMatchObject([{ path: "haproxy.denials.expire" }]);
+    expect(parseConfig(MINIMAL, {}).config?.haproxy.denials).toBeUndefined();
+  });
+
   it("reports a bad duration or limit together with the file's other problems", () => {
     const issues = issuesOf(`${MINIMAL.replace("type: dns", "type: dnz")}guards:\n  maxRemovals: -1\n  removeAfter: soon\nwatchInterval: 5\n`);
     expect(issues.map((i) => i.path).sort()).toEqual(["guards.maxRemovals", "guards.removeAfter", "sources[0].type", "watchInterval"]);

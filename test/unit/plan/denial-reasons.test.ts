@@ -95,6 +95,12 @@ describe("classifyDenials: reasons", () => {
     expect(only(address, over)).toMatchObject({ address, reason, runId, detail });
   });
 
+  it("held while no sync has run the held plan yet: no run to name, the detail says the next sync is held", () => {
+    const denial = only("34.66.25.221", { held: { ...HELD, runId: null } });
+    expect(denial).toMatchObject({ reason: "held", runId: null });
+    expect(denial.detail).toContain("the next sync plans to add it and is held by guard maxAdditions: 12 additions exceed the limit of 5");
+  });
+
   it("a held run that did not plan this address leaves it stale", () => {
     expect(only("35.188.0.9", { held: HELD })).toMatchObject({ reason: "stale", runId: null });
   });

@@ -1,0 +1,144 @@
+import type { Logger } from "pino";
+import type { AuditRecord } from "../audit/record.js";
+import type { Config } from "../config/schema.js";
+import { errorCode } from "../errors.js";
+import type { TableRead } from "../haproxy/stick-table-reader.js";
+import { MAX_DENIED_CLIENTS } from "../haproxy/table-read.js";
+import { canonicalKey } from "../model/cidr.js";
+import type { DeniedClient, DenialsOutcome, DenialsReport, TableSummary } from "../model/denials.js";
+import type { DenialFacts, HeldRun, InstanceLive, Removal } from "../plan/denial-facts.js";
+import { classifyDenials, publishedDenied } from "../plan/denial-reasons.js";
+import { firstAddedTimes, removalsOf } from "./explain-history.js";
+import { closePlannedRun, type PlanDeps, type PlannedRun, planRun } from "./plan-run.js";
+import { message } from "./results.js";
+
+export interface DenialsDeps extends PlanDeps {
+  logger: Logger;
+  /** The audit trail's records, oldest first. */
+  auditRecords: () => Promise<AuditRecord[]>;
+}
+
+export interface DenialsOptions {
+  /** The denied clients' stick table and its configured expire. */
+  table: { table: string; expireMs: number };
+  /** Only clients whose last request is at most this old. */
+  sinceMs?: number;
+}
+
+type TableOutcome = { target: string; read: TableRead } | { target: string; error: unknown };
+
+/**
+ * Who HAProxy turned away, on every instance, and why: the run is planned
+ * once, as status plans it, and each instance's table is read over the
+ * connection that planning opened. Reads only.
+ */
+export async function reportDenials(config: Config, deps: DenialsDeps, options: DenialsOptions): Promise<DenialsReport> {
+  const now = (deps.now ?? (() => new Date()))();
+  const planned = await planRun(config, deps, { force: false, noGrace: false, probeExposures: false, readWithoutDesired: false }, deps.logger);
+  let outcomes: TableOutcome[];
+  try {
+    outcomes = planned.error ? [] : await readTables(planned, options.table, now);
+  } finally {
+    await closePlannedRun(planned);
+  }
+  for (const o of outcomes) logTable(o, deps.logger);
+  const records = planned.error ? [] : await auditRecordsOrNone(deps);
+  const facts = factsOf(planned, config, { outcomes, records, now, ...(options.sinceMs === undefined ? {} : { sinceMs: options.sinceMs }) });
+  const denials = classifyDenials(facts);
+  const tables = outcomes.map((o) => summary(o, options.table.table));
+  const body = { version: 1 as const, denials, tables, error: planned.error };
+  return { ...body, outcome: outcomeOf(body) };
+}
+
+function outcomeOf(report: Pick<DenialsReport, "denials" | "tables" | "error">): DenialsOutcome {
+  if (report.error || report.tables.some((t) => t.error)) return "unknown";
+  return publishedDenied(report.denials) ? "published-denied" : "clear";
+}
+
+/** Every instance's table at once; an instance that could not be planned is a table that was not read. */
+async function readTables(planned: PlannedRun, table: DenialsOptions["table"], now: Date): Promise<TableOutcome[]> {
+  return Promise.all(
+    planned.instances.map(async (p): Promise<TableOutcome> => {
+      if (p.kind === "unreached" || p.kind === "failed") return { target: p.target, error: new Error(p.result.error ?? "the instance failed") };
+      try {
+        return { target: p.target, read: await p.instance.readTable(table.table, { now, expireMs: table.expireMs }) };
+      } catch (err) {
+        return { target: p.target, error: err };
+      }
+    }),
+  );
+}
+
+/** What a person reading the result should know of each table: it could not be read, or shows only part of who was denied. */
+function logTable(o: TableOutcome, logger: Logger): void {
+  if ("error" in o) return void logger.error({ err: o.error, target: o.target }, "the denied clients' table cannot be read");
+  const { target, read } = o;
+  if (read.clients.length >= MAX_DENIED_CLIENTS)
+    logger.warn({ target, entries: read.entries, kept: read.clients.length }, `more than ${MAX_DENIED_CLIENTS} denied clients: only the first are classified`);
+  else if (read.truncated)
+    logger.warn({ target, size: read.header.size }, "the denied clients' table is full: HAProxy evicts its oldest entries, so this is a recent sample");
+  if (read.expOverrun)
+    logger.warn({ target }, "an entry expires later than haproxy.denials.expire allows: set it to the table's expire, or lastSeen is shown too late");
+}
+
+function summary(o: TableOutcome, table: string): TableSummary {
+  if ("error" in o) {
+    const code = errorCode(o.error);
+    return { target: o.target, table, entries: 0, truncated: false, skipped: 0, error: { code, message: message(o.error) } };
+  }
+  const { entries, truncated, skipped } = o.read;
+  return { target: o.target, table, entries, truncated, skipped: skipped.notAnAddress + skipped.malformed, error: null };
+}
+
+/** The audit trail's records; none when it cannot be read, which only leaves out the removals it knows. */
+async function auditRecordsOrNone(deps: DenialsDeps): Promise<AuditRecord[]> {
+  try {
+    return await deps.auditRecords();
+  } catch (err) {
+    deps.logger.warn({ err }, "the audit trail cannot be read: removals are known only from the removal state");
+    return [];
+  }
+}
+
+interface Read {
+  outcomes: ReadonlyArray<TableOutcome>;
+  records: ReadonlyArray<AuditRecord>;
+  now: Date;
+  sinceMs?: number;
+}
+
+/** What the one planned run knows, as the classifier takes it. */
+function factsOf(planned: PlannedRun, config: Config, read: Read): DenialFacts {
+  const firstAdded = firstAddedTimes(read.records);
+  const denied: Array<{ target: string; clients: ReadonlyArray<DeniedClient> }> = read.outcomes.flatMap((o) =>
+    "read" in o ? [{ target: o.target, clients: o.read.clients }] : [],
+  );
+  const live: InstanceLive[] = planned.instances.map((p) =>
+    p.kind === "unreached" ? { target: p.target, entries: null } : { target: p.target, entries: p.live.entries.map((e) => canonicalKey(e.key)) },
+  );
+  return {
+    now: read.now,
+    denied,
+    published: (planned.desiredSet?.entries ?? []).map((e) => ({ entry: e.cidr.text, provenance: e.provenance, since: firstAdded.get(e.cidr.text) ?? null })),
+    live,
+    held: heldRun(planned, read.records),
+    removals: [...removalsOf(read.records), ...removalsInState(planned)],
+    exclude: config.exclude.map(canonicalKey),
+    ...(read.sinceMs === undefined ? {} : { sinceMs: read.sinceMs }),
+  };
+}
+
+/** The plan's verdict when a guard would hold it, with what it would add; the run is the last held sync the audit trail recorded. */
+function heldRun(planned: PlannedRun, records: ReadonlyArray<AuditRecord>): HeldRun | null {
+  if (planned.held === null) return null;
+  const additions = planned.instances.flatMap((p) => (p.kind === "held" ? p.plan.add : []));
+  const recorded = [...records].reverse().find((r) => r.event === "held" && r.held?.guard === planned.held?.guard);
+  return { runId: recorded?.runId ?? null, guard: planned.held.guard, message: planned.held.message, additions };
+}
+
+/** Removals the removal state remembers (its records outlive the audit trail's rotation). */
+function removalsInState(planned: PlannedRun): Removal[] {
+  return Object.entries(planned.state?.entries ?? {}).flatMap(([entry, record]) =>
+    record.removedAt === undefined ? [] : [{ entry, at: record.removedAt, runId: null, why: "absent from every source past guards.removeAfter" }],
+  );
+}
