@@ -197,10 +197,12 @@ export class AuditTrail {
           this.key === undefined ? "the trail is keyed (HMAC-SHA256); set audit.key to extend it" : `record ${previous.seq} was not sealed with this audit.key`,
         );
       }
-      await this.refuseCutEnd(previous);
+      const head = await this.refuseCutEnd(previous);
       const record = sealRecord(body, previous ? { seq: previous.seq, hash: previous.hash } : null, this.key);
       try {
         // Appends never follow a link planted in the trail's place.
+        // A head one behind is caught up first: a run killed after this append again leaves it one behind, never two.
+        if (previous && head.kind === "head" && head.head.seq !== previous.seq) await this.moveHead(previous);
         const handle = await open(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
         try {
           await handle.write(serialise(record));
@@ -208,8 +210,7 @@ export class AuditTrail {
         } finally {
           await handle.close();
         }
-        // Sealed with the key too: a head rewritten to match a shortened trail does not verify.
-        await writeFileAtomic(this.headPath, `${JSON.stringify(sealHead({ seq: record.seq, hash: record.hash }, this.key))}\n`);
+        await this.moveHead(record);
       } catch (err) {
         throw this.wrap("E_AUDIT_WRITE", "cannot write", err);
       }
@@ -232,10 +233,16 @@ export class AuditTrail {
     return headOf(text, this.headPath);
   }
 
+  /** Sealed with the key too: a head rewritten to match a shortened trail does not verify. */
+  private async moveHead(tip: AuditHead): Promise<void> {
+    await writeFileAtomic(this.headPath, `${JSON.stringify(sealHead({ seq: tip.seq, hash: tip.hash }, this.key))}\n`);
+  }
+
   /** Nothing is linked to a last record that is not the one the head names: the append would seal the cut into the chain. */
-  private async refuseCutEnd(last: AuditRecord | undefined): Promise<void> {
-    const failure = tipFailure(last, await this.headFound(), this.key);
-    if (failure === undefined) return;
+  private async refuseCutEnd(last: AuditRecord | undefined): Promise<HeadFound> {
+    const found = await this.headFound();
+    const failure = tipFailure(last, found, this.key);
+    if (failure === undefined) return found;
     throw new AuditError(
       "E_AUDIT_TAMPERED",
       this.path,

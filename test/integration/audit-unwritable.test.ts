@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuditTrail } from "../../src/audit/trail.js";
@@ -71,6 +71,22 @@ describe("an audit trail that root cannot write says why, and never advises a ch
       message: expect.stringMatching(/cannot write: .*operation not permitted \(EPERM; user root, uid 0\).*immutable or append-only/),
     });
     expect(await trail.verify()).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it.skipIf(!CHATTR)("a head one behind that cannot be caught up: nothing appended, so the head never falls two behind", async () => {
+    const dir = await trailDir();
+    const trail = new AuditTrail(join(dir, "audit.jsonl"));
+    await trail.append(auditBodyFixture({ runId: "a" }));
+    const behind = await readFile(trail.headPath, "utf8");
+    await trail.append(auditBodyFixture({ runId: "b" }));
+    // As a run killed between its append and the head's move leaves it.
+    await writeFile(trail.headPath, behind);
+    immutable(trail.headPath);
+    await expect(trail.append(auditBodyFixture({ runId: "c" }))).rejects.toMatchObject({ code: "E_AUDIT_WRITE" });
+    expect((await readFile(trail.path, "utf8")).trim().split("\n")).toHaveLength(2);
+    for (const step of undo.splice(0).reverse()) step();
+    await expect(trail.append(auditBodyFixture({ runId: "c" }))).resolves.toMatchObject({ seq: 3 });
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 3 });
   });
 
   it.skipIf(!MOUNT)("a read-only file system (tmpfs mounted ro): E_AUDIT_WRITE, EROFS named, no owner or mode can help", async () => {
