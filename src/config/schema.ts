@@ -221,7 +221,7 @@ const settingsSchema = z.strictObject({
 type Settings = z.output<typeof settingsSchema>;
 
 /** Resolvers as written, or as parsed: what each view of the file keeps of them; `denials` is how that view keeps the denied clients' table. */
-function withResolvers<T, D>(
+function withSettingViews<T, D>(
   settings: Settings,
   view: (resolver: Setting<string, ResolverAddress>) => T,
   denials: (table: NonNullable<Settings["haproxy"]["denials"]>) => D,
@@ -243,7 +243,7 @@ function asWritten(settings: Settings) {
   const { guards, audit, alerts } = settings;
   return {
     ...settings,
-    ...withResolvers(
+    ...withSettingViews(
       settings,
       (r) => r.written,
       (d) => ({ table: d.table, expire: d.expire.written }),
@@ -269,7 +269,7 @@ function asUsed(settings: Settings, now: Date) {
   const { repeatInterval, ...alertsRest } = alerts;
   return {
     ...rest,
-    ...withResolvers(
+    ...withSettingViews(
       settings,
       (r) => r.value,
       (d) => ({ table: d.table, /** The table's expire, from which last seen is reckoned. */ expireMs: d.expire.value }),

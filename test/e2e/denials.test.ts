@@ -154,6 +154,21 @@ describe("denials: who was turned away, and why", () => {
     expect(textWithFailure.stdout).toContain(`${otherTable.unixTarget}: table st_denied not read (E_HAPROXY_TABLE_UNKNOWN: `);
   });
 
+  it("while a source fails, classifies nothing (published or not is unknown): the source's error, exit 1", async () => {
+    const dir = await tempDir("ta-denials-outage-");
+    const h = await started({ kind: "map", dir: dir.path, ...deniedClientsRecipe() });
+    const config = await writeConfig(dir.path, { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, denials: { table: "st_denied" } });
+    expect(await requests(h, UNPUBLISHED, 1)).toEqual([403]);
+    dns.zones[NAME]!.behaviour = "servfail";
+    try {
+      const outage = await denials(config, "--detailed-exitcode");
+      expect(outage.code).toBe(1);
+      expect(outage.report).toMatchObject({ denials: [], tables: [], outcome: "unknown", exitCode: 1, error: { code: "E_SOURCE_DNS_SERVFAIL" } });
+    } finally {
+      dns.zones[NAME]!.behaviour = "answer";
+    }
+  });
+
   it("refuses a table of type ip (E_HAPROXY_TABLE_TYPE): it would drop IPv6 clients", async () => {
     const dir = await tempDir("ta-denials-ip-");
     const h = await started({
