@@ -122,7 +122,7 @@ function factsOf(planned: PlannedRun, config: Config, read: Read): DenialFacts {
     published: (planned.desiredSet?.entries ?? []).map((e) => ({ entry: e.cidr.text, provenance: e.provenance, since: firstAdded.get(e.cidr.text) ?? null })),
     live,
     held: heldRun(planned, read.records),
-    removals: [...removalsOf(read.records), ...removalsInState(planned)],
+    removals: removals(planned, read.records),
     exclude: config.exclude.map(canonicalKey),
     ...(read.sinceMs === undefined ? {} : { sinceMs: read.sinceMs }),
   };
@@ -136,9 +136,17 @@ function heldRun(planned: PlannedRun, records: ReadonlyArray<AuditRecord>): Held
   return { runId: recorded?.runId ?? null, guard: planned.held.guard, message: planned.held.message, additions };
 }
 
-/** Removals the removal state remembers (its records outlive the audit trail's rotation). */
-function removalsInState(planned: PlannedRun): Removal[] {
-  return Object.entries(planned.state?.entries ?? {}).flatMap(([entry, record]) =>
-    record.removedAt === undefined ? [] : [{ entry, at: record.removedAt, runId: null, why: "absent from every source past guards.removeAfter" }],
+/**
+ * What this tool removed: the audit trail names the run and who ran it; the
+ * removal state also remembers removals whose run the trail no longer holds.
+ */
+function removals(planned: PlannedRun, records: ReadonlyArray<AuditRecord>): Removal[] {
+  const fromTrail = removalsOf(records);
+  const inTrail = new Set(fromTrail.map((r) => r.entry));
+  const fromState = Object.entries(planned.state?.entries ?? {}).flatMap(([entry, record]) =>
+    record.removedAt === undefined || inTrail.has(entry)
+      ? []
+      : [{ entry, at: record.removedAt, runId: null, why: "the removal state records it; the audit trail no longer holds that run" }],
   );
+  return [...fromTrail, ...fromState];
 }

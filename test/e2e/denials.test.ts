@@ -96,6 +96,16 @@ describe("denials: who was turned away, and why", () => {
     expect(unpublished).toMatchObject({ runId: null, detail: expect.stringContaining("no source publishes it and this tool never admitted it") });
     expect((await denials(config, "--detailed-exitcode")).code).toBe(2);
 
+    // A trail that no longer holds the removal: the removal state still knows it, without a run.
+    const options = { resolver: dns.resolver, sockets: [h.unixTarget], map: h.listFile, denials: { table: "st_denied" } };
+    const freshTrail = await writeConfig(
+      dir.path,
+      { ...options, auditPath: `${dir.path}/fresh-audit.jsonl`, extra: { exclude: [`${EXCLUDED}/32`] } },
+      "fresh.yaml",
+    );
+    const fromState = (await denials(freshTrail)).report.denials.find((d) => d.address === REMOVED);
+    expect(fromState).toMatchObject({ reason: "removed", runId: null, detail: expect.stringContaining("the removal state records it") });
+
     // Two more runners at once: past maxAdditions 1, the sync is held, and both are denied because of it.
     publish([...FIRST.filter((a) => a !== REMOVED), STALE, HELD]);
     const held = await sync(config);
