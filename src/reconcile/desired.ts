@@ -30,8 +30,8 @@ export async function resolveDesired(config: Config, sources: Source[], now: () 
           name: source.name,
           type: source.type,
           status: "ok",
-          count: result.entries.length,
-          digest: digestOfUnordered(result.entries.map((e) => e.value)),
+          count: result.published.reduce((sum, group) => sum + group.values.length, 0),
+          digest: digestOfUnordered(result.published.flatMap((group) => group.values)),
           durationMs,
           ...(result.disagreements ? { disagreements: result.disagreements } : {}),
         }

@@ -5,7 +5,7 @@ import { compareCidrs, digestOf } from "../model/entries.js";
 import type { Provenance } from "../model/provenance.js";
 import { reservedRange } from "../model/reserved.js";
 import type { DesiredEntry, DesiredSet, Rejection } from "../model/desired.js";
-import type { RawEntry, SourceResult } from "./types.js";
+import type { SourceResult } from "./types.js";
 
 export interface DesiredRules {
   exclude: string[];
@@ -63,28 +63,28 @@ function sortedEntries(entries: DesiredEntry[]): DesiredEntry[] {
 }
 
 /** Adds one value's pieces to the set, or records why it is refused or what `exclude` took from it. */
-function admit(raw: RawEntry, into: Merging): void {
+function admit(value: string, provenance: Provenance, into: Merging): void {
   const { rules, rejected } = into;
-  const parsed = parseCidr(raw.value);
+  const parsed = parseCidr(value);
   if (!parsed.ok) {
-    rejected.push({ source: raw.provenance.source, value: raw.value, reason: parsed.reason });
+    rejected.push({ source: provenance.source, value, reason: parsed.reason });
     return;
   }
   // Breadth is judged on the value as published: exclude cutting a too-broad range into pieces must not let it through.
   const broad = breadthViolation(parsed.cidr, rules);
   if (broad) {
-    const readAs = raw.value.includes(":") && parsed.cidr.family === 4 ? ` (read as ${parsed.cidr.text}: IPv4-mapped IPv6 admits IPv4 clients)` : "";
-    rejected.push({ source: raw.provenance.source, value: raw.value, reason: `${broad}${readAs}` });
+    const readAs = value.includes(":") && parsed.cidr.family === 4 ? ` (read as ${parsed.cidr.text}: IPv4-mapped IPv6 admits IPv4 clients)` : "";
+    rejected.push({ source: provenance.source, value, reason: `${broad}${readAs}` });
     return;
   }
   const pieces = into.holes.some((hole) => overlaps(parsed.cidr, hole)) ? excludedFrom(parsed.cidr, into) : [parsed.cidr];
   // A reserved range the operator excluded is no error; one rejection per value, however many pieces touch it.
   const reserved = rules.allowReserved ? undefined : firstReserved(pieces);
   if (reserved) {
-    rejected.push({ source: raw.provenance.source, value: raw.value, reason: `reserved range: ${reserved} (guards.allowReserved is false)` });
+    rejected.push({ source: provenance.source, value, reason: `reserved range: ${reserved} (guards.allowReserved is false)` });
     return;
   }
-  for (const cidr of pieces) merge(cidr, raw.provenance, into);
+  for (const cidr of pieces) merge(cidr, provenance, into);
 }
 
 /** What is left of a value that `exclude` cuts into, each cut recorded. */
@@ -133,9 +133,9 @@ export async function buildDesiredSet(results: SourceResult[], rules: DesiredRul
   });
   const merging: Merging = { rules, holes, merged: new Map(), lists: new Map(), rejected: [], excluded: [] };
   let judged = 0;
-  for (const result of results) {
-    for (const raw of result.entries) {
-      admit(raw, merging);
+  for (const { provenance, values } of results.flatMap((result) => result.published)) {
+    for (const value of values) {
+      admit(value, provenance, merging);
       if (++judged % VALUES_PER_TURN === 0) await nextTurn();
     }
   }

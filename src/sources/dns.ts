@@ -81,7 +81,8 @@ export function dnsSource(config: DnsSourceConfig, options: DnsSourceOptions = {
           `no address of ${starved.join(", ")} was returned by ${config.quorum} resolvers (the quorum); the resolvers disagree`,
         );
       }
-      return { name: config.name, type: "dns", entries, durationMs: now() - started, ...(disagreements.length > 0 ? { disagreements } : {}) };
+      const published = entries.map(({ value, provenance }) => ({ provenance, values: [value] }));
+      return { name: config.name, type: "dns", published, durationMs: now() - started, ...(disagreements.length > 0 ? { disagreements } : {}) };
     },
   };
 }

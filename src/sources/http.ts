@@ -6,7 +6,7 @@ import { redactUrl } from "../util/url.js";
 import { FeedCache } from "./http-cache.js";
 import { downloadFeed, type FeedFail, feedFail, type HttpSourceConfig } from "./http-fetch.js";
 import { parseFeed } from "./formats.js";
-import type { RawEntry, Source, SourceResult } from "./types.js";
+import type { RawValues, Source, SourceResult } from "./types.js";
 
 export interface HttpSourceOptions {
   stateDir: string;
@@ -20,8 +20,8 @@ export interface HttpSourceOptions {
 
 const DEFAULT_MAX_REDIRECTIONS = 3;
 
-/** The feed's entries; one value that is not an address refuses the whole feed. */
-function feedEntries(config: HttpSourceConfig, body: string, finalUrl: string, fail: FeedFail, scrubber: Scrubber): RawEntry[] {
+/** The feed's values, under the URL they came from; one value that is not an address refuses the whole feed. */
+function feedValues(config: HttpSourceConfig, body: string, finalUrl: string, fail: FeedFail, scrubber: Scrubber): RawValues {
   const values = parseFeed(config.format, body, config.key, { source: config.name, url: redactUrl(config.url), scrubber });
   const bad = values.find((v) => !isAddressText(v));
   if (bad !== undefined) {
@@ -29,9 +29,7 @@ function feedEntries(config: HttpSourceConfig, body: string, finalUrl: string, f
     const reason = parsed.ok ? "characters that are not part of an address" : parsed.reason;
     throw fail("E_SOURCE_HTTP_BAD_ENTRY", `${JSON.stringify(scrubber.start(bad, 80))} is not an address or CIDR (${reason}); the whole feed is refused`);
   }
-  // One provenance for the whole feed, shared by its entries: a copy per entry would cost more than the address itself.
-  const provenance = { source: config.name, url: redactUrl(finalUrl) };
-  return values.map((value) => ({ value, provenance }));
+  return { provenance: { source: config.name, url: redactUrl(finalUrl) }, values };
 }
 
 export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions): Source {
@@ -47,8 +45,8 @@ export function httpSource(config: HttpSourceConfig, options: HttpSourceOptions)
     async fetch(): Promise<SourceResult> {
       const started = now();
       const { body, finalUrl } = await downloadFeed(config, { cache, dispatcher: await dispatcher(), maxRedirections, now });
-      const entries = feedEntries(config, body, finalUrl, feedFail(config), options.scrubber);
-      return { name: config.name, type: "http", entries, durationMs: now() - started };
+      const published = [feedValues(config, body, finalUrl, feedFail(config), options.scrubber)];
+      return { name: config.name, type: "http", published, durationMs: now() - started };
     },
   };
 }

@@ -6,11 +6,10 @@ export function staticSource(config: StaticSourceConfig): Source {
     name: config.name,
     type: "static",
     fetch(): Promise<SourceResult> {
-      const provenance = { source: config.name };
       return Promise.resolve({
         name: config.name,
         type: "static",
-        entries: config.entries.map((value) => ({ value, provenance })),
+        published: [{ provenance: { source: config.name }, values: config.entries }],
         durationMs: 0,
       });
     },

@@ -2,6 +2,7 @@ import { resolverAt } from "../support/config.js";
 import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dnsSource } from "../../src/sources/dns.js";
+import type { SourceResult } from "../../src/sources/types.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { type RunningDohServer, startDohServer } from "../support/doh-server.js";
 import { loopbackCertificate } from "../support/tls.js";
@@ -42,13 +43,13 @@ function source(resolvers: string[], extra: { quorum?: number; requireDnssec?: b
   );
 }
 
-const addresses = (r: { entries: Array<{ value: string }> }) => r.entries.map((e) => e.value).sort();
+const addresses = (r: SourceResult) => r.published.flatMap((g) => g.values).sort();
 
 describe("DNS over HTTPS", () => {
   it("resolves through an RFC 8484 endpoint with the same answer checks", async () => {
     const result = await source([doh.url]).fetch();
     expect(addresses(result)).toEqual(["34.66.25.221", "35.188.1.99", "35.192.85.2"]);
-    expect(result.entries[0]?.provenance.resolvers).toEqual([doh.url]);
+    expect(result.published[0]?.provenance.resolvers).toEqual([doh.url]);
     expect(doh.requests).toBeGreaterThanOrEqual(2);
   });
 
@@ -94,7 +95,7 @@ describe("resolver quorum", () => {
     });
     expect(byAddress["35.188.1.99"]).toMatchObject({ returnedBy: [a.resolver, b.resolver], missingFrom: [c.resolver], counted: true });
     expect(byAddress["34.66.25.221"]).toBeUndefined();
-    const kept = result.entries.find((e) => e.value === "35.192.85.2");
+    const kept = result.published.find((g) => g.values.includes("35.192.85.2"));
     expect(kept?.provenance.resolvers).toEqual([a.resolver, c.resolver]);
   });
 

@@ -125,13 +125,15 @@ describe("http source against a real feed server", () => {
     ["/moved", "lines", undefined, 2],
   ] as const)("%s as %s", async (path, format, key, count) => {
     const result = await source(path, format, key ? { key } : {}).fetch();
-    expect(result.entries).toHaveLength(count);
-    expect(result.entries[0]?.provenance).toEqual({ source: "feed", url: expect.stringContaining(feed.url) });
+    // One group for the feed: its values under one provenance.
+    expect(result.published).toHaveLength(1);
+    expect(result.published[0]?.values).toHaveLength(count);
+    expect(result.published[0]?.provenance).toEqual({ source: "feed", url: expect.stringContaining(feed.url) });
   });
 
   it("a redirect within the feed's origin is followed, and provenance names the URL the entries came from", async () => {
     const result = await source("/moved", "lines").fetch();
-    expect(result.entries[0]?.provenance).toEqual({ source: "feed", url: `${feed.url}/lines` });
+    expect(result.published[0]?.provenance).toEqual({ source: "feed", url: `${feed.url}/lines` });
   });
 
   it.each([
@@ -164,7 +166,7 @@ describe("http source against a real feed server", () => {
     const before = feed.requests.length;
     const first = await source("/etag", "dnsjson").fetch();
     const second = await source("/etag", "dnsjson").fetch();
-    expect(second.entries).toEqual(first.entries);
+    expect(second.published).toEqual(first.published);
     const sent = feed.requests.slice(before);
     expect(sent.map((r) => r.headers["if-none-match"])).toEqual([undefined, '"v1"']);
     const files = await readdir(join(state.path, "http-cache"));
@@ -190,8 +192,8 @@ describe("http source against a real feed server", () => {
     const first = await source("/echoes-token", "lines").fetch();
     const second = await source("/echoes-token", "lines").fetch();
     expect(feed.requests.slice(before).map((r) => r.headers["if-none-match"])).toEqual([undefined, '"v2"']);
-    expect(second.entries).toEqual(first.entries);
-    expect(first.entries.map((e) => e.value)).toEqual(["34.66.25.221"]);
+    expect(second.published).toEqual(first.published);
+    expect(first.published.flatMap((g) => g.values)).toEqual(["34.66.25.221"]);
     await source("/echoes-token-in-etag", "lines").fetch();
 
     const files = await readdir(join(state.path, "http-cache"));
@@ -214,9 +216,9 @@ describe("http source against a real feed server", () => {
     const before = feed.requests.length;
     const withCredentials = (path: string) => `http://feed%20user:p%40ss%3Aw0rd@${feed.url.slice("http://".length)}${path}`;
     const result = await source("", "lines", { url: withCredentials("/basic") }).fetch();
-    expect(result.entries.map((e) => e.value)).toEqual(["34.66.25.221"]);
+    expect(result.published.flatMap((g) => g.values)).toEqual(["34.66.25.221"]);
     const redirected = await source("", "lines", { url: withCredentials("/basic-redirect") }).fetch();
-    expect(redirected.entries.map((e) => e.value)).toEqual(["34.66.25.221"]);
+    expect(redirected.published.flatMap((g) => g.values)).toEqual(["34.66.25.221"]);
     const sent = feed.requests.slice(before);
     expect(sent.map((r) => r.path)).toEqual(["/basic", "/basic-redirect", "/basic"]);
     expect(new Set(sent.map((r) => r.headers.authorization))).toEqual(new Set([`Basic ${Buffer.from("feed user:p@ss:w0rd").toString("base64")}`]));

@@ -5,10 +5,8 @@ import type { SourceResult } from "../../../src/sources/types.js";
 
 const RULES: DesiredRules = { exclude: [], minPrefixV4: 16, minPrefixV6: 32, allowReserved: false };
 
-/** A source's result as the sources make it: one provenance for all its values. */
 function source(name: string, values: string[], hostname?: string): SourceResult {
-  const provenance = { source: name, ...(hostname ? { hostname } : {}) };
-  return { name, type: "static", durationMs: 0, entries: values.map((value) => ({ value, provenance })) };
+  return { name, type: "static", durationMs: 0, published: [{ provenance: { source: name, ...(hostname ? { hostname } : {}) }, values }] };
 }
 
 describe("buildDesiredSet", () => {
@@ -158,7 +156,7 @@ describe("buildDesiredSet judges each value as published, before exclude cuts it
     ["::ffff:0:0/96", "broader than /16 (guards.minPrefixV4) (read as 0.0.0.0/0: IPv4-mapped IPv6 admits IPv4 clients)"],
     ["10.0.0.0/16", "reserved range: private (10.0.0.0/8) (guards.allowReserved is false)"],
   ])("%s with an exclude inside it is refused once, whole", async (value, reason) => {
-    const set = await buildDesiredSet([{ name: "feed", type: "static", entries: [{ value, provenance: { source: "feed" } }], durationMs: 0 }], {
+    const set = await buildDesiredSet([{ name: "feed", type: "static", published: [{ provenance: { source: "feed" }, values: [value] }], durationMs: 0 }], {
       exclude: ["127.0.1.7/32", "10.0.1.7/32"],
       minPrefixV4: 16,
       minPrefixV6: 32,
