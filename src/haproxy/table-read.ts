@@ -7,9 +7,9 @@ import { StickTableReader, type TableRead, type TableReadOptions, type TableRepl
 import { tableProblemError } from "./table-problem.js";
 
 /**
- * Clients kept from one table in one run: 100,000 addresses are a few
- * megabytes, and far more runners than Travis CI has; past it the read is
- * truncated, the entries still counted.
+ * Clients one run keeps, over all its tables (by default, one table may keep
+ * them all): 100,000 addresses are a few tens of megabytes, and far more
+ * runners than Travis CI has; past it a read is truncated, the entries still counted.
  */
 export const MAX_DENIED_CLIENTS = 100_000;
 /** The longest entry line: a key, its expiry and a few counters, with room to spare. */

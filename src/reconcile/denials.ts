@@ -11,12 +11,16 @@ import { classifyDenials, publishedDenied } from "../plan/denial-reasons.js";
 import { firstAddedTimes, removalsOf } from "./explain-history.js";
 import { closePlannedRun, type PlanDeps, type PlannedRun, planRun } from "./plan-run.js";
 import { message } from "./results.js";
+import { mapLimit } from "../util/map-limit.js";
+import type { ErrorSummary } from "../model/result.js";
 
 export interface DenialsDeps extends PlanDeps {
   logger: Logger;
   /** The audit trail's records, oldest first. */
   auditRecords: () => Promise<AuditRecord[]>;
 }
+
+type TableToRead = DenialsOptions["table"] & { now: Date };
 
 export interface DenialsOptions {
   /** The denied clients' stick table and its configured expire. */
@@ -25,7 +29,7 @@ export interface DenialsOptions {
   sinceMs?: number;
 }
 
-type TableOutcome = { target: string; read: TableRead } | { target: string; error: unknown };
+type TableOutcome = { target: string; read: TableRead } | { target: string; error: ErrorSummary };
 
 /**
  * Who HAProxy turned away, on every instance, and why: the run is planned
@@ -37,11 +41,10 @@ export async function reportDenials(config: Config, deps: DenialsDeps, options: 
   const planned = await planRun(config, deps, { force: false, noGrace: false, probeExposures: false, readWithoutDesired: false }, deps.logger);
   let outcomes: TableOutcome[];
   try {
-    outcomes = planned.error ? [] : await readTables(planned, options.table, now);
+    outcomes = planned.error ? [] : await readTables(planned, config, { ...options.table, now }, deps.logger);
   } finally {
     await closePlannedRun(planned);
   }
-  for (const o of outcomes) logTable(o, deps.logger);
   const records = planned.error ? [] : await auditRecordsOrNone(deps);
   const facts = factsOf(planned, config, { outcomes, records, now, ...(options.sinceMs === undefined ? {} : { sinceMs: options.sinceMs }) });
   const denials = classifyDenials(facts);
@@ -55,26 +58,36 @@ function outcomeOf(report: Pick<DenialsReport, "denials" | "tables" | "error">):
   return publishedDenied(report.denials) ? "published-denied" : "clear";
 }
 
-/** Every instance's table at once; an instance that could not be planned is a table that was not read. */
-async function readTables(planned: PlannedRun, table: DenialsOptions["table"], now: Date): Promise<TableOutcome[]> {
-  return Promise.all(
-    planned.instances.map(async (p): Promise<TableOutcome> => {
-      if (p.kind === "unreached" || p.kind === "failed") return { target: p.target, error: new Error(p.result.error ?? "the instance failed") };
-      try {
-        return { target: p.target, read: await p.instance.readTable(table.table, { now, expireMs: table.expireMs }) };
-      } catch (err) {
-        return { target: p.target, error: err };
-      }
-    }),
-  );
+/**
+ * Each instance's table, `haproxy.concurrency` at a time, each keeping its
+ * even share of the clients one run keeps (MAX_DENIED_CLIENTS), so that many
+ * instances together hold no more than one. An instance that could not be
+ * planned is a table that was not read, with the instance's own error.
+ */
+async function readTables(planned: PlannedRun, config: Config, table: TableToRead, logger: Logger): Promise<TableOutcome[]> {
+  const share = Math.max(1, Math.floor(MAX_DENIED_CLIENTS / Math.max(1, planned.instances.length)));
+  return mapLimit(planned.instances, config.haproxy.concurrency, async (p): Promise<TableOutcome> => {
+    if (p.kind === "unreached" || p.kind === "failed") {
+      return { target: p.target, error: { code: p.result.errorCode ?? "E_NOT_CONTACTED", message: p.result.error ?? "the instance was not read" } };
+    }
+    try {
+      const read = await p.instance.readTable(table.table, { now: table.now, expireMs: table.expireMs, limit: share });
+      warnAboutPart(p.target, read, share, logger);
+      return { target: p.target, read };
+    } catch (err) {
+      logger.error({ err, target: p.target }, "the denied clients' table cannot be read");
+      return { target: p.target, error: { code: errorCode(err), message: message(err) } };
+    }
+  });
 }
 
-/** What a person reading the result should know of each table: it could not be read, or shows only part of who was denied. */
-function logTable(o: TableOutcome, logger: Logger): void {
-  if ("error" in o) return void logger.error({ err: o.error, target: o.target }, "the denied clients' table cannot be read");
-  const { target, read } = o;
-  if (read.clients.length >= MAX_DENIED_CLIENTS)
-    logger.warn({ target, entries: read.entries, kept: read.clients.length }, `more than ${MAX_DENIED_CLIENTS} denied clients: only the first are classified`);
+/** A table that shows only part of who was denied, or whose lastSeen would be wrong: a person reading the result should know. */
+function warnAboutPart(target: string, read: TableRead, share: number, logger: Logger): void {
+  if (read.truncated && read.clients.length >= share)
+    logger.warn(
+      { target, entries: read.entries, kept: read.clients.length },
+      `more than ${share} denied clients on one instance: only the first are classified`,
+    );
   else if (read.truncated)
     logger.warn({ target, size: read.header.size }, "the denied clients' table is full: HAProxy evicts its oldest entries, so this is a recent sample");
   if (read.expOverrun)
@@ -82,10 +95,7 @@ function logTable(o: TableOutcome, logger: Logger): void {
 }
 
 function summary(o: TableOutcome, table: string): TableSummary {
-  if ("error" in o) {
-    const code = errorCode(o.error);
-    return { target: o.target, table, entries: 0, truncated: false, skipped: 0, error: { code, message: message(o.error) } };
-  }
+  if ("error" in o) return { target: o.target, table, entries: 0, truncated: false, skipped: 0, error: o.error };
   const { entries, truncated, skipped } = o.read;
   return { target: o.target, table, entries, truncated, skipped: skipped.notAnAddress + skipped.malformed, error: null };
 }

@@ -179,6 +179,21 @@ describe("denials: who was turned away, and why", () => {
     }
   });
 
+  it("an instance that cannot be reached is a table not read, with the instance's own error code", async () => {
+    const dir = await tempDir("ta-denials-unreached-");
+    const h = await started({ kind: "map", dir: dir.path, ...deniedClientsRecipe() });
+    const gone = `unix://${dir.path}/no-such.sock`;
+    const config = await writeConfig(dir.path, { resolver: dns.resolver, sockets: [h.unixTarget, gone], map: h.listFile, denials: { table: "st_denied" } });
+    expect(await requests(h, UNPUBLISHED, 1)).toEqual([403]);
+    const partly = await denials(config);
+    expect(partly.code).toBe(1);
+    expect(partly.report.tables.map((t) => [t.target, t.error?.code ?? null])).toEqual([
+      [h.unixTarget, null],
+      [gone, "E_HAPROXY_CONNECT"],
+    ]);
+    expect(partly.report.denials.map((d) => d.address)).toEqual([UNPUBLISHED]);
+  });
+
   it("refuses a table of type ip (E_HAPROXY_TABLE_TYPE): it would drop IPv6 clients", async () => {
     const dir = await tempDir("ta-denials-ip-");
     const h = await started({
