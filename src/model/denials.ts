@@ -9,7 +9,7 @@ import type { ErrorSummary } from "./result.js";
 export const DENIAL_REASONS = ["stale", "held", "removed", "excluded", "unpublished"] as const;
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 
-/** Reasons that mean a runner the sources publish is being turned away. */
+/** Reasons that mean a runner the sources publish is being turned away (when the denial is `current`). */
 export const PUBLISHED_DENIAL_REASONS: ReadonlySet<DenialReason> = new Set<DenialReason>(["stale", "held"]);
 
 /** One client a stick table counted on one instance. */
@@ -26,6 +26,8 @@ export interface DeniedOn {
   target: string;
   requests: number;
   lastSeen: string;
+  /** The address is live on this instance now and was last denied before it was admitted there: history, not a current denial. */
+  admitted: boolean;
 }
 
 /** One denied address over every instance, with the reason it was not admitted. */
@@ -40,6 +42,8 @@ export interface Denial {
   /** The run that removed the address, or held its addition; else null. */
   runId: string | null;
   instances: DeniedOn[];
+  /** Some instance still turns it away: false when every instance that denied it has admitted it since. */
+  current: boolean;
 }
 
 /** How much of one instance's stick table was read. */

@@ -32,6 +32,13 @@ export interface Removal {
   why: string;
 }
 
+/** An entry's latest addition to one instance: from the audit trail, or from the run that applied it. */
+export interface Admission {
+  target: string;
+  entry: string;
+  at: string;
+}
+
 /** What one planned run knows, beside the stick tables, to say why each denied client was denied. */
 export interface DenialFacts {
   now: Date;
@@ -40,6 +47,8 @@ export interface DenialFacts {
   live: ReadonlyArray<InstanceLive>;
   held: HeldRun | null;
   removals: ReadonlyArray<Removal>;
+  /** When entries were last added on each instance: a denial before its address was admitted there is history. */
+  admissions: ReadonlyArray<Admission>;
   /** The config's `exclude`, canonical. */
   exclude: ReadonlyArray<string>;
   /** `--since`: only clients whose last request is at most this old. */

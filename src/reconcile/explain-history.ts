@@ -1,7 +1,7 @@
 import { actorText } from "../audit/render.js";
 import type { AuditRecord } from "../audit/record.js";
 import { type Cidr, contains, parseCidr } from "../model/cidr.js";
-import type { Removal } from "../plan/denial-facts.js";
+import type { Admission, Removal } from "../plan/denial-facts.js";
 import type { ExplainHistoryItem } from "./explain-report.js";
 
 /** The records of runs that changed something (applied, or failed part way), oldest first. */
@@ -50,4 +50,11 @@ export function removalsOf(records: ReadonlyArray<AuditRecord>): Removal[] {
     }
   }
   return removals;
+}
+
+/** Every entry an applied run added to an instance, with when: what the audit trail knows of admissions. */
+export function admissionsOf(records: ReadonlyArray<AuditRecord>): Admission[] {
+  return changingRuns(records).flatMap((record) =>
+    record.instances.flatMap((instance) => (instance.outcome === "applied" ? instance.add.map((entry) => ({ target: instance.target, entry, at: record.time })) : [])),
+  );
 }

@@ -24,12 +24,13 @@ function facts(over: Partial<DenialFacts> = {}): DenialFacts {
     denied: [],
     published: PUBLISHED,
     live: [
-      { target: A, entries: ["35.188.0.0/24"] },
-      { target: B, entries: [] },
+      { target: A, entries: [] },
+      { target: B, entries: ["35.188.0.0/24"] },
       { target: C, entries: [] },
     ],
     held: null,
     removals: [],
+    admissions: [],
     exclude: [],
     ...over,
   };
@@ -110,7 +111,9 @@ describe("classifyDenials: reasons", () => {
       { target: A, entries: ["35.188.0.0/24"] },
       { target: B, entries: null },
     ];
-    expect(only("35.188.0.9", { live }).detail).toBe("published by travis-json (https://feeds.example/a.json), pinned; live on the 1 instance read now");
+    expect(only("35.188.0.9", { live }).detail).toBe(
+      "published by travis-json (https://feeds.example/a.json), pinned; live on the 1 instance read now; admitted since on every instance that denied it: these denials came before",
+    );
   });
 
   it("with no live list read, the detail says nothing about where it is live", () => {
@@ -170,9 +173,10 @@ describe("classifyDenials: aggregation, sorting and --since", () => {
         detail: "no source publishes it and this tool never admitted it; not live on any of 3 instances",
         runId: null,
         instances: [
-          { target: A, requests: 3, lastSeen: ago(5) },
-          { target: B, requests: 4, lastSeen: ago(30) },
+          { target: A, requests: 3, lastSeen: ago(5), admitted: false },
+          { target: B, requests: 4, lastSeen: ago(30), admitted: false },
         ],
+        current: true,
       },
     ]);
   });
@@ -238,5 +242,66 @@ describe("publishedDenied (--detailed-exitcode)", () => {
     ["nothing denied", [], false],
   ])("%s: %s", (_, denials, expected) => {
     expect(publishedDenied(denials)).toBe(expected);
+  });
+});
+
+describe("classifyDenials: a denial before the address was admitted is history", () => {
+  const RUNNER = "34.66.25.221";
+  const liveOnA = [
+    { target: A, entries: ["34.66.25.221/32"] },
+    { target: B, entries: [] },
+  ];
+  const deniedOn = (...targets: Array<[string, string]>) => targets.map(([target, lastSeen]) => ({ target, clients: [client(RUNNER, 3, lastSeen)] }));
+
+  it("denied, then admitted by a run the audit trail records: still shown as stale, but not current and not a published denial", () => {
+    const denials = classifyDenials(
+      facts({ live: liveOnA, denied: deniedOn([A, ago(10)]), admissions: [{ target: A, entry: "34.66.25.221/32", at: ago(9) }] }),
+    );
+    expect(denials).toMatchObject([{ address: RUNNER, reason: "stale", current: false, instances: [{ target: A, admitted: true }] }]);
+    expect(denials[0]?.detail).toMatch(/admitted since on every instance that denied it: these denials came before$/);
+    expect(publishedDenied(denials)).toBe(false);
+  });
+
+  it("denied after its admission on that instance (HAProxy does not use this list): a current denial", () => {
+    const denials = classifyDenials(facts({ live: liveOnA, denied: deniedOn([A, ago(5)]), admissions: [{ target: A, entry: "34.66.25.221/32", at: ago(9) }] }));
+    expect(denials).toMatchObject([{ reason: "stale", current: true, instances: [{ admitted: false }] }]);
+    expect(publishedDenied(denials)).toBe(true);
+  });
+
+  it("the latest admission counts: removed and added again after the denial makes it history", () => {
+    const admissions = [
+      { target: A, entry: "34.66.25.221/32", at: ago(60) },
+      { target: A, entry: "34.66.25.221/32", at: ago(2) },
+    ];
+    expect(classifyDenials(facts({ live: liveOnA, denied: deniedOn([A, ago(5)]), admissions }))).toMatchObject([{ current: false }]);
+  });
+
+  it("live now with no admission known (added by hand, or before the trail): a denial before this run is history", () => {
+    expect(classifyDenials(facts({ live: liveOnA, denied: deniedOn([A, ago(1)]) }))).toMatchObject([{ current: false }]);
+  });
+
+  it("an admission on another instance does not make this instance's denial history", () => {
+    const denials = classifyDenials(
+      facts({ live: liveOnA, denied: deniedOn([A, ago(10)], [B, ago(10)]), admissions: [{ target: A, entry: "34.66.25.221/32", at: ago(9) }] }),
+    );
+    expect(denials).toMatchObject([
+      {
+        current: true,
+        instances: [
+          { target: A, admitted: true },
+          { target: B, admitted: false },
+        ],
+      },
+    ]);
+    expect(denials[0]?.detail).not.toContain("admitted since");
+    expect(publishedDenied(denials)).toBe(true);
+  });
+
+  it("a held address denied before a later run admitted it is history too", () => {
+    const denials = classifyDenials(
+      facts({ live: liveOnA, held: HELD, denied: deniedOn([A, ago(10)]), admissions: [{ target: A, entry: "34.66.25.221/32", at: ago(9) }] }),
+    );
+    expect(denials).toMatchObject([{ reason: "held", current: false }]);
+    expect(publishedDenied(denials)).toBe(false);
   });
 });
