@@ -51,7 +51,7 @@ export function auditBody(event: AuditEvent, facts: RunFacts, context: AuditCont
       pendingRemoval: i.pendingRemoval,
       committedVersion: i.committedVersion ?? null,
       error: i.error,
-      state: i.state ?? null,
+      left: i.left ?? null,
       ...(i.rewrite && i.rewrite.length > 0 ? { rewrite: i.rewrite } : {}),
       ...(i.unexpected && i.unexpected.length > 0 ? { unexpected: i.unexpected } : {}),
       // Vanished entries are all in `add` too; a restarted instance can miss every one, so only the first are repeated here.

@@ -1,3 +1,4 @@
+import type { LeftState } from "../model/left-state.js";
 import type { ErrorCode } from "../errors.js";
 import type { DesiredSummary, Duplicate, ErrorSummary, Exposure } from "../model/result.js";
 import type { Disagreement } from "../model/provenance.js";
@@ -30,7 +31,10 @@ export interface AuditInstance {
   pendingRemoval: Array<{ entry: string; removeAt: string }>;
   committedVersion: number | null;
   error: string | null;
-  state: string | null;
+  /** Where a failed instance was left (null when it did not fail). */
+  left?: LeftState | null;
+  /** Records written before `left`: the same in words. */
+  state?: string | null;
   /** Owned keys rewritten from a previous value. */
   rewrite?: string[];
   /** Drift: owned entries never planned, and desired entries removed behind this tool's back. */

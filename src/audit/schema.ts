@@ -1,3 +1,4 @@
+import { LEFT_STATES } from "../model/left-state.js";
 import { z } from "zod";
 import { EXPOSURE_REASONS } from "../model/result.js";
 import type { AuditHead, AuditRecord } from "./record.js";
@@ -42,7 +43,8 @@ const instance = z.looseObject({
   pendingRemoval: z.array(z.looseObject({ entry: text, removeAt: text })),
   committedVersion: z.number().nullable(),
   error: text.nullable(),
-  state: text.nullable(),
+  left: z.enum(LEFT_STATES).nullable().optional(),
+  state: text.nullable().optional(),
   rewrite: texts.optional(),
   unexpected: texts.optional(),
   vanished: texts.optional(),

@@ -1,5 +1,7 @@
+import type { LeftState } from "./left-state.js";
 import type { ErrorCode } from "../errors.js";
 import type { AlertEventName, AlertPhase } from "./alerts.js";
+import type { RunDenials } from "./denials.js";
 import type { GuardName } from "./guards.js";
 import type { Disagreement } from "./provenance.js";
 import type { SourceType } from "./sources.js";
@@ -71,6 +73,8 @@ export interface InstanceResult extends Partial<Findings> {
   haproxyVersion?: string;
   /** Where the instance was left after a failure, in words. */
   state?: string;
+  /** The same, as data: what the audit trail keeps. */
+  left?: LeftState;
   committedVersion?: number;
   ownedCount?: number;
   foreignCount?: number;
@@ -172,6 +176,8 @@ export interface RunResult {
   reviewedPlan?: { digest: string; createdAt: string };
   /** Firing conditions already sent, not repeated this run. */
   alertsSuppressed?: SuppressedAlertInfo[];
+  /** With `haproxy.denials`: who the tables showed as turned away once the run was done. */
+  denied?: RunDenials;
   /** Why the whole run failed before any instance could be planned. */
   error: ErrorSummary | null;
   /** How the run ended as a whole; each instance's own end is its `status`. */

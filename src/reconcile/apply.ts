@@ -1,3 +1,4 @@
+import { type Left, leftAs } from "../model/left-state.js";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode, HaproxyError } from "../errors.js";
@@ -119,15 +120,21 @@ async function replanAfterConflict(
   const hold = verdict.holds[0];
   if (hold) {
     const held = new HaproxyError("E_HAPROXY_CONFLICT", target, `after a conflict the re-planned change would be held: ${hold.message}`);
-    return { result: failedResult(target, held, "unchanged (not committed)", { add: plan.add, remove: plan.remove, haproxyVersion: instance.version }) };
+    return {
+      result: failedResult(target, held, leftAs("unchanged", "unchanged (not committed)"), {
+        add: plan.add,
+        remove: plan.remove,
+        haproxyVersion: instance.version,
+      }),
+    };
   }
   return retry;
 }
 
-function failureAfterCommit(err: unknown): string {
+function failureAfterCommit(err: unknown): Left {
   return ["E_PERSIST", "E_PERSIST_UNSAFE"].includes(errorCode(err))
-    ? "changed in memory, but the file was not rewritten: a reload would bring back the old entries"
-    : "changed: the new entries were committed but the read-back did not match";
+    ? leftAs("changed-in-memory", "changed in memory, but the file was not rewritten: a reload would bring back the old entries")
+    : leftAs("changed", "changed: the new entries were committed but the read-back did not match");
 }
 
 function persistOnce(file: string, plan: InstancePlan, target: string, persisted: Map<string, Promise<void>> | undefined): Promise<void> {

@@ -1,3 +1,4 @@
+import { type Left, leftAs } from "../model/left-state.js";
 import type { Logger } from "pino";
 import { AllowlistError, errorCode } from "../errors.js";
 import { whatMoved } from "../model/reviewed-plan.js";
@@ -42,7 +43,7 @@ export async function execute(planned: PlannedRun, effects: Effects, context: Ex
   if (planned.error || !grace || !planned.state) return executionOf(runs, planned.error);
   const refusal = refusalOf(planned, context);
   // A refused run writes nothing, not even the removal state: a stopped one may already have been reported as abandoned.
-  if (refusal) return stopBefore(runs, runs, refusal.error, refusal.state);
+  if (refusal) return stopBefore(runs, runs, refusal.error, refusal.left);
   // Nothing is applied under a hold, but who gets in is still worth saying: a hold must not hide an exposure.
   if (planned.held) return executionOf(await effects.verifier.verify(planned, runs), null);
   const changing = runs.filter(isChanging);
@@ -63,19 +64,13 @@ function executionOf(runs: ReadonlyArray<InstanceRun>, error: Execution["error"]
 }
 
 /** The instances an error stopped before their first change, each left unchanged. */
-function stopBefore(
-  runs: ReadonlyArray<InstanceRun>,
-  stopping: ReadonlyArray<InstanceRun>,
-  err: unknown,
-  state: string,
-  errorMessage = message(err),
-): Execution {
-  const stopped = stopping.map((r) => ({ planned: r.planned, result: failedResult(r.planned.target, err, state, r.result) }));
+function stopBefore(runs: ReadonlyArray<InstanceRun>, stopping: ReadonlyArray<InstanceRun>, err: unknown, left: Left, errorMessage = message(err)): Execution {
+  const stopped = stopping.map((r) => ({ planned: r.planned, result: failedResult(r.planned.target, err, left, r.result) }));
   return executionOf(withUpdated(runs, stopped), { code: errorCode(err), message: errorMessage });
 }
 
 /** Why a run that could write must not: its reviewed plan went stale, or it was stopped before its first change. */
-function refusalOf(planned: PlannedRun, context: ExecutionContext): { error: AllowlistError; state: string } | null {
+function refusalOf(planned: PlannedRun, context: ExecutionContext): { error: AllowlistError; left: Left } | null {
   const { reviewed } = context;
   if (reviewed) {
     const instances = planned.instances.map((p) => p.result);
@@ -83,10 +78,10 @@ function refusalOf(planned: PlannedRun, context: ExecutionContext): { error: All
     if (moved.length > 0) {
       const stale = new AllowlistError("E_PLAN_STALE", `the reviewed plan of ${reviewed.plan.createdAt} is stale, nothing applied: ${moved.join("; ")}`);
       context.log.error({ err: stale }, "the reviewed plan is stale");
-      return { error: stale, state: "unchanged (the reviewed plan is stale)" };
+      return { error: stale, left: leftAs("unchanged", "unchanged (the reviewed plan is stale)") };
     }
   }
-  if (context.signal?.aborted) return { error: stoppedBeforeChange(), state: "unchanged (stopped before any change)" };
+  if (context.signal?.aborted) return { error: stoppedBeforeChange(), left: leftAs("unchanged", "unchanged (stopped before any change)") };
   return null;
 }
 
@@ -104,8 +99,8 @@ async function recordIntent(
     return null;
   } catch (err) {
     log.error({ err }, "the audit trail cannot be written; nothing will be applied");
-    const state = "unchanged (the audit trail could not be written, so nothing was applied)";
-    return stopBefore(runs, changing, err, state, `audit trail failed, nothing applied: ${message(err)}`);
+    const left = leftAs("unchanged", "unchanged (the audit trail could not be written, so nothing was applied)");
+    return stopBefore(runs, changing, err, left, `audit trail failed, nothing applied: ${message(err)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { leftAs } from "../model/left-state.js";
 import { AllowlistError } from "../errors.js";
 import type { LiveList } from "../haproxy/runtime.js";
 import type { InstanceResult } from "../model/result.js";
@@ -38,7 +39,11 @@ export function shownResult(p: PlannedInstance, result: InstanceResult = p.resul
 
 /** A read instance that failed afterwards (its matcher, the removal state): nothing was written to it. */
 export function failedAfterRead(p: ReachedInstance, err: unknown): ReachedInstance {
-  return { ...p, kind: "failed", result: failedResult(p.target, err, "unchanged (nothing was written)", { haproxyVersion: p.instance.version }) };
+  return {
+    ...p,
+    kind: "failed",
+    result: failedResult(p.target, err, leftAs("unchanged", "unchanged (nothing was written)"), { haproxyVersion: p.instance.version }),
+  };
 }
 
 /** Instances the run stopped before contacting, each failed with the reason. */
@@ -46,6 +51,6 @@ export function notContacted(targets: string[], reason: string): PlannedInstance
   return targets.map((target) => ({
     kind: "unreached",
     target,
-    result: failedResult(target, new AllowlistError("E_NOT_CONTACTED", `not contacted: ${reason}`), "unchanged (not contacted)"),
+    result: failedResult(target, new AllowlistError("E_NOT_CONTACTED", `not contacted: ${reason}`), leftAs("unchanged", "unchanged (not contacted)")),
   }));
 }

@@ -1,3 +1,4 @@
+import { leftAs } from "../model/left-state.js";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
@@ -87,7 +88,7 @@ async function readInstance(target: string, config: Config, connect: RunDeps["co
     return {
       kind: "unreached",
       target,
-      result: failedResult(target, err, "unchanged (nothing was written)", instance ? { haproxyVersion: instance.version } : {}),
+      result: failedResult(target, err, leftAs("unchanged", "unchanged (nothing was written)"), instance ? { haproxyVersion: instance.version } : {}),
     };
   }
 }

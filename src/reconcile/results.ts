@@ -1,3 +1,4 @@
+import { type Left, leftAs } from "../model/left-state.js";
 import { errorCode, HaproxyError } from "../errors.js";
 import { UnsafeTextError } from "../haproxy/protocol.js";
 import type { InstanceResult } from "../model/result.js";
@@ -11,8 +12,8 @@ export function baseResult(target: string): InstanceResult {
   return { target, status: "failed", add: [], remove: [], pendingRemoval: [], error: null };
 }
 
-export function failedResult(target: string, err: unknown, state: string, extra: Partial<InstanceResult> = {}): InstanceResult {
-  return { ...baseResult(target), ...extra, status: "failed", error: message(err), errorCode: errorCode(err), state };
+export function failedResult(target: string, err: unknown, left: Left, extra: Partial<InstanceResult> = {}): InstanceResult {
+  return { ...baseResult(target), ...extra, status: "failed", error: message(err), errorCode: errorCode(err), state: left.words, left: left.state };
 }
 
 export function plannedResult(target: string, version: string, plan: InstancePlan, pending: ReadonlyMap<string, string> = new Map()): InstanceResult {
@@ -30,8 +31,8 @@ export function plannedResult(target: string, version: string, plan: InstancePla
 }
 
 /** Where a failed apply left the instance, in words an operator can act on. */
-export function stateAfterFailure(err: unknown): string {
-  if (err instanceof HaproxyError && err.liveState === "unchanged") return "unchanged (not committed)";
-  if (err instanceof UnsafeTextError) return "unchanged (nothing was sent)";
-  return "unknown: the connection was lost during the change; run `travis-allowlist status` to see the live entries";
+export function stateAfterFailure(err: unknown): Left {
+  if (err instanceof HaproxyError && err.liveState === "unchanged") return leftAs("unchanged", "unchanged (not committed)");
+  if (err instanceof UnsafeTextError) return leftAs("unchanged", "unchanged (nothing was sent)");
+  return leftAs("unknown", "unknown: the connection was lost during the change; run `travis-allowlist status` to see the live entries");
 }

@@ -1,3 +1,4 @@
+import { leftAs } from "../model/left-state.js";
 import type { Logger } from "pino";
 import { formatDuration } from "../config/duration.js";
 import type { Config } from "../config/schema.js";
@@ -68,7 +69,7 @@ function stoppedEarly(config: Config, log: Logger, stop: RunStop): Ending {
       resolve(
         stopped(
           { code: error.code, message: error.message },
-          config.haproxy.sockets.map((target) => failedResult(target, error, "unchanged (stopped before any change)")),
+          config.haproxy.sockets.map((target) => failedResult(target, error, leftAs("unchanged", "unchanged (stopped before any change)"))),
         ),
       );
     };
@@ -95,7 +96,9 @@ function timedOut(config: Config, log: Logger, timeoutMs: number): Ending {
       resolve(
         stopped(
           { code: error.code, message: error.message },
-          config.haproxy.sockets.map((target) => failedResult(target, error, "unknown: old or complete new set (each change is atomic); run status")),
+          config.haproxy.sockets.map((target) =>
+            failedResult(target, error, leftAs("unknown", "unknown: old or complete new set (each change is atomic); run status")),
+          ),
         ),
       );
     }, timeoutMs);

@@ -13,6 +13,8 @@ import { frameOf, resultOf, type RunFrame } from "./run-frame.js";
 import { message } from "./results.js";
 import { withinRunTimeout } from "./run-timeout.js";
 import { matcherVerifier } from "./verifier.js";
+import { denialsAfterRun } from "./run-denials.js";
+import type { RunDenials } from "../model/denials.js";
 
 export type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js";
 
@@ -20,6 +22,8 @@ export type { AuditWriter, RunDeps, RunOptions, RuntimeTarget } from "./deps.js"
 interface Writer {
   recorder: AuditRecorder;
   effects: Effects;
+  /** Set once the run is done, from its own connections: who the tables show as turned away (with `haproxy.denials`). */
+  denied?: RunDenials;
 }
 
 /**
@@ -35,7 +39,12 @@ export async function runOnce(config: Config, deps: RunDeps, options: RunOptions
   // Real time, whatever clock the records use.
   const deadline = Date.now() + config.runTimeoutMs;
   const stop = { signal: options.signal, abandonable: () => !writer?.recorder.changing() };
-  const result = resultOf(run, options.dryRun, await withinRunTimeout(reconcile(config, { ...deps, runEndsAt: deadline }, options, run, writer), config, run.log, stop));
+  const result = resultOf(
+    run,
+    options.dryRun,
+    await withinRunTimeout(reconcile(config, { ...deps, runEndsAt: deadline }, options, run, writer), config, run.log, stop),
+  );
+  if (writer?.denied) result.denied = writer.denied;
   if (writer) await recordOutcome(writer.recorder, result, run.log);
   Object.assign(result, await sendAlerts(result, config, deps, run.log, run.now, deadline));
   result.durationMs = run.now().getTime() - run.startedAt.getTime();
@@ -91,7 +100,9 @@ async function planAndExecute(config: Config, deps: RunDeps, options: RunOptions
     if (!writer) return reconciledOf(planned);
     const { log, now } = run;
     const context = { log, now, signal: options.signal, reviewed: options.reviewed, configDigest: deps.audit.context.configDigest, narrowedTo: deps.instances };
-    return reconciledOf(planned, await execute(planned, writer.effects, context));
+    const execution = await execute(planned, writer.effects, context);
+    writer.denied = await denialsAfterRun(planned, execution, config, { runId: run.runId, now: now(), log });
+    return reconciledOf(planned, execution);
   } finally {
     await closePlannedRun(planned);
   }

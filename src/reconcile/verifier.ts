@@ -1,3 +1,4 @@
+import { leftAs } from "../model/left-state.js";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { HaproxyError } from "../errors.js";
@@ -5,7 +6,7 @@ import { mapLimit } from "../util/map-limit.js";
 import { type CheckedRun, type InstanceRun, isChecked, withUpdated } from "./instance-run.js";
 import { checkExposures } from "./exposure-check.js";
 import type { PlannedRun } from "./plan-run.js";
-import { message } from "./results.js";
+import { failedResult, message } from "./results.js";
 
 /** Asks the instances who they admit once a run's changes are made. */
 export interface Verifier {
@@ -53,7 +54,7 @@ async function checkRun(r: CheckedRun, { config, log, settled, earlier }: CheckC
   } catch (err) {
     log.error({ err, target: p.target }, "could not ask the instance who it admits after the apply");
     const error = new HaproxyError("E_EXPOSURE_CHECK", p.target, `the exposure check failed: ${message(err)}`, { cause: err });
-    const state = applied ? "changed and verified; who it admits could not be checked" : "unchanged";
-    return { planned: p, result: { ...r.result, status: "failed", error: error.message, errorCode: error.code, state } };
+    const left = applied ? leftAs("changed", "changed and verified; who it admits could not be checked") : leftAs("unchanged", "unchanged");
+    return { planned: p, result: failedResult(p.target, error, left, r.result) };
   }
 }

@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Behaviour, startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { testConfig } from "../support/config.js";
@@ -124,6 +126,13 @@ describe("several instances", () => {
     expect(result.instances[2]).toMatchObject({ errorCode: "E_HAPROXY_UNKNOWN_MAP", state: expect.stringContaining("unchanged") });
     expect(await a.statusFrom(BUILD)).toBe(200);
     expect(await liveEntries(b)).toEqual([]);
+    // The trail keeps where each was left as data, not the words.
+    const outcome = (await readFile(join(a.dir, "audit.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l)).at(-1);
+    expect(outcome.instances.map((i: { left: unknown; state?: unknown }) => [i.left, i.state])).toEqual([
+      [null, undefined],
+      ["unchanged", undefined],
+      ["unchanged", undefined],
+    ]);
   });
 });
 

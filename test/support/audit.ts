@@ -25,7 +25,7 @@ export function auditBodyFixture(overrides: Partial<AuditBody> = {}): AuditBody 
         pendingRemoval: [],
         committedVersion: 3,
         error: null,
-        state: null,
+        left: null,
       },
     ],
     held: null,
@@ -79,6 +79,7 @@ export const MALFORMED: Array<[name: string, edit: (body: Json) => void, path: s
   ["exposure owner unknown", (b) => (at(b, "instances", 0).exposures = [{ ...EXPOSURE, owner: "nobody" }]), "instances.0.exposures.0.owner"],
   ["source digest a number", (b) => (at(b, "sources", 0).digest = 7), "sources.0.digest"],
   ["desired count missing", (b) => delete at(b, "desired").count, "desired.count"],
+  ["where an instance was left in words only this version does not write", (b) => (at(b, "instances", 0).left = "half-applied"), "instances.0.left"],
 ];
 
 /** What other versions may write, which this one must still read and verify. */
@@ -86,6 +87,10 @@ export const READABLE: Array<[name: string, edit: (body: Json) => void]> = [
   ["a field a newer version adds", (b) => (b.cluster = { name: "edge", region: "eu" })],
   ["fields a newer version adds inside objects and lists", (b) => ((at(b, "actor").uid = 1000), (at(b, "instances", 0).note = "x"))],
   ["a code retired since it was written", (b) => (b.error = { code: "E_RETIRED_SINCE", message: "m" })],
+  [
+    "where an instance was left, in the words earlier versions wrote",
+    (b) => (delete at(b, "instances", 0).left, (at(b, "instances", 0).state = "unchanged (not committed)")),
+  ],
   [
     "every optional field",
     (b) => ((b.quietRuns = 3), (b.reviewedPlan = { digest: "sha256:p", createdAt: "t" }), (at(b, "instances", 0).exposures = [EXPOSURE])),
