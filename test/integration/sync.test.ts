@@ -127,7 +127,11 @@ describe("several instances", () => {
     expect(await a.statusFrom(BUILD)).toBe(200);
     expect(await liveEntries(b)).toEqual([]);
     // The trail keeps where each was left as data, not the words.
-    const outcome = (await readFile(join(a.dir, "audit.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l)).at(-1);
+    const outcome = (await readFile(join(a.dir, "audit.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .at(-1);
     expect(outcome.instances.map((i: { left: unknown; state?: unknown }) => [i.left, i.state])).toEqual([
       [null, undefined],
       ["unchanged", undefined],
