@@ -31,6 +31,20 @@ export interface InstanceDrift {
   inSync: boolean | null;
   error: string | null;
   errorCode?: ErrorCode;
+  /** With `haproxy.denials`: the clients its table lists on this instance; null when the table could not be read (`deniedError` says why). */
+  denied?: InstanceDenied | null;
+  /** With `haproxy.denials`: why this instance's table was not read; else null. */
+  deniedError?: ErrorSummary | null;
+}
+
+/** Who one instance's denied clients' table lists: everyone denied within the table's expire. */
+export interface InstanceDenied {
+  /** Addresses the table lists (entries that are no address are left out). */
+  clients: number;
+  /** Of them, addresses a source publishes (`stale` or `held` in `denials`) that this instance has not admitted since; null while the desired set is unknown. */
+  published: number | null;
+  /** The table was full (HAProxy evicts its oldest entries) or past the clients one run keeps: the counts are a recent sample. */
+  truncated: boolean;
 }
 
 export interface StatusReport {
@@ -41,6 +55,8 @@ export interface StatusReport {
   /** Entries that went away and came back (or the reverse) over the last day, with how often. */
   flaps: Record<string, number>;
   stateNotice: string | null;
+  /** With `haproxy.denials`: the table each instance's `denied` counts come from, and the window it covers (its expire). */
+  deniedTable?: { table: string; window: string };
   /** Null while the desired set is unknown (`error` says which source failed). */
   inSync: boolean | null;
   error: ErrorSummary | null;

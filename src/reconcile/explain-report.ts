@@ -24,6 +24,10 @@ export interface ExplainInstance {
   unexpected: boolean;
   history: ExplainHistoryItem[];
   error: string | null;
+  /** With `haproxy.denials`: what this instance's table counts for the address; null when it lists none (or the table was not read: `deniedError`). */
+  denied?: { requests: number; lastSeen: string } | null;
+  /** With `haproxy.denials`: why this instance's table was not read; else null. */
+  deniedError?: ErrorSummary | null;
 }
 
 export interface ExplainProvenance {

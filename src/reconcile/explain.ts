@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.js";
 import { type Cidr, contains, parseCidr } from "../model/cidr.js";
 import type { MatchAnswer } from "../model/list.js";
 import { firstAddedTimes, historyOf } from "./explain-history.js";
+import { type DeniedHere, deniedAt, deniedForAddresses } from "./explain-denied.js";
 import { explainOnInstance, type InstanceContext, type MatchReply } from "./explain-instance.js";
 import { type ExplainedAddress, type ExplainReport, explainOutcomeOf } from "./explain-report.js";
 import { ownershipOf } from "./ownership.js";
@@ -42,11 +43,20 @@ const bare = (cidr: Cidr) => cidr.text.slice(0, cidr.text.indexOf("/"));
  */
 export async function explainAddresses(config: Config, deps: ExplainDeps, addresses: ReadonlyArray<Cidr>): Promise<ExplainReport> {
   const planned = await planRun(config, deps, { force: false, noGrace: false, probeExposures: false, readWithoutDesired: true }, deps.logger);
+  const texts = addresses.map(bare);
+  const table = config.haproxy.denials;
+  let replies: ReadonlyMap<string, MatchReply>;
+  let denied: ReadonlyMap<string, DeniedHere> | undefined;
+  try {
+    replies = await askEveryInstance(planned, config, texts);
+    if (table) denied = await deniedForAddresses(planned, config, { ...table, now: (deps.now ?? (() => new Date()))() }, texts, deps.logger);
+  } finally {
+    await closePlannedRun(planned);
+  }
   const records = await auditRecordsOrNone(deps);
-  const replies = await askEveryInstance(planned, config, addresses.map(bare));
   const firstAdded = firstAddedTimes(records);
   const onInstances = { kind: config.haproxy.kind, ownership: ownershipOf(config), pending: planned.grace?.pending ?? new Map<string, string>() };
-  const context = { config, planned, records, replies, firstAdded, onInstances, asked: addresses.length };
+  const context = { config, planned, records, replies, denied, firstAdded, onInstances, asked: addresses.length };
   const explained = addresses.map((address, index) => explainAddress(address, index, context));
   return { version: 1, addresses: explained, sources: planned.sources, error: planned.error, outcome: explainOutcomeOf(explained, planned.error) };
 }
@@ -61,24 +71,20 @@ async function auditRecordsOrNone(deps: ExplainDeps): Promise<AuditRecord[]> {
   }
 }
 
-/** Every reached instance's matcher asked about every address at once, then every connection closed. */
+/** Every reached instance's matcher asked about every address at once. */
 async function askEveryInstance(planned: PlannedRun, config: Config, texts: string[]): Promise<ReadonlyMap<string, MatchReply>> {
   const { kind, map: file } = config.haproxy;
   const replies = new Map<string, MatchAnswer[] | Error>();
-  try {
-    await Promise.all(
-      planned.instances.map(async (p) => {
-        if (p.kind === "unreached") return;
-        try {
-          replies.set(p.target, await p.instance.match(kind, file, texts));
-        } catch (err) {
-          replies.set(p.target, err instanceof Error ? err : new Error(String(err)));
-        }
-      }),
-    );
-  } finally {
-    await closePlannedRun(planned);
-  }
+  await Promise.all(
+    planned.instances.map(async (p) => {
+      if (p.kind === "unreached") return;
+      try {
+        replies.set(p.target, await p.instance.match(kind, file, texts));
+      } catch (err) {
+        replies.set(p.target, err instanceof Error ? err : new Error(String(err)));
+      }
+    }),
+  );
   return replies;
 }
 
@@ -87,6 +93,8 @@ interface AddressContext {
   planned: PlannedRun;
   records: ReadonlyArray<AuditRecord>;
   replies: ReadonlyMap<string, MatchReply>;
+  /** Each instance's denied clients' table, with `haproxy.denials`. */
+  denied: ReadonlyMap<string, DeniedHere> | undefined;
   firstAdded: ReadonlyMap<string, string>;
   /** What every instance's answer is read with. */
   onInstances: Omit<InstanceContext, "history">;
@@ -108,9 +116,10 @@ function explainAddress(address: Cidr, index: number, context: AddressContext): 
     })),
   );
   const at = { index, asked: context.asked };
-  const instances = planned.instances.map((p) =>
-    explainOnInstance(p.result, context.replies.get(p.target), at, { ...context.onInstances, history: historyOf(context.records, p.target, address) }),
-  );
+  const instances = planned.instances.map((p) => ({
+    ...explainOnInstance(p.result, context.replies.get(p.target), at, { ...context.onInstances, history: historyOf(context.records, p.target, address) }),
+    ...(context.denied ? deniedAt(context.denied.get(p.target), bare(address)) : {}),
+  }));
   const excludedBy = config.exclude.find((text) => {
     const hole = parseCidr(text);
     return hole.ok && contains(hole.cidr, address);

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { formatDuration } from "../config/duration.js";
 import type { Config } from "../config/schema.js";
 import { canonicalKey } from "../model/cidr.js";
 import { type AbsenceState, emptyState } from "../model/absence.js";
@@ -9,6 +10,7 @@ import { ownershipOf } from "./ownership.js";
 import { checkExposures } from "./exposure-check.js";
 import { closePlannedRun, type PlanDeps, type PlannedRun, planRun } from "./plan-run.js";
 import { failedAfterRead, type PlannedInstance, shownResult } from "./planned-instance.js";
+import { deniedPerInstance } from "./status-denied.js";
 
 function drift(p: PlannedInstance): InstanceDrift {
   const r = shownResult(p);
@@ -58,9 +60,14 @@ export async function inspect(config: Config, deps: PlanDeps & { logger: Logger 
   // A source outage must not blind status: the instances are still read, and judged by what the removal state knows.
   const planned = await planRun(config, deps, { force: false, noGrace: false, probeExposures: true, readWithoutDesired: true }, deps.logger);
   let instances: InstanceDrift[];
+  const table = config.haproxy.denials;
   try {
     if (!planned.desiredSet) instances = await judgedWithoutDesired(planned, config, deps);
     else instances = planned.error ? [] : planned.instances.map(drift);
+    if (table && instances.length > 0) {
+      const denied = await deniedPerInstance(planned, config, { ...table, now: (deps.now ?? (() => new Date()))() }, deps.logger);
+      instances = instances.map((i) => ({ ...i, ...(denied.get(i.target) ?? { denied: null, deniedError: null }) }));
+    }
   } finally {
     await closePlannedRun(planned);
   }
@@ -71,6 +78,7 @@ export async function inspect(config: Config, deps: PlanDeps & { logger: Logger 
     instances,
     flaps: planned.flaps,
     stateNotice: planned.stateNotice,
+    ...(table ? { deniedTable: { table: table.table, window: formatDuration(table.expireMs) } } : {}),
     inSync: planned.desiredSet ? !planned.error && instances.every((i) => i.inSync) : null,
     error: planned.error,
   };

@@ -19,6 +19,13 @@ function answerLine(i: ExplainInstance): string {
   return `  ${i.target}: admitted by ${whose} ${i.entry ?? "?"}${held}${value}${pending}${drift}`;
 }
 
+/** What the instance's denied clients' table counts for the address; nothing without haproxy.denials, nor when the instance itself was not asked. */
+function deniedLines(i: ExplainInstance): string[] {
+  if (i.denied) return [`    turned away: ${i.denied.requests} ${i.denied.requests === 1 ? "request" : "requests"}, the last at ${i.denied.lastSeen}`];
+  if (i.deniedError && i.admitted !== null) return [`    denied clients not read (${i.deniedError.code}: ${i.deniedError.message})`];
+  return [];
+}
+
 function addressLines(a: ExplainedAddress): string[] {
   const lines = [a.address];
   if (a.desired === null) lines.push("  desired: unknown (the sources could not be read)");
@@ -33,7 +40,7 @@ function addressLines(a: ExplainedAddress): string[] {
     lines.push(`  desired: yes, from ${origins.join("; ")}`);
   }
   for (const i of a.instances) {
-    lines.push(answerLine(i));
+    lines.push(answerLine(i), ...deniedLines(i));
     for (const h of i.history) lines.push(`    ${h.time} ${h.action} ${h.entry} by run ${h.runId} (${h.actor})`);
   }
   return lines;

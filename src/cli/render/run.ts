@@ -1,5 +1,6 @@
 import type { DesiredSummary, Exposure, Findings, InstanceResult, RunResult, SourceStatus } from "../../model/result.js";
 import { type InstanceDrift, needsAttention, type StatusReport } from "../../model/status.js";
+import { deniedLines } from "./status-denied.js";
 import type { DesiredSet } from "../../model/desired.js";
 import { ADVICE } from "../../plan/guards.js";
 import { withoutAdvice } from "../guard-advice.js";
@@ -262,7 +263,7 @@ export function renderStatusText(report: StatusReport): string {
       ),
       ...pendingLines(first.pendingRemoval ?? []),
     );
-    lines.push(...findingLines(first));
+    lines.push(...findingLines(first), ...deniedLines(first, report.deniedTable));
   }
   lines.push(...flapLines(report.flaps));
   const attention = report.instances.some((i) => !i.error && needsAttention(i) && i.inSync);
