@@ -158,6 +158,34 @@ describe.each(haproxyBinaries())("status and explain count the denied clients of
     expect(explainText.stdout).toMatch(/^ {4}denied clients not read \(E_HAPROXY_TABLE_UNKNOWN: /m);
   });
 
+  it("a full table is counted as a recent sample: status marks it truncated", async () => {
+    const dir = await tempDir("ta-denied-full-");
+    const h = await started({
+      bin,
+      kind: "map",
+      dir: dir.path,
+      rule: deniedClientsRecipe().rule,
+      sections: ["backend st_denied", "  stick-table type ipv6 size 2 expire 1h store http_req_cnt"],
+    });
+    publish([RUNNER]);
+    const config = await writeConfig(dir.path, {
+      resolver: dns.resolver,
+      sockets: [h.unixTarget],
+      map: h.listFile,
+      denials: { table: "st_denied", expire: "1h" },
+    });
+    expect((await runCli(["--config", config, "sync"])).code).toBe(0);
+    await denied(h, STRANGER, 1);
+    await denied(h, "127.0.0.51", 1);
+
+    const status = await json<ShownStatus>(config, "status");
+    expect(status.code).toBe(0);
+    expect(status.report.deniedTable).toEqual({ table: "st_denied", window: "1h" });
+    expect(status.report.instances[0]?.denied).toEqual({ clients: 2, published: 0, truncated: true });
+    const text = await runCli(["--config", config, "status"]);
+    expect(text.stdout).toContain("  denied: 2 clients in the last 1h (st_denied), 0 of them published and still denied; a recent sample (the table is full");
+  });
+
   it("without haproxy.denials, status and explain show no denied fields or lines", async () => {
     const { first, withoutDenials } = await twoInstances(bin, "ta-denied-unset-");
     await denied(first, STRANGER, 1);
