@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
+import { CidrIndex } from "../model/cidr-index.js";
 import { PUBLISHED_DENIAL_REASONS } from "../model/denials.js";
 import type { InstanceDrift } from "../model/status.js";
 import { classifyDenials } from "../plan/denial-reasons.js";
@@ -38,10 +39,19 @@ export async function deniedPerInstance(
   );
 }
 
-/** Per instance, how many of the clients it denied a source publishes and it still turns away (not admitted there since). */
+/**
+ * Per instance, how many of the clients it denied a source publishes and it
+ * still turns away (not admitted there since). Only clients the desired set
+ * covers can be `stale` or `held`, so only they are classified: a table of
+ * 100,000 strangers is counted without judging each one.
+ */
 function publishedCounts(planned: PlannedRun, config: Config, outcomes: ReadonlyArray<TableOutcome>, now: Date): Map<string, number> {
+  const desired = new CidrIndex((planned.desiredSet?.entries ?? []).map((e) => [e.cidr.text, true] as const));
+  const candidates = outcomes.map((o) =>
+    "read" in o ? { ...o, read: { ...o.read, clients: o.read.clients.filter((c) => desired.covering(c.address) !== undefined) } } : o,
+  );
   const counts = new Map<string, number>();
-  for (const denial of classifyDenials(deniedFactsOf(planned, config, { outcomes, records: [], now }))) {
+  for (const denial of classifyDenials(deniedFactsOf(planned, config, { outcomes: candidates, records: [], now }))) {
     if (!PUBLISHED_DENIAL_REASONS.has(denial.reason)) continue;
     for (const on of denial.instances) if (!on.admitted) counts.set(on.target, (counts.get(on.target) ?? 0) + 1);
   }
