@@ -23,12 +23,30 @@ import { travisAddresses } from "../test/support/fixtures.js";
 import { haproxyVersion, liveEntries, type RunningHaproxy, startHaproxy } from "../test/support/haproxy.js";
 import { startReceiver } from "../test/support/http-receiver.js";
 import { tempDir } from "../test/support/tmp.js";
+import {
+  type DenialsSample,
+  denialsConfig,
+  fillDeniedTable,
+  firstDenialToAdmission,
+  haproxyWithDeniedTable,
+  imageNodeOptions,
+  measuredDenials,
+} from "./denials.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLI = join(ROOT, "dist/cli/main.js");
 const N = 100_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PAYLOAD_LIMIT = 8000;
+const SECTIONS = ["load", "churn", "fleet", "planning", "denials"] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** `npm run bench -- churn denials` measures only the sections named; every section by default. */
+function selectedSections(args: string[]): Set<Section> {
+  const unknown = args.filter((a) => !(SECTIONS as readonly string[]).includes(a));
+  if (unknown.length > 0) throw new Error(`unknown bench section ${unknown.join(", ")}: choose from ${SECTIONS.join(", ")}`);
+  return new Set(args.length === 0 ? SECTIONS : (args as Section[]));
+}
 
 interface Figure {
   median: number;
@@ -211,11 +229,31 @@ async function planningAlone(): Promise<{ cpuSeconds: number; peakRssMb: number;
 }
 
 async function main(): Promise<void> {
+  const sections = selectedSections(process.argv.slice(2));
   if ((await run("socat", ["-V"])).code !== 0) throw new Error("socat is needed for the baselines: apt-get install -y socat");
   const dir = (await tempDir("ta-bench-")).path;
   const version = haproxyVersion();
-  log(`HAProxy ${version}, Node ${process.version}, ${cpus().length} cores; ${RUNS} runs per figure`);
+  log(`HAProxy ${version}, Node ${process.version}, ${cpus().length} cores; ${RUNS} runs per figure; sections ${[...sections].join(", ")}`);
+  const results: Record<string, unknown> = {
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, haproxy: version, node: process.version, runs: RUNS },
+    measuredAt: new Date().toISOString(),
+  };
+  if (sections.has("load") || sections.has("churn")) await loadAndChurn(dir, sections, results);
+  if (sections.has("fleet")) await fleetAndStartup(dir, results);
+  if (sections.has("planning")) await planningFigures(results);
+  if (sections.has("denials")) await denials(dir, results);
+  results.ratios = ratios(results);
 
+  const out = join(ROOT, "bench/results");
+  mkdirSync(out, { recursive: true });
+  // A run of some sections only keeps the whole run's figures in latest.json.
+  const name = sections.size === SECTIONS.length ? "latest.json" : `latest-${[...sections].join("-")}.json`;
+  writeFileSync(join(out, name), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+}
+
+/** a, b: a 100,000-entry map loaded cold and churned by 10%. */
+async function loadAndChurn(dir: string, sections: ReadonlySet<Section>, results: Record<string, unknown>): Promise<void> {
   const all = networks(N);
   const churned = [...all.slice(0, N * 0.9), ...networks(N / 10, N)];
   const feed = await startReceiver([404], (req, res) => {
@@ -239,13 +277,13 @@ async function main(): Promise<void> {
   };
   const allConfig = await feedConfig("all", "/all.txt");
   const churnConfig = await feedConfig("churn", "/churned.txt");
+  if (sections.has("load")) await coldLoad(h, allConfig, all, results);
+  if (sections.has("churn")) await churn(h, churnConfig, all, churned, results);
+  await h.stop();
+  await feed.stop();
+}
 
-  const results: Record<string, unknown> = {
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, haproxy: version, node: process.version, runs: RUNS },
-    measuredAt: new Date().toISOString(),
-  };
-
-  // a. cold load
+async function coldLoad(h: RunningHaproxy, allConfig: string, all: string[], results: Record<string, unknown>): Promise<void> {
   log("a. cold load: 100,000 /24 entries into an empty map");
   const coldTool = await measure(
     RUNS,
@@ -284,8 +322,9 @@ async function main(): Promise<void> {
   );
   const coldReload = await measure(3, () => rewriteAndReload(h, all), "coldReload");
   results.coldLoad = { tool: coldTool, toolApplyOnly: coldApply, lowerBound: coldLower, perEntryScript: coldPerEntry, rewriteAndReload: coldReload };
+}
 
-  // b. churn
+async function churn(h: RunningHaproxy, churnConfig: string, all: string[], churned: string[], results: Record<string, unknown>): Promise<void> {
   log("b. churn: 10% of a 100,000-entry map replaced");
   const churnTool = await measure(
     RUNS,
@@ -331,10 +370,10 @@ async function main(): Promise<void> {
     rewriteAndReload: churnReload,
     whoGetsInChecks: churnChecks,
   };
-  await h.stop();
-  await feed.stop();
+}
 
-  // c. fleet
+/** c, e: the Travis set into 20 instances against 1, and the CLI's start-up. */
+async function fleetAndStartup(dir: string, results: Record<string, unknown>): Promise<void> {
   log("c. fleet: the Travis set into 20 instances, against the same into 1");
   const travis = travisAddresses();
   const dns = await startDnsServer({ zones: { "nat.travisci.net": { A: travis } } });
@@ -390,8 +429,9 @@ async function main(): Promise<void> {
   results.startup = { help, noChangeSync: noChange };
   await Promise.all(fleet.map((m) => m.stop()));
   await dns.stop();
+}
 
-  // d. planning
+async function planningFigures(results: Record<string, unknown>): Promise<void> {
   log("d. planning alone for 100,000 entries");
   const planning = [];
   for (let i = 0; i < RUNS; i++) planning.push(await planningAlone());
@@ -400,25 +440,80 @@ async function main(): Promise<void> {
     wallSeconds: summarise(planning.map((p) => p.wallSeconds)),
     peakRssMb: summarise(planning.map((p) => p.peakRssMb)),
   };
+}
 
-  const cold = results.coldLoad as Record<string, Figure>;
-  const churn = results.churn as Record<string, Figure>;
-  const ratio = (a: Figure, b: Figure) => round(a.median / b.median);
-  results.ratios = {
-    coldToolVsLowerBound: ratio(cold.tool as Figure, cold.lowerBound as Figure),
-    coldApplyVsLowerBound: ratio(cold.toolApplyOnly as Figure, cold.lowerBound as Figure),
-    coldPerEntryVsTool: ratio(cold.perEntryScript as Figure, cold.tool as Figure),
-    churnToolVsLowerBound: ratio(churn.tool as Figure, churn.lowerBound as Figure),
-    churnApplyVsLowerBound: ratio(churn.toolApplyOnly as Figure, churn.lowerBound as Figure),
-    churnPerEntryVsTool: ratio(churn.perEntryScript as Figure, churn.tool as Figure),
-    churnChecksShareOfSync: ratio(churn.whoGetsInChecks as Figure, churn.tool as Figure),
-    fleetTwentyVsOne: ratio(fleetTwenty, fleetOne),
+/**
+ * f. `denials` over a denied clients' table of 100,000 entries (the most a run keeps), with
+ * the recorded Travis set as the sources; g. in daemon mode, a runner Travis just published
+ * from its first denial to its admission.
+ */
+async function denials(dir: string, results: Record<string, unknown>): Promise<void> {
+  const dns = await startDnsServer({ zones: { "nat.travisci.net": { A: travisAddresses() } } });
+  log("f. denials over a 100,000-entry stick table");
+  const tableDir = join(dir, "denials");
+  const h = await haproxyWithDeniedTable(tableDir);
+  const nodeOptions = await imageNodeOptions(ROOT);
+  const defaults = [];
+  const image = [];
+  try {
+    await fillDeniedTable(h, N);
+    const config = await denialsConfig(tableDir, h, dns);
+    await cliSync(config);
+    for (let i = 0; i < RUNS; i++) defaults.push(await measuredDenials(config));
+    for (let i = 0; i < RUNS && nodeOptions; i++) image.push(await measuredDenials(config, nodeOptions));
+  } finally {
+    await h.stop();
+  }
+  const figures = (samples: DenialsSample[], what: string) => {
+    log(`  ${what}: ${samples.map((x) => `${x.seconds.toFixed(3)} s ${x.peakRssMib.toFixed(0)} MiB`).join(", ")}`);
+    const wrong = samples.find((x) => x.entries !== N || x.denials !== N);
+    if (wrong) throw new Error(`denials read ${wrong.entries} entries and reported ${wrong.denials}, not ${N}`);
+    return {
+      truncated: samples.some((x) => x.truncated),
+      tool: summarise(samples.map((x) => x.seconds)),
+      peakRssMib: summarise(samples.map((x) => x.peakRssMib)),
+    };
+  };
+  results.denials = {
+    entries: N,
+    nodeDefaults: figures(defaults, "denials"),
+    ...(nodeOptions ? { imageNodeOptions: { nodeOptions, ...figures(image, `denials, NODE_OPTIONS=${nodeOptions}`) } } : {}),
   };
 
-  const out = join(ROOT, "bench/results");
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  log("g. daemon: a newly published runner, from its first denial to its admission");
+  const deadlineMs = 60_000;
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const seconds = await firstDenialToAdmission(join(dir, `daemon-${i}`), dns, `127.0.0.${30 + i}`, deadlineMs);
+      if (seconds === null) throw new Error(`a denied published runner was not admitted within ${deadlineMs / 1000} s`);
+      latencies.push(seconds);
+    }
+  } finally {
+    await dns.stop();
+  }
+  log(`  first denial to admission: ${latencies.map((x) => x.toFixed(3)).join(", ")} s`);
+  results.daemonDenialToAdmission = { watchInterval: "1s", seconds: summarise(latencies) };
+}
+
+/** Each ratio of figures measured in this run; those whose sections did not run are left out. */
+function ratios(results: Record<string, unknown>): Record<string, number | undefined> {
+  const cold = results.coldLoad as Record<string, Figure> | undefined;
+  const churn = results.churn as Record<string, Figure> | undefined;
+  const fleet = results.fleet as Record<string, Figure> | undefined;
+  const denied = results.denials as { nodeDefaults: { tool: Figure } } | undefined;
+  const ratio = (a: Figure | undefined, b: Figure | undefined) => (a && b ? round(a.median / b.median) : undefined);
+  return {
+    coldToolVsLowerBound: ratio(cold?.tool, cold?.lowerBound),
+    coldApplyVsLowerBound: ratio(cold?.toolApplyOnly, cold?.lowerBound),
+    coldPerEntryVsTool: ratio(cold?.perEntryScript, cold?.tool),
+    churnToolVsLowerBound: ratio(churn?.tool, churn?.lowerBound),
+    churnApplyVsLowerBound: ratio(churn?.toolApplyOnly, churn?.lowerBound),
+    churnPerEntryVsTool: ratio(churn?.perEntryScript, churn?.tool),
+    churnChecksShareOfSync: ratio(churn?.whoGetsInChecks, churn?.tool),
+    fleetTwentyVsOne: ratio(fleet?.twentyInstances, fleet?.oneInstance),
+    denialsShareOfChurnSync: ratio(denied?.nodeDefaults.tool, churn?.tool),
+  };
 }
 
 main().catch((err: unknown) => {
