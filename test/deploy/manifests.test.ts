@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse.js";
 import { tempDir } from "../support/tmp.js";
 import { makeRuntimePki } from "../support/pki.js";
+import { imageNodeOptions } from "../support/measured-cli.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const KUSTOMIZATIONS = ["deploy/base", "deploy/overlays/dry-run", "deploy/sidecar", "deploy/examples/haproxy", "deploy/examples/cert-manager"];
@@ -488,6 +489,76 @@ describe("sidecar mode", () => {
   });
 });
 
+/** A Kubernetes memory quantity in MiB (the manifests write Mi or Gi). */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (!match) throw new Error(`unexpected memory quantity ${quantity}`);
+  return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
+}
+
+/** Node's heap as NODE_OPTIONS sizes it: old space, and young space (three semi-spaces' worth). */
+function heapMib(nodeOptions: string): { oldSpace: number; youngSpace: number } {
+  const flag = (name: string) => Number(new RegExp(`(?:^| )--${name}=(\\d+)(?: |$)`).exec(nodeOptions)?.[1] ?? NaN);
+  return { oldSpace: flag("max-old-space-size"), youngSpace: 3 * flag("max-semi-space-size") };
+}
+
+/**
+ * What a Node process needs outside its heap: code, stacks, buffers and sockets. Beside a
+ * 166 MiB heap the runs measured in docs/kubernetes.md ("Memory") took 45-75 MiB more.
+ */
+const OUTSIDE_HEAP_MIB = 80;
+
+describe("memory: Node's heap within the container's limit", () => {
+  type ToolContainer = Container & {
+    image: string;
+    command?: string[];
+    env?: Array<{ name: string; value?: string }>;
+    resources?: { limits?: { memory?: string } };
+  };
+  /** Every container that runs the CLI from the image (the seed-map init container runs a one-line script of its own). */
+  const containers = ["deploy/base", "deploy/overlays/dry-run", "deploy/sidecar"].flatMap((dir) =>
+    manifests(dir).flatMap((m) =>
+      [...(podSpecOf(m)?.containers ?? []), ...(podSpecOf(m)?.initContainers ?? [])]
+        .map((c) => c as ToolContainer)
+        .filter((c) => /(^|\/)travis-allowlist([:@]|$)/.test(c.image) && !c.command)
+        .map((c) => ({ where: `${dir}: ${m.kind} ${m.metadata.name}, container ${c.name}`, container: c })),
+    ),
+  );
+
+  it("the image caps Node's heap so that heap and what lies outside it fit 256 MiB, the limit the memory invariant holds a run to", () => {
+    const heap = heapMib(imageNodeOptions());
+    expect(heap.oldSpace).toBeGreaterThan(0);
+    expect(heap.youngSpace).toBeGreaterThan(0);
+    expect(heap.oldSpace + heap.youngSpace + OUTSIDE_HEAP_MIB).toBeLessThanOrEqual(256);
+  });
+
+  it("the CronJob, its dry-run twin and the sidecar daemon each set the image's NODE_OPTIONS, under a memory limit it fits", () => {
+    expect(containers.map((c) => c.where)).toEqual([
+      "deploy/base: CronJob travis-allowlist, container travis-allowlist",
+      "deploy/overlays/dry-run: CronJob travis-allowlist-dry-run, container travis-allowlist",
+      "deploy/sidecar: Deployment haproxy, container travis-allowlist",
+    ]);
+    const nodeOptions = imageNodeOptions();
+    const heap = heapMib(nodeOptions);
+    for (const { where, container } of containers) {
+      const set = (container.env ?? []).filter((e) => e.name === "NODE_OPTIONS");
+      expect(set, where).toEqual([{ name: "NODE_OPTIONS", value: nodeOptions }]);
+      const limit = mebibytes(container.resources?.limits?.memory ?? "0Mi");
+      const needed = heap.oldSpace + heap.youngSpace + OUTSIDE_HEAP_MIB;
+      expect(needed, where).toBeLessThanOrEqual(limit);
+      // A limit raised without the heap would stay unused: V8 does not grow past its flags.
+      expect(limit - needed, where).toBeLessThan(64);
+    }
+  });
+
+  it("the check itself: a heap too large for the limit, or NODE_OPTIONS unlike the image's, is caught", () => {
+    const big = heapMib("--max-old-space-size=176 --max-semi-space-size=2");
+    expect(big.oldSpace + big.youngSpace + OUTSIDE_HEAP_MIB).toBeGreaterThan(256);
+    expect(heapMib("--max-old-space-size=160")).toEqual({ oldSpace: 160, youngSpace: NaN });
+    expect(mebibytes("1Gi")).toBe(1024);
+  });
+});
+
 describe("container image", () => {
   const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
   const instructions = dockerfile
@@ -510,6 +581,13 @@ describe("container image", () => {
     expect(instructions.at(-1)).toBe('CMD ["sync"]');
   });
 
+  it("sets NODE_OPTIONS once, in the runtime stage", () => {
+    const froms = instructions.flatMap((l, i) => (l.startsWith("FROM ") ? [i] : []));
+    const runtime = instructions.slice(froms.at(-1));
+    expect(runtime.filter((l) => l.includes("NODE_OPTIONS"))).toEqual([`ENV NODE_OPTIONS="${imageNodeOptions()}"`]);
+    expect(instructions.filter((l) => l.includes("NODE_OPTIONS"))).toHaveLength(1);
+  });
+
   it("runs as the numeric user the manifests expect, with the CLI as entrypoint", () => {
     expect(instructions).toContain("USER 65532:65532");
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin: Record<string, string> };
@@ -522,7 +600,7 @@ describe("container image", () => {
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".js") ? [join(dir, e.name)] : []));
     const imported = new Set<string>();
     for (const file of walk(join(ROOT, "dist"))) {
-      for (const match of readFileSync(file, "utf8").matchAll(/(?:from|import)\s*\(?\s*"([^".][^"]*)"/g)) {
+      for (const match of readFileSync(file, "utf8").matchAll(/(?<![.\w])(?:from|import)\s*\(?\s*"([^".][^"]*)"/g)) {
         const name = (match[1] as string).startsWith("@") ? (match[1] as string).split("/").slice(0, 2).join("/") : (match[1] as string).split("/")[0];
         if (!(name as string).startsWith("node:")) imported.add(name as string);
       }

@@ -1,5 +1,15 @@
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { CLI, type CliRun } from "./cli.js";
+
+/** The NODE_OPTIONS the image runs the CLI with: the Dockerfile's one `ENV NODE_OPTIONS="…"`. */
+export function imageNodeOptions(): string {
+  const dockerfile = readFileSync(fileURLToPath(new URL("../../Dockerfile", import.meta.url)), "utf8");
+  const found = [...dockerfile.matchAll(/^ENV NODE_OPTIONS="([^"]*)"$/gm)].map((m) => m[1] as string);
+  if (found.length !== 1) throw new Error(`the Dockerfile sets NODE_OPTIONS ${found.length} times, not once`);
+  return found[0] as string;
+}
 
 export interface MeasuredRun extends CliRun {
   /** The CLI process's peak resident memory, as GNU time reports it. */
@@ -10,14 +20,19 @@ export interface MeasuredRun extends CliRun {
 /**
  * Runs the built CLI as runCli does, under GNU time (`/usr/bin/time -v`), for
  * its peak resident memory: what a container's memory limit is held against.
+ * `nodeOptions` is passed as NODE_OPTIONS, the way the image sets it.
  */
-export function runCliMeasured(args: string[], options: { timeoutMs: number; nodeOptions?: string[] }): Promise<MeasuredRun> {
+export function runCliMeasured(args: string[], options: { timeoutMs: number; nodeOptions?: string }): Promise<MeasuredRun> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     execFile(
       "/usr/bin/time",
-      ["-v", process.execPath, ...(options.nodeOptions ?? []), CLI, ...args],
-      { env: { PATH: process.env.PATH ?? "" }, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      ["-v", process.execPath, CLI, ...args],
+      {
+        env: { PATH: process.env.PATH ?? "", ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}) },
+        timeout: options.timeoutMs,
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1];
         if (kb === undefined) return reject(new Error(`no peak memory in /usr/bin/time's report (${error?.message ?? "no error"}): ${stderr.slice(-500)}`));
