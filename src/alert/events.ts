@@ -1,7 +1,17 @@
 import type { DesiredSummary, Exposure, InstanceResult, RunResult } from "../model/result.js";
 import type { GuardName } from "../model/guards.js";
 import type { AlertEventName, Severity } from "../model/alerts.js";
-import { changedSummary, driftSummary, type DroppedAddress, exposureSummary, failureSummary, heldSummary, unexpectedSummary } from "./summaries.js";
+import type { Denial } from "../model/denials.js";
+import {
+  changedSummary,
+  deniedRunnerSummary,
+  driftSummary,
+  type DroppedAddress,
+  exposureSummary,
+  failureSummary,
+  heldSummary,
+  unexpectedSummary,
+} from "./summaries.js";
 
 /**
  * One firing condition an event stands for: where (the instance, or "" for
@@ -30,6 +40,8 @@ export interface AlertEvent {
   unexpected: string[];
   /** Addresses that came and went over the last day, with how often (a flapping upstream). */
   flaps: Record<string, number>;
+  /** For `denied-runner`: the published addresses turned away (first few), with their counts and reason. */
+  deniedRunners?: DeniedRunner[];
   /** For `exposure`: who gets in that should not (first few). */
   exposures?: Array<Exposure & { target: string }>;
   instances: Array<{ target: string; status: string; add: number; remove: number; error: string | null }>;
@@ -38,6 +50,21 @@ export interface AlertEvent {
 }
 
 export const ENTRIES_IN_ALERT = 10;
+
+/** A published address turned away, as an alert names it. */
+export type DeniedRunner = Pick<Denial, "address" | "requests" | "lastSeen" | "reason" | "detail" | "runId"> & { targets: string[] };
+
+function deniedRunnersOf(result: RunResult): DeniedRunner[] {
+  return (result.denied?.runners ?? []).slice(0, ENTRIES_IN_ALERT).map(({ address, requests, lastSeen, reason, detail, runId, instances }) => ({
+    address,
+    requests,
+    lastSeen,
+    reason,
+    detail,
+    runId,
+    targets: instances.filter((i) => !i.admitted).map((i) => i.target),
+  }));
+}
 
 function union(lists: string[][]): string[] {
   return [...new Set(lists.flat())];
@@ -52,6 +79,8 @@ const IS_ABOUT: Readonly<Record<AlertEventName, (i: InstanceResult) => boolean>>
   unexpected: () => false,
   drift: (i) => (i.unexpected?.length ?? 0) > 0 || (i.vanished?.length ?? 0) > 0,
   exposure: (i) => (i.exposures?.length ?? 0) > 0,
+  // A denied runner is one fact over the fleet: the tables of every instance, added up.
+  "denied-runner": () => false,
 };
 
 /** One event the run raises, before `alerts.on` filters it. */
@@ -84,6 +113,7 @@ export function alertEvents(result: RunResult, on: ReadonlyArray<AlertEventName>
       unexpected: result.unexpected.slice(0, ENTRIES_IN_ALERT),
       flaps: result.flaps,
       ...(event === "exposure" ? { exposures: exposures.slice(0, ENTRIES_IN_ALERT) } : {}),
+      ...(event === "denied-runner" ? { deniedRunners: deniedRunnersOf(result) } : {}),
       instances: relevant(event).map((i) => ({ target: i.target, status: i.status, add: i.add.length, remove: i.remove.length, error: i.error })),
       conditions: conditionsOf(relevant(event), (i) => subjectsOf(event, i, result, dropped)),
     }));
@@ -109,6 +139,8 @@ function raisedEvents(result: RunResult, dropped: ReadonlyArray<DroppedAddress>,
   const drift = driftSummary(result.instances);
   if (drift !== undefined) raised.push({ event: "drift", severity: "warning", summary: drift, entries: planned });
   if (exposures.length > 0) raised.push({ event: "exposure", severity: "critical", summary: exposureSummary(exposures), entries: planned });
+  const runners = result.denied?.runners ?? [];
+  if (runners.length > 0) raised.push({ event: "denied-runner", severity: "warning", summary: deniedRunnerSummary(runners), entries: planned });
   return raised;
 }
 
@@ -127,6 +159,9 @@ function subjectsOf(event: AlertEventName, i: InstanceResult | null, result: Run
       return [...(i?.unexpected ?? []).map((e) => `${e} never planned`), ...(i?.vanished ?? []).map((e) => `${e} vanished`)];
     case "exposure":
       return (i?.exposures ?? []).map((e) => `${e.address} admitted by ${e.entry}: ${e.reason}`);
+    case "denied-runner":
+      // The addresses alone: their counts grow with every request, which is not news.
+      return (result.denied?.runners ?? []).map((d) => d.address);
     default:
       return [];
   }

@@ -27,6 +27,7 @@ const TITLES: Record<AlertEventName, string> = {
   changed: "Allowlist changed",
   drift: "Allowlist drift",
   exposure: "Allowlist admits addresses it should not",
+  "denied-runner": "Published runners denied",
 };
 
 /** Slack's documented limits (Block Kit reference, chat.postMessage). */
@@ -102,6 +103,7 @@ const ALERT_NAMES: Record<AlertEventName, string> = {
   changed: "TravisAllowlistChanged",
   drift: "TravisAllowlistDrift",
   exposure: "TravisAllowlistExposure",
+  "denied-runner": "TravisAllowlistDeniedRunner",
 };
 
 /** Informational events fire once and end on their own. */

@@ -1,4 +1,5 @@
 import { firstEntries } from "../model/entries.js";
+import type { Denial } from "../model/denials.js";
 import type { Disagreement } from "../model/provenance.js";
 import type { Exposure, HeldBy, InstanceResult, RunResult } from "../model/result.js";
 
@@ -52,4 +53,10 @@ export function exposureSummary(exposures: ReadonlyArray<Exposure & { target: st
       `${e.address} admitted by ${e.owner} entry ${e.entry}${e.value === null ? "" : ` (${e.value})`} on ${e.target}: ${e.reason}${e.detail ? ` (${e.detail})` : ""}`,
   );
   return `${exposures.length} exposure(s), admitted although they should not be: ${firstEntries(lines)}`;
+}
+
+/** `2 published address(es) denied by HAProxy: 34.66.25.221 (stale, 12 requests, last 18:00:00Z), …` */
+export function deniedRunnerSummary(runners: ReadonlyArray<Denial>): string {
+  const lines = runners.map((d) => `${d.address} (${d.reason}, ${d.requests} requests, last ${d.lastSeen}): ${d.detail}`);
+  return `${runners.length} published address(es) denied by HAProxy, runners turned away: ${firstEntries(lines)}`;
 }

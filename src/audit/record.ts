@@ -18,8 +18,8 @@ export interface AuditActor {
   trigger: AuditTrigger;
 }
 
-/** What started a run: a person, the schedule, or the daemon seeing a new HAProxy process. */
-export type AuditTrigger = "manual" | "scheduled" | "restart";
+/** What started a run: a person, the schedule, or the daemon seeing a new HAProxy process or a published runner denied. */
+export type AuditTrigger = "manual" | "scheduled" | "restart" | "denial";
 
 export interface AuditInstance {
   target: string;

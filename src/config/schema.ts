@@ -175,7 +175,7 @@ const settingsSchema = z.strictObject({
   planMaxAge: duration.prefault("1h"),
   alerts: z
     .strictObject({
-      on: z.array(z.enum(ALERT_EVENTS)).default(["held", "failed", "unexpected", "drift", "exposure"]),
+      on: z.array(z.enum(ALERT_EVENTS)).default(["held", "failed", "unexpected", "drift", "exposure", "denied-runner"]),
       repeatInterval: duration.prefault("4h"),
       sinks: z
         .array(

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { RunDenials } from "../model/denials.js";
 import type { RunResult } from "../model/result.js";
 import { createMetrics, type Metrics, succeeded } from "../metrics/metrics.js";
 import { health, newHistory, readiness, recordRestart, recordRun } from "./health.js";
@@ -23,6 +24,8 @@ export interface DaemonOptions {
   random?: () => number;
   /** The restart watch: every `intervalMs`, which process answers behind each target; a new one is synced at once. */
   watch?: { intervalMs: number; observe: () => Promise<Processes> };
+  /** The denial watch: every `intervalMs`, who the tables show as turned away; a published runner denied is synced at once (at most one a minute). */
+  denialWatch?: { intervalMs: number; look: () => Promise<RunDenials | undefined> };
   /** While not ready, a failed run is tried again after this, doubling up to the schedule's period (default 10 s). */
   retryMs?: number;
 }
@@ -59,6 +62,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     retryMs: options.retryMs ?? 10_000,
     logger: log,
     ...(options.watch ? { watch: options.watch } : {}),
+    ...(options.denialWatch ? { denialWatch: options.denialWatch } : {}),
+    onDenials: (denials) => metrics.denialsSeen(denials),
+    now,
     run: async (signal, reason) => {
       const restartsBefore = history.restarts.count;
       const result = await options.runSync(signal, reason);

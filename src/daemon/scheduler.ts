@@ -1,10 +1,15 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
+import type { RunDenials } from "../model/denials.js";
+import { type DenialWatch, startDenialWatch } from "./denial-watch.js";
 import { type RestartWatch, startRestartWatch } from "./restart-watch.js";
 import type { Processes } from "./watch.js";
 
-/** Why the daemon starts a run: the first one, the schedule, a new HAProxy process, or a retry while not ready. */
-export type TickReason = "start" | "schedule" | "restart" | "retry";
+/** Why the daemon starts a run: the first one, the schedule, a new HAProxy process, a published runner denied, or a retry while not ready. */
+export type TickReason = "start" | "schedule" | "restart" | "denial" | "retry";
+
+/** However often a runner is denied, a sync it starts follows the last one it started by at least this long. */
+export const DENIAL_SYNC_GAP_MS = 60_000;
 
 export interface SchedulerOptions {
   schedule: string;
@@ -21,6 +26,11 @@ export interface SchedulerOptions {
   /** The restart watch: a new process behind a target is told to `onRestart`, then synced at once. */
   watch?: { intervalMs: number; observe: () => Promise<Processes> };
   onRestart: (targets: string[]) => void;
+  /** The denial watch: a published runner denied starts a sync at once, at most one every DENIAL_SYNC_GAP_MS; every look goes to `onDenials`. */
+  denialWatch?: { intervalMs: number; look: () => Promise<RunDenials | undefined> };
+  onDenials?: (denials: RunDenials) => void;
+  /** The clock the gap between denial syncs is measured on (default: the system's). */
+  now?: () => Date;
   logger: Logger;
 }
 
@@ -30,6 +40,9 @@ export class Scheduler {
   private readonly task: ScheduledTask;
   private first: NodeJS.Timeout | undefined;
   private watch: RestartWatch | undefined;
+  private denialWatch: DenialWatch | undefined;
+  /** When the last sync a denial started began (epoch ms). */
+  private lastDenialSync = -Infinity;
   private current: Promise<void> | undefined;
   /** A restart was seen during the current run: its instance may have loaded a stale list after the run read it. */
   private again = false;
@@ -47,6 +60,15 @@ export class Scheduler {
     const { watch } = this.options;
     if (watch) {
       this.watch = startRestartWatch({ ...watch, logger: this.options.logger, onRestart: (targets) => this.restartSeen(targets) });
+    }
+    const { denialWatch } = this.options;
+    if (denialWatch) {
+      this.denialWatch = startDenialWatch({
+        ...denialWatch,
+        logger: this.options.logger,
+        onLook: (denials) => this.options.onDenials?.(denials),
+        onDeniedRunner: (addresses) => this.deniedRunnerSeen(addresses),
+      });
     }
     this.first = setTimeout(
       () => {
@@ -76,6 +98,7 @@ export class Scheduler {
     this.stopping = true;
     clearTimeout(this.first);
     this.watch?.stop();
+    this.denialWatch?.stop();
     clearTimeout(this.retryTimer);
     await this.task.stop();
     await this.task.destroy();
@@ -89,6 +112,26 @@ export class Scheduler {
   private restartSeen(targets: string[]): void {
     this.options.onRestart(targets);
     void this.tick("restart");
+  }
+
+  /**
+   * A runner turned away is synced at once, unless a run is under way (the
+   * next look sees it again if that run did not admit it) or a denial started
+   * one less than a minute ago: a runner a guard holds, or that an instance
+   * keeps refusing, must not turn the daemon into a sync loop.
+   */
+  private deniedRunnerSeen(addresses: string[]): void {
+    const log = this.options.logger;
+    if (this.current || this.stopping) return log.debug({ addresses }, "a published runner is being denied; a run is under way");
+    const at = (this.options.now?.() ?? new Date()).getTime();
+    if (at - this.lastDenialSync < DENIAL_SYNC_GAP_MS)
+      return log.debug(
+        { addresses, lastDenialSync: new Date(this.lastDenialSync).toISOString() },
+        "a published runner is being denied; a denial started a sync less than a minute ago",
+      );
+    this.lastDenialSync = at;
+    log.info({ addresses }, "a published runner is being denied; syncing now");
+    void this.tick("denial");
   }
 
   private async runUntilCaughtUp(reason: TickReason): Promise<void> {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from "prom-client";
 import type { Scrubber } from "../util/secrets.js";
+import type { RunDenials } from "../model/denials.js";
 import type { RunResult } from "../model/result.js";
 
 /** The metric names, the same in daemon `/metrics`, Pushgateway and textfile. */
@@ -17,6 +18,8 @@ export const METRIC = {
   holds: "travis_allowlist_guard_holds_total",
   sourceFailures: "travis_allowlist_source_failures_total",
   restarts: "travis_allowlist_instance_restarts_total",
+  deniedClients: "travis_allowlist_denied_clients",
+  deniedRequests: "travis_allowlist_denied_requests",
 } as const;
 
 /** How a run ended, for `runs_total{outcome}`. */
@@ -30,6 +33,8 @@ export interface Metrics {
   lastSuccess(): number | undefined;
   /** A new HAProxy process (restart, reload, new replica) was seen behind a target (daemon). */
   restartSeen(target: string): void;
+  /** The denied clients' tables as last read (a run, or the daemon's denial watch): what they hold now, by instance and reason. */
+  denialsSeen(denials: RunDenials): void;
   text(): Promise<string>;
 }
 
@@ -64,11 +69,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const instruments = instrumentsIn(registry, options.oneShot ?? false);
   let successAt: number | undefined;
   let lastSuccess: Gauge | undefined = options.oneShot ? undefined : lastSuccessGauge(registry);
+  let denied: DeniedGauges | undefined;
+  const denialsSeen = (denials: RunDenials) => {
+    denied ??= deniedGaugesIn(registry);
+    setDenied(denied, denials, label);
+  };
   return {
     registry,
     observe(result, finishedAt) {
       const seconds = finishedAt.getTime() / 1000;
       observeRun(instruments, result, seconds, label);
+      if (result.denied) denialsSeen(result.denied);
       if (succeeded(result) && !result.dryRun) {
         successAt = seconds;
         lastSuccess ??= lastSuccessGauge(registry);
@@ -77,6 +88,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     lastSuccess: () => successAt,
     restartSeen: (target) => instruments.daemon?.restarts.inc({ target: label(target) }),
+    denialsSeen,
     text: () => registry.metrics(),
   };
 }
@@ -171,4 +183,30 @@ function observeRun(instruments: Instruments, result: RunResult, seconds: number
   }
   daemon?.runs.inc({ outcome: runsLabelOf(result) });
   if (result.held) daemon?.holds.inc();
+}
+
+/** Made at the first reading of the tables: without `haproxy.denials` they are not exported at all. */
+interface DeniedGauges {
+  clients: Gauge;
+  requests: Gauge;
+}
+
+function deniedGaugesIn(registry: Registry): DeniedGauges {
+  return {
+    clients: gaugeIn(registry, METRIC.deniedClients, "Clients the denied clients' table lists, as last read, per instance and reason.", ["target", "reason"]),
+    requests: gaugeIn(registry, METRIC.deniedRequests, "Denied requests (or connections) of those clients, as last read, per instance and reason.", [
+      "target",
+      "reason",
+    ]),
+  };
+}
+
+/** The tables as read now replace the last reading: a reason no client has any more is no longer exported. */
+function setDenied(gauges: DeniedGauges, denials: RunDenials, label: (value: string) => string): void {
+  gauges.clients.reset();
+  gauges.requests.reset();
+  for (const { target, reason, clients, requests } of denials.counts) {
+    gauges.clients.set({ target: label(target), reason }, clients);
+    gauges.requests.set({ target: label(target), reason }, requests);
+  }
 }

@@ -1,7 +1,7 @@
 import type { GuardName } from "./guards.js";
 
 /** Every alert event, in the order the config documents them. */
-export const ALERT_EVENTS = ["held", "failed", "unexpected", "changed", "drift", "exposure"] as const;
+export const ALERT_EVENTS = ["held", "failed", "unexpected", "changed", "drift", "exposure", "denied-runner"] as const;
 export type AlertEventName = (typeof ALERT_EVENTS)[number];
 export const SEVERITIES = ["critical", "warning", "info"] as const;
 export type Severity = (typeof SEVERITIES)[number];

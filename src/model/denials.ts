@@ -75,3 +75,32 @@ export interface DenialsReport {
   error: ErrorSummary | null;
   outcome: DenialsOutcome;
 }
+
+/** How many clients one instance's table listed for one reason, and their requests: the denied-clients gauges. */
+export interface DeniedCount {
+  target: string;
+  reason: DenialReason;
+  clients: number;
+  requests: number;
+}
+
+/** What a sync found in the tables once it was done: the published addresses still turned away (the `denied-runner` alert), and the counts. */
+export interface RunDenials {
+  runners: Denial[];
+  counts: DeniedCount[];
+}
+
+/** Each instance's clients and requests by reason. */
+export function deniedCounts(denials: ReadonlyArray<Denial>): DeniedCount[] {
+  const counts = new Map<string, DeniedCount>();
+  for (const denial of denials) {
+    for (const on of denial.instances) {
+      const key = `${on.target}\n${denial.reason}`;
+      const count = counts.get(key) ?? { target: on.target, reason: denial.reason, clients: 0, requests: 0 };
+      count.clients += 1;
+      count.requests += on.requests;
+      counts.set(key, count);
+    }
+  }
+  return [...counts.values()];
+}

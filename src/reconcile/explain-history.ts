@@ -55,6 +55,8 @@ export function removalsOf(records: ReadonlyArray<AuditRecord>): Removal[] {
 /** Every entry an applied run added to an instance, with when: what the audit trail knows of admissions. */
 export function admissionsOf(records: ReadonlyArray<AuditRecord>): Admission[] {
   return changingRuns(records).flatMap((record) =>
-    record.instances.flatMap((instance) => (instance.outcome === "applied" ? instance.add.map((entry) => ({ target: instance.target, entry, at: record.time })) : [])),
+    record.instances.flatMap((instance) =>
+      instance.outcome === "applied" ? instance.add.map((entry) => ({ target: instance.target, entry, at: record.time })) : [],
+    ),
   );
 }

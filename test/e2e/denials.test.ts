@@ -89,7 +89,8 @@ describe("denials: who was turned away, and why", () => {
     ]);
     const [stale, unpublished, removed, excluded] = plain.report.denials;
     expect(stale).toMatchObject({ runId: null, detail: `published by travis-dns (${NAME}); not live on any of 1 instances` });
-    expect(stale?.instances).toEqual([{ target: h.unixTarget, requests: 3, lastSeen: stale?.lastSeen }]);
+    expect(stale?.instances).toEqual([{ target: h.unixTarget, requests: 3, lastSeen: stale?.lastSeen, admitted: false }]);
+    expect(stale?.current).toBe(true);
     expect(removed).toMatchObject({ runId: removal.result.runId, detail: expect.stringContaining(`removed by this tool at `) });
     expect(removed?.detail).toContain(`in run ${removal.result.runId}`);
     expect(excluded).toMatchObject({ runId: null, detail: expect.stringContaining(`exclude ${EXCLUDED}/32 covers it`) });

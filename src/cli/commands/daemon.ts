@@ -6,9 +6,15 @@ import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { EXIT } from "../exit.js";
 import { shownRun } from "../render/run.js";
 import { logRunSummary } from "../run-summary.js";
-import { restartWatch, runDeps } from "../wiring.js";
+import { denialsNow } from "../../reconcile/run-denials.js";
+import type { TickReason } from "../../daemon/scheduler.js";
+import type { AuditTrigger } from "../../audit/record.js";
+import { explainDeps, restartWatch, runDeps } from "../wiring.js";
 
 const DEFAULT_LISTEN = "0.0.0.0:9464";
+
+/** What the audit trail records as the trigger of a run the daemon started for a reason of its own; the others are `scheduled`. */
+const TRIGGERS: Partial<Record<TickReason, AuditTrigger>> = { restart: "restart", denial: "denial" };
 
 /** Runs until SIGTERM or SIGINT; a run in progress finishes, or stops before its first change. */
 export async function daemonCommand(global: GlobalOptions, options: { jitter: number }, io: Io): Promise<number> {
@@ -17,6 +23,9 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
   if (!listen) throw new UsageError(`metrics.listen: expected host:port`);
   const deps = { ...(await runDeps(config, file, logger, scrubber, io.env, true)), now: io.now };
   const watch = restartWatch(config, scrubber);
+  const table = config.haproxy.denials;
+  // Each look plans as `denials` does; its progress lines would repeat every few seconds, so only its warnings are logged.
+  const denialsDeps = { ...explainDeps(config, logger.child({ watch: "denials" }, { level: "warn" }), scrubber), now: io.now };
   const daemon = await startDaemon({
     schedule: config.schedule,
     periodMs: config.schedulePeriodMs,
@@ -26,11 +35,13 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
     scrubber,
     now: io.now,
     runSync: async (signal, reason) => {
-      const result = await runOnce(config, deps, { dryRun: false, signal, ...(reason === "restart" ? { trigger: "restart" as const } : {}) });
+      const trigger = TRIGGERS[reason];
+      const result = await runOnce(config, deps, { dryRun: false, signal, ...(trigger ? { trigger } : {}) });
       logRunSummary(logger, shownRun(result, { detailedExitcode: false }));
       return result;
     },
     ...(watch ? { watch } : {}),
+    ...(table && config.watchIntervalMs > 0 ? { denialWatch: { intervalMs: config.watchIntervalMs, look: () => denialsNow(config, denialsDeps, table) } } : {}),
   });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: NodeJS.Signals) => {
