@@ -34,7 +34,13 @@ export async function denialsAfterRun(
     held: facts.held && { ...facts.held, runId: run.runId },
     live: facts.live.map((live) => ({ ...live, entries: liveAfter(live.entries, execution, live.target) })),
   });
-  return { runners: denials.filter(isDeniedRunner), counts: deniedCounts(denials) };
+  const runners = denials.filter(isDeniedRunner);
+  if (runners.length > 0)
+    run.log.warn(
+      { addresses: runners.slice(0, 10).map((d) => d.address), count: runners.length },
+      "HAProxy is turning away published addresses this run did not admit: see travis-allowlist denials",
+    );
+  return { runners, counts: deniedCounts(denials) };
 }
 
 /** An instance's live keys as the run left it: what it read, with what it applied there. */

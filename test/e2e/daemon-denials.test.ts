@@ -5,7 +5,7 @@ import { CLI, logLines, runCli } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { type RunningDnsServer, startDnsServer } from "../support/dns-server.js";
 import { fetchText } from "../support/fetch.js";
-import { deniedClientsRecipe, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { deniedClientsRecipe, haproxyBinaries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { freePort } from "../support/ports.js";
 import { parseExposition, sample } from "../support/prometheus.js";
@@ -83,9 +83,9 @@ async function metrics(url: string) {
   return parseExposition((await fetchText(`${url}/metrics`))?.body ?? "");
 }
 
-describe("the daemon's denial watch", () => {
+describe.each(haproxyBinaries())("the daemon's denial watch, on HAProxy $version", ({ bin }) => {
   it("admits a runner Travis just published seconds after its first denial: a sync with trigger denial, within 2 × watchInterval + the sync's time", async () => {
-    const h = await startHaproxy({ kind: "map", dir: dir.path, entries: ["127.0.0.21/32 travis"], ...deniedClientsRecipe() });
+    const h = await startHaproxy({ bin, kind: "map", dir: dir.path, entries: ["127.0.0.21/32 travis"], ...deniedClientsRecipe() });
     const dns = await startDnsServer({ zones: { "nat.travisci.net": { A: ["127.0.0.21"] } } });
     const daemon = await startDaemonFor(h, dns, "admit", {});
     try {
@@ -120,7 +120,7 @@ describe("the daemon's denial watch", () => {
   }, 120_000);
 
   it("under a stream of denials of a runner a guard holds, starts one sync a minute, alerts denied-runner once, and counts it as held", async () => {
-    const h = await startHaproxy({ kind: "map", dir: dir.path, entries: ["127.0.0.21/32 travis"], ...deniedClientsRecipe() });
+    const h = await startHaproxy({ bin, kind: "map", dir: dir.path, entries: ["127.0.0.21/32 travis"], ...deniedClientsRecipe() });
     const dns = await startDnsServer({ zones: { "nat.travisci.net": { A: ["127.0.0.21"] } } });
     const hook: HttpReceiver = await startReceiver([200]);
     const daemon = await startDaemonFor(h, dns, "held", {

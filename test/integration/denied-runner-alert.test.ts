@@ -10,7 +10,7 @@ import { StoredNames } from "../../src/state/stored-names.js";
 import { Scrubber } from "../../src/util/secrets.js";
 import { testConfig, writeConfig } from "../support/config.js";
 import { type RunningDnsServer, startDnsServer } from "../support/dns-server.js";
-import { deniedClientsRecipe, liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { deniedClientsRecipe, haproxyBinaries, liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { parseExposition, sample } from "../support/prometheus.js";
 import { syncOnce } from "../support/reconcile.js";
@@ -19,11 +19,6 @@ const START = Date.parse("2026-11-26T18:00:00.000Z");
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-let h: RunningHaproxy;
-let dns: RunningDnsServer;
-let hook: HttpReceiver;
-let clock = new Date(START);
-
 interface Delivered {
   event: string;
   phase: string;
@@ -31,47 +26,51 @@ interface Delivered {
   deniedRunners?: Array<{ address: string; reason: string; requests: number; targets: string[] }>;
 }
 
-beforeAll(async () => {
-  h = await startHaproxy({ kind: "map", entries: ["127.0.0.21/32 travis"], ...deniedClientsRecipe() });
-  dns = await startDnsServer({ zones: { "nat.travisci.net": { A: ["127.0.0.21"] } } });
-  hook = await startReceiver([200]);
-});
-afterAll(async () => {
-  await Promise.all([h.stop(), dns.stop(), hook.stop()]);
-});
+describe.each(haproxyBinaries())("alert denied-runner over real HAProxy $version, DNS and a webhook", ({ bin }) => {
+  let h: RunningHaproxy;
+  let dns: RunningDnsServer;
+  let hook: HttpReceiver;
 
-function config(maxAdditions: number): Config {
-  return testConfig({
-    resolver: dns.resolver,
-    sockets: [h.unixTarget],
-    map: h.listFile,
-    denials: { table: "st_denied" },
-    extra: {
-      guards: { maxAdditions },
-      alerts: { on: ["denied-runner"], repeatInterval: "4h", sinks: [{ type: "webhook", url: hook.url, timeoutMs: 5000 }] },
-    },
+  beforeAll(async () => {
+    h = await startHaproxy({ bin, kind: "map", entries: ["127.0.0.21/32 travis"], ...deniedClientsRecipe() });
+    dns = await startDnsServer({ zones: { "nat.travisci.net": { A: ["127.0.0.21"] } } });
+    hook = await startReceiver([200]);
   });
-}
+  afterAll(async () => {
+    await Promise.all([h.stop(), dns.stop(), hook.stop()]);
+  });
 
-/** One sync on the test's clock, `at` after START; what the webhook got from it. */
-async function syncAt(at: number, maxAdditions: number): Promise<{ status: string; delivered: Delivered[] }> {
-  clock = new Date(START + at);
-  const c = config(maxAdditions);
-  const scrubber = new Scrubber(literalSecrets(c));
-  const before = hook.requests.length;
-  const shown = await syncOnce(
-    c,
-    {},
-    {
-      now: () => clock,
-      notifier: createNotifier(c.alerts.sinks, { backoffMs: 10, now: () => clock, scrubber }),
-      alertState: alertStore(join(h.dir), new StoredNames(scrubber, [])),
-    },
-  );
-  return { status: shown.instances[0]?.status ?? "none", delivered: hook.requests.slice(before).map((r) => r.json as Delivered) };
-}
+  function config(maxAdditions: number): Config {
+    return testConfig({
+      resolver: dns.resolver,
+      sockets: [h.unixTarget],
+      map: h.listFile,
+      denials: { table: "st_denied" },
+      extra: {
+        guards: { maxAdditions },
+        alerts: { on: ["denied-runner"], repeatInterval: "4h", sinks: [{ type: "webhook", url: hook.url, timeoutMs: 5000 }] },
+      },
+    });
+  }
 
-describe("alert denied-runner over real HAProxy, DNS and a webhook", () => {
+  /** One sync on the test's clock, `at` after START; what the webhook got from it. */
+  async function syncAt(at: number, maxAdditions: number): Promise<{ status: string; delivered: Delivered[] }> {
+    const clock = new Date(START + at);
+    const c = config(maxAdditions);
+    const scrubber = new Scrubber(literalSecrets(c));
+    const before = hook.requests.length;
+    const shown = await syncOnce(
+      c,
+      {},
+      {
+        now: () => clock,
+        notifier: createNotifier(c.alerts.sinks, { backoffMs: 10, now: () => clock, scrubber }),
+        alertState: alertStore(join(h.dir), new StoredNames(scrubber, [])),
+      },
+    );
+    return { status: shown.instances[0]?.status ?? "none", delivered: hook.requests.slice(before).map((r) => r.json as Delivered) };
+  }
+
   it("starts when a published runner is denied, names new addresses at once, reminds after repeatInterval, and resolves once the runner is admitted", async () => {
     expect((await syncAt(0, 1)).status).toBe("in-sync");
 

@@ -9,12 +9,14 @@ import { logRunSummary } from "../run-summary.js";
 import { denialsNow } from "../../reconcile/run-denials.js";
 import type { TickReason } from "../../daemon/scheduler.js";
 import type { AuditTrigger } from "../../audit/record.js";
-import { explainDeps, restartWatch, runDeps } from "../wiring.js";
+import { restartWatch, runDeps, statusDeps } from "../wiring.js";
 
 const DEFAULT_LISTEN = "0.0.0.0:9464";
 
 /** What the audit trail records as the trigger of a run the daemon started for a reason of its own; the others are `scheduled`. */
 const TRIGGERS: Partial<Record<TickReason, AuditTrigger>> = { restart: "restart", denial: "denial" };
+
+const noRecords = () => Promise.resolve([]);
 
 /** Runs until SIGTERM or SIGINT; a run in progress finishes, or stops before its first change. */
 export async function daemonCommand(global: GlobalOptions, options: { jitter: number }, io: Io): Promise<number> {
@@ -25,7 +27,10 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
   const watch = restartWatch(config, scrubber);
   const table = config.haproxy.denials;
   // Each look plans as `denials` does; its progress lines would repeat every few seconds, so only its warnings are logged.
-  const denialsDeps = { ...explainDeps(config, logger.child({ watch: "denials" }, { level: "warn" }), scrubber), now: io.now };
+  // It does not read the audit trail, which grows with every run: whether a runner is still
+  // denied needs only the live lists, and the removal state remembers a day of removals, as
+  // long as the recipe's table remembers a client.
+  const denialsDeps = { ...statusDeps(config, logger.child({ watch: "denials" }, { level: "warn" }), scrubber), auditRecords: noRecords, now: io.now };
   const daemon = await startDaemon({
     schedule: config.schedule,
     periodMs: config.schedulePeriodMs,
