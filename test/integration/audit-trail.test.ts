@@ -3,23 +3,16 @@ import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises"
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AuditTrail } from "../../src/audit/trail.js";
 import { sealRecord, serialise } from "../../src/audit/record.js";
 import { auditBodyFixture, chainWithSecond, MALFORMED, READABLE } from "../support/audit.js";
+import { cleanUpAfterEach } from "../support/cleanups.js";
 import { tempDir } from "../support/tmp.js";
 
 const DIST_TRAIL = fileURLToPath(new URL("../../dist/audit/trail.js", import.meta.url));
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-
-async function dir(): Promise<string> {
-  const t = await tempDir("ta-audit-");
-  cleanups.push(t.remove);
-  return t.path;
-}
+const cleanUp = cleanUpAfterEach();
+const dir = () => cleanUp.dir("ta-audit-");
 
 function appendInChild(path: string, writer: string, count: number): Promise<void> {
   const script = `
@@ -155,7 +148,7 @@ describe("AuditTrail on disk", () => {
         await mkdir(mountpoint);
         const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4k,mode=0700", "tmpfs", mountpoint]);
         if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr.toString()}`);
-        cleanups.unshift(() => Promise.resolve(void spawnSync("umount", [mountpoint])));
+        cleanUp.later(() => Promise.resolve(void spawnSync("umount", [mountpoint])));
         await writeFile(join(mountpoint, "filler"), Buffer.alloc(4096)).catch(() => undefined);
         return join(mountpoint, "audit.jsonl");
       },
@@ -172,7 +165,7 @@ describe("AuditTrail on disk", () => {
     await mkdir(mountpoint);
     const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", mountpoint]);
     if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr.toString()}`);
-    cleanups.unshift(() => Promise.resolve(void spawnSync("umount", [mountpoint])));
+    cleanUp.later(() => Promise.resolve(void spawnSync("umount", [mountpoint])));
     await expect(new AuditTrail(join(mountpoint, "audit.jsonl")).append(auditBodyFixture())).rejects.toMatchObject({
       code: "E_AUDIT_WRITE",
       message: expect.stringContaining("EROFS"),

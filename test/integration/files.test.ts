@@ -2,34 +2,21 @@ import { execFile } from "node:child_process";
 import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { inspect } from "../../src/reconcile/status.js";
 import { shownStatus } from "../../src/cli/render/run.js";
 import { absenceStatePath } from "../../src/state/absence-store.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
 import { CLI } from "../support/cli.js";
 import { configDocument, testConfig } from "../support/config.js";
-import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { liveEntries } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { realDeps, syncOnce } from "../support/reconcile.js";
-import { tempDir } from "../support/tmp.js";
+import { cleanUpAfterEach } from "../support/cleanups.js";
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-
-async function dir(): Promise<string> {
-  const t = await tempDir("ta-files-");
-  cleanups.push(t.remove);
-  return t.path;
-}
-
-async function haproxy(options: Parameters<typeof startHaproxy>[0] = {}): Promise<RunningHaproxy> {
-  const h = await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"], ...options });
-  cleanups.push(() => h.stop());
-  return h;
-}
+const cleanUp = cleanUpAfterEach();
+const dir = () => cleanUp.dir("ta-files-");
+const haproxy = (options?: Parameters<typeof cleanUp.haproxy>[0]) => cleanUp.haproxy(options);
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
@@ -40,7 +27,7 @@ describe("files the tool writes", () => {
       res.writeHead(200, { "content-type": "text/plain", etag: '"v1"' });
       res.end("127.0.0.21\n");
     });
-    cleanups.push(() => feed.stop());
+    cleanUp.later(() => feed.stop());
     const state = join(h.dir, "new", "state");
     const path = join(h.dir, "travis-allowlist.yaml");
     const document = configDocument({ sockets: [h.unixTarget], map: h.listFile, auditPath: join(state, "audit.jsonl") });
@@ -83,7 +70,7 @@ describe("files the tool writes", () => {
       res.writeHead(304);
       res.end();
     });
-    cleanups.push(() => feed.stop());
+    cleanUp.later(() => feed.stop());
     const base = testConfig({ staticEntries: ["127.0.0.21"], sockets: [h.unixTarget], map: h.listFile, auditPath: join(state, "audit.jsonl") });
     const config = {
       ...base,

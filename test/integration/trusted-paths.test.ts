@@ -1,7 +1,7 @@
 import { chmod, chown, lchown, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type ShownRun } from "../../src/cli/render/run.js";
 import { runDeps } from "../../src/cli/wiring.js";
 import { parseConfig } from "../../src/config/parse.js";
@@ -12,30 +12,17 @@ import { Scrubber } from "../../src/util/secrets.js";
 import { assertSafeSymlink, assertTrustedPath } from "../../src/util/trusted-path.js";
 import { NOBODY } from "../support/cli.js";
 import { configDocument, testConfig } from "../support/config.js";
-import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
+import { liveEntries, type RunningHaproxy } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { syncOnce } from "../support/reconcile.js";
-import { tempDir } from "../support/tmp.js";
+import { cleanUpAfterEach } from "../support/cleanups.js";
 
 /** Only root can give a file to another user: elsewhere these cases cannot be set up. */
 const ROOT = process.getuid?.() === 0;
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-
-async function dir(): Promise<string> {
-  const t = await tempDir("ta-trusted-");
-  cleanups.push(t.remove);
-  return t.path;
-}
-
-async function haproxy(options: Parameters<typeof startHaproxy>[0] = {}): Promise<RunningHaproxy> {
-  const h = await startHaproxy({ kind: "map", entries: ["127.0.0.5 office"], ...options });
-  cleanups.push(() => h.stop());
-  return h;
-}
+const cleanUp = cleanUpAfterEach();
+const dir = () => cleanUp.dir("ta-trusted-");
+const haproxy = (options?: Parameters<typeof cleanUp.haproxy>[0]) => cleanUp.haproxy(options);
 
 /** A feed that answers every conditional request 304 and would otherwise serve 127.0.0.21. */
 async function notModifiedFeed(): Promise<HttpReceiver> {
@@ -48,7 +35,7 @@ async function notModifiedFeed(): Promise<HttpReceiver> {
     res.writeHead(200, { "content-type": "text/plain", etag: '"v1"' });
     res.end("127.0.0.21\n");
   });
-  cleanups.push(() => feed.stop());
+  cleanUp.later(() => feed.stop());
   return feed;
 }
 
@@ -232,10 +219,8 @@ describe("source names from ${VAR} in the state files", () => {
       res.end("127.0.0.31\n");
     });
     const sink = await startReceiver([200]);
-    cleanups.push(
-      () => feed.stop(),
-      () => sink.stop(),
-    );
+    cleanUp.later(() => feed.stop());
+    cleanUp.later(() => sink.stop());
 
     expect(await runWith(h, state, feed, sink, ["127.0.0.21", "127.0.0.22"])).toMatchObject({ exitCode: 0 });
     const second = await runWith(h, state, feed, sink, ["127.0.0.21"]);
