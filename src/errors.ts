@@ -73,8 +73,8 @@ export const ERROR_CODES = {
     "check that the target is really HAProxy's runtime socket",
   ],
   E_HAPROXY_LIVE_TOO_LONG: [
-    "an instance listed more live entries than limits.maxLiveEntries, or than the run can hold in memory beside the other instances",
-    "raise limits.maxLiveEntries if the list is really that long; otherwise find what filled it (the target may not be the HAProxy you meant)",
+    "an instance listed more live entries than limits.maxLiveEntries, or than the run's memory budget (from V8's heap limit) holds beside the other instances",
+    "if the list is really that long, raise limits.maxLiveEntries, and past the memory budget the memory limit with a matching --max-old-space-size (docs/kubernetes.md, Memory); otherwise find what filled it (the target may not be the HAProxy you meant)",
   ],
   E_HAPROXY_PROTOCOL: ["HAProxy answered something this tool does not understand", "check the HAProxy version and that the target is a runtime socket"],
   E_HAPROXY_COMMAND: ["a runtime command was refused", "read HAProxy's message in the error"],

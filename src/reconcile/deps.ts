@@ -7,6 +7,7 @@ import type { AuditContext } from "../audit/body.js";
 import type { AuditBody, AuditRecord, AuditTrigger } from "../audit/record.js";
 import type { UdpResolver } from "../util/resolver.js";
 import type { ListKind, LiveEntry, MatchAnswer, WritableEntry } from "../model/list.js";
+import type { RunLiveEntries } from "../haproxy/live-budget.js";
 import type { ApplyOutcome, ListSnapshot, LiveList, ReadLimits } from "../haproxy/runtime.js";
 import type { TableRead, TableReadOptions } from "../haproxy/stick-table-reader.js";
 import type { AbsenceState } from "../model/absence.js";
@@ -63,6 +64,8 @@ export interface RunDeps {
   sources: Source[];
   /** Opens an instance; within a run, `reading` holds its list to the run's memory budget and deadlines. */
   connect: (target: string, reading?: ReadLimits) => Promise<RuntimeTarget>;
+  /** Live entries the run may hold, all instances together; by default what V8's heap limit leaves room for (runLiveEntries). */
+  liveEntryBudget?: RunLiveEntries;
   /** When the run must have ended (epoch ms, real time), so each instance's deadlines keep within it; set by runOnce. */
   runEndsAt?: number;
   /** Seams for `haproxy.discover`: its DNS lookups use the project's client. */

@@ -55,7 +55,7 @@ export interface PlanOptions {
 }
 
 /** What planning reads through: sources, instances, the removal state, the clock. */
-export type PlanDeps = Pick<RunDeps, "sources" | "connect" | "discovery" | "progress" | "now" | "removalState" | "instances" | "runEndsAt">;
+export type PlanDeps = Pick<RunDeps, "sources" | "connect" | "discovery" | "progress" | "now" | "removalState" | "instances" | "runEndsAt" | "liveEntryBudget">;
 
 function emptyRun(rest: Partial<PlannedRun>): PlannedRun {
   return {

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { AllowlistError, errorCode } from "../errors.js";
 import { resolveTargets } from "../haproxy/discover.js";
-import { LiveEntryBudget } from "../haproxy/live-budget.js";
+import { LiveEntryBudget, type RunLiveEntries, runLiveEntries } from "../haproxy/live-budget.js";
 import type { ReadLimits } from "../haproxy/runtime.js";
 import { formatDuration } from "../config/duration.js";
 import type { ErrorSummary } from "../model/result.js";
@@ -15,8 +15,8 @@ import { notContacted, type PlannedInstance } from "./planned-instance.js";
 import { baseResult, failedResult, message } from "./results.js";
 import { reportingReserveMs } from "./run-timeout.js";
 
-/** What reading the instances goes through: discovery, connections, progress, `--instance`, and when the run ends. */
-export type ReadDeps = Pick<RunDeps, "connect" | "discovery" | "progress" | "instances" | "runEndsAt">;
+/** What reading the instances goes through: discovery, connections, progress, `--instance`, when the run ends and what it may hold. */
+export type ReadDeps = Pick<RunDeps, "connect" | "discovery" | "progress" | "instances" | "runEndsAt" | "liveEntryBudget">;
 
 /** Every instance found and read, each left open; an instance that cannot be read is a failed result, not an error. */
 export async function readInstances(
@@ -32,7 +32,7 @@ export async function readInstances(
     return { instances: notContacted(config.haproxy.sockets, "instance discovery failed"), error: { code: errorCode(err), message: message(err) } };
   }
   const targets = chosenTargets(discovered, deps.instances);
-  const limits = readLimits(config, deps.runEndsAt);
+  const limits = readLimits(config, deps.liveEntryBudget ?? runLiveEntries(), deps.runEndsAt);
   let done = 0;
   const instances = await mapLimit(targets, config.haproxy.concurrency, async (target) => {
     try {
@@ -50,8 +50,8 @@ export async function readInstances(
  * reporting) and applying the other half: an instance slower than that fails
  * on its own, and the instances that answered are still applied in time.
  */
-function readLimits(config: Config, runEndsAt: number | undefined): ReadLimits {
-  const budget = new LiveEntryBudget(config.limits.maxLiveEntries, config.haproxy.concurrency);
+function readLimits(config: Config, forRun: RunLiveEntries, runEndsAt: number | undefined): ReadLimits {
+  const budget = new LiveEntryBudget(config.limits.maxLiveEntries, config.haproxy.concurrency, forRun);
   if (runEndsAt === undefined) return { budget };
   const workEndsAt = runEndsAt - reportingReserveMs(config.runTimeoutMs);
   const now = Date.now();

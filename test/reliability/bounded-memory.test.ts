@@ -7,7 +7,7 @@ import { configDocument, testConfig } from "../support/config.js";
 import { startDnsServer } from "../support/dns-server.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { type GiantMapRuntime, startGiantMapRuntime, startHostileRuntime } from "../support/hostile-runtime.js";
-import { type MeasuredRun, runCliMeasured } from "../support/measured-cli.js";
+import { imageNodeOptions, type MeasuredRun, runCliMeasured } from "../support/measured-cli.js";
 import { syncOnce } from "../support/reconcile.js";
 import { recordFigure } from "../support/reliability.js";
 import { tempDir } from "../support/tmp.js";
@@ -38,7 +38,7 @@ async function measuredSync(
   dir: string,
   sockets: string[],
   map: string,
-  changes: { haproxy?: Record<string, unknown>; runTimeout?: string; limits?: Record<string, unknown> } = {},
+  changes: { haproxy?: Record<string, unknown>; runTimeout?: string; limits?: Record<string, unknown>; nodeOptions?: string } = {},
 ) {
   const document = configDocument({ staticEntries: ["127.0.0.21"], sockets, map, auditPath: join(dir, "audit.jsonl") });
   const path = join(dir, "travis-allowlist.yaml");
@@ -52,7 +52,10 @@ async function measuredSync(
       limits: changes.limits ?? {},
     }),
   );
-  const run: MeasuredRun = await runCliMeasured(["--config", path, "--output", "json", "sync"], { timeoutMs: 90_000 });
+  const run: MeasuredRun = await runCliMeasured(["--config", path, "--output", "json", "sync"], {
+    timeoutMs: 90_000,
+    ...(changes.nodeOptions ? { nodeOptions: changes.nodeOptions } : {}),
+  });
   return { run, result: JSON.parse(run.stdout) as RunResult };
 }
 
@@ -82,8 +85,12 @@ describe("memory per run, whatever the runtime sockets send (invariant 10)", () 
     const dir = (await tempDir("ta-bounded-")).path;
     const healthy = await healthyHaproxy();
     const floods = await giants(dir, healthy.listFile, 8, 100 * MB);
-    // Memory is the point here, not time: eight floods read at once on a busy machine get a long reply deadline.
-    const { run, result } = await measuredSync(dir, [...floods.map((g) => g.target), healthy.unixTarget], healthy.listFile, { haproxy: { timeoutMs: 60_000 } });
+    // Memory is the point here, not time: eight floods read at once on a busy machine get a long reply deadline,
+    // in the heap the image gives Node, whose size sets the run's budget of live entries.
+    const { run, result } = await measuredSync(dir, [...floods.map((g) => g.target), healthy.unixTarget], healthy.listFile, {
+      haproxy: { timeoutMs: 60_000 },
+      nodeOptions: imageNodeOptions(),
+    });
 
     expect(run.code).toBe(1);
     expect(result.instances.map((i) => [i.target, i.status, i.errorCode])).toEqual([
@@ -95,6 +102,74 @@ describe("memory per run, whatever the runtime sockets send (invariant 10)", () 
     expect(run.peakRssMib).toBeLessThan(LIMIT_MIB);
     recordFigure("eight-giants-peak-rss-mib", Math.round(run.peakRssMib));
     recordFigure("eight-giants-seconds", Math.round(run.seconds * 10) / 10);
+  }, 180_000);
+});
+
+/** `count` distinct foreign entries (`10.x.y.z office`): each is written back whole when the list changes. */
+function foreignEntries(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255} office`);
+}
+
+/**
+ * A real HAProxy serving a live map of `count` entries, loaded from its file at
+ * start, and a healthy one beside it under the same map path (one config names
+ * one path for all instances); each read its file before the next was written.
+ */
+async function longAndHealthy(dir: string, count: number): Promise<{ long: RunningHaproxy; healthy: RunningHaproxy }> {
+  const listFile = join(dir, "travis.map");
+  const long = await startHaproxy({ kind: "map", listFile, entries: foreignEntries(count) });
+  cleanups.push(() => long.stop());
+  const healthy = await startHaproxy({ kind: "map", listFile, entries: ["127.0.0.5 office"] });
+  cleanups.push(() => healthy.stop());
+  return { long, healthy };
+}
+
+describe("long valid live lists, within the heap the image gives Node (invariant 10)", () => {
+  /** The Dockerfile's NODE_OPTIONS: a 166 MiB heap, so the run's budget is about 219,000 live entries. */
+  const AS_DEPLOYED = imageNodeOptions();
+
+  it("a live map of 350,000 entries, within limits.maxLiveEntries, fails its instance with E_HAPROXY_LIVE_TOO_LONG naming the memory budget; the healthy HAProxy is applied within 256 MiB", async () => {
+    const dir = (await tempDir("ta-bounded-")).path;
+    const { long, healthy } = await longAndHealthy(dir, 350_000);
+    const { run, result } = await measuredSync(dir, [long.unixTarget, healthy.unixTarget], healthy.listFile, {
+      haproxy: { timeoutMs: 60_000 },
+      nodeOptions: AS_DEPLOYED,
+    });
+
+    expect(run.code).toBe(1);
+    expect(result.instances.map((i) => [i.target, i.status, i.errorCode])).toEqual([
+      [long.unixTarget, "failed", "E_HAPROXY_LIVE_TOO_LONG"],
+      [healthy.unixTarget, "applied", undefined],
+    ]);
+    expect(result.instances[0]?.error).toMatch(
+      /the most one list may hold of the run's memory budget \(\d+ live entries for all instances together, from a 166 MiB heap\); a larger memory limit with a matching --max-old-space-size raises it/,
+    );
+    expect(await liveEntries(healthy)).toEqual(["127.0.0.21/32 travis", "127.0.0.5 office"]);
+    expect((await long.command(`show map ${long.listFile}`)).split("\n").filter((l) => l !== "")).toHaveLength(350_000);
+    expect(run.peakRssMib).toBeLessThan(LIMIT_MIB);
+    recordFigure("live-350k-image-heap-peak-rss-mib", Math.round(run.peakRssMib));
+    recordFigure("live-350k-image-heap-seconds", Math.round(run.seconds * 10) / 10);
+  }, 180_000);
+
+  it("a live map of 200,000 entries is read, planned, written back whole with the new entry and verified, within 256 MiB", async () => {
+    const dir = (await tempDir("ta-bounded-")).path;
+    const { long, healthy } = await longAndHealthy(dir, 200_000);
+    const { run, result } = await measuredSync(dir, [long.unixTarget, healthy.unixTarget], healthy.listFile, {
+      haproxy: { timeoutMs: 60_000 },
+      nodeOptions: AS_DEPLOYED,
+    });
+
+    expect(run.code).toBe(0);
+    expect(result.instances.map((i) => [i.target, i.status, i.add])).toEqual([
+      [long.unixTarget, "applied", ["127.0.0.21/32"]],
+      [healthy.unixTarget, "applied", ["127.0.0.21/32"]],
+    ]);
+    const longList = (await long.command(`show map ${long.listFile}`)).split("\n").filter((l) => l !== "");
+    expect(longList).toHaveLength(200_001);
+    expect(longList.filter((l) => l.endsWith(" 127.0.0.21/32 travis") || l.endsWith(" 127.0.0.21 travis"))).toHaveLength(1);
+    expect(run.peakRssMib).toBeLessThan(LIMIT_MIB);
+    recordFigure("live-200k-image-heap-peak-rss-mib", Math.round(run.peakRssMib));
+    recordFigure("live-200k-image-heap-seconds", Math.round(run.seconds * 10) / 10);
   }, 180_000);
 });
 
@@ -123,12 +198,14 @@ describe("a slow instance never holds the healthy ones (invariant 10)", () => {
   it("a list still streaming in is read in turns of the event loop: its instance fails on its deadline while it arrives, and the healthy HAProxy is applied", async () => {
     const dir = (await tempDir("ta-bounded-")).path;
     const healthy = await healthyHaproxy();
-    // Far more than can arrive before the deadline, and a limit raised out of the way: only the deadline can end this read.
+    // Far more than can arrive before the deadline, and the limit and the heap (which sets the run's budget of
+    // live entries) raised out of the way: only the deadline can end this read.
     const [giant] = await giants(dir, healthy.listFile, 1, 4000 * MB);
     const { run, result } = await measuredSync(dir, [giant!.target, healthy.unixTarget], healthy.listFile, {
       haproxy: { timeoutMs: 60_000 },
       runTimeout: "4s",
       limits: { maxLiveEntries: 1_000_000_000 },
+      nodeOptions: "--max-old-space-size=65536",
     });
 
     expect(run.code).toBe(1);

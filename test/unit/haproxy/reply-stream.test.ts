@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { EntriesReader, MAX_LINE_BYTES } from "../../../src/haproxy/entries-reader.js";
-import { LiveEntryBudget, listLimit } from "../../../src/haproxy/live-budget.js";
+import { getHeapStatistics } from "node:v8";
+import {
+  HEAP_BYTES_PER_LIVE_ENTRY,
+  HEAP_RESERVE_BYTES,
+  LiveEntryBudget,
+  listLimit,
+  type RunLiveEntries,
+  runLiveEntries,
+} from "../../../src/haproxy/live-budget.js";
+
+const MIB = 1024 * 1024;
 import { ReplyFramer, TextReader } from "../../../src/haproxy/reply-stream.js";
 
 /** The replies of a stream cut into chunks of `size` bytes, each joined back from its parts. */
@@ -95,24 +105,68 @@ describe("EntriesReader", () => {
   });
 });
 
+describe("runLiveEntries", () => {
+  it("gives the run what the heap leaves past the reserve, at the measured cost of a live entry", () => {
+    const heapLimitBytes = HEAP_RESERVE_BYTES + 1000 * HEAP_BYTES_PER_LIVE_ENTRY + HEAP_BYTES_PER_LIVE_ENTRY - 1;
+    expect(runLiveEntries(heapLimitBytes)).toEqual({ entries: 1000, heapLimitBytes });
+  });
+
+  it("admits about 219,000 live entries in the image's 166 MiB heap, and millions in a heap of 4 GiB", () => {
+    expect(runLiveEntries(166 * MIB).entries).toBe(219_545);
+    expect(runLiveEntries(4096 * MIB).entries).toBeGreaterThan(6_000_000);
+  });
+
+  it("admits none in a heap smaller than the reserve", () => {
+    expect(runLiveEntries(HEAP_RESERVE_BYTES - 1).entries).toBe(0);
+  });
+
+  it("reads the heap limit of the process it runs in by default", () => {
+    expect(runLiveEntries().heapLimitBytes).toBe(getHeapStatistics().heap_size_limit);
+  });
+});
+
 describe("LiveEntryBudget", () => {
+  const run = (entries: number): RunLiveEntries => ({ entries, heapLimitBytes: 166 * MIB });
+
   it("lets every read keep a short list, however full the shared pool, and refuses a long one once the pool is drawn", () => {
-    // 100 at once for the run, 4 reads at once: 6 entries each of their own, a pool of 76.
-    const budget = new LiveEntryBudget(80, 4, 100);
+    // 1600 at once for the run, 4 reads at once: 25 entries each of their own, a pool of 1500 the flood draws in full.
+    const budget = new LiveEntryBudget(1525, 4, run(1600));
     const flood = budget.forList();
-    flood.take(80);
+    flood.take(1525);
     const short = budget.forList();
-    expect(() => short.take(6)).not.toThrow();
+    expect(() => short.take(25)).not.toThrow();
     const long = budget.forList();
-    expect(() => long.take(9)).toThrow(
-      expect.objectContaining({ code: "E_HAPROXY_LIVE_TOO_LONG", message: expect.stringContaining("the run's memory budget") }),
+    expect(() => long.take(50)).toThrow(
+      expect.objectContaining({
+        code: "E_HAPROXY_LIVE_TOO_LONG",
+        message: expect.stringContaining(
+          "other instances' lists already fill the run's memory budget (1600 live entries for all instances together, from a 166 MiB heap)",
+        ),
+      }),
     );
     flood.release();
-    expect(() => budget.forList().take(60)).not.toThrow();
+    expect(() => budget.forList().take(1400)).not.toThrow();
+  });
+
+  it("refuses a list longer than the run's budget, whatever limits.maxLiveEntries allows, and names what raises it", () => {
+    // 1600 at once for the run, 4 reads at once: one list alone may hold 1600 less the others' own 3 × 25.
+    const budget = new LiveEntryBudget(500_000, 4, run(1600));
+    const list = budget.forList();
+    expect(() => list.take(1525)).not.toThrow();
+    expect(() => list.take(1)).toThrow(
+      expect.objectContaining({
+        code: "E_HAPROXY_LIVE_TOO_LONG",
+        message: expect.stringMatching(
+          /more than 1525 entries, the most one list may hold of the run's memory budget \(1600 live entries .* 166 MiB heap\); a larger memory limit with a matching --max-old-space-size raises it/,
+        ),
+      }),
+    );
+    list.release();
+    expect(() => budget.forList().take(1525)).not.toThrow();
   });
 
   it("counts each list against maxLiveEntries on its own", () => {
-    const list = new LiveEntryBudget(5, 1, 1000).forList();
+    const list = new LiveEntryBudget(5, 1, run(1000)).forList();
     list.take(5);
     expect(() => list.take(1)).toThrow(expect.objectContaining({ code: "E_HAPROXY_LIVE_TOO_LONG", message: expect.stringContaining("limits.maxLiveEntries") }));
   });
