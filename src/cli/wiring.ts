@@ -136,16 +136,25 @@ function waitingForLock(logger: Logger, waitMs: number): (holder: LockHolder) =>
   };
 }
 
+/** A daemon watch's look must not outlast the next one by much, whatever a run may wait for. */
+function watchTimeoutMs(config: Config): number {
+  return Math.min(config.haproxy.timeoutMs, Math.max(config.watchIntervalMs, 2000));
+}
+
+/** The daemon's watches connect to an instance for one look, within the look's short deadline. */
+export function watchConnection(config: Config, scrubber: Scrubber): (target: string) => Promise<HaproxyInstance> {
+  const timeoutMs = watchTimeoutMs(config);
+  return (target) => HaproxyInstance.connect(target, { timeoutMs, tls: config.haproxy.tls, scrubber });
+}
+
 /** Which process answers behind each instance: one `show info` per instance, each within a short deadline of its own. */
 async function observeProcesses(config: Config, scrubber: Scrubber): Promise<Processes> {
-  const { tls, concurrency } = config.haproxy;
-  // A look must not outlast the next one by much, whatever a run may wait for.
-  const timeoutMs = Math.min(config.haproxy.timeoutMs, Math.max(config.watchIntervalMs, 2000));
-  const targets = await resolveTargets(config.haproxy, { timeoutMs });
+  const targets = await resolveTargets(config.haproxy, { timeoutMs: watchTimeoutMs(config) });
+  const connect = watchConnection(config, scrubber);
   const processes = new Map<string, string | undefined>();
-  await mapLimit(targets, concurrency, async (target) => {
+  await mapLimit(targets, config.haproxy.concurrency, async (target) => {
     try {
-      const instance = await HaproxyInstance.connect(target, { timeoutMs, tls, scrubber });
+      const instance = await connect(target);
       processes.set(target, instance.process);
       await instance.close();
     } catch {

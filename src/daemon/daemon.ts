@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { RunDenials } from "../model/denials.js";
+import type { DenialLook } from "./denial-watch.js";
 import type { RunResult } from "../model/result.js";
 import { createMetrics, type Metrics, succeeded } from "../metrics/metrics.js";
 import { health, newHistory, readiness, recordRestart, recordRun } from "./health.js";
@@ -24,8 +24,11 @@ export interface DaemonOptions {
   random?: () => number;
   /** The restart watch: every `intervalMs`, which process answers behind each target; a new one is synced at once. */
   watch?: { intervalMs: number; observe: () => Promise<Processes> };
-  /** The denial watch: every `intervalMs`, who the tables show as turned away; a published runner denied is synced at once (at most one a minute). */
-  denialWatch?: { intervalMs: number; look: () => Promise<RunDenials | undefined> };
+  /**
+   * The denial watch: every `intervalMs`, who the tables show as turned away, judged against the
+   * last run; a published runner denied, or a client that run did not see, is synced at once (at most one a minute).
+   */
+  denialWatch?: { intervalMs: number; look: () => Promise<DenialLook | undefined> };
   /** While not ready, a failed run is tried again after this, doubling up to the schedule's period (default 10 s). */
   retryMs?: number;
 }

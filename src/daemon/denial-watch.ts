@@ -1,45 +1,40 @@
 import type { Logger } from "pino";
 import type { RunDenials } from "../model/denials.js";
+import { poll, type Polling } from "./poll.js";
+
+/** One look at the tables, judged against what the last run knew. */
+export interface DenialLook {
+  /** The published runners still turned away, and the counts for the gauges. */
+  denials: RunDenials;
+  /**
+   * Denied addresses that no source published at the last run and that were not
+   * in the tables it read: a source may have published them since, which only a sync can tell.
+   */
+  newcomers: string[];
+}
 
 export interface DenialWatchOptions {
   intervalMs: number;
-  /** Who the tables show as turned away now, and why; undefined when it could not be judged (the sources failed). */
-  look: () => Promise<RunDenials | undefined>;
+  /** The tables now, judged; undefined when there is nothing to judge them against yet (no run has completed). */
+  look: () => Promise<DenialLook | undefined>;
   /** Every judged look, for the gauges. */
   onLook: (denials: RunDenials) => void;
-  /** Told at once when a published address is being turned away. */
-  onDeniedRunner: (addresses: string[]) => void;
+  /** Told at once when a published runner, or a client the last run did not see, is being turned away. */
+  onDenied: (look: DenialLook) => void;
   logger: Logger;
 }
 
-export interface DenialWatch {
-  /** A look in progress ends on its own deadline and reports nothing once stopped. */
-  stop(): void;
-}
-
-/** Reads the denied clients' tables every `intervalMs`, the first look at once, as the restart watch looks at the processes. */
-export function startDenialWatch(options: DenialWatchOptions): DenialWatch {
-  const log = options.logger;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const look = async () => {
-    if (stopped) return;
-    try {
-      const denials = await options.look();
-      if (denials && !stopped) {
-        options.onLook(denials);
-        if (denials.runners.length > 0) options.onDeniedRunner(denials.runners.map((d) => d.address));
-      }
-    } catch (err) {
-      log.warn({ err }, "the denial watch could not read the denied clients' tables");
-    }
-    if (!stopped) timer = setTimeout(() => void look(), options.intervalMs);
-  };
-  void look();
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
+/** Reads the denied clients' tables every `intervalMs`, the first look at once. */
+export function startDenialWatch(options: DenialWatchOptions): Polling {
+  return poll({
+    intervalMs: options.intervalMs,
+    logger: options.logger,
+    failure: "the denial watch could not read the denied clients' tables",
+    look: async (active) => {
+      const look = await options.look();
+      if (!look || !active()) return;
+      options.onLook(look.denials);
+      if (look.denials.runners.length > 0 || look.newcomers.length > 0) options.onDenied(look);
     },
-  };
+  });
 }

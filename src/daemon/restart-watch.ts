@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { poll, type Polling } from "./poll.js";
 import { newProcesses, type Processes } from "./watch.js";
 
 export interface RestartWatchOptions {
@@ -10,37 +11,22 @@ export interface RestartWatchOptions {
   logger: Logger;
 }
 
-export interface RestartWatch {
-  /** A look in progress ends on its own deadline and reports nothing once stopped. */
-  stop(): void;
-}
-
 /** Looks every `intervalMs` at the process behind each target; the first look, taken at once, is the baseline. */
-export function startRestartWatch(options: RestartWatchOptions): RestartWatch {
+export function startRestartWatch(options: RestartWatchOptions): Polling {
   const log = options.logger;
   let seen: Processes | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const look = async () => {
-    if (stopped) return;
-    try {
+  return poll({
+    intervalMs: options.intervalMs,
+    logger: log,
+    failure: "the restart watch could not ask the instances",
+    look: async (active) => {
       const processes = await options.observe();
       const fresh = newProcesses(seen, processes);
       seen = processes;
-      if (fresh.length > 0 && !stopped) {
+      if (fresh.length > 0 && active()) {
         log.info({ targets: fresh }, "a new HAProxy process (restart, reload or new instance) holds the list file's content; syncing now");
         options.onRestart(fresh);
       }
-    } catch (err) {
-      log.warn({ err }, "the restart watch could not ask the instances");
-    }
-    if (!stopped) timer = setTimeout(() => void look(), options.intervalMs);
-  };
-  void look();
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
     },
-  };
+  });
 }

@@ -1,8 +1,9 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
 import type { RunDenials } from "../model/denials.js";
-import { type DenialWatch, startDenialWatch } from "./denial-watch.js";
-import { type RestartWatch, startRestartWatch } from "./restart-watch.js";
+import { type DenialLook, startDenialWatch } from "./denial-watch.js";
+import type { Polling } from "./poll.js";
+import { startRestartWatch } from "./restart-watch.js";
 import type { Processes } from "./watch.js";
 
 /** Why the daemon starts a run: the first one, the schedule, a new HAProxy process, a published runner denied, or a retry while not ready. */
@@ -26,8 +27,11 @@ export interface SchedulerOptions {
   /** The restart watch: a new process behind a target is told to `onRestart`, then synced at once. */
   watch?: { intervalMs: number; observe: () => Promise<Processes> };
   onRestart: (targets: string[]) => void;
-  /** The denial watch: a published runner denied starts a sync at once, at most one every DENIAL_SYNC_GAP_MS; every look goes to `onDenials`. */
-  denialWatch?: { intervalMs: number; look: () => Promise<RunDenials | undefined> };
+  /**
+   * The denial watch: a published runner denied, or a client the last run did not see, starts a
+   * sync at once, at most one every DENIAL_SYNC_GAP_MS; every look goes to `onDenials`.
+   */
+  denialWatch?: { intervalMs: number; look: () => Promise<DenialLook | undefined> };
   onDenials?: (denials: RunDenials) => void;
   /** The clock the gap between denial syncs is measured on (default: the system's). */
   now?: () => Date;
@@ -39,8 +43,8 @@ export class Scheduler {
   private readonly controller = new AbortController();
   private readonly task: ScheduledTask;
   private first: NodeJS.Timeout | undefined;
-  private watch: RestartWatch | undefined;
-  private denialWatch: DenialWatch | undefined;
+  private watch: Polling | undefined;
+  private denialWatch: Polling | undefined;
   /** When the last sync a denial started began (epoch ms). */
   private lastDenialSync = -Infinity;
   private current: Promise<void> | undefined;
@@ -67,7 +71,7 @@ export class Scheduler {
         ...denialWatch,
         logger: this.options.logger,
         onLook: (denials) => this.options.onDenials?.(denials),
-        onDeniedRunner: (addresses) => this.deniedRunnerSeen(addresses),
+        onDenied: (look) => this.deniedSeen(look),
       });
     }
     this.first = setTimeout(
@@ -118,19 +122,22 @@ export class Scheduler {
    * A runner turned away is synced at once, unless a run is under way (the
    * next look sees it again if that run did not admit it) or a denial started
    * one less than a minute ago: a runner a guard holds, or that an instance
-   * keeps refusing, must not turn the daemon into a sync loop.
+   * keeps refusing, must not turn the daemon into a sync loop. A client the
+   * last run did not see may be a runner published since: only a sync can
+   * tell, so it starts one on the same terms.
    */
-  private deniedRunnerSeen(addresses: string[]): void {
+  private deniedSeen({ denials, newcomers }: DenialLook): void {
     const log = this.options.logger;
-    if (this.current || this.stopping) return log.debug({ addresses }, "a published runner is being denied; a run is under way");
+    const runners = denials.runners.map((d) => d.address);
+    const seen = runners.length > 0 ? { addresses: runners } : { newcomers: newcomers.slice(0, 10), newcomerCount: newcomers.length };
+    const what =
+      runners.length > 0 ? "a published runner is being denied" : "a client the last sync did not see is being denied, perhaps a runner published since";
+    if (this.current || this.stopping) return log.debug(seen, `${what}; a run is under way`);
     const at = (this.options.now?.() ?? new Date()).getTime();
     if (at - this.lastDenialSync < DENIAL_SYNC_GAP_MS)
-      return log.debug(
-        { addresses, lastDenialSync: new Date(this.lastDenialSync).toISOString() },
-        "a published runner is being denied; a denial started a sync less than a minute ago",
-      );
+      return log.debug({ ...seen, lastDenialSync: new Date(this.lastDenialSync).toISOString() }, `${what}; a denial started a sync less than a minute ago`);
     this.lastDenialSync = at;
-    log.info({ addresses }, "a published runner is being denied; syncing now");
+    log.info(seen, `${what}; syncing now`);
     void this.tick("denial");
   }
 

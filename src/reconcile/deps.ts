@@ -12,6 +12,7 @@ import type { ApplyOutcome, ListSnapshot, LiveList, ReadLimits } from "../haprox
 import type { TableRead, TableReadOptions } from "../haproxy/stick-table-reader.js";
 import type { AbsenceState } from "../model/absence.js";
 import type { Source } from "../sources/types.js";
+import type { LastRun } from "./last-run.js";
 import type { LoadedAbsenceState } from "../state/absence-store.js";
 import type { Scrubber } from "../util/secrets.js";
 
@@ -99,4 +100,6 @@ export interface RunOptions {
   reviewed?: { plan: ReviewedPlan; digest: string };
   /** What started this run, when it is not what started the process (the daemon's restart watch). */
   trigger?: AuditTrigger;
+  /** Told, once a real run with `haproxy.denials` has read the tables, what it knew: the daemon's looks judge the tables by it until the next run. */
+  keepLastRun?: (lastRun: LastRun) => void;
 }

@@ -8,6 +8,7 @@ import { fetchText } from "../support/fetch.js";
 import { deniedClientsRecipe, haproxyBinaries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
 import { freePort } from "../support/ports.js";
+import { type RecordedLine, startRuntimeRecorder } from "../support/runtime-recorder.js";
 import { parseExposition, sample } from "../support/prometheus.js";
 import { recordFigure } from "../support/reliability.js";
 import { tempDir } from "../support/tmp.js";
@@ -112,7 +113,7 @@ describe.each(haproxyBinaries())("the daemon's denial watch, on HAProxy $version
       expect(series.get("travis_allowlist_denied_clients")?.type).toBe("gauge");
       expect(sample(series, "travis_allowlist_denied_requests", { target: h.unixTarget, reason: "stale" })).toBeGreaterThanOrEqual(1);
       // Admitted since: no further sync for it.
-      expect(logLines(daemon.stderr()).filter((l) => l.msg === "a published runner is being denied; syncing now")).toHaveLength(1);
+      expect(logLines(daemon.stderr()).filter((l) => /is being denied.*; syncing now$/.test(String(l.msg)))).toHaveLength(1);
     } finally {
       await daemon.stop();
       await Promise.all([h.stop(), dns.stop()]);
@@ -148,6 +149,62 @@ describe.each(haproxyBinaries())("the daemon's denial watch, on HAProxy $version
     } finally {
       await daemon.stop();
       await Promise.all([h.stop(), dns.stop(), hook.stop()]);
+    }
+  }, 120_000);
+
+  it("between runs, looks only at the stick tables: no DNS query, no feed request, no list read, however many looks", async () => {
+    const h = await startHaproxy({ bin, kind: "map", dir: dir.path, entries: ["127.0.0.21/32 travis"], ...deniedClientsRecipe() });
+    const runtime = await startRuntimeRecorder(h.dir, h.unixTarget);
+    const dns = await startDnsServer({ zones: { "nat.travisci.net": { A: ["127.0.0.21"] } } });
+    const feedLines = ["127.0.0.21"];
+    const feed = await startReceiver([200], (_request, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(`${feedLines.join("\n")}\n`);
+    });
+    // Denied before the first run, which sees it: the looks know it and start nothing for it.
+    expect(await h.statusFrom("127.0.0.99")).toBe(403);
+    const daemon = await startDaemonFor(h, dns, "look", {
+      sources: [
+        { name: "travis-dns", type: "dns", names: ["nat.travisci.net"], resolvers: [dns.resolver], timeoutMs: 2000 },
+        { name: "feed", type: "http", url: `${feed.url}/nat.txt`, format: "lines", timeoutMs: 2000 },
+      ],
+      haproxy: { sockets: [runtime.target], map: h.listFile, kind: "map", timeoutMs: 10_000, denials: { table: "st_denied" } },
+      watchInterval: "200ms",
+    });
+    const tableReads = (lines: RecordedLine[]) => lines.filter((l) => l.line === "show table st_denied").length;
+    /** What HAProxy may be asked between runs: the restart watch's `show info`, the tables, and a session's framing. */
+    const lookCommand = /^(prompt|set severity-output number|show info|show table st_denied|quit|)$/;
+    const quietFor = async (looks: number) => {
+      const from = { line: runtime.lines.length, queries: dns.queries.length, requests: feed.requests.length };
+      await until(() => tableReads(runtime.lines.slice(from.line)) >= looks, `${looks} looks at the table`, 60_000);
+      expect(runtime.lines.slice(from.line).filter((l) => !lookCommand.test(l.line))).toEqual([]);
+      expect(dns.queries.length - from.queries).toBe(0);
+      expect(feed.requests.length - from.requests).toBe(0);
+    };
+    try {
+      expect(dns.queries.length).toBeGreaterThan(0);
+      expect(feed.requests.length).toBeGreaterThan(0);
+      await quietFor(10);
+      await until(
+        async () => sample(await metrics(daemon.url), "travis_allowlist_denied_clients", { target: runtime.target, reason: "unpublished" }) === 1,
+        "the looks' gauges",
+        30_000,
+      );
+
+      // A client no run has seen may be a runner published since: the sync it starts, and only that, asks the sources and reads the list.
+      feedLines.push("127.0.0.22");
+      const before = { line: runtime.lines.length, queries: dns.queries.length, requests: feed.requests.length };
+      expect(await h.statusFrom("127.0.0.22")).toBe(403);
+      await until(async () => (await h.statusFrom("127.0.0.22")) === 200, "the runner the feed published admitted", 60_000);
+      expect(dns.queries.length).toBeGreaterThan(before.queries);
+      expect(feed.requests.length).toBeGreaterThan(before.requests);
+      expect(runtime.lines.slice(before.line).some((l) => l.line.startsWith("show map"))).toBe(true);
+      expect((await appliedOrHeld(daemon.config)).map((r) => [r.actor.trigger, r.instances.map((i) => i.add)])).toEqual([["denial", [["127.0.0.22/32"]]]]);
+
+      await quietFor(10);
+    } finally {
+      await daemon.stop();
+      await Promise.all([runtime.stop(), h.stop(), dns.stop(), feed.stop()]);
     }
   }, 120_000);
 });

@@ -6,17 +6,16 @@ import { type GlobalOptions, type Io, loadContext } from "../context.js";
 import { EXIT } from "../exit.js";
 import { shownRun } from "../render/run.js";
 import { logRunSummary } from "../run-summary.js";
-import { denialsNow } from "../../reconcile/run-denials.js";
+import { denialsBetweenRuns } from "../../reconcile/run-denials.js";
+import type { LastRun } from "../../reconcile/last-run.js";
 import type { TickReason } from "../../daemon/scheduler.js";
 import type { AuditTrigger } from "../../audit/record.js";
-import { restartWatch, runDeps, statusDeps } from "../wiring.js";
+import { restartWatch, runDeps, watchConnection } from "../wiring.js";
 
 const DEFAULT_LISTEN = "0.0.0.0:9464";
 
 /** What the audit trail records as the trigger of a run the daemon started for a reason of its own; the others are `scheduled`. */
 const TRIGGERS: Partial<Record<TickReason, AuditTrigger>> = { restart: "restart", denial: "denial" };
-
-const noRecords = () => Promise.resolve([]);
 
 /** Runs until SIGTERM or SIGINT; a run in progress finishes, or stops before its first change. */
 export async function daemonCommand(global: GlobalOptions, options: { jitter: number }, io: Io): Promise<number> {
@@ -26,11 +25,14 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
   const deps = { ...(await runDeps(config, file, logger, scrubber, io.env, true)), now: io.now };
   const watch = restartWatch(config, scrubber);
   const table = config.haproxy.denials;
-  // Each look plans as `denials` does; its progress lines would repeat every few seconds, so only its warnings are logged.
-  // It does not read the audit trail, which grows with every run: whether a runner is still
-  // denied needs only the live lists, and the removal state remembers a day of removals, as
-  // long as the recipe's table remembers a client.
-  const denialsDeps = { ...statusDeps(config, logger.child({ watch: "denials" }, { level: "warn" }), scrubber), auditRecords: noRecords, now: io.now };
+  // What the last run knew, replaced by each run that read the tables: the looks between runs judge by it.
+  // Until the first run has, a look does nothing: that run reads the tables itself once it is done.
+  let lastRun: LastRun | undefined;
+  const keepLastRun = (known: LastRun) => {
+    lastRun = known;
+  };
+  // A look reads the tables every few seconds: only its warnings are logged.
+  const lookDeps = { connect: watchConnection(config, scrubber), logger: logger.child({ watch: "denials" }, { level: "warn" }), now: io.now };
   const daemon = await startDaemon({
     schedule: config.schedule,
     periodMs: config.schedulePeriodMs,
@@ -41,12 +43,14 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
     now: io.now,
     runSync: async (signal, reason) => {
       const trigger = TRIGGERS[reason];
-      const result = await runOnce(config, deps, { dryRun: false, signal, ...(trigger ? { trigger } : {}) });
+      const result = await runOnce(config, deps, { dryRun: false, signal, keepLastRun, ...(trigger ? { trigger } : {}) });
       logRunSummary(logger, shownRun(result, { detailedExitcode: false }));
       return result;
     },
     ...(watch ? { watch } : {}),
-    ...(table && config.watchIntervalMs > 0 ? { denialWatch: { intervalMs: config.watchIntervalMs, look: () => denialsNow(config, denialsDeps, table) } } : {}),
+    ...(table && config.watchIntervalMs > 0
+      ? { denialWatch: { intervalMs: config.watchIntervalMs, look: async () => lastRun && denialsBetweenRuns(lastRun, config, lookDeps, table) } }
+      : {}),
   });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: NodeJS.Signals) => {

@@ -1,0 +1,31 @@
+import type { Denial, DenialReason } from "../model/denials.js";
+import type { DenialFacts } from "../plan/denial-facts.js";
+
+/** What a run knew of the world, as the denial classifier takes it, without the tables. */
+export type KnownFacts = Omit<DenialFacts, "now" | "denied" | "sinceMs">;
+
+/**
+ * What the daemon keeps of its last run to judge the denied clients' tables
+ * between runs without asking the sources or reading a live list again: the
+ * run's desired set with provenance, each instance's list as the run left it,
+ * the held plan, the removals, and which unpublished clients its tables
+ * already listed. Bounded by the run itself: its desired set, its lists and
+ * the clients one run keeps (MAX_DENIED_CLIENTS).
+ */
+export interface LastRun {
+  /** When the run had left each list as `known.live` says: a later denial of an address live there means the list changed since. */
+  at: Date;
+  known: KnownFacts;
+  /** The targets the run read or tried to read: the ones a look reads the tables of. */
+  targets: ReadonlyArray<string>;
+  /** Denied addresses the run's tables listed that no source published then: a look does not take them for newcomers. */
+  seen: ReadonlySet<string>;
+}
+
+/** Reasons a source's newer answer could change: the address was not published when the run asked. */
+const UNPUBLISHED_REASONS: ReadonlySet<DenialReason> = new Set<DenialReason>(["removed", "unpublished"]);
+
+/** The denials no source published when their run asked. */
+export function unpublishedDenials(denials: ReadonlyArray<Denial>): Denial[] {
+  return denials.filter((d) => UNPUBLISHED_REASONS.has(d.reason));
+}
