@@ -98,14 +98,18 @@ export class EntriesReader implements ReplyReader<EntriesReply> {
 
   private entry(text: string, start: number, end: number): LiveEntry {
     const first = text.indexOf(" ", start);
-    const line = () => quoted(text.slice(start, end), this.scrubber);
     if (first === -1 || first >= end || first === start || !text.startsWith("0x", start))
-      throw protocolError(`unexpected line in ${this.kind} entries: ${line()}`);
+      throw protocolError(`unexpected line in ${this.kind} entries: ${this.quotedLine(text, start, end)}`);
     const ref = text.slice(start, first);
     if (this.kind === "acl") return { ref, key: text.slice(first + 1, end) };
     const second = text.indexOf(" ", first + 1);
-    if (second === -1 || second >= end) throw protocolError(`map entry without value: ${line()}`);
+    if (second === -1 || second >= end) throw protocolError(`map entry without value: ${this.quotedLine(text, start, end)}`);
     return { ref, key: text.slice(first + 1, second), value: this.shared(text.slice(second + 1, end)) };
+  }
+
+  /** Only for a message: a line is quoted when it is refused, never made ahead for every entry. */
+  private quotedLine(text: string, start: number, end: number): string {
+    return quoted(text.slice(start, end), this.scrubber);
   }
 
   private shared(value: string): string {
