@@ -1,4 +1,4 @@
-import { parseCidr } from "../model/cidr.js";
+import { parseCidr, parseIpv4Address } from "../model/cidr.js";
 import type { DeniedClient } from "../model/denials.js";
 
 /** `# table: st_denied, type: ipv6, size:102400, used:2`, the first line of `show table NAME` and each line of `show table`. */
@@ -65,9 +65,12 @@ function storedNames(line: string): string[] {
 
 /** The client address a key stands for: IPv4-mapped keys become the IPv4 address; ranges and other text are no client. */
 function clientAddress(key: string): string | undefined {
-  // Nearly every key is an IPv4 client in mapped form: read its IPv4 tail on the fast IPv4 path, not the IPv6 one.
-  const text = key.startsWith(MAPPED_PREFIX) && !key.includes(":", MAPPED_PREFIX.length) ? key.slice(MAPPED_PREFIX.length) : key;
-  const parsed = parseCidr(text);
+  // Nearly every key is an IPv4 client in mapped form: a dotted quad that parses is already canonical (leading zeros are refused), so its text is the address.
+  if (key.startsWith(MAPPED_PREFIX)) {
+    const tail = key.slice(MAPPED_PREFIX.length);
+    if (parseIpv4Address(tail) !== undefined) return tail;
+  }
+  const parsed = parseCidr(key);
   if (!parsed.ok || key.includes("/")) return undefined;
   const canonical = parsed.cidr.text;
   return canonical.slice(0, canonical.lastIndexOf("/"));

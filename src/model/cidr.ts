@@ -45,7 +45,8 @@ export function maskOf(family: Family, prefix: number): bigint {
   return MASKS[family][prefix] ?? 0n;
 }
 
-function parseIpv4Address(text: string): number | undefined {
+/** A dotted quad as an unsigned 32-bit number; undefined for anything else, leading zeros included. */
+export function parseIpv4Address(text: string): number | undefined {
   let value = 0;
   let octet = 0;
   let digits = 0;

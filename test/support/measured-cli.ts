@@ -22,12 +22,17 @@ export interface MeasuredRun extends CliRun {
  * its peak resident memory: what a container's memory limit is held against.
  * `nodeOptions` is passed as NODE_OPTIONS, the way the image sets it.
  */
-export function runCliMeasured(args: string[], options: { timeoutMs: number; nodeOptions?: string }): Promise<MeasuredRun> {
+export function runCliMeasured(args: string[], options: { timeoutMs: number; nodeOptions?: string; stdoutFile?: string }): Promise<MeasuredRun> {
   const started = performance.now();
+  // A result larger than the buffer goes to `stdoutFile`; the shell execs the CLI, so the peak measured is still the CLI's own.
+  const command =
+    options.stdoutFile === undefined
+      ? [process.execPath, CLI]
+      : ["sh", "-c", 'out=$1; shift; exec "$@" > "$out"', "sh", options.stdoutFile, process.execPath, CLI];
   return new Promise((resolve, reject) => {
     execFile(
       "/usr/bin/time",
-      ["-v", process.execPath, CLI, ...args],
+      ["-v", ...command, ...args],
       {
         env: { PATH: process.env.PATH ?? "", ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}) },
         timeout: options.timeoutMs,
