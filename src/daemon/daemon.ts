@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { DenialLook } from "./denial-watch.js";
+import type { DenialLook } from "../model/denials.js";
 import type { RunResult } from "../model/result.js";
 import { createMetrics, type Metrics, succeeded } from "../metrics/metrics.js";
 import { health, newHistory, readiness, recordRestart, recordRun } from "./health.js";

@@ -1,17 +1,6 @@
 import type { Logger } from "pino";
-import type { RunDenials } from "../model/denials.js";
+import type { DenialLook, RunDenials } from "../model/denials.js";
 import { poll, type Polling } from "./poll.js";
-
-/** One look at the tables, judged against what the last run knew. */
-export interface DenialLook {
-  /** The published runners still turned away, and the counts for the gauges. */
-  denials: RunDenials;
-  /**
-   * Denied addresses that no source published at the last run and that were not
-   * in the tables it read: a source may have published them since, which only a sync can tell.
-   */
-  newcomers: string[];
-}
 
 export interface DenialWatchOptions {
   intervalMs: number;

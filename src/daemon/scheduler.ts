@@ -1,7 +1,8 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
 import type { RunDenials } from "../model/denials.js";
-import { type DenialLook, startDenialWatch } from "./denial-watch.js";
+import type { DenialLook } from "../model/denials.js";
+import { startDenialWatch } from "./denial-watch.js";
 import type { Polling } from "./poll.js";
 import { startRestartWatch } from "./restart-watch.js";
 import type { Processes } from "./watch.js";

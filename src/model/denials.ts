@@ -104,3 +104,14 @@ export function deniedCounts(denials: ReadonlyArray<Denial>): DeniedCount[] {
   }
   return [...counts.values()];
 }
+
+/** One look at the denied clients' tables, judged against what the last run knew. */
+export interface DenialLook {
+  /** The published runners still turned away, and the counts for the gauges. */
+  denials: RunDenials;
+  /**
+   * Denied addresses that no source published at the last run and that were not
+   * in the tables it read: a source may have published them since, which only a sync can tell.
+   */
+  newcomers: string[];
+}

@@ -1,6 +1,6 @@
 import { CidrIndex, type IndexedAddress, indexedAddress } from "../model/cidr-index.js";
 import { type Denial, type DeniedOn, PUBLISHED_DENIAL_REASONS, type DenialReason } from "../model/denials.js";
-import { SharedValues } from "../util/shared-values.js";
+import { SharedValues } from "../model/shared-values.js";
 import { joined, liveText, publishedText, removalText } from "./denial-detail.js";
 import type { DenialFacts, PublishedEntry, Removal } from "./denial-facts.js";
 

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import type { DenialLook } from "../daemon/denial-watch.js";
+import type { DenialLook } from "../model/denials.js";
 import { canonicalKey } from "../model/cidr.js";
 import { deniedCounts, type RunDenials } from "../model/denials.js";
 import type { DenialFacts, Removal } from "../plan/denial-facts.js";

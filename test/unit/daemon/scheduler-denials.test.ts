@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Denial, RunDenials } from "../../../src/model/denials.js";
-import type { DenialLook } from "../../../src/daemon/denial-watch.js";
+import type { DenialLook } from "../../../src/model/denials.js";
 import { DENIAL_SYNC_GAP_MS, Scheduler, type TickReason } from "../../../src/daemon/scheduler.js";
 import { until } from "../../support/wait.js";
 

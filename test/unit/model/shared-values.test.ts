@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SharedValues } from "../../../src/util/shared-values.js";
+import { SharedValues } from "../../../src/model/shared-values.js";
 
 describe("SharedValues", () => {
   it("builds one value per combination of parts and hands the same one back", () => {
