@@ -6,6 +6,7 @@ import { classifyDenials, publishedDenied } from "../plan/denial-reasons.js";
 import { readDeniedTables, type TableOutcome, tableSummary } from "./denied-tables.js";
 import { closePlannedRun, type PlanDeps, planRun } from "./plan-run.js";
 import { deniedFactsOf } from "./planned-denial-facts.js";
+import { recordsOrNone } from "./explain-history.js";
 
 export interface DenialsDeps extends PlanDeps {
   logger: Logger;
@@ -34,7 +35,7 @@ export async function reportDenials(config: Config, deps: DenialsDeps, options: 
   } finally {
     await closePlannedRun(planned);
   }
-  const records = planned.error ? [] : await auditRecordsOrNone(deps);
+  const records = planned.error ? [] : await recordsOrNone(deps.auditRecords, deps.logger, "removals are known only from the removal state");
   const facts = deniedFactsOf(planned, config, { outcomes, records, now, ...(options.sinceMs === undefined ? {} : { sinceMs: options.sinceMs }) });
   const denials = classifyDenials(facts);
   const tables = outcomes.map((o) => tableSummary(o, options.table.table));
@@ -45,14 +46,4 @@ export async function reportDenials(config: Config, deps: DenialsDeps, options: 
 function outcomeOf(report: Pick<DenialsReport, "denials" | "tables" | "error">): DenialsOutcome {
   if (report.error || report.tables.some((t) => t.error)) return "unknown";
   return publishedDenied(report.denials) ? "published-denied" : "clear";
-}
-
-/** The audit trail's records; none when it cannot be read, which only leaves out the removals it knows. */
-async function auditRecordsOrNone(deps: DenialsDeps): Promise<AuditRecord[]> {
-  try {
-    return await deps.auditRecords();
-  } catch (err) {
-    deps.logger.warn({ err }, "the audit trail cannot be read: removals are known only from the removal state");
-    return [];
-  }
 }

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { actorText } from "../audit/render.js";
 import type { AuditRecord } from "../audit/record.js";
 import { type Cidr, contains, parseCidr } from "../model/cidr.js";
@@ -59,4 +60,14 @@ export function admissionsOf(records: ReadonlyArray<AuditRecord>): Admission[] {
       instance.outcome === "applied" ? instance.add.map((entry) => ({ target: instance.target, entry, at: record.time })) : [],
     ),
   );
+}
+
+/** The audit trail's records, oldest first; none when it cannot be read, logged with what the reader goes without. */
+export async function recordsOrNone(read: () => Promise<AuditRecord[]>, logger: Logger, without: string): Promise<AuditRecord[]> {
+  try {
+    return await read();
+  } catch (err) {
+    logger.warn({ err }, `the audit trail cannot be read: ${without}`);
+    return [];
+  }
 }

@@ -3,7 +3,7 @@ import type { AuditRecord } from "../audit/record.js";
 import type { Config } from "../config/schema.js";
 import { type Cidr, contains, parseCidr } from "../model/cidr.js";
 import type { MatchAnswer } from "../model/list.js";
-import { firstAddedTimes, historyOf } from "./explain-history.js";
+import { firstAddedTimes, historyOf, recordsOrNone } from "./explain-history.js";
 import { type DeniedHere, deniedAt, deniedForAddresses } from "./explain-denied.js";
 import { explainOnInstance, type InstanceContext, type MatchReply } from "./explain-instance.js";
 import { type ExplainedAddress, type ExplainReport, explainOutcomeOf } from "./explain-report.js";
@@ -53,22 +53,12 @@ export async function explainAddresses(config: Config, deps: ExplainDeps, addres
   } finally {
     await closePlannedRun(planned);
   }
-  const records = await auditRecordsOrNone(deps);
+  const records = await recordsOrNone(deps.auditRecords, deps.logger, "explain shows no history");
   const firstAdded = firstAddedTimes(records);
   const onInstances = { kind: config.haproxy.kind, ownership: ownershipOf(config), pending: planned.grace?.pending ?? new Map<string, string>() };
   const context = { config, planned, records, replies, denied, firstAdded, onInstances, asked: addresses.length };
   const explained = addresses.map((address, index) => explainAddress(address, index, context));
   return { version: 1, addresses: explained, sources: planned.sources, error: planned.error, outcome: explainOutcomeOf(explained, planned.error) };
-}
-
-/** The audit trail's records; none when it cannot be read, which only leaves the history out. */
-async function auditRecordsOrNone(deps: ExplainDeps): Promise<AuditRecord[]> {
-  try {
-    return await deps.auditRecords();
-  } catch (err) {
-    deps.logger.warn({ err }, "the audit trail cannot be read: explain shows no history");
-    return [];
-  }
 }
 
 /** Every reached instance's matcher asked about every address at once. */

@@ -1,11 +1,10 @@
 /** A HAProxy stick table of denied clients filled as many clients' requests would have, and a config that reads it. */
 import { mkdir, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { configDocument } from "./config.js";
 import type { RunningDnsServer } from "./dns-server.js";
-import { deniedClientsRecipe, type RunningHaproxy, startHaproxy } from "./haproxy.js";
+import { deniedClientsRecipe, type RunningHaproxy, runtimeCommand, startHaproxy } from "./haproxy.js";
 
 export const DENIED_TABLE = "st_denied";
 
@@ -27,15 +26,7 @@ function deniedKey(n: number): string {
 export async function fillDeniedTable(h: RunningHaproxy, count: number): Promise<void> {
   const socket = h.unixTarget.slice("unix://".length);
   const lines = Array.from({ length: count }, (_, i) => `set table ${DENIED_TABLE} key ${deniedKey(i)} data.http_req_cnt ${1 + (i % 50)}\n`);
-  const reply = await new Promise<string>((resolve, reject) => {
-    const s = connect({ path: socket });
-    let out = "";
-    s.setEncoding("utf8");
-    s.on("data", (d: string) => (out += d));
-    s.on("end", () => resolve(out));
-    s.on("error", reject);
-    s.end(`prompt\n${lines.join("")}quit\n`);
-  });
+  const reply = await runtimeCommand(socket, `prompt\n${lines.join("")}quit`);
   // Each accepted command answers with an empty line and the prompt; anything else is HAProxy refusing one.
   const refused = reply.replace(/^> ?/gm, "").trim();
   if (refused !== "") throw new Error(`HAProxy refused to fill ${DENIED_TABLE}: ${refused.slice(0, 300)}`);
