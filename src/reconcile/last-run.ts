@@ -18,8 +18,10 @@ export interface LastRun {
   known: KnownFacts;
   /** The targets the run read or tried to read: the ones a look reads the tables of. */
   targets: ReadonlyArray<string>;
-  /** Denied addresses the run's tables listed that no source published then: a look does not take them for newcomers. */
+  /** Denied addresses the run's tables listed that no source published then, denied before the run began: a look does not take them for newcomers. */
   seen: ReadonlySet<string>;
+  /** Every denied address the run's tables listed that no source published then. */
+  unpublished: ReadonlySet<string>;
 }
 
 /** Reasons a source's newer answer could change: the address was not published when the run asked. */
@@ -28,4 +30,34 @@ const UNPUBLISHED_REASONS: ReadonlySet<DenialReason> = new Set<DenialReason>(["r
 /** The denials no source published when their run asked. */
 export function unpublishedDenials(denials: ReadonlyArray<Denial>): Denial[] {
   return denials.filter((d) => UNPUBLISHED_REASONS.has(d.reason));
+}
+
+/**
+ * What the daemon remembers between runs. An unpublished client the last
+ * run's tables listed is taken as seen (a look does not sync for it again)
+ * only when it had been denied before that run asked its sources: its last
+ * request came before the run began, or a look or an earlier run had seen
+ * it. A client denied first while the run was going, after its sources were
+ * asked, is still a newcomer at the next look: a source may have published
+ * it in between, which only a sync can tell.
+ */
+export class RunMemory {
+  private last: LastRun | undefined;
+  /** Newcomers the looks since the last run saw denied. */
+  private readonly deniedSince = new Set<string>();
+
+  /** What the last run knew; undefined until a run has read the tables. */
+  get lastRun(): LastRun | undefined {
+    return this.last;
+  }
+
+  keep(run: LastRun): void {
+    const seenBefore = (address: string) => run.seen.has(address) || this.deniedSince.has(address) || (this.last?.seen.has(address) ?? false);
+    this.last = { ...run, seen: new Set([...run.unpublished].filter(seenBefore)) };
+    this.deniedSince.clear();
+  }
+
+  looked(newcomers: ReadonlyArray<string>): void {
+    for (const address of newcomers) this.deniedSince.add(address);
+  }
 }

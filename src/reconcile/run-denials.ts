@@ -27,7 +27,7 @@ export async function denialsAfterRun(
   planned: PlannedRun,
   execution: Execution,
   config: Config,
-  run: { runId: string; now: Date; log: Logger; keep?: ((lastRun: LastRun) => void) | undefined },
+  run: { runId: string; startedAt: Date; now: Date; log: Logger; keep?: ((lastRun: LastRun) => void) | undefined },
 ): Promise<RunDenials | undefined> {
   const table = config.haproxy.denials;
   if (!table || planned.error || !planned.desiredSet) return undefined;
@@ -43,11 +43,13 @@ export async function denialsAfterRun(
     exclude: facts.exclude,
   };
   const denials = classifyDenials({ ...known, now: run.now, denied: facts.denied });
+  const unpublished = unpublishedDenials(denials);
   run.keep?.({
     at: run.now,
     known,
     targets: planned.instances.map((p) => p.target),
-    seen: new Set(unpublishedDenials(denials).map((d) => d.address)),
+    seen: new Set(unpublished.filter((d) => Date.parse(d.lastSeen) <= run.startedAt.getTime()).map((d) => d.address)),
+    unpublished: new Set(unpublished.map((d) => d.address)),
   });
   const runners = denials.filter(isDeniedRunner);
   if (runners.length > 0)

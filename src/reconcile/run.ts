@@ -101,7 +101,13 @@ async function planAndExecute(config: Config, deps: RunDeps, options: RunOptions
     const { log, now } = run;
     const context = { log, now, signal: options.signal, reviewed: options.reviewed, configDigest: deps.audit.context.configDigest, narrowedTo: deps.instances };
     const execution = await execute(planned, writer.effects, context);
-    writer.denied = await denialsAfterRun(planned, execution, config, { runId: run.runId, now: now(), log, keep: options.keepLastRun });
+    writer.denied = await denialsAfterRun(planned, execution, config, {
+      runId: run.runId,
+      startedAt: run.startedAt,
+      now: now(),
+      log,
+      keep: options.keepLastRun,
+    });
     return reconciledOf(planned, execution);
   } finally {
     await closePlannedRun(planned);

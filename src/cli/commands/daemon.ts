@@ -7,7 +7,7 @@ import { EXIT } from "../exit.js";
 import { shownRun } from "../render/run.js";
 import { logRunSummary } from "../run-summary.js";
 import { denialsBetweenRuns } from "../../reconcile/run-denials.js";
-import type { LastRun } from "../../reconcile/last-run.js";
+import { type LastRun, RunMemory } from "../../reconcile/last-run.js";
 import type { TickReason } from "../../daemon/scheduler.js";
 import type { AuditTrigger } from "../../audit/record.js";
 import { restartWatch, runDeps, watchConnection } from "../wiring.js";
@@ -27,9 +27,14 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
   const table = config.haproxy.denials;
   // What the last run knew, replaced by each run that read the tables: the looks between runs judge by it.
   // Until the first run has, a look does nothing: that run reads the tables itself once it is done.
-  let lastRun: LastRun | undefined;
-  const keepLastRun = (known: LastRun) => {
-    lastRun = known;
+  const memory = new RunMemory();
+  const keepLastRun = (known: LastRun) => memory.keep(known);
+  const look = async () => {
+    const last = memory.lastRun;
+    if (!last || !table) return undefined;
+    const found = await denialsBetweenRuns(last, config, lookDeps, table);
+    memory.looked(found.newcomers);
+    return found;
   };
   // A look reads the tables every few seconds: only its warnings are logged.
   const lookDeps = { connect: watchConnection(config, scrubber), logger: logger.child({ watch: "denials" }, { level: "warn" }), now: io.now };
@@ -48,9 +53,7 @@ export async function daemonCommand(global: GlobalOptions, options: { jitter: nu
       return result;
     },
     ...(watch ? { watch } : {}),
-    ...(table && config.watchIntervalMs > 0
-      ? { denialWatch: { intervalMs: config.watchIntervalMs, look: async () => lastRun && denialsBetweenRuns(lastRun, config, lookDeps, table) } }
-      : {}),
+    ...(table && config.watchIntervalMs > 0 ? { denialWatch: { intervalMs: config.watchIntervalMs, look } } : {}),
   });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: NodeJS.Signals) => {
