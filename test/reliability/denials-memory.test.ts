@@ -68,3 +68,36 @@ describe("denials over the most denied clients one run keeps, within a 256 MiB c
     recordFigure("denials-text-peak-rss-mib", Math.round(run.peakRssMib));
   }, 240_000);
 });
+
+describe("a table of a million denied clients", () => {
+  const MILLION = 1_000_000;
+  let big: RunningHaproxy;
+  let bigConfig: string;
+
+  beforeAll(async () => {
+    big = await haproxyWithDeniedTable(join(dir.path, "million"), "1100k");
+    await fillDeniedTable(big, MILLION);
+    bigConfig = await denialsConfig(join(dir.path, "million"), big, dns);
+  }, 240_000);
+
+  afterAll(async () => {
+    await big?.stop();
+  });
+
+  it("is read as a stream: every entry counted, the clients one run keeps reported, truncated with a warning, under the limit", async () => {
+    const out = join(dir.path, "million.json");
+    const run = await runCliMeasured(["--config", bigConfig, "--output", "json", "--log-level", "warn", "denials"], {
+      timeoutMs: 180_000,
+      nodeOptions: AS_DEPLOYED,
+      stdoutFile: out,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(await readFile(out, "utf8")) as ShownDenials;
+    expect(report.tables).toMatchObject([{ table: DENIED_TABLE, entries: MILLION, truncated: true, error: null }]);
+    expect(report.denials).toHaveLength(MAX_DENIED_CLIENTS);
+    expect(run.stderr).toContain(`more than ${MAX_DENIED_CLIENTS} denied clients on one instance: only the first are classified`);
+    expect(run.peakRssMib).toBeLessThan(LIMIT_MIB - MARGIN_MIB);
+    recordFigure("denials-million-peak-rss-mib", Math.round(run.peakRssMib));
+    recordFigure("denials-million-seconds", Math.round(run.seconds * 10) / 10);
+  }, 240_000);
+});

@@ -8,10 +8,10 @@ import { deniedClientsRecipe, type RunningHaproxy, runtimeCommand, startHaproxy 
 
 export const DENIED_TABLE = "st_denied";
 
-/** A HAProxy with the denied clients' recipe, in its own directory. */
-export async function haproxyWithDeniedTable(dir: string): Promise<RunningHaproxy> {
+/** A HAProxy with the denied clients' recipe (a table of `size` entries, HAProxy's notation), in its own directory. */
+export async function haproxyWithDeniedTable(dir: string, size?: string): Promise<RunningHaproxy> {
   await mkdir(dir, { recursive: true });
-  return startHaproxy({ kind: "map", dir, ...deniedClientsRecipe(DENIED_TABLE) });
+  return startHaproxy({ kind: "map", dir, ...deniedClientsRecipe(DENIED_TABLE, size) });
 }
 
 /** `::ffff:10.a.b.c`: the key HAProxy's `type ipv6` table gives an IPv4 client. */

@@ -164,14 +164,14 @@ export function runtimeCommand(socket: string, text: string): Promise<string> {
 }
 
 /** The denied clients' recipe of docs/haproxy.md for a map: each request the allowlist denies is counted in the ipv6 stick table `table`. */
-export function deniedClientsRecipe(table = "st_denied"): Pick<HaproxyOptions, "rule" | "sections"> {
+export function deniedClientsRecipe(table = "st_denied", size = "100k"): Pick<HaproxyOptions, "rule" | "sections"> {
   return {
     rule: (listFile) => [
       `acl travis_runner src,map_ip(${listFile}) -m found`,
       `http-request track-sc0 src table ${table} unless travis_runner`,
       "http-request deny deny_status 403 unless travis_runner",
     ],
-    sections: [`backend ${table}`, "  stick-table type ipv6 size 100k expire 24h store http_req_cnt,http_req_rate(1h)"],
+    sections: [`backend ${table}`, `  stick-table type ipv6 size ${size} expire 24h store http_req_cnt,http_req_rate(1h)`],
   };
 }
 
