@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { clockOf } from "./deps.js";
 import type { AuditRecord } from "../audit/record.js";
 import type { Config } from "../config/schema.js";
 import type { DenialsOutcome, DenialsReport } from "../model/denials.js";
@@ -27,7 +28,7 @@ export interface DenialsOptions {
  * connection that planning opened. Reads only.
  */
 export async function reportDenials(config: Config, deps: DenialsDeps, options: DenialsOptions): Promise<DenialsReport> {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = clockOf(deps)();
   const planned = await planRun(config, deps, { force: false, noGrace: false, probeExposures: false, readWithoutDesired: false }, deps.logger);
   let outcomes: TableOutcome[];
   try {

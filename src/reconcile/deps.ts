@@ -88,6 +88,11 @@ export interface RunDeps {
   newRunId?: () => string;
 }
 
+/** The clock a run reads: the one its deps inject, else the system's. */
+export function clockOf(deps: { now?: (() => Date) | undefined }): () => Date {
+  return deps.now ?? (() => new Date());
+}
+
 export interface RunOptions {
   dryRun: boolean;
   /** Sets aside the threshold guards (never minEntries or maxAddresses, never validation). */

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { clockOf } from "./deps.js";
 import type { AuditRecord } from "../audit/record.js";
 import type { Config } from "../config/schema.js";
 import { type Cidr, contains, parseCidr } from "../model/cidr.js";
@@ -49,7 +50,7 @@ export async function explainAddresses(config: Config, deps: ExplainDeps, addres
   let denied: ReadonlyMap<string, DeniedHere> | undefined;
   try {
     replies = await askEveryInstance(planned, config, texts);
-    if (table) denied = await deniedForAddresses(planned, config, { ...table, now: (deps.now ?? (() => new Date()))() }, texts, deps.logger);
+    if (table) denied = await deniedForAddresses(planned, config, { ...table, now: clockOf(deps)() }, texts, deps.logger);
   } finally {
     await closePlannedRun(planned);
   }

@@ -8,7 +8,7 @@ import type { GraceDecision } from "../plan/grace.js";
 import type { LoadedAbsenceState } from "../state/absence-store.js";
 import { mapLimit } from "../util/map-limit.js";
 import { SHOWN_IN_RESULT } from "../util/log-fields.js";
-import type { RunDeps } from "./deps.js";
+import { clockOf, type RunDeps } from "./deps.js";
 import { type Resolution, resolveDesired } from "./desired.js";
 import { logDesired } from "./desired-log.js";
 import { judgeByGuards } from "./guard-verdict.js";
@@ -78,7 +78,7 @@ function emptyRun(rest: Partial<PlannedRun>): PlannedRun {
 
 /** Reads everything a run needs and decides what it would do; writes nothing anywhere. */
 export async function planRun(config: Config, deps: PlanDeps, options: PlanOptions, log: Logger): Promise<PlannedRun> {
-  const clock = deps.now ?? (() => new Date());
+  const clock = clockOf(deps);
   const now = clock();
   const resolution = await resolveDesired(config, deps.sources, clock);
   if (!resolution.ok) return planWithoutDesired(config, deps, options, resolution, log);

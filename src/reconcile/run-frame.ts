@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { type RunResult, runOutcomeOf } from "../model/result.js";
-import type { RunDeps, RunOptions } from "./deps.js";
+import { clockOf, type RunDeps, type RunOptions } from "./deps.js";
 import type { Reconciled } from "./reconciled.js";
 
 /** What every part of one run shares: its id, its log, its clock and how it was asked for. */
@@ -35,7 +35,7 @@ export function resultOf(run: RunFrame, dryRun: boolean, reconciled: Reconciled)
 
 /** A run's identity, taken once at its start. */
 export function frameOf(deps: RunDeps, options: RunOptions): RunFrame {
-  const now = deps.now ?? (() => new Date());
+  const now = clockOf(deps);
   const startedAt = now();
   const runId = (deps.newRunId ?? randomUUID)();
   const { reviewed } = options;

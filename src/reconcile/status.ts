@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { clockOf } from "./deps.js";
 import { formatDuration } from "../config/duration.js";
 import type { Config } from "../config/schema.js";
 import { canonicalKey } from "../model/cidr.js";
@@ -65,7 +66,7 @@ export async function inspect(config: Config, deps: PlanDeps & { logger: Logger 
     if (!planned.desiredSet) instances = await judgedWithoutDesired(planned, config, deps);
     else instances = planned.error ? [] : planned.instances.map(drift);
     if (table && instances.length > 0) {
-      const denied = await deniedPerInstance(planned, config, { ...table, now: (deps.now ?? (() => new Date()))() }, deps.logger);
+      const denied = await deniedPerInstance(planned, config, { ...table, now: clockOf(deps)() }, deps.logger);
       instances = instances.map((i) => ({ ...i, ...(denied.get(i.target) ?? { denied: null, deniedError: null }) }));
     }
   } finally {
@@ -101,7 +102,7 @@ async function judgedWithoutDesired(planned: PlannedRun, config: Config, deps: P
   } catch (err) {
     deps.logger.warn({ err }, "the removal state cannot be used: drift is not judged while the desired set is unknown");
   }
-  const now = (deps.now ?? (() => new Date()))();
+  const now = clockOf(deps)();
   const known = new Set(state.provenance.flatMap((g) => g.entries));
   const removed = recentlyRemoved(state, now);
   return Promise.all(
