@@ -1,3 +1,4 @@
+import { MAX_DENIED_CLIENTS } from "../haproxy/table-read.js";
 import type { Denial, DenialReason } from "../model/denials.js";
 import type { DenialFacts } from "../plan/denial-facts.js";
 
@@ -57,7 +58,11 @@ export class RunMemory {
     this.deniedSince.clear();
   }
 
+  /** Bounded as one run's clients are: while runs fail, looks must not pile up every client they see. */
   looked(newcomers: ReadonlyArray<string>): void {
-    for (const address of newcomers) this.deniedSince.add(address);
+    for (const address of newcomers) {
+      if (this.deniedSince.size >= MAX_DENIED_CLIENTS) return;
+      this.deniedSince.add(address);
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_DENIED_CLIENTS } from "../../../src/haproxy/table-read.js";
 import { type LastRun, RunMemory } from "../../../src/reconcile/last-run.js";
 
 /** A run whose tables listed `unpublished`, of them `before` denied before the run began. */
@@ -29,6 +30,15 @@ describe("what the daemon remembers between runs", () => {
     // Once published, it is no more among the unpublished, and so not seen.
     memory.keep(run(["127.0.0.30"]));
     expect([...(memory.lastRun?.seen ?? [])]).toEqual([]);
+  });
+
+  it("remembers no more clients between runs than one run keeps, however many looks see new ones", () => {
+    const memory = new RunMemory();
+    const many = Array.from({ length: MAX_DENIED_CLIENTS + 10 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    memory.looked(many.slice(0, MAX_DENIED_CLIENTS / 2));
+    memory.looked(many.slice(MAX_DENIED_CLIENTS / 2));
+    memory.keep(run(many));
+    expect(memory.lastRun?.seen.size).toBe(MAX_DENIED_CLIENTS);
   });
 
   it("forgets what the looks saw once a run has judged it", () => {
