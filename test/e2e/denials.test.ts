@@ -70,6 +70,7 @@ describe("denials: who was turned away, and why", () => {
     expect(removal.code).toBe(0);
     publish([...FIRST.filter((a) => a !== REMOVED), STALE]);
 
+    const firstRequest = Date.now();
     expect(await requests(h, REMOVED, 2)).toEqual([403, 403]);
     expect(await requests(h, STALE, 3)).toEqual([403, 403, 403]);
     expect(await requests(h, EXCLUDED, 1)).toEqual([403]);
@@ -77,6 +78,7 @@ describe("denials: who was turned away, and why", () => {
     expect(await requests(h, "127.0.0.21", 1)).toEqual([200]);
 
     const plain = await denials(config);
+    const answered = Date.now();
     expect(plain.code).toBe(0);
     expect(Object.keys(plain.report).sort()).toEqual(["denials", "error", "exitCode", "outcome", "tables", "version"]);
     expect(plain.report).toMatchObject({ version: 1, exitCode: 0, outcome: "published-denied", error: null });
@@ -91,6 +93,9 @@ describe("denials: who was turned away, and why", () => {
     expect(stale).toMatchObject({ runId: null, detail: `published by travis-dns (${NAME}); not live on any of 1 instances` });
     expect(stale?.instances).toEqual([{ target: h.unixTarget, requests: 3, lastSeen: stale?.lastSeen, admitted: false }]);
     expect(stale?.current).toBe(true);
+    // Last seen is worked out from the entry's expiry: within the requests' window, give or take HAProxy's clock tick.
+    expect(Date.parse(stale?.lastSeen ?? "")).toBeGreaterThanOrEqual(firstRequest - 1000);
+    expect(Date.parse(stale?.lastSeen ?? "")).toBeLessThanOrEqual(answered + 1000);
     expect(removed).toMatchObject({ runId: removal.result.runId, detail: expect.stringContaining(`removed by this tool at `) });
     expect(removed?.detail).toContain(`in run ${removal.result.runId}`);
     expect(excluded).toMatchObject({ runId: null, detail: expect.stringContaining(`exclude ${EXCLUDED}/32 covers it`) });
