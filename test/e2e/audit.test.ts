@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { acquireLock } from "../../src/util/lock.js";
 import type { AuditRecord } from "../../src/audit/record.js";
-import { CLI, logLines, runCli } from "../support/cli.js";
+import { childEnv, CLI, logLines, runCli } from "../support/cli.js";
 import { until } from "../support/wait.js";
 import { chainWithSecond, MALFORMED } from "../support/audit.js";
 import { tempDir } from "../support/tmp.js";
@@ -167,7 +167,7 @@ describe("the audit trail of real runs", () => {
     const many = Array.from({ length: 1800 }, (_, i) => `34.${100 + (i >> 8)}.${i & 255}.7`);
     const { h, config, auditPath } = await setup();
     dns.zones["nat.travisci.net"] = { A: many };
-    const child = spawn(process.execPath, [CLI, "--config", config, "sync"], { stdio: "ignore", env: { PATH: process.env.PATH ?? "", ...SECRET_ENV } });
+    const child = spawn(process.execPath, [CLI, "--config", config, "sync"], { stdio: "ignore", env: childEnv(SECRET_ENV) });
     // Hold the audit lock as soon as the intent is on disk, so the outcome can never be written.
     // A Node start, 1,800 addresses over DNS and a plan come first: on a busy machine that takes a while.
     const lockPath = `${auditPath}.lock`;

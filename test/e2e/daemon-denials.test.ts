@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/record.js";
-import { CLI, logLines, runCli } from "../support/cli.js";
+import { childEnv, CLI, logLines, runCli } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { type RunningDnsServer, startDnsServer } from "../support/dns-server.js";
 import { fetchText } from "../support/fetch.js";
@@ -57,7 +57,7 @@ async function startDaemonFor(h: RunningHaproxy, dns: RunningDnsServer, name: st
   );
   const child = spawn(process.execPath, [CLI, "--config", config, "--log-level", "debug", "daemon"], {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "" },
+    env: childEnv(),
   });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

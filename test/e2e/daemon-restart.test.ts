@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/record.js";
-import { CLI, runCli } from "../support/cli.js";
+import { childEnv, CLI, runCli } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { fetchText } from "../support/fetch.js";
@@ -34,7 +34,7 @@ describe("the daemon's restart watch", () => {
       extra: { schedule: "0 0 1 1 *", metrics: { listen: `127.0.0.1:${port}` } },
     });
     const url = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, [CLI, "--config", config, "daemon"], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env.PATH ?? "" } });
+    const child = spawn(process.execPath, [CLI, "--config", config, "daemon"], { stdio: ["ignore", "ignore", "pipe"], env: childEnv() });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/record.js";
-import { CLI } from "../support/cli.js";
+import { childEnv, CLI } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
@@ -44,7 +44,7 @@ async function daemon(file: string, options: { schedule?: string; haproxy?: Reco
     ...(options.watchInterval ? { watchInterval: options.watchInterval } : {}),
   };
   const config = await writeConfig(h.dir, { sockets: [h.unixTarget], map: h.listFile, extra }, file);
-  const child = spawn(process.execPath, [CLI, "--config", config, "daemon"], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "" } });
+  const child = spawn(process.execPath, [CLI, "--config", config, "daemon"], { stdio: ["ignore", "pipe", "pipe"], env: childEnv() });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { childEnv } from "../support/cli.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
@@ -8,7 +9,7 @@ const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url
 /** `npm run demo` after its build step (the suite builds first): the demo's own output and exit code. */
 function runDemo(): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(TSX, ["demo/run.ts"], { cwd: ROOT, env: { PATH: process.env.PATH ?? "" }, timeout: 90_000 }, (error, stdout, stderr) =>
+    execFile(TSX, ["demo/run.ts"], { cwd: ROOT, env: childEnv(), timeout: 90_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
     );
   });

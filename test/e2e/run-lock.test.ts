@@ -3,7 +3,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, logLines } from "../support/cli.js";
+import { childEnv, CLI, logLines } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { until } from "../support/wait.js";
@@ -24,7 +24,7 @@ describe("a sync waiting for another one on this host", () => {
     const since = Date.now();
     await writeFile(lock, `${process.pid} ${hostname()} ${since}`, { mode: 0o600 });
     const child = spawn(process.execPath, [CLI, "--config", config, "sync", "--lock-timeout", "90"], {
-      env: { PATH: process.env.PATH ?? "" },
+      env: childEnv(),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";

@@ -3,7 +3,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLI, logLines, runCli } from "../support/cli.js";
+import { childEnv, CLI, logLines, runCli } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 
@@ -39,7 +39,7 @@ const COLOURS = /\u001b\[[0-9;]*m/g;
 function onTerminal(args: string[]): Promise<{ code: number; lines: string[] }> {
   const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
   return new Promise((resolve) =>
-    execFile("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH ?? "", TERM: "dumb" }, timeout: 20_000 }, (err, stdout) =>
+    execFile("script", ["-qec", command, "/dev/null"], { env: childEnv({ TERM: "dumb" }), timeout: 20_000 }, (err, stdout) =>
       resolve({
         code: err ? (typeof err.code === "number" ? err.code : -1) : 0,
         lines: stdout

@@ -7,7 +7,7 @@ import { inspect } from "../../src/reconcile/status.js";
 import { shownStatus } from "../../src/cli/render/run.js";
 import { absenceStatePath } from "../../src/state/absence-store.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
-import { CLI } from "../support/cli.js";
+import { childEnv, CLI } from "../support/cli.js";
 import { configDocument, testConfig } from "../support/config.js";
 import { liveEntries } from "../support/haproxy.js";
 import { type HttpReceiver, startReceiver } from "../support/http-receiver.js";
@@ -33,7 +33,7 @@ describe("files the tool writes", () => {
     const document = configDocument({ sockets: [h.unixTarget], map: h.listFile, auditPath: join(state, "audit.jsonl") });
     await writeFile(path, stringify({ ...document, sources: [{ name: "feed", type: "http", url: `${feed.url}/list`, format: "lines" }] }));
     const code = await new Promise<number>((resolve) =>
-      execFile("sh", ["-c", `umask 000; exec "${process.execPath}" "${CLI}" --config "${path}" sync`], { env: { PATH: process.env.PATH ?? "" } }, (err) =>
+      execFile("sh", ["-c", `umask 000; exec "${process.execPath}" "${CLI}" --config "${path}" sync`], { env: childEnv() }, (err) =>
         resolve(err ? Number(err.code) : 0),
       ),
     );

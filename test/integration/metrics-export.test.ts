@@ -12,6 +12,7 @@ import { instanceResult, runResult } from "../support/results.js";
 import { tempDir } from "../support/tmp.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
 import { Scrubber } from "../../src/util/secrets.js";
+import { childEnv } from "../support/cli.js";
 
 /** For the exchanges whose replies carry nothing from the config. */
 const knowsNoSecret = { scrubber: new Scrubber() };
@@ -155,7 +156,7 @@ describe("one-shot metrics export", () => {
     const asNobody = spawnSync(process.execPath, ["-e", `process.stdout.write(require("node:fs").readFileSync(${JSON.stringify(path)}, "utf8"))`], {
       uid: 65534,
       gid: 65534,
-      env: { PATH: process.env.PATH ?? "" },
+      env: childEnv(),
     });
     expect({ status: asNobody.status, stdout: asNobody.stdout.toString(), stderr: asNobody.stderr.toString() }).toEqual({
       status: 0,

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, logLines } from "../support/cli.js";
+import { childEnv, CLI, logLines } from "../support/cli.js";
 import { writeConfig } from "../support/config.js";
 import { startDnsServer, type RunningDnsServer } from "../support/dns-server.js";
 import { fetchText } from "../support/fetch.js";
@@ -38,7 +38,7 @@ async function floodableDaemon() {
   // prlimit sets the limit and then executes node, so the daemon's pid is the child's.
   const child = spawn("prlimit", [`--nofile=${OPEN_FILES}:${OPEN_FILES}`, process.execPath, CLI, "--config", config, "daemon"], {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "" },
+    env: childEnv(),
   });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditTrail } from "../../src/audit/trail.js";
-import { CLI, runCli } from "../support/cli.js";
+import { childEnv, CLI, runCli } from "../support/cli.js";
 import { configDocument } from "../support/config.js";
 import { liveEntries, type RunningHaproxy, startHaproxy } from "../support/haproxy.js";
 import { recordFigure, rounds } from "../support/reliability.js";
@@ -45,7 +45,7 @@ afterAll(() => h.stop());
 async function killedSync(config: string, when: { afterMs: number } | { afterIntentMs: number }): Promise<void> {
   const audit = join(h.dir, "audit.jsonl");
   const sizeBefore = (await stat(audit).catch(() => ({ size: 0 }))).size;
-  const child = spawn(process.execPath, [CLI, "--config", config, "sync"], { stdio: "ignore", env: { PATH: process.env.PATH ?? "" } });
+  const child = spawn(process.execPath, [CLI, "--config", config, "sync"], { stdio: "ignore", env: childEnv() });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let done = false;
   void exited.then(() => (done = true));
@@ -66,7 +66,7 @@ async function killedSync(config: string, when: { afterMs: number } | { afterInt
 function calibrate(config: string): Promise<{ intentAt: number; appliedAt: number }> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [CLI, "--config", config, "sync"], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env.PATH ?? "" } });
+    const child = spawn(process.execPath, [CLI, "--config", config, "sync"], { stdio: ["ignore", "ignore", "pipe"], env: childEnv() });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.once("exit", () => {

@@ -21,12 +21,21 @@ function exitCode(error: ExecFileException | null): number {
 }
 
 /** Runs the built CLI (npm test builds it first) without blocking the test's own servers. */
+/** Passed to a child so that it reads the test's clock and timezone: TZ, and faketime's variables when a run uses it. */
+const CLOCK_VARIABLES = /^(TZ|LD_PRELOAD|FAKETIME.*|DONT_FAKE_MONOTONIC)$/;
+
+/** The environment a spawned CLI or helper gets: PATH, the test's clock and timezone, and `extra`. Nothing else of the test's environment reaches it. */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const clock = Object.entries(process.env).filter((e): e is [string, string] => CLOCK_VARIABLES.test(e[0]) && e[1] !== undefined);
+  return { PATH: process.env.PATH ?? "", ...Object.fromEntries(clock), ...extra };
+}
+
 export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; maxBuffer?: number } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd: options.cwd, env: { PATH: process.env.PATH ?? "", ...options.env }, timeout: CLI_TIMEOUT_MS, maxBuffer: options.maxBuffer ?? 1024 * 1024 },
+      { cwd: options.cwd, env: childEnv(options.env), timeout: CLI_TIMEOUT_MS, maxBuffer: options.maxBuffer ?? 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: exitCode(error), stdout, stderr }),
     );
   });
@@ -80,11 +89,8 @@ export const NOBODY = 65534;
 /** Runs a world-readable copy of the CLI (`cliReadableByAll`) as `nobody`, with `runCli`'s timeout. */
 export function runCliAsNobody(cli: string, args: string[]): Promise<CliRun> {
   return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { uid: NOBODY, gid: NOBODY, env: { PATH: process.env.PATH ?? "" }, timeout: CLI_TIMEOUT_MS },
-      (error, stdout, stderr) => resolve({ code: exitCode(error), stdout, stderr }),
+    execFile(process.execPath, [cli, ...args], { uid: NOBODY, gid: NOBODY, env: childEnv(), timeout: CLI_TIMEOUT_MS }, (error, stdout, stderr) =>
+      resolve({ code: exitCode(error), stdout, stderr }),
     ),
   );
 }

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { CLI, type CliRun } from "./cli.js";
+import { childEnv, CLI, type CliRun } from "./cli.js";
 
 /** The NODE_OPTIONS the image runs the CLI with: the Dockerfile's one `ENV NODE_OPTIONS="…"`. */
 export function imageNodeOptions(): string {
@@ -34,7 +34,7 @@ export function runCliMeasured(args: string[], options: { timeoutMs: number; nod
       "/usr/bin/time",
       ["-v", ...command, ...args],
       {
-        env: { PATH: process.env.PATH ?? "", ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}) },
+        env: childEnv(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
         timeout: options.timeoutMs,
         maxBuffer: 16 * 1024 * 1024,
       },
