@@ -48,11 +48,25 @@ function alive(pid: number): boolean {
 
 /** A holder killed between creating the file and writing it leaves it empty: give it this long. */
 const UNWRITTEN_GRACE_MS = 2000;
+/**
+ * And this long seen unwritten by this process's own clock: the file's mtime
+ * comes from the file system's clock (another host's, on NFS), which may be
+ * far behind ours, and a holder that is alive writes within microseconds.
+ */
+const UNWRITTEN_SEEN_MS = 500;
 
-async function isStale(path: string, staleMs: number): Promise<boolean> {
+/** When this process first saw each unwritten lock file (by inode and mtime), by its own clock. */
+type UnwrittenSightings = Map<string, number>;
+
+async function isStale(path: string, staleMs: number, unwritten: UnwrittenSightings): Promise<boolean> {
   try {
     const [holder, info] = await Promise.all([readHolder(path), lstat(path)]);
-    if (holder.pid === null || holder.pid <= 0 || holder.since === null) return Date.now() - info.mtimeMs > UNWRITTEN_GRACE_MS;
+    if (holder.pid === null || holder.pid <= 0 || holder.since === null) {
+      const file = `${info.ino}:${info.mtimeMs}`;
+      const firstSeen = unwritten.get(file) ?? Date.now();
+      unwritten.set(file, firstSeen);
+      return Date.now() - info.mtimeMs > UNWRITTEN_GRACE_MS && Date.now() - firstSeen >= UNWRITTEN_SEEN_MS;
+    }
     if (Date.now() - holder.since > staleMs) return true;
     return holder.host === hostname() && !alive(holder.pid);
   } catch {
@@ -69,6 +83,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<(
   await assertTrustedPath(dirname(path), "the lock's directory");
   await assertTrustedPath(path, "the lock file");
   const deadline = Date.now() + options.timeoutMs;
+  const unwritten: UnwrittenSightings = new Map();
   let told = false;
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
     try {
@@ -86,7 +101,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
-    if (await isStale(path, options.staleMs)) {
+    if (await isStale(path, options.staleMs, unwritten)) {
       await unlink(path).catch(() => undefined);
       continue;
     }
